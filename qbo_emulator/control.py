@@ -1,0 +1,237 @@
+"""The ``/_emulator/`` control API (JSON in/out, loopback only, no auth).
+
+This is the contract used by the Odoo tests; see ``testing.EmulatorControl``
+for the matching client. Handlers return ``(status, json_body)``.
+"""
+import copy
+
+from . import entities, errors, seed, util, webhooks
+from .refs import Ctx
+from .store import BY_LOWER, ENTITIES
+
+SETTINGS_TYPES = {'latency_ms': float, 'limits_enabled': bool, 'refresh_rotation': str,
+                  'refresh_grace_seconds': float, 'code_lifetime_seconds': float,
+                  'rate_limit_per_minute': int, 'concurrency_limit': int, 'batch_limit_per_minute': int}
+
+
+class ControlError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def company_or_404(emu, realm):
+    c = emu.companies.get(realm)
+    if c is None:
+        raise ControlError(404, 'unknown realm %s' % realm)
+    return c
+
+
+def entity_or_404(name):
+    ent = BY_LOWER.get(str(name).lower())
+    if ent is None:
+        raise ControlError(404, 'unknown entity %s' % name)
+    return ent
+
+
+def seed_objects(emu, c, entity, count, prefix):
+    """Create ``count`` simple valid objects quickly (bypasses request validation, keeps shapes)."""
+    now = emu.clock.now()
+    ctx = Ctx(c, now)
+    ids = []
+    prefix = prefix or 'Seed %s' % entity
+    for i in range(1, count + 1):
+        name = '%s %05d' % (prefix, i)
+        if entity in ('Customer', 'Vendor', 'Employee'):
+            if c.find_name(name):
+                continue
+            body = {'DisplayName': name, 'CompanyName': name}
+            if entity == 'Employee':
+                body = {'DisplayName': name, 'GivenName': prefix, 'FamilyName': '%05d' % i}
+            obj, _ = entities.build(ctx, entity, body)
+        elif entity == 'Item':
+            obj, _ = entities.build(ctx, entity, {'Name': name, 'Type': 'Service', 'UnitPrice': i,
+                                                  'IncomeAccountRef': {'value': '79' if c.is_us else '1'}})
+        elif entity == 'Account':
+            obj, _ = entities.build(ctx, entity, {'Name': name, 'AccountType': 'Income',
+                                                  'AccountSubType': 'ServiceFeeIncome'})
+        elif entity in ('Class', 'PaymentMethod'):
+            obj, _ = entities.build(ctx, entity, {'Name': name})
+        elif entity == 'Term':
+            obj, _ = entities.build(ctx, entity, {'Name': name[:31], 'DueDays': i % 90})
+        elif entity == 'Invoice':
+            obj = entities.create(ctx, 'Invoice', {
+                'CustomerRef': {'value': '1'},
+                'Line': [{'DetailType': 'SalesItemLineDetail', 'Amount': float(i),
+                          'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': float(i)}}]})
+            ids.append(obj['Id'])
+            continue
+        else:
+            raise ControlError(400, 'seeding %s is not supported' % entity)
+        entities.finish_new(ctx, entity, obj)
+        ids.append(obj['Id'])
+    return ids
+
+
+def raw(obj, deleted=False):
+    out = util.public(obj)
+    if deleted:
+        out['status'] = 'Deleted'
+    return out
+
+
+def handle(emu, method, parts, params, data):
+    """Route ``/_emulator/<parts...>``."""
+    if not parts:
+        raise ControlError(404, 'not found')
+    head = parts[0]
+    if head == 'health':
+        return 200, {'ok': True}
+    if head == 'reset' and method == 'POST':
+        emu.reset()
+        return 200, {'ok': True, 'realm_id': next(iter(emu.companies))}
+    if head == 'apps' and method == 'POST':
+        if not data.get('client_id'):
+            raise ControlError(400, 'client_id is required')
+        with emu.lock:
+            emu.oauth.register_app(data['client_id'], data.get('client_secret', ''), data.get('redirect_uris', []))
+            emu.dirty = True
+        return 200, {'ok': True, 'client_id': data['client_id']}
+    if head == 'apps' and method == 'GET':
+        return 200, {'apps': [{'client_id': k, 'redirect_uris': v['redirect_uris']}
+                              for k, v in emu.oauth.apps.items()]}
+    if head == 'companies':
+        return companies(emu, method, parts[1:], params, data)
+    if head == 'faults':
+        if method == 'POST':
+            try:
+                f = emu.add_fault(data)
+            except (ValueError, TypeError) as e:
+                raise ControlError(400, str(e))
+            return 200, {'ok': True, 'fault': f}
+        if method == 'DELETE':
+            with emu.lock:
+                emu.faults.clear()
+            return 200, {'ok': True}
+        if method == 'GET':
+            return 200, {'faults': copy.deepcopy(emu.faults)}
+    if head == 'tokens' and len(parts) > 1 and method == 'POST':
+        with emu.lock:
+            if parts[1] == 'expire':
+                which = data.get('which', 'access')
+                if which not in ('access', 'refresh', 'all'):
+                    raise ControlError(400, 'which must be access, refresh or all')
+                emu.oauth.expire(data.get('realm_id'), which)
+            elif parts[1] == 'revoke':
+                emu.oauth.revoke_realm(data.get('realm_id'))
+            else:
+                raise ControlError(404, 'not found')
+            emu.dirty = True
+        return 200, {'ok': True}
+    if head == 'tokens' and method == 'GET':
+        with emu.lock:
+            return 200, {'grants': [{'realm_id': g['realm_id'], 'client_id': g['client_id'],
+                                     'revoked': g['revoked'], 'scope': g['scope']}
+                                    for g in emu.oauth.grants.values()]}
+    if head == 'clock':
+        if len(parts) > 1 and parts[1] == 'advance' and method == 'POST':
+            now = emu.clock.advance(float(data.get('seconds', 0)))
+            return 200, {'ok': True, 'now': util.fmt_dt(now, 0, ms=True), 'offset_seconds': emu.clock.offset}
+        return 200, {'now': util.fmt_dt(emu.clock.now(), 0, ms=True), 'offset_seconds': emu.clock.offset}
+    if head == 'settings':
+        if method == 'POST':
+            with emu.lock:
+                for k, v in data.items():
+                    if k not in SETTINGS_TYPES:
+                        raise ControlError(400, 'unknown setting %s' % k)
+                    if k == 'refresh_rotation' and v not in ('always', 'daily'):
+                        raise ControlError(400, 'refresh_rotation must be always or daily')
+                    emu.settings[k] = SETTINGS_TYPES[k](v)
+        return 200, dict(emu.settings)
+    if head == 'requests':
+        if method == 'DELETE':
+            with emu.lock:
+                emu.log.clear()
+            return 200, {'ok': True}
+        pc = params.get('path_contains')
+        with emu.lock:
+            rows = [dict(r) for r in emu.log if not pc or pc in r['path']]
+        return 200, {'requests': rows}
+    if head == 'webhooks':
+        if method == 'POST':
+            for k in ('url', 'realm_id'):
+                if not data.get(k):
+                    raise ControlError(400, '%s is required' % k)
+            if data.get('format', 'legacy') not in ('legacy', 'cloudevents'):
+                raise ControlError(400, 'format must be legacy or cloudevents')
+            entry = webhooks.send_later(data, emu.clock.now(), emu.webhook_log)
+            return 200, {'ok': True, 'body': entry['body'], 'signature': entry['signature']}
+        return 200, {'sent': list(emu.webhook_log)}
+    if head == 'state' and method == 'POST':
+        emu.save()
+        return 200, {'ok': True}
+    raise ControlError(404, 'not found')
+
+
+def companies(emu, method, parts, params, data):
+    if not parts:
+        if method == 'POST':
+            c = emu.create_company(data.get('name'), data.get('country', 'US'), data.get('currency'),
+                                   data.get('preferences'))
+            return 200, c.summary()
+        return 200, {'companies': [c.summary() for c in emu.companies.values()]}
+    with emu.lock:
+        c = company_or_404(emu, parts[0])
+        rest = parts[1:]
+        now = emu.clock.now()
+        if not rest:
+            return 200, c.summary()
+        if rest[0] == 'seed' and method == 'POST':
+            ent = entity_or_404(data.get('entity', 'Customer'))
+            ids = seed_objects(emu, c, ent, int(data.get('count', 1)), data.get('prefix'))
+            emu.dirty = True
+            return 200, {'created': len(ids), 'ids': ids}
+        if rest[0] == 'preferences' and method in ('POST', 'PATCH'):
+            prefs = c.prefs()
+            ctx = Ctx(c, now)
+            new = util.deep_merge(util.public(prefs), data)
+            entities.finish_update(ctx, 'Preferences', prefs, new)
+            emu.dirty = True
+            return 200, raw(new)
+        if rest[0] != 'entities' or len(rest) < 2:
+            raise ControlError(404, 'not found')
+        ent = entity_or_404(rest[1])
+        if len(rest) == 2:
+            rows = [raw(o) for o in c.data[ent].values()] + [raw(o, True) for o in c.deleted[ent].values()]
+            rows.sort(key=lambda o: util.id_sort_key(o.get('Id')))
+            return 200, {'entity': ent, 'objects': rows}
+        obj_id = rest[2]
+        obj = c.get(ent, obj_id)
+        ctx = Ctx(c, now)
+        if len(rest) == 4 and rest[3] == 'void' and method == 'POST':
+            if obj is None:
+                raise ControlError(404, 'not found')
+            entities.void_obj(ctx, ent, obj)
+            emu.dirty = True
+            return 200, raw(obj)
+        if method == 'GET':
+            if obj is not None:
+                return 200, raw(obj)
+            if obj_id in c.deleted[ent]:
+                return 200, raw(c.deleted[ent][obj_id], True)
+            raise ControlError(404, 'not found')
+        if obj is None:
+            raise ControlError(404, 'not found')
+        if method == 'PATCH':
+            new = entities.patch_stored(ctx, ent, obj, data)
+            emu.dirty = True
+            return 200, raw(new)
+        if method == 'DELETE':
+            if ENTITIES[ent]['kind'] == 'txn':
+                res = entities.delete_obj(ctx, ent, obj)
+            else:
+                res = raw(entities.patch_stored(ctx, ent, obj, {'Active': False}))
+            emu.dirty = True
+            return 200, res
+    raise ControlError(405, 'method not allowed')

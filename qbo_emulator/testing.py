@@ -1,0 +1,237 @@
+"""Test helpers (standard library only; safe to import without pytest).
+
+* ``EmulatorControl(base_url)`` - thin client of the ``/_emulator/`` control API, one method per endpoint;
+* ``EmulatorControl.consent(authorize_url, realm_id=None, approve=True)`` - drive the consent page like a
+  user and return the redirect ``Location`` (not followed);
+* ``running_emulator(**kwargs)`` - context manager yielding a started ``EmulatorServer``.
+
+These signatures are a stable contract for the Odoo tests.
+"""
+import contextlib
+import html.parser
+import json
+import urllib.error
+import urllib.parse
+import urllib.request
+
+from .server import EmulatorServer
+
+
+class ControlAPIError(Exception):
+    def __init__(self, status, body):
+        super().__init__('control API error %s: %s' % (status, body))
+        self.status = status
+        self.body = body
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class _FormParser(html.parser.HTMLParser):
+    """Collects the consent form: action, hidden inputs, select options and submit buttons."""
+
+    def __init__(self):
+        super().__init__()
+        self.action = None
+        self.fields = {}
+        self.options = []
+        self.selected = None
+        self.buttons = []
+        self._select = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == 'form':
+            self.action = a.get('action')
+        elif tag == 'input' and a.get('name'):
+            self.fields[a['name']] = a.get('value', '')
+        elif tag == 'select':
+            self._select = a.get('name')
+        elif tag == 'option' and self._select:
+            self.options.append(a.get('value'))
+            if 'selected' in a and self.selected is None:
+                self.selected = a.get('value')
+        elif tag == 'button' and a.get('name'):
+            self.buttons.append((a['name'], a.get('value', '')))
+
+    def handle_endtag(self, tag):
+        if tag == 'select':
+            self._select = None
+
+
+class EmulatorControl:
+    """Client of the control API at ``base_url`` (e.g. ``srv.url``)."""
+
+    def __init__(self, base_url, timeout=30):
+        self.base_url = base_url.rstrip('/')
+        self.timeout = timeout
+
+    # ------------------------------------------------------------------ transport
+    def _call(self, method, path, payload=None, params=None):
+        url = self.base_url + '/_emulator/' + path.lstrip('/')
+        if params:
+            url += '?' + urllib.parse.urlencode(params)
+        data = json.dumps(payload).encode('utf-8') if payload is not None else None
+        req = urllib.request.Request(url, data=data, method=method,
+                                     headers={'Content-Type': 'application/json', 'Accept': 'application/json'})
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                raw = resp.read()
+        except urllib.error.HTTPError as e:
+            raw = e.read()
+            try:
+                body = json.loads(raw.decode('utf-8'))
+            except ValueError:
+                body = raw.decode('utf-8', 'replace')
+            raise ControlAPIError(e.code, body)
+        return json.loads(raw.decode('utf-8')) if raw else None
+
+    # ------------------------------------------------------------------ endpoints
+    def health(self):
+        return self._call('GET', 'health')
+
+    def reset(self):
+        """Back to the single seeded US company; clears tokens, faults, log, settings, clock."""
+        return self._call('POST', 'reset', {})
+
+    def register_app(self, client_id, client_secret, redirect_uris):
+        return self._call('POST', 'apps', {'client_id': client_id, 'client_secret': client_secret,
+                                           'redirect_uris': list(redirect_uris)})
+
+    def create_company(self, name, country='US', currency=None, preferences=None):
+        """Returns {"realm_id", "name", "country", "currency"}."""
+        payload = {'name': name, 'country': country}
+        if currency:
+            payload['currency'] = currency
+        if preferences:
+            payload['preferences'] = preferences
+        return self._call('POST', 'companies', payload)
+
+    def companies(self):
+        return self._call('GET', 'companies')['companies']
+
+    def seed(self, realm_id, entity, count, prefix=None):
+        """Create ``count`` simple objects; returns {"created": n, "ids": [...]}."""
+        payload = {'entity': entity, 'count': count}
+        if prefix:
+            payload['prefix'] = prefix
+        return self._call('POST', 'companies/%s/seed' % realm_id, payload)
+
+    def entities(self, realm_id, entity):
+        """All stored objects incl. inactive and deleted (deleted carry "status": "Deleted")."""
+        return self._call('GET', 'companies/%s/entities/%s' % (realm_id, entity))['objects']
+
+    def entity(self, realm_id, entity, entity_id):
+        """One raw object, or None if unknown."""
+        try:
+            return self._call('GET', 'companies/%s/entities/%s/%s' % (realm_id, entity, entity_id))
+        except ControlAPIError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def patch_entity(self, realm_id, entity, entity_id, fields):
+        """Change an object as another QuickBooks user would (SyncToken/LastUpdatedTime bump)."""
+        return self._call('PATCH', 'companies/%s/entities/%s/%s' % (realm_id, entity, entity_id), fields)
+
+    def delete_entity(self, realm_id, entity, entity_id):
+        """Delete (transactions) or inactivate (name lists)."""
+        return self._call('DELETE', 'companies/%s/entities/%s/%s' % (realm_id, entity, entity_id))
+
+    def void_entity(self, realm_id, entity, entity_id):
+        return self._call('POST', 'companies/%s/entities/%s/%s/void' % (realm_id, entity, entity_id), {})
+
+    def set_preferences(self, realm_id, preferences):
+        """Merge a partial Preferences dict (any field, incl. read-only ones such as TaxPrefs)."""
+        return self._call('POST', 'companies/%s/preferences' % realm_id, preferences)
+
+    def inject_fault(self, kind, count=1, realm_id=None, method=None, path_contains=None, delay_seconds=None):
+        """kind: "429" | "500" | "503" | "delay" | "timeout_after_commit" (also "401", "403", "drop")."""
+        payload = {'kind': kind, 'count': count}
+        for k, v in (('realm_id', realm_id), ('method', method), ('path_contains', path_contains),
+                     ('delay_seconds', delay_seconds)):
+            if v is not None:
+                payload[k] = v
+        return self._call('POST', 'faults', payload)
+
+    def clear_faults(self):
+        return self._call('DELETE', 'faults')
+
+    def expire_tokens(self, which='access', realm_id=None):
+        payload = {'which': which}
+        if realm_id:
+            payload['realm_id'] = realm_id
+        return self._call('POST', 'tokens/expire', payload)
+
+    def revoke_tokens(self, realm_id=None):
+        """Like the user disconnecting the app inside QuickBooks."""
+        return self._call('POST', 'tokens/revoke', {'realm_id': realm_id} if realm_id else {})
+
+    def advance_clock(self, seconds):
+        return self._call('POST', 'clock/advance', {'seconds': seconds})
+
+    def settings(self, **changes):
+        """Without arguments: read settings; with keyword arguments: update them. Returns all settings."""
+        if changes:
+            return self._call('POST', 'settings', changes)
+        return self._call('GET', 'settings')
+
+    def requests_log(self, path_contains=None):
+        params = {'path_contains': path_contains} if path_contains else None
+        return self._call('GET', 'requests', params=params)['requests']
+
+    def clear_requests_log(self):
+        return self._call('DELETE', 'requests')
+
+    def send_webhook(self, url, verifier_token, realm_id, entity, entity_id, operation='Create',
+                     format='legacy', delay_seconds=0):
+        return self._call('POST', 'webhooks', {
+            'url': url, 'verifier_token': verifier_token, 'realm_id': realm_id, 'entity': entity,
+            'entity_id': entity_id, 'operation': operation, 'format': format, 'delay_seconds': delay_seconds})
+
+    # ------------------------------------------------------------------ consent
+    def consent(self, authorize_url, realm_id=None, approve=True):
+        """GET the authorize page, submit its form (chosen realm, approve/deny) and return the redirect
+        Location URL without following it. Raises ControlAPIError if no redirect happens (e.g. the HTML
+        400 page for an invalid client_id/redirect_uri)."""
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            with opener.open(authorize_url, timeout=self.timeout) as resp:
+                page = resp.read().decode('utf-8')
+        except urllib.error.HTTPError as e:
+            if e.code in (301, 302, 303, 307):
+                return e.headers['Location']
+            raise ControlAPIError(e.code, e.read().decode('utf-8', 'replace'))
+        parser = _FormParser()
+        parser.feed(page)
+        fields = dict(parser.fields)
+        fields['realm_id'] = realm_id or parser.selected or (parser.options[0] if parser.options else '')
+        fields['decision'] = 'approve' if approve else 'deny'
+        parts = urllib.parse.urlsplit(authorize_url)
+        action = urllib.parse.urljoin('%s://%s' % (parts.scheme, parts.netloc), parser.action or parts.path)
+        data = urllib.parse.urlencode(fields).encode('utf-8')
+        req = urllib.request.Request(action, data=data, method='POST',
+                                     headers={'Content-Type': 'application/x-www-form-urlencoded'})
+        try:
+            with opener.open(req, timeout=self.timeout) as resp:
+                raise ControlAPIError(resp.status, resp.read().decode('utf-8', 'replace'))
+        except urllib.error.HTTPError as e:
+            if e.code in (301, 302, 303, 307):
+                return e.headers['Location']
+            raise ControlAPIError(e.code, e.read().decode('utf-8', 'replace'))
+
+
+@contextlib.contextmanager
+def running_emulator(**kwargs):
+    """``with running_emulator(client_id=..., client_secret=..., redirect_uris=[...]) as srv:`` -
+    yields a started ``EmulatorServer`` (defaults: 127.0.0.1, free port) and stops it afterwards."""
+    kwargs.setdefault('host', '127.0.0.1')
+    kwargs.setdefault('port', 0)
+    srv = EmulatorServer(**kwargs)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
