@@ -1,0 +1,23 @@
+{
+    'name': 'QuickBooks Online Connector',
+    'version': '18.0.1.0.0',
+    'category': 'Accounting/Accounting',
+    'summary': 'Export customers, invoices and credit notes to QuickBooks Online, exactly once.',
+    'author': 'QuickBooks Online connector team',
+    'website': 'https://github.com/',
+    'license': 'LGPL-3',
+    'depends': ['account', 'web'],
+    'data': [
+        'security/ir.model.access.csv',
+        'security/qbo_security.xml',
+        'data/ir_cron_data.xml',
+        'data/qbo_server_actions.xml',
+        'views/qbo_connection_views.xml',
+        'views/res_config_settings_views.xml',
+        'views/account_move_views.xml',
+        'views/res_partner_views.xml',
+        'views/qbo_templates.xml',
+    ],
+    'installable': True,
+    'application': False,
+}

@@ -1,0 +1,112 @@
+"""Constants of the QuickBooks Online connector: endpoints, versions, limits, error codes.
+
+Sources: ../shared/qbo-api-reference.md (Intuit's OAuth 2.0 and Accounting API v3 documentation).
+"""
+
+# --- OAuth 2.0 endpoints (Intuit discovery document, https://developer.intuit.com/.well-known/openid_configuration)
+OAUTH_ENDPOINTS = {
+    'production': {
+        'authorize': 'https://appcenter.intuit.com/connect/oauth2',
+        'token': 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+        'revoke': 'https://developer.api.intuit.com/v2/oauth2/tokens/revoke',
+        'api': 'https://quickbooks.api.intuit.com',
+        'app': 'https://app.qbo.intuit.com/app',
+    },
+    'sandbox': {
+        'authorize': 'https://appcenter.intuit.com/connect/oauth2',
+        'token': 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+        'revoke': 'https://developer.api.intuit.com/v2/oauth2/tokens/revoke',
+        'api': 'https://sandbox-quickbooks.api.intuit.com',
+        'app': 'https://app.sandbox.qbo.intuit.com/app',
+    },
+}
+# A "custom" environment serves every Intuit path on one host (the bundled emulator does exactly that).
+CUSTOM_PATHS = {
+    'authorize': '/connect/oauth2',
+    'token': '/oauth2/v1/tokens/bearer',
+    'revoke': '/v2/oauth2/tokens/revoke',
+    'api': '',
+    'app': '',
+}
+
+# Only the accounting scope is needed to export customers and invoices.
+OAUTH_SCOPE = 'com.intuit.quickbooks.accounting'
+
+# Route of our OAuth callback (registered as the Redirect URI in the Intuit app).
+OAUTH_CALLBACK_ROUTE = '/quickbooks_online/oauth/callback'
+# How long a signed `state` stays valid between Connect and the callback.
+OAUTH_STATE_TTL_SECONDS = 600
+
+# --- Accounting API
+# Since 2025-08-01 Intuit ignores every minor version below 75; we always send it explicitly.
+MINOR_VERSION = '75'
+# requestid: unique per realm, at most 50 characters (36 for batch requests).
+REQUEST_ID_MAX_LENGTH = 50
+# Timeouts (seconds): QBO itself gives up on requests after 120 s.
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
+# Transparent retries of one call after a transport error, 5xx or 429 (only for idempotent calls:
+# GETs, and POSTs that carry a requestid so that QBO replays instead of re-executing).
+MAX_TRANSPORT_RETRIES = 2
+RETRY_BACKOFF_SECONDS = (0.5, 1.5)
+# Query paging: QBO returns at most 1000 rows per query.
+QUERY_PAGE_SIZE = 1000
+# Batch: at most 30 operations per batch request.
+BATCH_MAX_ITEMS = 30
+# Published throttles, per realm: 500 requests per minute and 10 concurrent requests.
+RATE_LIMIT_PER_MINUTE = 500
+RATE_LIMIT_CONCURRENT = 10
+# After a 429, Intuit asks to wait 60 s.
+THROTTLE_RETRY_SECONDS = 60
+
+# --- Tokens
+# Refresh the access token when it expires within this many seconds.
+ACCESS_TOKEN_REFRESH_MARGIN = 300
+# Warn the admin this many days before the refresh token's 5-year hard expiry.
+HARD_EXPIRY_WARNING_DAYS = 30
+# Ask the token endpoint for the hard expiry (x_refresh_token_hard_expires_in).
+HARD_EXPIRY_HEADER = 'x-include-refresh-token-hard-expires-in'
+
+# --- Field limits (Intuit API reference)
+DOC_NUMBER_MAX_LENGTH = 21
+DISPLAY_NAME_MAX_LENGTH = 500
+COMPANY_NAME_MAX_LENGTH = 100
+PERSON_NAME_MAX_LENGTH = 100
+EMAIL_MAX_LENGTH = 100
+PHONE_MAX_LENGTH = 30
+WEB_URI_MAX_LENGTH = 1000
+ADDRESS_LINE_MAX_LENGTH = 500
+CITY_MAX_LENGTH = 255
+POSTAL_CODE_MAX_LENGTH = 30
+NOTES_MAX_LENGTH = 2000
+RESALE_NUM_MAX_LENGTH = 16
+CUSTOMER_MEMO_MAX_LENGTH = 1000
+PRIVATE_NOTE_MAX_LENGTH = 4000
+LINE_DESCRIPTION_MAX_LENGTH = 4000
+# Characters QBO refuses in names (DisplayName, GivenName, ...).
+NAME_FORBIDDEN_CHARS = (':', '\t', '\n', '\r')
+
+# --- Fault codes (see README.rst "Troubleshooting")
+FAULT_OBJECT_NOT_FOUND = '610'
+FAULT_REQUIRED_PARAM = '2020'
+FAULT_STRING_LENGTH = '2050'
+FAULT_INVALID_REFERENCE = '2500'
+FAULT_STALE_OBJECT = '5010'
+FAULT_AMOUNT_CALCULATION = '6070'
+FAULT_INVALID_LINE_TAX_CODE = '6100'
+FAULT_DUPLICATE_DOC_NUMBER = '6140'
+FAULT_DUPLICATE_NAME = '6240'
+FAULT_AUTHENTICATION = '3200'
+FAULT_AUTHORIZATION = '3100'
+FAULT_THROTTLED = '3001'
+
+# --- Sync states shared by every exported record (the binding state machine)
+SYNC_STATES = [
+    ('to_send', 'To send'),
+    ('sent', 'Sent'),
+    ('error', 'Error'),
+    ('blocked', 'Blocked'),
+    ('variance', 'Variance'),
+    ('voided', 'Voided'),
+    ('deleted_in_qbo', 'Deleted in QuickBooks'),
+]

@@ -1,0 +1,239 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .. import const
+from ..tools import QboValidationError
+from ..tools.qbo_client import qbo_quote
+from .qbo_binding import QboBlocked
+
+_logger = logging.getLogger(__name__)
+
+ENTITY_BY_MOVE_TYPE = {'out_invoice': 'Invoice', 'out_refund': 'CreditMemo'}
+
+
+class AccountMove(models.Model):
+    """Posted customer invoices export as QuickBooks Invoices, credit notes as CreditMemos."""
+    _name = 'account.move'
+    _inherit = ['account.move', 'qbo.sync.mixin']
+
+    qbo_doc_number = fields.Char('QuickBooks number', compute='_compute_qbo_extra',
+                                 groups='account.group_account_invoice')
+    qbo_variance = fields.Char('QuickBooks variance', compute='_compute_qbo_extra',
+                               groups='account.group_account_invoice')
+    qbo_show_button = fields.Boolean(compute='_compute_qbo_extra', groups='account.group_account_invoice')
+
+    @api.depends('qbo_binding_ids.state', 'state', 'move_type')
+    @api.depends_context('company')
+    def _compute_qbo_extra(self):
+        for move in self:
+            binding = move._qbo_binding() if move.id else self.env['qbo.binding']
+            move.qbo_doc_number = binding.qbo_doc_number if binding else False
+            move.qbo_variance = binding.state == 'variance' and _(
+                "QuickBooks total %(qbo)s (tax %(qtax)s) vs Odoo %(odoo)s (tax %(otax)s)",
+                qbo=binding.qbo_total, qtax=binding.qbo_tax, odoo=binding.odoo_total, otax=binding.odoo_tax) or False
+            connection = move.move_type in ENTITY_BY_MOVE_TYPE and move._qbo_connection()
+            move.qbo_show_button = bool(connection and connection.state == 'connected' and move.state == 'posted')
+
+    def _qbo_entity(self):
+        return ENTITY_BY_MOVE_TYPE[self.move_type]
+
+    def _qbo_check_exportable(self):
+        if self.move_type not in ENTITY_BY_MOVE_TYPE:
+            raise UserError(_("%s is not a customer invoice or credit note.", self.display_name))
+        if self.state != 'posted' and not self._qbo_binding():
+            raise UserError(_("Post %s before sending it to QuickBooks.", self.display_name))
+
+    # ------------------------------------------------------------------ lifecycle hooks
+
+    def _post(self, soft=True):
+        posted = super()._post(soft)
+        candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
+        auto = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send')
+        for move in candidates:
+            binding = move._qbo_binding()
+            if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
+                binding._qbo_mark_to_send()  # re-posted after a reset to draft: update in QuickBooks
+            elif not binding and auto:
+                connection = move._qbo_connection()
+                if connection and connection.state == 'connected':
+                    self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
+                    self.env['qbo.binding']._qbo_trigger_cron()
+        return posted
+
+    def button_cancel(self):
+        res = super().button_cancel()
+        # Cancelled in Odoo -> voided in QuickBooks (queued; the export sees state 'cancel').
+        for move in self:
+            binding = move._qbo_binding()
+            if binding and binding.qbo_id and binding.state not in ('voided', 'deleted_in_qbo'):
+                binding._qbo_mark_to_send()
+        return res
+
+    @api.model
+    def _qbo_enqueue_auto_send(self):
+        """With 'Send posted invoices automatically', queue posted invoices that have no link yet."""
+        if not self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send'):
+            return
+        for connection in self.env['qbo.connection'].sudo().search([('state', '=', 'connected')]):
+            linked = self.env['qbo.binding'].sudo().search([
+                ('connection_id', '=', connection.id), ('res_model', '=', 'account.move')]).mapped('res_id')
+            moves = self.search([('company_id', '=', connection.company_id.id), ('state', '=', 'posted'),
+                                 ('move_type', 'in', list(ENTITY_BY_MOVE_TYPE)), ('id', 'not in', linked)],
+                                limit=500)
+            for move in moves:
+                self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
+
+    # ------------------------------------------------------------------ export
+
+    def _qbo_export(self, binding, client):
+        """Create, update or void the QuickBooks document of this move, then check parity."""
+        self.ensure_one()
+        connection = binding.connection_id
+        entity = binding.entity
+        res_ref = f"{self._name},{self.id}"
+        if self.state == 'cancel':
+            self._qbo_void(binding, client, res_ref)
+            return
+        if self.state != 'posted':
+            raise QboBlocked(_("Only posted invoices are sent to QuickBooks."))
+        customer_id = self._qbo_export_customer(connection, client)
+        payload = self.env['qbo.mapper']._qbo_prepare_invoice_vals(self, connection, customer_id)
+        if binding.qbo_id:
+            document = self._qbo_update_document(binding, client, payload, res_ref)
+        else:
+            document = self._qbo_create_document(binding, client, payload, res_ref)
+        if document is None:
+            return
+        self._qbo_store_result(binding, document)
+
+    def _qbo_export_customer(self, connection, client):
+        """Export the invoice's customer first when QuickBooks does not have it (or it changed)."""
+        partner = self.commercial_partner_id
+        partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
+        if partner_binding.qbo_id and partner_binding.state == 'sent':
+            return partner_binding.qbo_id
+        try:
+            partner._qbo_export(partner_binding, client)
+        except QboValidationError as exc:
+            raise QboBlocked(_("The customer %(name)s could not be sent to QuickBooks: %(error)s",
+                               name=partner.display_name, error=exc)) from None
+        partner_binding.write({'state': 'sent', 'error_message': False, 'last_sync_date': fields.Datetime.now()})
+        return partner_binding.qbo_id
+
+    def _qbo_find_by_marker(self, client, entity, res_ref):
+        """Find our document in QuickBooks by its DocNumber (custom numbers) or PrivateNote marker."""
+        marker = _("Odoo %(name)s (id %(id)s)", name=self.name, id=self.id)
+        rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {qbo_quote(self._qbo_expected_doc_number())}",
+                            res_ref=res_ref).get(entity, []) if self._qbo_expected_doc_number() else []
+        rows = rows or client.query(f"SELECT * FROM {entity} WHERE TxnDate = '{self.invoice_date}'",
+                                    res_ref=res_ref).get(entity, [])
+        return next((row for row in rows if (row.get('PrivateNote') or '').endswith(marker)), None)
+
+    def _qbo_expected_doc_number(self):
+        connection = self._qbo_connection()
+        try:
+            return self.env['qbo.mapper']._qbo_doc_number(self, connection)
+        except QboBlocked:
+            return None
+
+    def _qbo_create_document(self, binding, client, payload, res_ref):
+        """Create exactly once: replayed requestid, and a marker lookup after an unknown outcome."""
+        entity = binding.entity
+        if binding.outcome_unknown:
+            existing = self._qbo_find_by_marker(client, entity, res_ref)
+            if existing:
+                binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
+                return self._qbo_update_document(binding, client, payload, res_ref)
+        try:
+            return client.create(entity, payload, binding._qbo_request_id('create', payload), res_ref=res_ref)
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_DUPLICATE_DOC_NUMBER:
+                raise
+        # 6140: the number exists. Link when it is ours, else say which document holds it.
+        existing = self._qbo_find_by_marker(client, entity, res_ref)
+        if existing:
+            binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
+            return self._qbo_update_document(binding, client, payload, res_ref)
+        raise QboBlocked(_("QuickBooks already has a %(entity)s numbered %(number)s that was not created from "
+                           "this Odoo document (%(detail)s). Renumber one of them, or set a number prefix "
+                           "(Settings > Accounting > QuickBooks Online).",
+                           entity=entity, number=payload.get('DocNumber'), detail=exc.detail or exc.message))
+
+    def _qbo_update_document(self, binding, client, payload, res_ref):
+        """Full update with the current SyncToken; detect documents voided or deleted in QuickBooks."""
+        entity = binding.entity
+        try:
+            current = client.read(entity, binding.qbo_id, res_ref=res_ref)
+        except QboValidationError as exc:
+            if exc.code == const.FAULT_OBJECT_NOT_FOUND:
+                self._qbo_mark_gone(binding, 'deleted_in_qbo', _(
+                    "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: "
+                    "use 'Send again as new' if it should exist there.", binding.qbo_id))
+                return None
+            raise
+        if self._qbo_is_voided(current):
+            self._qbo_mark_gone(binding, 'voided', _("This document was voided in QuickBooks (Id %s).",
+                                                     binding.qbo_id))
+            return None
+        body = dict(payload, Id=binding.qbo_id, SyncToken=current['SyncToken'])
+        return client.update(entity, body, binding._qbo_request_id('update', body), res_ref=res_ref)
+
+    @api.model
+    def _qbo_is_voided(self, document):
+        return (document.get('PrivateNote') or '').startswith('Voided') and not document.get('TotalAmt')
+
+    def _qbo_mark_gone(self, binding, state, message):
+        binding.write({'state': state, 'error_message': message})
+        self.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
+
+    def _qbo_void(self, binding, client, res_ref):
+        if not binding.qbo_id:
+            binding.write({'state': 'voided'})
+            return
+        current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
+        if not self._qbo_is_voided(current):
+            client.void(binding.entity, binding.qbo_id, current['SyncToken'],
+                        binding._qbo_request_id('void', {'Id': binding.qbo_id, 'SyncToken': current['SyncToken']}),
+                        res_ref=res_ref)
+        binding.write({'state': 'voided', 'error_message': False})
+        self.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
+                                 message_type='comment', subtype_xmlid='mail.mt_note')
+
+    def _qbo_store_result(self, binding, document):
+        """Store what QuickBooks holds and compare its totals with Odoo's (parity check)."""
+        qbo_total = float(document.get('TotalAmt') or 0.0)
+        qbo_tax = float((document.get('TxnTaxDetail') or {}).get('TotalTax') or 0.0)
+        currency = self.currency_id
+        vals = {
+            'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'],
+            'qbo_doc_number': document.get('DocNumber'), 'currency_id': currency.id,
+            'odoo_total': self.amount_total, 'odoo_tax': self.amount_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
+        }
+        if currency.compare_amounts(qbo_total, self.amount_total) or currency.compare_amounts(qbo_tax, self.amount_tax):
+            vals.update(state='variance', error_message=_(
+                "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s).",
+                qbo=qbo_total, qtax=qbo_tax, odoo=self.amount_total, otax=self.amount_tax))
+        else:
+            vals['state'] = 'sent'
+        binding.write(vals)
+
+    def _qbo_after_process(self, binding, outcome):
+        if binding.state == 'variance':
+            body = binding.error_message
+        elif outcome == 'sent':
+            body = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).", entity=binding.entity,
+                     number=binding.qbo_doc_number or '', id=binding.qbo_id)
+        else:
+            body = _("Not sent to QuickBooks: %s", binding.error_message)
+        self.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
+
+    def action_qbo_send_as_new(self):
+        """After a deletion in QuickBooks: forget the old Id and create the document again."""
+        for move in self:
+            binding = move._qbo_binding()
+            if binding and binding.state == 'deleted_in_qbo':
+                binding.write({'qbo_id': False, 'qbo_sync_token': False, 'state': 'to_send',
+                               'request_generation': binding.request_generation + 1})
+        return self.action_qbo_send()

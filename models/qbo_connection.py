@@ -1,0 +1,569 @@
+import logging
+import time
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import consteq
+from odoo.tools.misc import hmac as hmac_tool
+
+from .. import const
+from ..tools import QboClient, QboError, QboOAuthClient, RateLimiter
+from ..tools.qbo_client import endpoints_for
+
+_logger = logging.getLogger(__name__)
+
+
+class QboReconnectNeeded(UserError):
+    """The refresh token is dead (invalid_grant, revoked, hard expiry): an admin must reconnect.
+
+    A UserError so that a button shows it as is; the cron catches it and stops that connection
+    without marking any record failed.
+    """
+
+
+class QboConnection(models.Model):
+    """The link between one Odoo company and one QuickBooks Online company (realm).
+
+    Holds the connection status and what QuickBooks told us about itself (CompanyInfo,
+    Preferences). The OAuth tokens live in `qbo.token` (system only). Every API client is built
+    by `_qbo_get_client()`, which refreshes the access token first when needed.
+    """
+    _name = 'qbo.connection'
+    _description = 'QuickBooks Online connection'
+    _inherit = ['mail.thread', 'mail.activity.mixin']
+    _check_company_auto = True
+
+    # ------------------------------------------------------------------ fields
+
+    name = fields.Char(compute='_compute_name')
+    company_id = fields.Many2one('res.company', required=True, ondelete='cascade',
+                                 default=lambda self: self.env.company)
+    state = fields.Selection([
+        ('disconnected', 'Not connected'),
+        ('connected', 'Connected'),
+        ('reconnect', 'Reconnection needed'),
+    ], default='disconnected', required=True, readonly=True, copy=False, tracking=True)
+    environment = fields.Selection([
+        ('production', 'Production'),
+        ('sandbox', 'Intuit Sandbox'),
+        ('custom', 'Custom endpoint'),
+    ], default='sandbox', required=True)
+    custom_base_url = fields.Char(
+        'Custom endpoint URL',
+        help="Base URL of a host serving Intuit's OAuth and Accounting API paths (e.g. the bundled emulator).")
+    client_id = fields.Char('Client ID', groups='base.group_system', copy=False)
+    client_secret = fields.Char('Client Secret', groups='base.group_system', copy=False)
+
+    realm_id = fields.Char('Realm ID', readonly=True, copy=False, tracking=True,
+                           help="The QuickBooks company id. Kept after a disconnect, as history.")
+    qbo_company_name = fields.Char('QuickBooks company', readonly=True, copy=False)
+    qbo_country = fields.Char('QuickBooks country', readonly=True, copy=False)
+    qbo_home_currency = fields.Char('QuickBooks home currency', readonly=True, copy=False)
+    qbo_company_info = fields.Json(readonly=True, copy=False)
+    qbo_preferences = fields.Json(readonly=True, copy=False)
+    connected_uid = fields.Many2one('res.users', 'Connected by', readonly=True, copy=False,
+                                    help="The holder of the connection: the admin whose consent issued the tokens.")
+    connected_date = fields.Datetime('Connected on', readonly=True, copy=False)
+    last_error = fields.Text(readonly=True, copy=False)
+    last_test_date = fields.Datetime(readonly=True, copy=False)
+
+    # Pending consent for another realm: the admin must confirm resetting the old links.
+    pending_realm_id = fields.Char(readonly=True, copy=False)
+
+    access_token_expiry = fields.Datetime(compute='_compute_token_info')
+    refresh_token_expiry = fields.Datetime(compute='_compute_token_info')
+    refresh_token_hard_expiry = fields.Datetime(compute='_compute_token_info')
+    hard_expiry_days_left = fields.Integer(compute='_compute_token_info')
+    hard_expiry_warning = fields.Boolean(compute='_compute_token_info')
+
+    custom_txn_numbers = fields.Boolean(compute='_compute_preference_flags')
+    class_tracking = fields.Selection(
+        [('none', 'Off'), ('txn', 'Per transaction'), ('line', 'Per line')], compute='_compute_preference_flags')
+    using_sales_tax = fields.Boolean(compute='_compute_preference_flags')
+    automated_sales_tax = fields.Boolean(compute='_compute_preference_flags')
+    qbo_default_tax_code = fields.Char(compute='_compute_preference_flags')
+    is_us = fields.Boolean(compute='_compute_preference_flags')
+    preflight_message = fields.Text(compute='_compute_preflight')
+
+    _sql_constraints = [
+        ('company_uniq', 'unique(company_id)', 'A company has a single QuickBooks Online connection.'),
+    ]
+
+    # ------------------------------------------------------------------ compute
+
+    @api.depends('company_id', 'qbo_company_name')
+    def _compute_name(self):
+        for connection in self:
+            connection.name = _("QuickBooks Online (%s)", connection.company_id.name)
+
+    @api.depends('state')
+    def _compute_token_info(self):
+        tokens = self.env['qbo.token'].sudo().search([('connection_id', 'in', self.ids), ('is_pending', '=', False)])
+        by_connection = {token.connection_id.id: token for token in tokens}
+        now = fields.Datetime.now()
+        for connection in self:
+            token = by_connection.get(connection.id)
+            connection.access_token_expiry = token.access_token_expiry if token else False
+            connection.refresh_token_expiry = token.refresh_token_expiry if token else False
+            hard = token.refresh_token_hard_expiry if token else False
+            connection.refresh_token_hard_expiry = hard
+            connection.hard_expiry_days_left = (hard - now).days if hard else 0
+            connection.hard_expiry_warning = bool(hard) and (hard - now).days <= const.HARD_EXPIRY_WARNING_DAYS
+
+    @api.depends('qbo_preferences', 'qbo_country')
+    def _compute_preference_flags(self):
+        for connection in self:
+            prefs = connection.qbo_preferences or {}
+            sales = prefs.get('SalesFormsPrefs') or {}
+            accounting = prefs.get('AccountingInfoPrefs') or {}
+            tax = prefs.get('TaxPrefs') or {}
+            connection.custom_txn_numbers = bool(sales.get('CustomTxnNumbers'))
+            if accounting.get('ClassTrackingPerTxnLine'):
+                connection.class_tracking = 'line'
+            elif accounting.get('ClassTrackingPerTxn'):
+                connection.class_tracking = 'txn'
+            else:
+                connection.class_tracking = 'none'
+            connection.using_sales_tax = bool(tax.get('UsingSalesTax'))
+            connection.automated_sales_tax = bool(tax.get('PartnerTaxEnabled'))
+            connection.qbo_default_tax_code = (tax.get('TaxGroupCodeRef') or {}).get('value') or False
+            connection.is_us = (connection.qbo_country or 'US') == 'US'
+
+    @api.depends('qbo_home_currency', 'qbo_country', 'company_id.currency_id', 'company_id.country_id')
+    def _compute_preflight(self):
+        for connection in self:
+            connection.preflight_message = '\n'.join(connection._qbo_preflight_issues()) or False
+
+    # ------------------------------------------------------------------ helpers: access
+
+    def _qbo_check_admin(self):
+        """Connection management is for administrators only (they handle the app's secrets)."""
+        if not self.env.user.has_group('base.group_system'):
+            raise AccessError(_("Only administrators can manage the QuickBooks Online connection."))
+
+    @api.model
+    def _qbo_get_for_company(self, company=None, create=False):
+        """Return the connection of a company (created on demand when `create`)."""
+        company = company or self.env.company
+        connection = self.sudo().search([('company_id', '=', company.id)], limit=1)
+        if not connection and create:
+            connection = self.sudo().create({'company_id': company.id})
+        return connection.sudo(False).with_env(self.env) if connection else connection
+
+    def _qbo_endpoints(self):
+        self.ensure_one()
+        try:
+            return endpoints_for(self.environment, self.custom_base_url)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+
+    def _qbo_redirect_uri(self):
+        """The Redirect URI to register in the Intuit app (also shown in the settings)."""
+        return self.get_base_url().rstrip('/') + const.OAUTH_CALLBACK_ROUTE
+
+    def _qbo_oauth_client(self, calls=None):
+        self.ensure_one()
+        conn = self.sudo()
+        if not conn.client_id or not conn.client_secret:
+            raise UserError(_("Enter the Client ID and Client Secret of your Intuit app first "
+                              "(Settings > Accounting > QuickBooks Online)."))
+        return QboOAuthClient(self._qbo_endpoints(), conn.client_id, conn.client_secret,
+                              on_call=calls.append if calls is not None else None)
+
+    # ------------------------------------------------------------------ OAuth: state
+
+    @api.model
+    def _qbo_state_signature(self, connection_id, uid, expires):
+        return hmac_tool(self.env(su=True), 'quickbooks_online_oauth', (connection_id, uid, expires))
+
+    def _qbo_make_state(self):
+        """Signed, expiring OAuth `state` bound to this connection (company) and the current user."""
+        self.ensure_one()
+        expires = int(time.time()) + const.OAUTH_STATE_TTL_SECONDS
+        signature = self._qbo_state_signature(self.id, self.env.uid, expires)
+        return f"{self.id}.{self.env.uid}.{expires}.{signature}"
+
+    @api.model
+    def _qbo_verify_state(self, state):
+        """Check an OAuth `state` and return the connection it was issued for.
+
+        :raise UserError: malformed, forged, expired, issued to another user, or for a company the
+            user cannot access
+        """
+        try:
+            connection_id, uid, expires, signature = (state or '').split('.')
+            connection_id, uid, expires = int(connection_id), int(uid), int(expires)
+        except ValueError:
+            raise UserError(_("The answer from Intuit does not carry a valid state. Start again from "
+                              "the Connect button.")) from None
+        expected = self._qbo_state_signature(connection_id, uid, expires)
+        if not consteq(expected, signature):
+            raise UserError(_("The answer from Intuit carries a state that this database did not "
+                              "issue. Start again from the Connect button."))
+        if expires < time.time():
+            raise UserError(_("The connection attempt expired (more than %s minutes passed). Start "
+                              "again from the Connect button.", const.OAUTH_STATE_TTL_SECONDS // 60))
+        if uid != self.env.uid:
+            raise UserError(_("This connection attempt was started by another user. Start again "
+                              "from the Connect button while logged in as yourself."))
+        connection = self.browse(connection_id).exists()
+        if not connection or connection.company_id not in self.env.user.company_ids:
+            raise UserError(_("The company of this connection attempt is not one of yours."))
+        return connection
+
+    # ------------------------------------------------------------------ actions
+
+    def action_qbo_connect(self):
+        """Send the admin to Intuit's consent page (or first confirm taking over the connection)."""
+        self.ensure_one()
+        self._qbo_check_admin()
+        if (self.state == 'connected' and self.connected_uid and self.connected_uid != self.env.user
+                and not self.env.context.get('qbo_takeover_confirmed')):
+            return {
+                'type': 'ir.actions.act_window',
+                'name': _("Take over the QuickBooks connection?"),
+                'res_model': 'qbo.connect.wizard',
+                'view_mode': 'form',
+                'target': 'new',
+                'context': {'default_connection_id': self.id, 'default_mode': 'takeover'},
+            }
+        url = self._qbo_oauth_client().authorization_url(self._qbo_redirect_uri(), self._qbo_make_state())
+        return {'type': 'ir.actions.act_url', 'url': url, 'target': 'self'}
+
+    def _qbo_complete_authorization(self, code, realm_id):
+        """Exchange the authorization code and store the tokens (called by the OAuth callback).
+
+        :return: 'connected', or 'realm_change' when the consent is for another QuickBooks company
+            than the one our records are linked to (the admin must confirm in the settings)
+        :raise UserError: the exchange failed (wrong client secret, code expired or reused)
+        """
+        self.ensure_one()
+        self._qbo_check_admin()
+        if not code or not realm_id:
+            raise UserError(_("Intuit's answer has no authorization code or company id."))
+        calls = []
+        try:
+            tokens = self._qbo_oauth_client(calls).exchange_code(code, self._qbo_redirect_uri())
+        except QboError as exc:
+            self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+            if exc.code == 'invalid_client':
+                raise UserError(_("Intuit refused the Client ID / Client Secret (invalid_client). Copy "
+                                  "them again from the Keys & credentials page of your Intuit app.")) from None
+            if exc.code == 'invalid_grant':
+                raise UserError(_("Intuit refused the authorization code (invalid_grant): it expired, was "
+                                  "already used, or the Redirect URI differs from %s. Connect again.",
+                                  self._qbo_redirect_uri())) from None
+            raise UserError(_("Intuit refused the connection: %s", exc)) from None
+        self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+        if self.realm_id and self.realm_id != realm_id and self._qbo_has_links():
+            self._qbo_store_tokens(tokens, realm_id, pending=True)
+            self.write({'pending_realm_id': realm_id})
+            self.message_post(body=_("Consent received for another QuickBooks company (realm %(new)s) "
+                                     "than the linked one (realm %(old)s): waiting for confirmation.",
+                                     new=realm_id, old=self.realm_id))
+            return 'realm_change'
+        self._qbo_activate(tokens, realm_id)
+        return 'connected'
+
+    def _qbo_activate(self, tokens, realm_id):
+        """Store tokens as the active ones and mark the connection connected."""
+        self._qbo_store_tokens(tokens, realm_id)
+        previous_holder = self.connected_uid
+        self.write({
+            'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False,
+            'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False,
+        })
+        self.activity_unlink(['mail.mail_activity_data_todo'])
+        if previous_holder and previous_holder != self.env.user:
+            self.message_post(body=_("Connection taken over from %s.", previous_holder.name))
+        self.message_post(body=_("Connected to QuickBooks company %s.", realm_id))
+        try:
+            self._qbo_refresh_company_info()
+        except QboError as exc:
+            # The tokens are valid; a failing read must not undo the connection.
+            _logger.warning("QuickBooks connected but company info could not be read: %s", exc)
+            self.last_error = str(exc)
+        # Work queued while the connection was down resumes now.
+        self.env['qbo.binding']._qbo_trigger_cron()
+
+    def _qbo_store_tokens(self, tokens, realm_id, pending=False):
+        """Create or replace the (active or pending) token set from a token-endpoint answer."""
+        Token = self.env['qbo.token'].sudo()
+        token = Token.search([('connection_id', '=', self.id), ('is_pending', '=', pending)])
+        vals = dict(self._qbo_token_vals(tokens), realm_id=realm_id, connection_id=self.id, is_pending=pending)
+        if token:
+            token.write(vals)
+        else:
+            Token.create(vals)
+
+    @api.model
+    def _qbo_token_vals(self, tokens):
+        """Token fields from a token-endpoint answer (expiries as absolute datetimes)."""
+        now = fields.Datetime.now()
+        vals = {
+            'access_token': tokens['access_token'],
+            'access_token_expiry': now + timedelta(seconds=int(tokens.get('expires_in') or 3600)),
+            'refresh_token': tokens['refresh_token'],
+        }
+        if tokens.get('x_refresh_token_expires_in'):
+            vals['refresh_token_expiry'] = now + timedelta(seconds=int(tokens['x_refresh_token_expires_in']))
+        if tokens.get('x_refresh_token_hard_expires_in'):
+            vals['refresh_token_hard_expiry'] = now + timedelta(seconds=int(tokens['x_refresh_token_hard_expires_in']))
+        return vals
+
+    def _qbo_has_links(self):
+        return bool(self.env['qbo.binding'].sudo().search_count([('connection_id', '=', self.id)], limit=1))
+
+    def action_qbo_confirm_realm_change(self):
+        """Switch to the newly consented QuickBooks company and drop every link to the old one."""
+        self.ensure_one()
+        self._qbo_check_admin()
+        pending = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', True)])
+        if not pending:
+            raise UserError(_("There is no pending QuickBooks company to switch to."))
+        bindings = self.env['qbo.binding'].sudo().search([('connection_id', '=', self.id)])
+        count = len(bindings)
+        bindings.unlink()
+        self.env['qbo.mapping'].sudo().search([('connection_id', '=', self.id)]).unlink()
+        self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
+        pending.is_pending = False
+        realm = pending.realm_id
+        self.message_post(body=_("Switched from QuickBooks company %(old)s to %(new)s; %(count)s links to "
+                                 "the old company were reset.", old=self.realm_id, new=realm, count=count))
+        self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False,
+                    'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False})
+        self._qbo_refresh_company_info()
+        return True
+
+    def action_qbo_cancel_realm_change(self):
+        """Keep the current QuickBooks company: revoke and forget the pending consent."""
+        self.ensure_one()
+        self._qbo_check_admin()
+        pending = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', True)])
+        if pending.refresh_token:
+            try:
+                self._qbo_oauth_client().revoke(pending.refresh_token)
+            except QboError as exc:
+                _logger.warning("Could not revoke the pending QuickBooks consent: %s", exc)
+        pending.unlink()
+        self.pending_realm_id = False
+        return True
+
+    def action_qbo_disconnect(self):
+        """Revoke the refresh token at Intuit, wipe the tokens, keep the history and the links."""
+        self.ensure_one()
+        self._qbo_check_admin()
+        tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id)])
+        calls = []
+        revoke_error = None
+        for token in tokens.filtered('refresh_token'):
+            try:
+                self._qbo_oauth_client(calls).revoke(token.refresh_token)
+            except QboError as exc:
+                revoke_error = exc
+        self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+        tokens.unlink()
+        self.write({'state': 'disconnected', 'pending_realm_id': False, 'last_error': False})
+        body = _("Disconnected from QuickBooks by %s.", self.env.user.name)
+        if revoke_error:
+            body += ' ' + _("Intuit did not confirm the revocation (%s); the tokens were wiped here anyway.",
+                            revoke_error)
+        self.message_post(body=body)
+        return True
+
+    def action_qbo_test(self):
+        """Read CompanyInfo and Preferences and tell the admin what matters for exports."""
+        self.ensure_one()
+        try:
+            self._qbo_refresh_company_info()
+        except (QboError, UserError) as exc:
+            self.last_error = str(exc)
+            _logger.info("QuickBooks connection test failed for company %s: %s", self.company_id.name, exc)
+            return self._qbo_notification(_("QuickBooks connection failed"), str(exc), 'danger')
+        self.write({'last_test_date': fields.Datetime.now(), 'last_error': False})
+        lines = [
+            _("Company: %(name)s (%(country)s, %(currency)s)", name=self.qbo_company_name,
+              country=self.qbo_country, currency=self.qbo_home_currency),
+            _("Custom transaction numbers: %s", _("on") if self.custom_txn_numbers else _("off")),
+            _("Class tracking: %s", dict(self._fields['class_tracking'].selection)[self.class_tracking]),
+            _("Sales tax: %s", (_("automated (AST)") if self.automated_sales_tax
+                                else _("on") if self.using_sales_tax else _("off"))),
+        ]
+        if self.preflight_message:
+            lines.append(_("Exports are blocked: %s", self.preflight_message))
+        _logger.info("QuickBooks connection test OK for company %s: realm %s (%s)",
+                     self.company_id.name, self.realm_id, self.qbo_company_name)
+        return self._qbo_notification(_("Connected to QuickBooks Online"), '\n'.join(lines),
+                                      'warning' if self.preflight_message else 'success')
+
+    @api.model
+    def _qbo_notification(self, title, message, kind):
+        return {
+            'type': 'ir.actions.client',
+            'tag': 'display_notification',
+            'params': {'title': title, 'message': message, 'type': kind, 'sticky': kind != 'success',
+                       'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
+        }
+
+    def action_qbo_open_in_quickbooks(self):
+        self.ensure_one()
+        return {'type': 'ir.actions.act_url', 'url': self._qbo_endpoints()['app'] or '/', 'target': 'new'}
+
+    # ------------------------------------------------------------------ company info / preflight
+
+    def _qbo_refresh_company_info(self):
+        """Read CompanyInfo and Preferences from QuickBooks and cache them on the connection."""
+        self.ensure_one()
+        with self._qbo_client_session() as client:
+            info = client.company_info()
+            prefs = client.preferences()
+        self.write({
+            'qbo_company_info': info,
+            'qbo_preferences': prefs,
+            'qbo_company_name': info.get('CompanyName'),
+            'qbo_country': info.get('Country'),
+            'qbo_home_currency': ((prefs.get('CurrencyPrefs') or {}).get('HomeCurrency') or {}).get('value'),
+        })
+
+    def _qbo_preflight_issues(self):
+        """Reasons why exports must not run (currency or country mismatch)."""
+        self.ensure_one()
+        issues = []
+        company = self.company_id
+        if self.qbo_home_currency and company.currency_id and self.qbo_home_currency != company.currency_id.name:
+            issues.append(_("The Odoo company's currency (%(odoo)s) differs from the QuickBooks home currency "
+                            "(%(qbo)s).", odoo=company.currency_id.name, qbo=self.qbo_home_currency))
+        if self.qbo_country and company.country_id and self.qbo_country != company.country_id.code:
+            issues.append(_("The Odoo company's country (%(odoo)s) differs from the QuickBooks company's "
+                            "country (%(qbo)s).", odoo=company.country_id.code, qbo=self.qbo_country))
+        return issues
+
+    # ------------------------------------------------------------------ tokens and client
+
+    def _qbo_get_access_token(self, force_refresh=False, stale_token=None):
+        """Return a valid access token, refreshing it when it expires within 5 minutes.
+
+        The refresh runs in its own short transaction, under a row lock on the token row, and is
+        committed at once: QuickBooks rotates refresh tokens, so two workers refreshing the same
+        token at once - or a rollback losing the rotated value - would strand the connection.
+        The second worker waits for the lock, then finds the fresh token and uses it.
+
+        :param bool force_refresh: refresh even if the token looks valid (after a 401)
+        :param str stale_token: the token that was rejected; if another worker already replaced
+            it, its new token is returned without a second refresh
+        :rtype: str
+        :raise QboReconnectNeeded: not connected, or Intuit refused the refresh token
+        """
+        self.ensure_one()
+        if self.state != 'connected':
+            raise QboReconnectNeeded(self._qbo_not_connected_message())
+        token = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)])
+        margin = fields.Datetime.now() + timedelta(seconds=const.ACCESS_TOKEN_REFRESH_MARGIN)
+        if (not force_refresh and token.access_token and token.access_token_expiry
+                and token.access_token_expiry > margin):
+            return token.access_token
+        with self.env.registry.cursor() as cr:
+            return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
+
+    def _qbo_refresh_locked(self, force_refresh, stale_token):
+        """Refresh the access token on the current (dedicated) cursor, under a row lock.
+
+        Note: must run on a cursor of its own (see `_qbo_get_access_token`); commits it.
+        """
+        cr = self.env.cr
+        if not self.env.registry.in_test_mode():
+            # See rows committed by the worker that held the lock before us.
+            cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        cr.execute("""SELECT id, access_token, access_token_expiry, refresh_token
+                        FROM qbo_token WHERE connection_id = %s AND NOT is_pending
+                         FOR NO KEY UPDATE""", [self.id])
+        row = cr.dictfetchone()
+        if not row or not row['refresh_token']:
+            raise QboReconnectNeeded(self._qbo_not_connected_message())
+        margin = fields.Datetime.now() + timedelta(seconds=const.ACCESS_TOKEN_REFRESH_MARGIN)
+        still_valid = row['access_token_expiry'] and row['access_token_expiry'] > margin
+        if still_valid and (not force_refresh or (stale_token and row['access_token'] != stale_token)):
+            return row['access_token']
+        calls = []
+        try:
+            tokens = self._qbo_oauth_client(calls).refresh(row['refresh_token'])
+        except QboError as exc:
+            self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+            if getattr(exc, 'needs_reconnect', False):
+                self._qbo_mark_reconnect_needed(exc)
+                cr.commit()
+                raise QboReconnectNeeded(_(
+                    "QuickBooks refused to renew the connection (%s). An administrator must reconnect in "
+                    "Settings > Accounting > QuickBooks Online; queued exports resume afterwards.", exc.code)) from None
+            cr.commit()
+            raise
+        self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+        self.env['qbo.token'].browse(row['id']).sudo().write(self._qbo_token_vals(tokens))
+        # Commit now: the previous refresh token may already be invalid at Intuit.
+        cr.commit()
+        return tokens['access_token']
+
+    def _qbo_mark_reconnect_needed(self, error):
+        """Dead refresh token: wipe tokens, flag the connection and tell the administrators."""
+        self.ensure_one()
+        self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
+        message = _("QuickBooks refused to renew the connection (%s). Reconnect in Settings > Accounting > "
+                    "QuickBooks Online. Nothing was lost: queued exports resume after reconnecting.", error.code)
+        self.sudo().write({'state': 'reconnect', 'last_error': message})
+        admins = self.env.ref('base.group_system').sudo().users.filtered(
+            lambda u: not u.share and self.company_id in u.company_ids and u.active)
+        conn = self.sudo()
+        if not conn.activity_ids:
+            for admin in admins:
+                conn.activity_schedule('mail.mail_activity_data_todo', user_id=admin.id,
+                                       summary=_("Reconnect QuickBooks Online"), note=message)
+        conn.message_post(body=message, partner_ids=admins.partner_id.ids, message_type='comment',
+                          subtype_xmlid='mail.mt_comment')
+        _logger.warning("QuickBooks connection of company %s needs reconnection (%s).",
+                        self.company_id.name, error.code)
+
+    def _qbo_not_connected_message(self):
+        if self.state == 'reconnect':
+            return _("QuickBooks Online needs to be reconnected (Settings > Accounting > QuickBooks Online). "
+                     "Queued exports resume afterwards.")
+        return _("QuickBooks Online is not connected for %s (Settings > Accounting > QuickBooks Online).",
+                 self.company_id.name)
+
+    def _qbo_get_client(self, calls):
+        """Return a QboClient for this connection.
+
+        :param list calls: receives one dict per HTTP call; store them with
+            `qbo.sync.log._qbo_create_from_calls` (done by `_qbo_client_session`)
+        """
+        self.ensure_one()
+        if self.state != 'connected':
+            raise QboReconnectNeeded(self._qbo_not_connected_message())
+        last = {}
+
+        def token_provider(force_refresh=False):
+            last['token'] = self._qbo_get_access_token(force_refresh, last.get('token'))
+            return last['token']
+
+        return QboClient(self._qbo_endpoints()['api'], self.realm_id, token_provider, on_call=calls.append,
+                         limiter=RateLimiter.for_realm(self.realm_id))
+
+    def _qbo_client_session(self):
+        """Context manager yielding a client; writes the transfer history when it ends."""
+        return _ClientSession(self)
+
+
+class _ClientSession:
+    """`with connection._qbo_client_session() as client:` - logs every call, even on failure."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.calls = []
+
+    def __enter__(self):
+        return self.connection._qbo_get_client(self.calls)
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.calls:
+            self.connection.env['qbo.sync.log']._qbo_create_from_calls(self.connection, self.calls)
+        return False

@@ -1,0 +1,252 @@
+import re
+
+from odoo import _, api, models
+from odoo.tools import float_round, html2plaintext
+
+from .. import const
+from .qbo_binding import QboBlocked
+
+_WHITESPACE = re.compile(r'\s+')
+
+
+def qbo_clean_name(value, max_length):
+    """Make a name acceptable to QuickBooks, predictably.
+
+    QuickBooks refuses ':' (its sub-customer separator), tabs and newlines, and caps lengths.
+    ':' becomes '-', whitespace runs become one space, the result is trimmed and cut to
+    `max_length` characters (non-Latin scripts are kept as they are: QuickBooks stores UTF-8).
+    """
+    text = (value or '').replace(':', '-')
+    text = _WHITESPACE.sub(' ', text).strip()
+    return text[:max_length].rstrip()
+
+
+class QboMapper(models.AbstractModel):
+    """Builds QuickBooks payloads from Odoo records. Plain dicts out; no HTTP, no writes.
+
+    One small `_qbo_prepare_*` method per sub-structure so that a customisation can override
+    exactly the part it needs (like account.edi.xml builders).
+    """
+    _name = 'qbo.mapper'
+    _description = 'QuickBooks Online payload builder'
+
+    # ------------------------------------------------------------------ customers
+
+    @api.model
+    def _qbo_prepare_address(self, partner):
+        if not partner or not (partner.street or partner.city or partner.zip or partner.country_id):
+            return None
+        lines = [line for line in (partner.street, partner.street2) if line]
+        address = {f'Line{i + 1}': qbo_clean_name(line, const.ADDRESS_LINE_MAX_LENGTH) for i, line in enumerate(lines)}
+        if partner.city:
+            address['City'] = partner.city[:const.CITY_MAX_LENGTH]
+        if partner.state_id:
+            address['CountrySubDivisionCode'] = partner.state_id.code
+        if partner.zip:
+            address['PostalCode'] = partner.zip[:const.POSTAL_CODE_MAX_LENGTH]
+        if partner.country_id:
+            address['Country'] = partner.country_id.code
+        return address
+
+    @api.model
+    def _qbo_prepare_customer_names(self, partner, display_name):
+        vals = {'DisplayName': display_name}
+        if partner.is_company:
+            vals['CompanyName'] = qbo_clean_name(partner.name, const.COMPANY_NAME_MAX_LENGTH)
+        else:
+            parts = qbo_clean_name(partner.name, const.DISPLAY_NAME_MAX_LENGTH).split(' ', 1)
+            vals['GivenName'] = parts[0][:const.PERSON_NAME_MAX_LENGTH]
+            if len(parts) > 1:
+                vals['FamilyName'] = parts[1][:const.PERSON_NAME_MAX_LENGTH]
+            if partner.parent_id:
+                vals['CompanyName'] = qbo_clean_name(partner.parent_id.name, const.COMPANY_NAME_MAX_LENGTH)
+        return vals
+
+    @api.model
+    def _qbo_prepare_customer_vals(self, partner, connection, display_name):
+        """Customer payload (without Id/SyncToken) of a commercial partner.
+
+        Billing address: the partner's invoice contact, else the partner. Shipping: its delivery
+        contact, else the billing address. Contacts of a company are not separate customers.
+        """
+        vals = self._qbo_prepare_customer_names(partner, display_name)
+        vals['Active'] = bool(partner.active)
+        if partner.email:
+            vals['PrimaryEmailAddr'] = {'Address': partner.email.strip()[:const.EMAIL_MAX_LENGTH]}
+        if partner.phone:
+            vals['PrimaryPhone'] = {'FreeFormNumber': partner.phone[:const.PHONE_MAX_LENGTH]}
+        if partner.mobile:
+            vals['Mobile'] = {'FreeFormNumber': partner.mobile[:const.PHONE_MAX_LENGTH]}
+        if partner.website:
+            vals['WebAddr'] = {'URI': partner.website[:const.WEB_URI_MAX_LENGTH]}
+        addresses = partner.address_get(['invoice', 'delivery'])
+        Partner = self.env['res.partner']
+        bill = self._qbo_prepare_address(Partner.browse(addresses['invoice']))
+        ship = self._qbo_prepare_address(Partner.browse(addresses['delivery'])) or bill
+        if bill:
+            vals['BillAddr'] = bill
+        if ship:
+            vals['ShipAddr'] = ship
+        if partner.comment:
+            vals['Notes'] = html2plaintext(partner.comment)[:const.NOTES_MAX_LENGTH]
+        if partner.vat:
+            vals['ResaleNum'] = partner.vat[:const.RESALE_NUM_MAX_LENGTH]
+        term = partner.property_payment_term_id
+        term_ref = term and self.env['qbo.mapping']._qbo_find(connection, 'term', term)
+        if term_ref:
+            vals['SalesTermRef'] = {'value': term_ref.qbo_id}
+        return vals
+
+    # ------------------------------------------------------------------ invoices
+
+    @api.model
+    def _qbo_line_item_ref(self, line, connection):
+        """Item of an invoice line: the product's mapping, else the connection's unmatched item."""
+        item = line.product_id and self.env['qbo.mapping']._qbo_find(connection, 'product', line.product_id)
+        item = item or connection.fallback_item_ref_id
+        if not item:
+            raise QboBlocked(_("Blocked: mapping - no QuickBooks item for the product %(product)s and no "
+                               "'Unmatched item' set (Accounting > Configuration > QuickBooks).",
+                               product=line.product_id.display_name or line.name))
+        if not item.active:
+            raise QboBlocked(_("Blocked: mapping - the QuickBooks item %s is inactive or deleted.", item.name))
+        return {'value': item.qbo_id, 'name': item.name}
+
+    @api.model
+    def _qbo_line_tax_code(self, line, connection):
+        """TaxCodeRef of a line: TAX/NON in the US, the mapped VAT/GST code elsewhere."""
+        taxes = line.tax_ids.filtered(lambda t: t.amount_type != 'group' or t.children_tax_ids)
+        if connection.is_us:
+            return {'value': 'TAX' if any(t.amount for t in taxes) else 'NON'}
+        if len(taxes) > 1:
+            raise QboBlocked(_("Blocked: mapping - line '%s' has several taxes; QuickBooks takes one tax code "
+                               "per line. Use an Odoo tax group mapped to one QuickBooks code.", line.name))
+        if not taxes:
+            raise QboBlocked(_("Blocked: mapping - line '%s' has no tax; QuickBooks (non-US) needs a tax code on "
+                               "every line (map an exempt or zero-rated tax).", line.name))
+        code = self.env['qbo.mapping']._qbo_find(connection, 'tax', taxes)
+        if not code:
+            raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
+                               "(Accounting > Configuration > QuickBooks).", taxes.name))
+        if not code.active:
+            raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
+        return {'value': code.qbo_id}
+
+    @api.model
+    def _qbo_line_class(self, line, move, connection):
+        """Class of a line: default class, overridden by the customer's or product's when allowed."""
+        if not connection.use_classes or connection.class_tracking == 'none':
+            return None
+        ref = connection.default_class_ref_id
+        if connection.allow_class_override:
+            Mapping = self.env['qbo.mapping']
+            analytic_ids = [int(a) for key in (line.analytic_distribution or {}) for a in key.split(',')]
+            for analytic in self.env['account.analytic.account'].browse(analytic_ids):
+                ref = Mapping._qbo_find(connection, 'analytic', analytic) or ref
+        return {'value': ref.qbo_id} if ref else None
+
+    @api.model
+    def _qbo_prepare_invoice_line(self, line, move, connection):
+        if line.display_type in ('line_section', 'line_note'):
+            return {'DetailType': 'DescriptionOnly', 'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
+                    'DescriptionLineDetail': {}}
+        qty = line.quantity or 1.0
+        # QuickBooks checks Amount == Qty x UnitPrice: derive the unit price from Odoo's (discounted,
+        # tax-excluded) subtotal so both systems hold the same line amount.
+        amount = move.currency_id.round(line.price_subtotal)
+        unit_price = float_round(amount / qty, precision_digits=7)
+        if move.currency_id.round(unit_price * qty) != amount:
+            qty, unit_price = 1.0, amount
+        description = line.name or ''
+        if line.discount:
+            description += _(" (discount %s%%)", f"{line.discount:g}")
+        detail = {
+            'ItemRef': self._qbo_line_item_ref(line, connection),
+            'Qty': qty,
+            'UnitPrice': unit_price,
+        }
+        if connection.using_sales_tax or not connection.is_us:
+            detail['TaxCodeRef'] = self._qbo_line_tax_code(line, connection)
+        if move.invoice_date:
+            detail['ServiceDate'] = str(move.invoice_date)
+        class_ref = self._qbo_line_class(line, move, connection)
+        if class_ref and connection.class_tracking == 'line':
+            detail['ClassRef'] = class_ref
+        return {
+            'DetailType': 'SalesItemLineDetail',
+            'Amount': amount,
+            'Description': description[:const.LINE_DESCRIPTION_MAX_LENGTH],
+            'SalesItemLineDetail': detail,
+        }
+
+    @api.model
+    def _qbo_prepare_us_tax_detail(self, move, connection):
+        """Header tax code of a US invoice: the QuickBooks tax group mapped to the invoice's tax."""
+        if connection.automated_sales_tax or not connection.using_sales_tax:
+            return None  # AST computes the tax itself; a supplied code would be overridden.
+        taxes = move.invoice_line_ids.tax_ids.filtered('amount')
+        if not taxes:
+            return None
+        codes = {self.env['qbo.mapping']._qbo_find(connection, 'tax', tax) for tax in taxes}
+        if len(codes) != 1 or not next(iter(codes)):
+            missing = taxes.filtered(lambda t: not self.env['qbo.mapping']._qbo_find(connection, 'tax', t))
+            if missing:
+                raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
+                                   "(Accounting > Configuration > QuickBooks).", ', '.join(missing.mapped('name'))))
+            raise QboBlocked(_("Blocked: mapping - a US invoice carries one tax code; this invoice uses taxes "
+                               "mapped to several QuickBooks codes."))
+        code = next(iter(codes))
+        return {'TxnTaxCodeRef': {'value': code.qbo_id}}
+
+    @api.model
+    def _qbo_doc_number(self, move, connection):
+        """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers."""
+        if not connection.custom_txn_numbers:
+            return None
+        prefix = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.doc_number_prefix') or ''
+        number = f"{prefix}{move.name}"
+        if len(number) > const.DOC_NUMBER_MAX_LENGTH:
+            raise QboBlocked(_("The QuickBooks number %(number)s is %(length)s characters long; QuickBooks allows "
+                               "%(max)s. Shorten the prefix or the journal's sequence.",
+                               number=number, length=len(number), max=const.DOC_NUMBER_MAX_LENGTH))
+        return number
+
+    @api.model
+    def _qbo_prepare_invoice_vals(self, move, connection, customer_id):
+        """Invoice / CreditMemo payload (without Id/SyncToken)."""
+        lines = [self._qbo_prepare_invoice_line(line, move, connection)
+                 for line in move.invoice_line_ids.sorted('sequence')
+                 if line.display_type in ('product', 'line_section', 'line_note')]
+        vals = {
+            'CustomerRef': {'value': customer_id},
+            'Line': lines,
+            'TxnDate': str(move.invoice_date),
+            'PrivateNote': _("Odoo %(name)s (id %(id)s)", name=move.name, id=move.id),
+        }
+        doc_number = self._qbo_doc_number(move, connection)
+        if doc_number:
+            vals['DocNumber'] = doc_number
+        if move.move_type == 'out_invoice' and move.invoice_date_due:
+            vals['DueDate'] = str(move.invoice_date_due)
+        term_ref = move.invoice_payment_term_id and self.env['qbo.mapping']._qbo_find(
+            connection, 'term', move.invoice_payment_term_id)
+        if term_ref and move.move_type == 'out_invoice':
+            vals['SalesTermRef'] = {'value': term_ref.qbo_id}
+        if move.currency_id != move.company_id.currency_id:
+            vals['CurrencyRef'] = {'value': move.currency_id.name}
+            # ExchangeRate: home-currency units per foreign unit, as Odoo booked it.
+            if move.amount_total and move.amount_total_signed:
+                vals['ExchangeRate'] = round(abs(move.amount_total_signed / move.amount_total), 6)
+        if move.narration:
+            vals['CustomerMemo'] = {'value': html2plaintext(move.narration)[:const.CUSTOMER_MEMO_MAX_LENGTH]}
+        if connection.is_us:
+            tax_detail = self._qbo_prepare_us_tax_detail(move, connection)
+            if tax_detail:
+                vals['TxnTaxDetail'] = tax_detail
+        else:
+            vals['GlobalTaxCalculation'] = 'TaxExcluded'
+        header_class = connection.class_tracking == 'txn' and self._qbo_line_class(
+            move.invoice_line_ids[:1], move, connection)
+        if header_class:
+            vals['ClassRef'] = header_class
+        return vals

@@ -1,0 +1,282 @@
+import logging
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from ..tools import QboError
+
+_logger = logging.getLogger(__name__)
+
+# Reference entities imported from QuickBooks, in import order.
+REFERENCE_ENTITIES = ['Account', 'Item', 'TaxCode', 'TaxRate', 'Term', 'Class', 'PaymentMethod']
+# Name-list entities support `Active IN (true, false)`; tax codes and rates are always listed.
+ENTITIES_WITH_ACTIVE = {'Account', 'Item', 'Term', 'Class', 'PaymentMethod'}
+
+MAPPING_TYPES = [
+    ('tax', 'Tax'),
+    ('term', 'Payment term'),
+    ('product', 'Product'),
+    ('analytic', 'Analytic account (Class)'),
+]
+MAPPING_MODELS = {
+    'tax': ('account.tax', 'TaxCode'),
+    'term': ('account.payment.term', 'Term'),
+    'product': ('product.product', 'Item'),
+    'analytic': ('account.analytic.account', 'Class'),
+}
+
+
+class QboRef(models.Model):
+    """A QuickBooks reference object (account, item, tax code, rate, term, class, payment method).
+
+    Imported by `qbo.connection.action_qbo_import_references`; re-running the import updates and
+    inactivates, never duplicates (unique per connection, entity and Id).
+    """
+    _name = 'qbo.ref'
+    _description = 'QuickBooks Online reference object'
+    _order = 'entity, name'
+
+    connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
+    entity = fields.Char(required=True, index=True)
+    qbo_id = fields.Char('QuickBooks Id', required=True)
+    name = fields.Char(required=True)
+    active = fields.Boolean(default=True)
+    rate = fields.Float(help="Tax rate (%) for TaxRate, total rate of its rates for TaxCode.", digits=(16, 4))
+    is_tax_group = fields.Boolean()
+    data = fields.Json(readonly=True)
+
+    _sql_constraints = [('qbo_ref_uniq', 'unique(connection_id, entity, qbo_id)', 'Imported twice.')]
+
+    @api.depends('entity', 'name', 'qbo_id')
+    def _compute_display_name(self):
+        for ref in self:
+            ref.display_name = f"{ref.name} ({ref.entity} {ref.qbo_id})"
+
+
+class QboMapping(models.Model):
+    """Odoo record <-> QuickBooks object, editable by accountants (Configuration > QuickBooks)."""
+    _name = 'qbo.mapping'
+    _description = 'QuickBooks Online mapping'
+    _order = 'mapping_type, id'
+
+    connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True,
+                                    default=lambda self: self.env['qbo.connection']._qbo_get_for_company())
+    company_id = fields.Many2one(related='connection_id.company_id', store=True)
+    mapping_type = fields.Selection(MAPPING_TYPES, required=True)
+    res_model = fields.Char(compute='_compute_res_model', store=True)
+    res_id = fields.Many2oneReference('Odoo record', model_field='res_model', required=True)
+    tax_id = fields.Many2one('account.tax', compute='_compute_typed', inverse='_inverse_typed', string='Tax')
+    term_id = fields.Many2one('account.payment.term', compute='_compute_typed', inverse='_inverse_typed',
+                              string='Payment term')
+    product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed',
+                                 string='Product')
+    analytic_id = fields.Many2one('account.analytic.account', compute='_compute_typed', inverse='_inverse_typed',
+                                  string='Analytic account')
+    qbo_entity = fields.Char(compute='_compute_res_model', store=True)
+    qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
+                                 domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
+    health = fields.Selection([('ok', 'OK'), ('broken', 'Missing or inactive in QuickBooks')],
+                              compute='_compute_health')
+
+    _sql_constraints = [('mapping_uniq', 'unique(connection_id, mapping_type, res_id)',
+                         'This Odoo record is already mapped.')]
+
+    @api.depends('mapping_type')
+    def _compute_res_model(self):
+        for mapping in self:
+            mapping.res_model, mapping.qbo_entity = MAPPING_MODELS.get(mapping.mapping_type, (False, False))
+
+    @api.depends('res_id', 'mapping_type')
+    def _compute_typed(self):
+        for mapping in self:
+            for mtype, fname in (('tax', 'tax_id'), ('term', 'term_id'), ('product', 'product_id'),
+                                 ('analytic', 'analytic_id')):
+                model = MAPPING_MODELS[mtype][0]
+                mapping[fname] = self.env[model].browse(mapping.res_id) if mapping.mapping_type == mtype else False
+
+    def _inverse_typed(self):
+        for mapping in self:
+            fname = {'tax': 'tax_id', 'term': 'term_id', 'product': 'product_id',
+                     'analytic': 'analytic_id'}[mapping.mapping_type]
+            mapping.res_id = mapping[fname].id
+
+    @api.depends('qbo_ref_id.active')
+    def _compute_health(self):
+        for mapping in self:
+            mapping.health = 'ok' if mapping.qbo_ref_id and mapping.qbo_ref_id.active else 'broken'
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        mappings = super().create(vals_list)
+        mappings._qbo_requeue_blocked()
+        return mappings
+
+    def write(self, vals):
+        res = super().write(vals)
+        self._qbo_requeue_blocked()
+        return res
+
+    def _qbo_requeue_blocked(self):
+        """Records blocked by a missing mapping are queued again as soon as a mapping is set."""
+        for connection in self.connection_id:
+            self.env['qbo.binding'].sudo().search([
+                ('connection_id', '=', connection.id), ('state', '=', 'blocked')])._qbo_mark_to_send()
+
+    @api.model
+    def _qbo_find(self, connection, mapping_type, record):
+        """Return the QuickBooks reference mapped to `record`, or an empty recordset."""
+        mapping = self.sudo().search([('connection_id', '=', connection.id), ('mapping_type', '=', mapping_type),
+                                      ('res_id', '=', record.id)], limit=1)
+        return mapping.qbo_ref_id
+
+
+class QboConnectionReferences(models.Model):
+    _inherit = 'qbo.connection'
+
+    fallback_item_ref_id = fields.Many2one(
+        'qbo.ref', 'Unmatched item', domain="[('connection_id', '=', id), ('entity', '=', 'Item')]",
+        help="QuickBooks item used for invoice lines whose product is not mapped.")
+    income_account_ref_id = fields.Many2one(
+        'qbo.ref', 'Income account for new items', domain="[('connection_id', '=', id), ('entity', '=', 'Account')]")
+    create_missing_items = fields.Boolean(
+        help="Create a Service item in QuickBooks for products that match no item (needs the income account).")
+    use_classes = fields.Boolean('Use Classes')
+    allow_class_override = fields.Boolean('Allow overrides',
+                                          help="A class mapped to the customer or product wins over the default.")
+    default_class_ref_id = fields.Many2one(
+        'qbo.ref', 'Default class', domain="[('connection_id', '=', id), ('entity', '=', 'Class')]")
+    tax_mismatch_proceed = fields.Boolean(
+        'Export despite the default tax mismatch',
+        help="While Odoo's default sales tax and QuickBooks' default tax differ, exports are held unless this is set.")
+    ref_count = fields.Integer(compute='_compute_ref_count')
+
+    def _compute_ref_count(self):
+        data = self.env['qbo.ref']._read_group([('connection_id', 'in', self.ids)], ['connection_id'], ['__count'])
+        counts = {connection.id: count for connection, count in data}
+        for connection in self:
+            connection.ref_count = counts.get(connection.id, 0)
+
+    def action_qbo_import_references(self):
+        """Import accounts, items, tax codes and rates, terms, classes and payment methods (all pages)."""
+        self.ensure_one()
+        Ref = self.env['qbo.ref'].sudo()
+        try:
+            with self._qbo_client_session() as client:
+                for entity in REFERENCE_ENTITIES:
+                    rows = client.query_all(entity, include_inactive=entity in ENTITIES_WITH_ACTIVE)
+                    existing = {ref.qbo_id: ref for ref in Ref.with_context(active_test=False).search(
+                        [('connection_id', '=', self.id), ('entity', '=', entity)])}
+                    seen = set()
+                    create_vals = []
+                    for row in rows:
+                        vals = self._qbo_ref_vals(entity, row)
+                        seen.add(row['Id'])
+                        ref = existing.get(row['Id'])
+                        if ref:
+                            ref.write(vals)
+                        else:
+                            create_vals.append(dict(vals, connection_id=self.id, entity=entity, qbo_id=row['Id']))
+                    Ref.create(create_vals)
+                    # Gone from QuickBooks: keep the record (mappings point to it), but inactive.
+                    for qbo_id, ref in existing.items():
+                        if qbo_id not in seen:
+                            ref.active = False
+        except QboError as exc:
+            raise UserError(_("Import from QuickBooks failed: %s", exc)) from None
+        self._qbo_compute_tax_code_rates()
+        self._qbo_auto_match()
+        return self._qbo_notification(_("QuickBooks reference data imported"),
+                                      _("%s objects known.", self.ref_count), 'success')
+
+    @api.model
+    def _qbo_ref_vals(self, entity, row):
+        vals = {'name': row.get('Name') or row.get('DisplayName') or row['Id'], 'data': row,
+                'active': row.get('Active', True)}
+        if entity == 'TaxRate':
+            vals['rate'] = float(row.get('RateValue') or 0.0)
+        if entity == 'TaxCode':
+            vals['is_tax_group'] = bool(row.get('TaxGroup'))
+        return vals
+
+    def _qbo_compute_tax_code_rates(self):
+        """A tax code's rate is the sum of its sales rates (e.g. AZ State 7.1% + Tucson City 2%)."""
+        Ref = self.env['qbo.ref'].sudo()
+        rates = {r.qbo_id: r.rate for r in Ref.search([('connection_id', '=', self.id), ('entity', '=', 'TaxRate')])}
+        for code in Ref.search([('connection_id', '=', self.id), ('entity', '=', 'TaxCode')]):
+            details = ((code.data or {}).get('SalesTaxRateList') or {}).get('TaxRateDetail') or []
+            code.rate = sum(rates.get((d.get('TaxRateRef') or {}).get('value'), 0.0) for d in details)
+
+    def _qbo_auto_match(self):
+        """Propose mappings that are unambiguous: terms by days, taxes by rate, products by reference or name."""
+        self.ensure_one()
+        Mapping = self.env['qbo.mapping'].sudo()
+        Ref = self.env['qbo.ref'].sudo()
+        mapped = {(m.mapping_type, m.res_id) for m in Mapping.search([('connection_id', '=', self.id)])}
+        new = []
+        terms = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'Term')])
+        for term in self.env['account.payment.term'].search([('company_id', 'in', (False, self.company_id.id))]):
+            if ('term', term.id) in mapped or len(term.line_ids) != 1:
+                continue
+            days = term.line_ids.nb_days
+            match = terms.filtered(lambda t, d=days: (t.data or {}).get('DueDays') == d)
+            if len(match) == 1:
+                new.append({'mapping_type': 'term', 'res_id': term.id, 'qbo_ref_id': match.id})
+        codes = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'TaxCode'), ('is_tax_group', '=', True)])
+        if not self.is_us:
+            for tax in self.env['account.tax'].search([('company_id', '=', self.company_id.id),
+                                                      ('type_tax_use', '=', 'sale'), ('amount_type', '=', 'percent')]):
+                if ('tax', tax.id) in mapped:
+                    continue
+                match = codes.filtered(lambda c, r=tax.amount: abs(c.rate - r) < 0.0001)
+                if len(match) == 1:
+                    new.append({'mapping_type': 'tax', 'res_id': tax.id, 'qbo_ref_id': match.id})
+        items = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'Item')])
+        by_name = {}
+        for item in items:
+            by_name.setdefault(item.name.lower(), item)
+            sku = (item.data or {}).get('Sku')
+            if sku:
+                by_name.setdefault(sku.lower(), item)
+        for product in self.env['product.product'].search([('sale_ok', '=', True),
+                                                           ('company_id', 'in', (False, self.company_id.id))]):
+            if ('product', product.id) in mapped:
+                continue
+            item = (product.default_code and by_name.get(product.default_code.lower())) or by_name.get(
+                (product.name or '').lower())
+            if item:
+                new.append({'mapping_type': 'product', 'res_id': product.id, 'qbo_ref_id': item.id})
+        if new:
+            Mapping.create([dict(vals, connection_id=self.id) for vals in new])
+        if not self.fallback_item_ref_id:
+            default_item = items.filtered(lambda i: i.name == 'Services')[:1] or items[:1]
+            self.fallback_item_ref_id = default_item
+        if not self.income_account_ref_id:
+            income = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'Account')]).filtered(
+                lambda a: (a.data or {}).get('AccountType') == 'Income')[:1]
+            self.income_account_ref_id = income
+
+    # ------------------------------------------------------------------ sales-tax default matching
+
+    def _qbo_default_tax_status(self):
+        """Compare Odoo's default sales tax with QuickBooks' default tax code.
+
+        :return: (is_match, odoo_label, qbo_label, advice)
+        """
+        self.ensure_one()
+        odoo_tax = self.company_id.account_sale_tax_id
+        qbo_code = self.env['qbo.ref'].sudo().search([
+            ('connection_id', '=', self.id), ('entity', '=', 'TaxCode'),
+            ('qbo_id', '=', self.qbo_default_tax_code or '')], limit=1)
+        odoo_label = f"{odoo_tax.name} ({odoo_tax.amount:g}%)" if odoo_tax else _("none")
+        qbo_label = f"{qbo_code.name} ({qbo_code.rate:g}%)" if qbo_code else _("none")
+        if not odoo_tax or not qbo_code:
+            return (not odoo_tax and not qbo_code), odoo_label, qbo_label, _(
+                "Set a default sales tax in both systems (Odoo: Settings > Accounting > Default Taxes; "
+                "QuickBooks: Taxes > Sales tax settings), then import the reference data again.")
+        mapped = self.env['qbo.mapping']._qbo_find(self, 'tax', odoo_tax)
+        is_match = abs(odoo_tax.amount - qbo_code.rate) < 0.0001 and (not mapped or mapped == qbo_code)
+        advice = '' if is_match else _(
+            "Make Odoo's default sales tax %(odoo)s match QuickBooks' default %(qbo)s (same rate), or map the "
+            "Odoo tax to the QuickBooks code under Accounting > Configuration > QuickBooks.",
+            odoo=odoo_label, qbo=qbo_label)
+        return is_match, odoo_label, qbo_label, advice

@@ -1,0 +1,73 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+DEFAULT_LOG_RETENTION_DAYS = 30
+
+
+class QboSyncLog(models.Model):
+    """Transfer history: one line per HTTP call to QuickBooks (append-only).
+
+    Never holds tokens, request bodies or personal data: only the operation, the record concerned,
+    the HTTP status, QuickBooks' fault code and message, `intuit_tid` and the duration.
+    """
+    _name = 'qbo.sync.log'
+    _description = 'QuickBooks Online transfer history'
+    _order = 'id desc'
+
+    connection_id = fields.Many2one('qbo.connection', ondelete='cascade', index=True, readonly=True)
+    company_id = fields.Many2one(related='connection_id.company_id', store=True, readonly=True)
+    operation = fields.Char(readonly=True)
+    method = fields.Char(readonly=True)
+    path = fields.Char(readonly=True)
+    res_model = fields.Char('Record model', readonly=True, index=True)
+    res_id = fields.Many2oneReference('Record id', model_field='res_model', readonly=True, index=True)
+    record_name = fields.Char(readonly=True)
+    result = fields.Selection([('success', 'Success'), ('error', 'Error')], readonly=True)
+    http_status = fields.Integer(readonly=True)
+    error_code = fields.Char('QuickBooks code', readonly=True)
+    message = fields.Text(readonly=True)
+    intuit_tid = fields.Char('intuit_tid', readonly=True, help="Intuit's transaction id: give it to Intuit support.")
+    request_id = fields.Char('requestid', readonly=True)
+    duration_ms = fields.Integer('Duration (ms)', readonly=True)
+
+    @api.model
+    def _qbo_create_from_calls(self, connection, calls):
+        """Store the call records collected by the client (see QboClient.on_call).
+
+        :param connection: qbo.connection record
+        :param list calls: dicts produced by the client
+        """
+        vals_list = []
+        for call in calls:
+            res_model, res_id, record_name = False, False, False
+            if call.get('res_ref'):
+                res_model, res_id = call['res_ref'].split(',')
+                res_id = int(res_id)
+                record = self.env[res_model].browse(res_id).exists()
+                record_name = record.display_name if record else False
+            vals_list.append({
+                'connection_id': connection.id,
+                'operation': call.get('operation'),
+                'method': call.get('method'),
+                'path': (call.get('path') or '')[:250],
+                'res_model': res_model,
+                'res_id': res_id,
+                'record_name': record_name,
+                'result': 'success' if call.get('success') else 'error',
+                'http_status': call.get('http_status') or 0,
+                'error_code': call.get('code'),
+                'message': call.get('message'),
+                'intuit_tid': call.get('intuit_tid'),
+                'request_id': call.get('request_id'),
+                'duration_ms': call.get('duration_ms'),
+            })
+        return self.sudo().create(vals_list)
+
+    @api.autovacuum
+    def _gc_qbo_sync_log(self):
+        """Purge transfer history older than the configured retention (days)."""
+        days = int(self.env['ir.config_parameter'].sudo().get_param(
+            'quickbooks_online.log_retention_days', DEFAULT_LOG_RETENTION_DAYS))
+        limit = fields.Datetime.now() - timedelta(days=days)
+        self.sudo().search([('create_date', '<', limit)]).unlink()

@@ -1,0 +1,123 @@
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from .. import const
+
+
+class QboSyncMixin(models.AbstractModel):
+    """What an exportable Odoo model shares: its QuickBooks state, buttons and change tracking.
+
+    Concrete models define `_qbo_entity()`, `_qbo_synced_fields()`, `_qbo_export(binding, client)`
+    and may override `_qbo_connection()` and `_qbo_after_process()`.
+    """
+    _name = 'qbo.sync.mixin'
+    _description = 'QuickBooks Online export mixin'
+
+    qbo_binding_ids = fields.One2many('qbo.binding', 'res_id', string='QuickBooks links', copy=False,
+                                      groups='account.group_account_invoice')
+    qbo_state = fields.Selection([('not_sent', 'Not sent')] + const.SYNC_STATES, string='QuickBooks',
+                                 compute='_compute_qbo_status', groups='account.group_account_invoice')
+    qbo_id = fields.Char('QuickBooks Id', compute='_compute_qbo_status', groups='account.group_account_invoice')
+    qbo_error = fields.Text('QuickBooks error', compute='_compute_qbo_status',
+                            groups='account.group_account_invoice')
+    qbo_last_sync = fields.Datetime('Last sent to QuickBooks', compute='_compute_qbo_status',
+                                    groups='account.group_account_invoice')
+    qbo_url = fields.Char('QuickBooks link', compute='_compute_qbo_status', groups='account.group_account_invoice')
+
+    @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.error_message')
+    @api.depends_context('company')
+    def _compute_qbo_status(self):
+        for record in self:
+            binding = record._qbo_binding()
+            record.qbo_state = binding.state if binding else 'not_sent'
+            record.qbo_id = binding.qbo_id if binding else False
+            record.qbo_error = binding.error_message if binding else False
+            record.qbo_last_sync = binding.last_sync_date if binding else False
+            record.qbo_url = binding.qbo_url if binding else False
+
+    # ------------------------------------------------------------------ hooks for concrete models
+
+    def _qbo_entity(self):
+        raise NotImplementedError
+
+    @api.model
+    def _qbo_synced_fields(self):
+        """Fields whose change makes an already sent record 'to send' again."""
+        return set()
+
+    def _qbo_connection(self):
+        """The connection this record is exported through (its company's, else the current one)."""
+        self.ensure_one()
+        company = self['company_id'] if 'company_id' in self._fields and self['company_id'] else self.env.company
+        return self.env['qbo.connection']._qbo_get_for_company(company)
+
+    def _qbo_binding(self, connection=None):
+        """This record's binding on `connection` (default: its own connection), or an empty recordset."""
+        self.ensure_one()
+        connection = connection or self._qbo_connection()
+        if not connection:
+            return self.env['qbo.binding']
+        return self.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id == connection)[:1]
+
+    def _qbo_export(self, binding, client):
+        raise NotImplementedError
+
+    def _qbo_after_process(self, binding, outcome):
+        """Called after an export attempt, outside its savepoint (e.g. to post in the chatter)."""
+
+    # ------------------------------------------------------------------ CRUD
+
+    def write(self, vals):
+        res = super().write(vals)
+        if self._qbo_synced_fields() & set(vals) and not self.env.context.get('qbo_no_mark'):
+            bindings = self.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'variance', 'error'))
+            bindings._qbo_mark_to_send()
+        return res
+
+    # ------------------------------------------------------------------ actions
+
+    def _qbo_records_to_send(self):
+        """Records that the button/server action really exports (e.g. commercial partners)."""
+        return self
+
+    def action_qbo_send(self):
+        """'Send to QuickBooks': queue and export now; summarise the outcome in a notification."""
+        records = self._qbo_records_to_send()
+        bindings = self.env['qbo.binding']
+        for record in records:
+            connection = record._qbo_connection()
+            if not connection or connection.state != 'connected':
+                raise UserError(connection._qbo_not_connected_message() if connection else _(
+                    "QuickBooks Online is not configured for %s (Settings > Accounting).", self.env.company.name))
+            record._qbo_check_exportable()
+            binding = self.env['qbo.binding']._qbo_get_or_create(connection, record, record._qbo_entity())
+            if binding.state not in ('voided', 'deleted_in_qbo'):
+                binding.write({'state': 'to_send', 'next_retry_date': False})
+            bindings |= binding
+        bindings._qbo_lock_for_button()
+        counts = bindings._qbo_process()
+        return self._qbo_outcome_notification(bindings, counts)
+
+    def _qbo_check_exportable(self):
+        """Raise a UserError when the record can never be exported (e.g. a draft invoice)."""
+
+    @api.model
+    def _qbo_outcome_notification(self, bindings, counts):
+        failed = bindings.filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
+        if len(bindings) == 1 and failed:
+            return self.env['qbo.connection']._qbo_notification(
+                _("Not sent to QuickBooks"), failed.error_message or '', 'danger')
+        message = _("%(sent)s sent, %(failed)s failed, %(retry)s will be retried.", sent=counts.get('sent', 0),
+                    failed=len(failed), retry=counts.get('retry', 0))
+        return self.env['qbo.connection']._qbo_notification(
+            _("Sent to QuickBooks"), message, 'danger' if failed else 'success')
+
+    def action_qbo_retry(self):
+        return self.action_qbo_send()
+
+    def action_qbo_open_in_quickbooks(self):
+        self.ensure_one()
+        binding = self._qbo_binding()
+        if not binding or not binding.qbo_url:
+            raise UserError(_("This record is not in QuickBooks yet."))
+        return {'type': 'ir.actions.act_url', 'url': binding.qbo_url, 'target': 'new'}

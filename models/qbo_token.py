@@ -1,0 +1,29 @@
+from odoo import fields, models
+
+
+class QboToken(models.Model):
+    """OAuth tokens of a QuickBooks connection, in their own system-only table.
+
+    Why a separate model: the access token is refreshed (and the refresh token rotated) in a
+    short transaction of its own, under a row lock, and committed at once so that a rotated refresh
+    token is never lost. Keeping the tokens out of the `qbo_connection` row means that refresh never
+    conflicts with a caller's transaction that writes the connection (status, company info).
+    Only administrators (base.group_system) have any access to this model.
+    """
+    _name = 'qbo.token'
+    _description = 'QuickBooks Online OAuth tokens'
+
+    connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
+    # A pending token set belongs to a consent for a *different* realm that the admin must confirm.
+    is_pending = fields.Boolean(default=False)
+    realm_id = fields.Char(required=True)
+    access_token = fields.Char(copy=False)
+    access_token_expiry = fields.Datetime(copy=False)
+    refresh_token = fields.Char(copy=False)
+    refresh_token_expiry = fields.Datetime(copy=False)
+    refresh_token_hard_expiry = fields.Datetime(copy=False)
+
+    _sql_constraints = [
+        ('connection_pending_uniq', 'unique(connection_id, is_pending)',
+         'A QuickBooks connection has one active and at most one pending token set.'),
+    ]

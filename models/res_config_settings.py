@@ -1,0 +1,129 @@
+from odoo import _, api, fields, models
+
+
+class ResConfigSettings(models.TransientModel):
+    """Settings > Accounting > QuickBooks Online: a thin view over the company's qbo.connection."""
+    _inherit = 'res.config.settings'
+
+    qbo_connection_id = fields.Many2one('qbo.connection', compute='_compute_qbo_connection')
+    qbo_environment = fields.Selection([
+        ('production', 'Production'), ('sandbox', 'Intuit Sandbox'), ('custom', 'Custom endpoint'),
+    ], string='QuickBooks environment', compute='_compute_qbo_connection', readonly=False)
+    qbo_custom_base_url = fields.Char('Custom endpoint URL', compute='_compute_qbo_connection', readonly=False)
+    qbo_client_id = fields.Char('Client ID', compute='_compute_qbo_connection', readonly=False,
+                                groups='base.group_system')
+    qbo_client_secret = fields.Char('Client Secret', compute='_compute_qbo_connection', readonly=False,
+                                    groups='base.group_system')
+    qbo_state = fields.Selection(related='qbo_connection_id.state', string='QuickBooks status')
+    qbo_company_name = fields.Char(related='qbo_connection_id.qbo_company_name')
+    qbo_realm_id = fields.Char(related='qbo_connection_id.realm_id')
+    qbo_pending_realm_id = fields.Char(related='qbo_connection_id.pending_realm_id')
+    qbo_connected_uid = fields.Many2one(related='qbo_connection_id.connected_uid')
+    qbo_connected_date = fields.Datetime(related='qbo_connection_id.connected_date')
+    qbo_access_token_expiry = fields.Datetime(related='qbo_connection_id.access_token_expiry')
+    qbo_refresh_token_expiry = fields.Datetime(related='qbo_connection_id.refresh_token_expiry')
+    qbo_hard_expiry_days_left = fields.Integer(related='qbo_connection_id.hard_expiry_days_left')
+    qbo_hard_expiry_warning = fields.Boolean(related='qbo_connection_id.hard_expiry_warning')
+    qbo_preflight_message = fields.Text(related='qbo_connection_id.preflight_message')
+    qbo_last_error = fields.Text(related='qbo_connection_id.last_error')
+    qbo_redirect_uri = fields.Char('Redirect URI', compute='_compute_qbo_connection')
+    qbo_tax_match = fields.Boolean(compute='_compute_qbo_tax_match')
+    qbo_tax_match_odoo = fields.Char(compute='_compute_qbo_tax_match')
+    qbo_tax_match_qbo = fields.Char(compute='_compute_qbo_tax_match')
+    qbo_tax_match_advice = fields.Char(compute='_compute_qbo_tax_match')
+    qbo_auto_send = fields.Boolean('Send posted invoices automatically',
+                                   config_parameter='quickbooks_online.auto_send')
+    qbo_doc_number_prefix = fields.Char('Invoice number prefix', config_parameter='quickbooks_online.doc_number_prefix')
+    qbo_error_emails = fields.Char('Email transfer errors to', config_parameter='quickbooks_online.error_emails')
+    qbo_log_retention_days = fields.Integer('Keep transfer history (days)', default=30,
+                                            config_parameter='quickbooks_online.log_retention_days')
+    qbo_export_interval = fields.Integer('Export every (minutes)', compute='_compute_qbo_export_interval',
+                                         readonly=False)
+
+    @api.depends('company_id')
+    def _compute_qbo_connection(self):
+        for settings in self:
+            connection = self.env['qbo.connection']._qbo_get_for_company(settings.company_id)
+            settings.qbo_connection_id = connection
+            settings.qbo_environment = connection.environment if connection else 'sandbox'
+            settings.qbo_custom_base_url = connection.custom_base_url if connection else False
+            settings.qbo_redirect_uri = self.env['qbo.connection'].new({})._qbo_redirect_uri()
+            if self.env.user.has_group('base.group_system'):
+                settings.qbo_client_id = connection.sudo().client_id if connection else False
+                settings.qbo_client_secret = connection.sudo().client_secret if connection else False
+
+    @api.depends('qbo_connection_id')
+    def _compute_qbo_tax_match(self):
+        for settings in self:
+            connection = settings.qbo_connection_id
+            if connection and connection.state == 'connected':
+                match, odoo_label, qbo_label, advice = connection._qbo_default_tax_status()
+            else:
+                match, odoo_label, qbo_label, advice = False, '', '', ''
+            settings.qbo_tax_match = match
+            settings.qbo_tax_match_odoo = odoo_label
+            settings.qbo_tax_match_qbo = qbo_label
+            settings.qbo_tax_match_advice = advice
+
+    def _compute_qbo_export_interval(self):
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
+        minutes = 60
+        if cron:
+            factor = {'minutes': 1, 'hours': 60, 'days': 1440, 'weeks': 10080, 'months': 43200}
+            minutes = cron.sudo().interval_number * factor.get(cron.sudo().interval_type, 1)
+        for settings in self:
+            settings.qbo_export_interval = minutes
+
+    def set_values(self):
+        super().set_values()
+        self._qbo_save_connection_settings()
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
+        if cron and self.qbo_export_interval:
+            # Like Autotask's auto-run: never more often than every 15 minutes.
+            cron.sudo().write({'interval_number': max(15, self.qbo_export_interval), 'interval_type': 'minutes'})
+
+    def _qbo_save_connection_settings(self):
+        """Write the connection fields edited in the settings (admins only)."""
+        self.ensure_one()
+        if not self.env.user.has_group('base.group_system'):
+            return self.qbo_connection_id
+        connection = self.env['qbo.connection']._qbo_get_for_company(self.company_id, create=True).sudo()
+        vals = {'environment': self.qbo_environment or 'sandbox', 'custom_base_url': self.qbo_custom_base_url}
+        if self.qbo_client_id is not False:
+            vals['client_id'] = self.qbo_client_id
+        if self.qbo_client_secret is not False:
+            vals['client_secret'] = self.qbo_client_secret
+        changed = {k: v for k, v in vals.items() if connection[k] != v}
+        if changed:
+            connection.write(changed)
+        return connection.sudo(False)
+
+    def _qbo_connection_action(self, method):
+        connection = self._qbo_save_connection_settings()
+        if not connection:
+            return self.env['qbo.connection']._qbo_notification(
+                _("QuickBooks Online"), _("Enter the connection settings first."), 'warning')
+        return getattr(connection, method)()
+
+    def action_qbo_connect(self):
+        return self._qbo_connection_action('action_qbo_connect')
+
+    def action_qbo_disconnect(self):
+        return self._qbo_connection_action('action_qbo_disconnect')
+
+    def action_qbo_test(self):
+        return self._qbo_connection_action('action_qbo_test')
+
+    def action_qbo_import_references(self):
+        return self._qbo_connection_action('action_qbo_import_references')
+
+    def action_qbo_confirm_realm_change(self):
+        return self._qbo_connection_action('action_qbo_confirm_realm_change')
+
+    def action_qbo_cancel_realm_change(self):
+        return self._qbo_connection_action('action_qbo_cancel_realm_change')
+
+    def action_qbo_open_connection(self):
+        connection = self._qbo_save_connection_settings()
+        return {'type': 'ir.actions.act_window', 'res_model': 'qbo.connection', 'res_id': connection.id,
+                'view_mode': 'form'}

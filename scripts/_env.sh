@@ -1,0 +1,50 @@
+# Shared by scripts/test and scripts/demo: locate Odoo, PostgreSQL and the virtualenv.
+# shellcheck shell=bash
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ODOO_SRC=${ODOO_SRC:-/opt/odoo18}
+VENV=${QBO_VENV:-$ROOT/.venv}
+PY="$VENV/bin/python"
+export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432}
+export PGUSER=${PGUSER:-$(id -un)}
+BUILD="$ROOT/.build"
+
+# Why Odoo cannot be used, or nothing when it can.
+odoo_problem() {
+    if [ ! -f "$ODOO_SRC/odoo/release.py" ]; then
+        echo "no Odoo tree at ODOO_SRC=$ODOO_SRC; set ODOO_SRC to an Odoo 18.0 source checkout"
+    elif ! grep -q "version_info = (18, 0" "$ODOO_SRC/odoo/release.py"; then
+        echo "ODOO_SRC=$ODOO_SRC is not Odoo 18.0; set ODOO_SRC to an Odoo 18.0 source checkout"
+    elif ! pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null && ! "$PY" -c "import psycopg2,os;psycopg2.connect(dbname='postgres')" 2>/dev/null; then
+        echo "PostgreSQL does not answer at $PGHOST:$PGPORT as $PGUSER; set PGHOST/PGPORT/PGUSER/PGPASSWORD"
+    fi
+}
+
+# Create or reuse the git-ignored virtualenv with Odoo's requirements and ours.
+ensure_venv() {
+    local stamp="$VENV/.qbo-stamp" want
+    want=$(cat "$ROOT/requirements-dev.txt" "$ODOO_SRC/requirements.txt" 2>/dev/null | sha1sum | cut -c1-12)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    [ -x "$PY" ] || python3 -m venv "$VENV" || return 1
+    local cons="$VENV/build-constraints.txt"
+    # Old sdists in Odoo's requirements still import pkg_resources at build time.
+    echo 'setuptools<81' > "$cons"
+    "$PY" -m pip install -q --upgrade 'pip>=25.3' wheel 'setuptools<81' >&2 || return 1
+    if [ -f "$ODOO_SRC/requirements.txt" ]; then
+        # python-ldap only serves auth_ldap and needs system headers: left out.
+        grep -v '^python-ldap' "$ODOO_SRC/requirements.txt" > "$VENV/odoo-requirements.txt"
+        "$PY" -m pip install -q --build-constraint "$cons" -c "$cons" -r "$VENV/odoo-requirements.txt" >&2 || return 1
+    fi
+    "$PY" -m pip install -q --build-constraint "$cons" -r "$ROOT/requirements-dev.txt" >&2 || return 1
+    echo "$want" > "$stamp"
+}
+
+# An addons folder whose quickbooks_online entry is this checkout (whatever its folder name).
+prepare_addons_path() {
+    mkdir -p "$BUILD/addons"
+    ln -sfn "$ROOT" "$BUILD/addons/quickbooks_online"
+    echo "$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$BUILD/addons"
+}
+
+free_port() {
+    "$PY" -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1]);s.close()"
+}

@@ -1,0 +1,117 @@
+"""Run the addon's Odoo suite in a throwaway database and report exact counts.
+
+Installs quickbooks_online with --test-enable (at_install and post_install tests of the tags
+given), then uninstalls it, and checks the log for warnings about access rules, views or fields.
+Prints the interesting log lines and, last, "counts: <passed> <failed>".
+
+Called by scripts/test; `--drop DB` only drops a database.
+"""
+import argparse
+import os
+import re
+import sys
+
+# Warnings that mean the addon is not clean (access rules, views, fields, data).
+WARNING_PATTERN = re.compile(
+    r' (WARNING|ERROR|CRITICAL) .*(quickbooks_online|qbo[._]|QuickBooks)', re.IGNORECASE)
+NOISE = ('Blocking un-mocked external HTTP request',)
+
+
+def drop_database(name):
+    import psycopg2  # noqa: PLC0415
+    conn = psycopg2.connect(dbname='postgres')
+    conn.autocommit = True
+    with conn.cursor() as cr:
+        cr.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--odoo-src')
+    parser.add_argument('--addons-path')
+    parser.add_argument('--db')
+    parser.add_argument('--http-port', default='8069')
+    parser.add_argument('--log')
+    parser.add_argument('--tags', default='/quickbooks_online')
+    parser.add_argument('--drop')
+    args = parser.parse_args()
+    if args.drop:
+        drop_database(args.drop)
+        return 0
+
+    sys.path.insert(0, args.odoo_src)
+    import odoo  # noqa: PLC0415
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    if os.path.exists(args.log):
+        os.unlink(args.log)
+    config.parse_config([
+        '-d', args.db, '--addons-path', args.addons_path, '-i', 'quickbooks_online',
+        '--test-enable', '--test-tags', args.tags, '--stop-after-init', '--without-demo', 'all',
+        '--http-port', str(args.http_port), '--max-cron-threads', '0', '--logfile', args.log,
+        '--log-level', 'info',
+    ])
+    odoo.service.db._create_empty_database(args.db)
+    rc = odoo.service.server.start(preload=[args.db], stop=True)
+    registry = odoo.modules.registry.Registry.registries.get(args.db)
+    report = registry._assertion_report if registry is not None else None
+    run = report.testsRun if report else 0
+    failed = (report.failures_count + report.errors_count) if report else 1
+    if rc and not failed:
+        failed = 1  # the install itself failed
+    passed = max(run - failed, 0)
+    install_warnings = _addon_warnings(args.log)
+
+    # Uninstall check: the addon must leave cleanly.
+    uninstall_error = None
+    try:
+        registry = odoo.modules.registry.Registry.new(args.db)
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            module = env['ir.module.module'].search([('name', '=', 'quickbooks_online')])
+            module.button_immediate_uninstall()
+        with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
+            cr.execute("SELECT state FROM ir_module_module WHERE name = 'quickbooks_online'")
+            state = cr.fetchone()[0]
+            if state != 'uninstalled':
+                uninstall_error = f"module state after uninstall: {state}"
+            cr.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'qbo\\_%%'")
+            if cr.fetchone()[0]:
+                uninstall_error = "qbo_* tables remain after uninstall"
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check
+        uninstall_error = repr(exc)
+    all_warnings = _addon_warnings(args.log)
+
+    for check, problems in (('install without addon warnings', install_warnings),
+                            ('uninstall cleanly', ([uninstall_error] if uninstall_error else [])
+                             + all_warnings[len(install_warnings):])):
+        if problems:
+            failed += 1
+            print(f"FAILED check: {check}")
+            for line in problems[:20]:
+                print(f"    {line}")
+        else:
+            passed += 1
+
+    with open(args.log, encoding='utf-8', errors='replace') as log:
+        for line in log:
+            if ' ERROR ' in line or 'FAIL:' in line or ' CRITICAL ' in line:
+                print(line.rstrip()[:400])
+    print(f"odoo tests run: {run} (log: {args.log})")
+    print(f"counts: {passed} {failed}")
+    return 0 if not failed else 1
+
+
+def _addon_warnings(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding='utf-8', errors='replace') as log:
+        return [line.rstrip()[:300] for line in log
+                if WARNING_PATTERN.search(line) and not any(n in line for n in NOISE)
+                and '.tests.' not in line.split(' ', 5)[4]]
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,523 @@
+"""The one HTTP choke point of the connector: Intuit OAuth 2.0 and the QuickBooks Accounting API.
+
+Plain Python on top of `requests` - no ORM, no records - so that it can be tested against the
+emulator without Odoo and reused by any code path (button, cron, settings, demo script).
+
+Every request:
+  * has explicit connect/read timeouts;
+  * carries `minorversion` (API) and, for writes, a caller-chosen `requestid` so that a retry after
+    an unknown outcome is replayed by QuickBooks instead of executed twice;
+  * raises one of our exceptions (tools/qbo_exceptions.py) carrying HTTP status, fault code,
+    element, detail and `intuit_tid`;
+  * is reported to an optional `on_call` callback (the transfer history) without tokens or bodies.
+"""
+import base64
+import collections
+import json
+import logging
+import threading
+import time
+import xml.etree.ElementTree as ET
+from contextlib import contextmanager
+from urllib.parse import quote, urlencode
+
+import requests
+
+from .. import const
+from .qbo_exceptions import (
+    QboAuthError,
+    QboConnectionError,
+    QboError,
+    QboForbiddenError,
+    QboOAuthError,
+    QboRateLimitError,
+    QboServerError,
+    QboValidationError,
+)
+
+_logger = logging.getLogger(__name__)
+
+
+def qbo_quote(value):
+    """Quote a value for the QuickBooks query language ('...' with backslash-escaped quotes).
+
+    :param str value: raw value
+    :return: the quoted literal, e.g. ``'Amy\\'s Bird Sanctuary'``
+    :rtype: str
+    """
+    return "'" + str(value).replace('\\', '\\\\').replace("'", "\\'") + "'"
+
+
+def endpoints_for(environment, custom_base_url=None):
+    """Return the endpoint URLs of an environment ('production', 'sandbox' or 'custom').
+
+    :param str environment: the connection's environment
+    :param str custom_base_url: base URL of a host serving every Intuit path (the emulator)
+    :rtype: dict
+    :raise ValueError: custom environment without a base URL, or an unknown environment
+    """
+    if environment == 'custom':
+        if not custom_base_url:
+            raise ValueError("A custom QuickBooks endpoint needs a base URL.")
+        base = custom_base_url.rstrip('/')
+        return {key: base + path for key, path in const.CUSTOM_PATHS.items()}
+    if environment not in const.OAUTH_ENDPOINTS:
+        raise ValueError(f"Unknown QuickBooks environment {environment!r}.")
+    return dict(const.OAUTH_ENDPOINTS[environment])
+
+
+class RateLimiter:
+    """In-process limiter of QuickBooks' published throttles for one realm.
+
+    Keeps at most `per_minute` request starts in any sliding 60 s window and at most `concurrent`
+    requests in flight. Waiting is bounded: when a slot is not free within `max_wait` seconds the
+    call fails with a transient QboRateLimitError, so a button never hangs for a minute and the
+    cron simply retries later. One instance per realm is shared by every thread of the process
+    (see `for_realm`); a cross-process limiter can implement the same `slot()` interface later.
+    """
+
+    _instances = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, per_minute=const.RATE_LIMIT_PER_MINUTE, concurrent=const.RATE_LIMIT_CONCURRENT,
+                 max_wait=10.0):
+        self.per_minute = per_minute
+        self.max_wait = max_wait
+        self._semaphore = threading.BoundedSemaphore(concurrent)
+        self._starts = collections.deque()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def for_realm(cls, realm_id):
+        """Return the process-wide limiter of a realm."""
+        with cls._instances_lock:
+            if realm_id not in cls._instances:
+                cls._instances[realm_id] = cls()
+            return cls._instances[realm_id]
+
+    def _wait_for_window(self, deadline):
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                while self._starts and now - self._starts[0] >= 60:
+                    self._starts.popleft()
+                if len(self._starts) < self.per_minute:
+                    self._starts.append(now)
+                    return
+                wait = 60 - (now - self._starts[0])
+            if time.monotonic() + wait > deadline:
+                raise QboRateLimitError(
+                    "Local throttle: more than %d QuickBooks requests in one minute." % self.per_minute,
+                    code=const.FAULT_THROTTLED)
+            time.sleep(min(wait, 1.0))
+
+    @contextmanager
+    def slot(self):
+        """Hold one request slot for the duration of a call."""
+        deadline = time.monotonic() + self.max_wait
+        if not self._semaphore.acquire(timeout=self.max_wait):
+            raise QboRateLimitError("Local throttle: too many concurrent QuickBooks requests.",
+                                    code=const.FAULT_THROTTLED)
+        try:
+            self._wait_for_window(deadline)
+            yield
+        finally:
+            self._semaphore.release()
+
+
+def _parse_fault(response):
+    """Extract (errors, fault_type) from a QuickBooks error response of any of its shapes.
+
+    QuickBooks answers validation faults as ``{"Fault": {"Error": [...]}}``, gateway
+    authentication failures as ``{"fault": {"error": [...]}}`` (lower case) and throttling
+    sometimes as XML, whatever the Accept header said.
+
+    :return: (list of dicts with message/detail/code/element, fault type or None)
+    """
+    text = response.text or ''
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        fault = body.get('Fault') or body.get('fault')
+        if isinstance(fault, dict):
+            raw = fault.get('Error') or fault.get('error') or []
+            errors = [{
+                'message': e.get('Message') or e.get('message') or '',
+                'detail': e.get('Detail') or e.get('detail') or '',
+                'code': str(e.get('code') or ''),
+                'element': e.get('element') or '',
+            } for e in raw]
+            return errors, fault.get('type')
+        if 'error' in body:  # OAuth endpoints
+            return [{'message': body.get('error_description') or body['error'], 'detail': '',
+                     'code': body['error'], 'element': ''}], 'OAuth'
+    if text.lstrip().startswith('<'):
+        try:
+            root = ET.fromstring(text)
+        except ET.ParseError:
+            root = None
+        if root is not None:
+            errors = []
+            for err in root.iter():
+                if err.tag.split('}')[-1] != 'Error':
+                    continue
+                fields = {child.tag.split('}')[-1]: (child.text or '') for child in err}
+                errors.append({'message': fields.get('Message', ''), 'detail': fields.get('Detail', ''),
+                               'code': err.get('code', ''), 'element': err.get('element') or ''})
+            fault_type = next((el.get('type') for el in root.iter() if el.tag.split('}')[-1] == 'Fault'), None)
+            if errors:
+                return errors, fault_type
+    return [{'message': text[:300] or response.reason or '', 'detail': '', 'code': '', 'element': ''}], None
+
+
+def _error_from_response(response):
+    """Build the exception matching an unsuccessful HTTP response."""
+    errors, _fault_type = _parse_fault(response)
+    first = errors[0] if errors else {}
+    status = response.status_code
+    kwargs = {
+        'status': status, 'code': first.get('code') or None, 'detail': first.get('detail') or None,
+        'element': first.get('element') or None, 'intuit_tid': response.headers.get('intuit_tid'),
+        'errors': errors,
+    }
+    message = first.get('message') or f"HTTP {status}"
+    if status == 401:
+        return QboAuthError(message, **kwargs)
+    if status == 403:
+        return QboForbiddenError(message, **kwargs)
+    if status == 429 or first.get('code') == const.FAULT_THROTTLED:
+        return QboRateLimitError(message, **kwargs)
+    if status >= 500:
+        return QboServerError(message, **kwargs)
+    return QboValidationError(message, **kwargs)
+
+
+def _transport_error(exc, method):
+    """Translate a `requests` exception into a QboConnectionError.
+
+    The outcome is unknown when the request may have been received: a read timeout or a
+    connection dropped after sending. Connect errors happen before anything is sent.
+    """
+    never_sent = isinstance(exc, requests.exceptions.ConnectTimeout) or (
+        isinstance(exc, requests.exceptions.ConnectionError)
+        and ('NewConnectionError' in repr(exc) or 'Connection refused' in str(exc)))
+    outcome_unknown = method != 'GET' and not never_sent
+    return QboConnectionError(f"No answer from QuickBooks: {exc.__class__.__name__}",
+                              outcome_unknown=outcome_unknown, detail=str(exc)[:300])
+
+
+class QboOAuthClient:
+    """Intuit OAuth 2.0: authorization URL, code exchange, refresh and revoke.
+
+    :param dict endpoints: from `endpoints_for()`
+    :param str client_id: the Intuit app's Client ID
+    :param str client_secret: the Intuit app's Client Secret (never logged)
+    :param on_call: optional callable receiving a dict per HTTP call (transfer history)
+    """
+
+    def __init__(self, endpoints, client_id, client_secret, session=None, on_call=None):
+        self.endpoints = endpoints
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.session = session or requests.Session()
+        self.on_call = on_call
+
+    def authorization_url(self, redirect_uri, state):
+        """Return the URL of Intuit's consent page for the accounting scope."""
+        params = {
+            'client_id': self.client_id,
+            'response_type': 'code',
+            'scope': const.OAUTH_SCOPE,
+            'redirect_uri': redirect_uri,
+            'state': state,
+        }
+        return f"{self.endpoints['authorize']}?{urlencode(params, quote_via=quote)}"
+
+    def _basic_auth(self):
+        raw = f"{self.client_id}:{self.client_secret}".encode()
+        return 'Basic ' + base64.b64encode(raw).decode()
+
+    def _post(self, operation, url, **kwargs):
+        """POST to an OAuth endpoint; return the response or raise QboOAuthError/QboConnectionError."""
+        headers = {'Authorization': self._basic_auth(), 'Accept': 'application/json'}
+        headers.update(kwargs.pop('headers', {}))
+        started = time.monotonic()
+        response = None
+        try:
+            response = self.session.post(url, headers=headers,
+                                         timeout=(const.CONNECT_TIMEOUT, const.READ_TIMEOUT), **kwargs)
+        except requests.exceptions.RequestException as exc:
+            error = _transport_error(exc, 'POST')
+            self._report(operation, url, None, error, started)
+            raise error from None
+        if response.status_code != 200:
+            errors, _type = _parse_fault(response)
+            first = errors[0]
+            error = QboOAuthError(first['message'] or f"HTTP {response.status_code}",
+                                  status=response.status_code, code=first['code'] or None,
+                                  intuit_tid=response.headers.get('intuit_tid'), errors=errors)
+            self._report(operation, url, response, error, started)
+            raise error
+        self._report(operation, url, response, None, started)
+        return response
+
+    def _report(self, operation, url, response, error, started):
+        if not self.on_call:
+            return
+        self.on_call({
+            'operation': operation, 'method': 'POST', 'path': url.split('?')[0],
+            'http_status': response.status_code if response is not None else None,
+            'code': error.code if error else None, 'message': str(error) if error else 'OK',
+            'intuit_tid': (response.headers.get('intuit_tid') if response is not None else None)
+            or (error.intuit_tid if error else None),
+            'duration_ms': int((time.monotonic() - started) * 1000), 'success': error is None,
+            'request_id': None,
+        })
+
+    def _token_request(self, operation, data):
+        response = self._post(operation, self.endpoints['token'], data=data,
+                              headers={const.HARD_EXPIRY_HEADER: 'true'})
+        try:
+            tokens = response.json()
+        except ValueError:
+            raise QboOAuthError("The token endpoint did not answer JSON.", status=response.status_code,
+                                intuit_tid=response.headers.get('intuit_tid')) from None
+        if not tokens.get('access_token') or not tokens.get('refresh_token'):
+            raise QboOAuthError("The token endpoint answered without tokens.", status=response.status_code,
+                                intuit_tid=response.headers.get('intuit_tid'))
+        return tokens
+
+    def exchange_code(self, code, redirect_uri):
+        """Exchange an authorization code (single use) for tokens.
+
+        :return: the token response (access_token, refresh_token, expires_in,
+                 x_refresh_token_expires_in and, when granted, x_refresh_token_hard_expires_in)
+        :rtype: dict
+        """
+        return self._token_request('token_exchange', {
+            'grant_type': 'authorization_code', 'code': code, 'redirect_uri': redirect_uri})
+
+    def refresh(self, refresh_token):
+        """Get a new access token. The answer may carry a new (rotated) refresh token: store it."""
+        return self._token_request('token_refresh', {
+            'grant_type': 'refresh_token', 'refresh_token': refresh_token})
+
+    def revoke(self, token):
+        """Revoke a refresh (or access) token: the app is disconnected from the company."""
+        self._post('token_revoke', self.endpoints['revoke'], data=json.dumps({'token': token}),
+                   headers={'Content-Type': 'application/json'})
+
+
+class QboClient:
+    """Accounting API v3 client for one realm.
+
+    :param str api_base: e.g. https://quickbooks.api.intuit.com (no trailing /v3)
+    :param str realm_id: the QuickBooks company id
+    :param token_provider: callable(force_refresh=False) -> access token; called again with
+        force_refresh=True once after a 401, so that an expired token is refreshed transparently
+    :param on_call: optional callable receiving one dict per HTTP call (the transfer history)
+    :param limiter: optional object with a `slot()` context manager (see RateLimiter)
+    """
+
+    def __init__(self, api_base, realm_id, token_provider, session=None, on_call=None, limiter=None,
+                 minor_version=const.MINOR_VERSION):
+        self.api_base = api_base.rstrip('/')
+        self.realm_id = realm_id
+        self.token_provider = token_provider
+        self.session = session or requests.Session()
+        self.on_call = on_call
+        self.limiter = limiter
+        self.minor_version = minor_version
+
+    # ------------------------------------------------------------------ core
+
+    def request(self, method, path, params=None, json_body=None, text_body=None, request_id=None,
+                operation=None, res_ref=None):
+        """Send one API request and return its decoded JSON body.
+
+        Idempotent calls (GET, or POST with a requestid) are retried on transport errors and 5xx.
+        A 401 triggers one token refresh and one retry.
+
+        :param str method: 'GET' or 'POST'
+        :param str path: path under /v3/company/{realm}/, e.g. 'customer' or 'invoice/12'
+        :param dict params: extra query-string parameters (operation, include...)
+        :param dict json_body: JSON payload
+        :param str text_body: raw body sent as application/text (queries)
+        :param str request_id: QuickBooks requestid (idempotency key, max 50 characters)
+        :param str operation: label for the transfer history (create, update, query...)
+        :param str res_ref: 'model,id' of the Odoo record concerned, for the transfer history
+        :rtype: dict
+        :raise QboError: any failure, as the matching subclass
+        """
+        if request_id and len(request_id) > const.REQUEST_ID_MAX_LENGTH:
+            raise ValueError(f"requestid longer than {const.REQUEST_ID_MAX_LENGTH} characters: {request_id}")
+        query = {'minorversion': self.minor_version}
+        query.update(params or {})
+        if request_id:
+            query['requestid'] = request_id
+        url = f"{self.api_base}/v3/company/{self.realm_id}/{path}"
+        retries = const.MAX_TRANSPORT_RETRIES if (method == 'GET' or request_id) else 0
+        refreshed = False
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(method, url, query, json_body, text_body, request_id,
+                                       operation or method.lower(), res_ref, force_refresh=False)
+            except QboAuthError:
+                if refreshed:
+                    raise
+                refreshed = True
+                # The access token was rejected: refresh it once (under the connection's lock) and retry.
+                self.token_provider(force_refresh=True)
+            except (QboConnectionError, QboServerError):
+                if attempt >= retries:
+                    raise
+                time.sleep(const.RETRY_BACKOFF_SECONDS[min(attempt, len(const.RETRY_BACKOFF_SECONDS) - 1)])
+                attempt += 1
+
+    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref,
+                   force_refresh):
+        token = self.token_provider(force_refresh=force_refresh)
+        headers = {'Authorization': f'Bearer {token}', 'Accept': 'application/json'}
+        kwargs = {'params': query, 'timeout': (const.CONNECT_TIMEOUT, const.READ_TIMEOUT)}
+        if json_body is not None:
+            headers['Content-Type'] = 'application/json'
+            kwargs['data'] = json.dumps(json_body)
+        elif text_body is not None:
+            headers['Content-Type'] = 'application/text'
+            kwargs['data'] = text_body.encode()
+        started = time.monotonic()
+        response = None
+        error = None
+        try:
+            with (self.limiter.slot() if self.limiter else _null_context()):
+                response = self.session.request(method, url, headers=headers, **kwargs)
+        except requests.exceptions.RequestException as exc:
+            error = _transport_error(exc, method)
+        except QboRateLimitError as exc:
+            error = exc
+        else:
+            if response.status_code >= 300:
+                error = _error_from_response(response)
+        self._report(operation, method, url, response, error, started, request_id, res_ref)
+        if error:
+            raise error
+        try:
+            return response.json()
+        except ValueError:
+            raise QboServerError("QuickBooks answered something that is not JSON.",
+                                 status=response.status_code,
+                                 intuit_tid=response.headers.get('intuit_tid')) from None
+
+    def _report(self, operation, method, url, response, error, started, request_id, res_ref):
+        duration_ms = int((time.monotonic() - started) * 1000)
+        status = response.status_code if response is not None else None
+        tid = response.headers.get('intuit_tid') if response is not None else None
+        _logger.debug("QBO %s %s -> %s (%d ms, intuit_tid=%s)", method, url.split('?')[0], status,
+                      duration_ms, tid)
+        if not self.on_call:
+            return
+        self.on_call({
+            'operation': operation, 'method': method, 'path': url.split('/v3/company/')[-1],
+            'http_status': status, 'code': error.code if error else None,
+            'message': str(error) if error else 'OK', 'intuit_tid': tid or (error.intuit_tid if error else None),
+            'duration_ms': duration_ms, 'success': error is None, 'request_id': request_id,
+            'res_ref': res_ref,
+        })
+
+    # ------------------------------------------------------------------ entity helpers
+
+    @staticmethod
+    def entity_path(entity):
+        """QuickBooks resource paths are the lower-case entity names."""
+        return entity.lower()
+
+    def read(self, entity, qbo_id, res_ref=None):
+        """Read one object by Id; return the object dict (without the envelope)."""
+        body = self.request('GET', f"{self.entity_path(entity)}/{qbo_id}", operation='read', res_ref=res_ref)
+        return body[entity]
+
+    def create(self, entity, payload, request_id, res_ref=None, params=None):
+        """Create an object; return the object as QuickBooks stored it."""
+        body = self.request('POST', self.entity_path(entity), json_body=payload, request_id=request_id,
+                            operation='create', res_ref=res_ref, params=params)
+        return body[entity]
+
+    def update(self, entity, payload, request_id, res_ref=None, params=None):
+        """Full or sparse update (payload carries Id, SyncToken and, for sparse, ``sparse: true``)."""
+        body = self.request('POST', self.entity_path(entity), json_body=payload, request_id=request_id,
+                            operation='update', res_ref=res_ref, params=params)
+        return body[entity]
+
+    def void(self, entity, qbo_id, sync_token, request_id, res_ref=None):
+        """Void a transaction: QuickBooks keeps it with zero amounts."""
+        body = self.request('POST', self.entity_path(entity), params={'operation': 'void'},
+                            json_body={'Id': qbo_id, 'SyncToken': sync_token}, request_id=request_id,
+                            operation='void', res_ref=res_ref)
+        return body[entity]
+
+    def query(self, statement, res_ref=None):
+        """Run one query statement; return the QueryResponse dict."""
+        if len(statement) > 2000:
+            body = self.request('POST', 'query', text_body=statement, operation='query', res_ref=res_ref)
+        else:
+            body = self.request('GET', 'query', params={'query': statement}, operation='query', res_ref=res_ref)
+        return body.get('QueryResponse', {})
+
+    def query_all(self, entity, where=None, include_inactive=False, order_by='Id'):
+        """Return every object of an entity matching `where`, paging 1000 at a time.
+
+        :param str where: WHERE clause without the keyword, e.g. "DisplayName = 'X'"
+        :param bool include_inactive: name-list entities are active-only unless Active is filtered
+        :rtype: list
+        """
+        clauses = [where] if where else []
+        if include_inactive:
+            clauses.append('Active IN (true, false)')
+        base = f"SELECT * FROM {entity}"
+        if clauses:
+            base += ' WHERE ' + ' AND '.join(clauses)
+        if order_by:
+            base += f" ORDERBY {order_by}"
+        results = []
+        position = 1
+        while True:
+            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {const.QUERY_PAGE_SIZE}")
+            rows = page.get(entity, [])
+            results.extend(rows)
+            if len(rows) < const.QUERY_PAGE_SIZE:
+                return results
+            position += len(rows)
+
+    def company_info(self):
+        """Read CompanyInfo (its Id is the realm id)."""
+        return self.read('CompanyInfo', self.realm_id)
+
+    def preferences(self):
+        """Read the company Preferences (sales-form numbering, tax, currency, class tracking)."""
+        return self.request('GET', 'preferences', operation='read')['Preferences']
+
+    def batch(self, items, request_id=None):
+        """Send batch operations, at most 30 per request; return the BatchItemResponse list.
+
+        :param list items: dicts with bId, operation and one entity payload (or Query)
+        :param str request_id: base requestid; chunk N uses '<request_id>-N' (max 36 characters)
+        """
+        responses = []
+        for index in range(0, len(items), const.BATCH_MAX_ITEMS):
+            chunk = items[index:index + const.BATCH_MAX_ITEMS]
+            rid = f"{request_id}-{index // const.BATCH_MAX_ITEMS}" if request_id else None
+            body = self.request('POST', 'batch', json_body={'BatchItemRequest': chunk}, request_id=rid,
+                                operation='batch')
+            responses.extend(body.get('BatchItemResponse', []))
+        return responses
+
+
+@contextmanager
+def _null_context():
+    yield
+
+
+__all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'qbo_quote', 'QboError']

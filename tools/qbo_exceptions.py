@@ -1,0 +1,100 @@
+"""Exceptions raised by the QuickBooks Online client.
+
+Every exception carries what a person needs to understand and report the failure: the HTTP
+status, QuickBooks' fault code, element and detail, and Intuit's transaction id (`intuit_tid`),
+which Intuit support asks for.
+"""
+
+
+class QboError(Exception):
+    """Base class of every QuickBooks Online failure.
+
+    :param str message: human-readable summary
+    :param int status: HTTP status, or None when no response was received
+    :param str code: QuickBooks fault code (e.g. '6240'), or the OAuth error (e.g. 'invalid_grant')
+    :param str detail: QuickBooks' Detail text
+    :param str element: the offending field when QuickBooks names it
+    :param str intuit_tid: the intuit_tid response header
+    :param list errors: every Error of the Fault (QuickBooks may return several)
+    """
+
+    def __init__(self, message, status=None, code=None, detail=None, element=None, intuit_tid=None,
+                 errors=None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.detail = detail
+        self.element = element
+        self.intuit_tid = intuit_tid
+        self.errors = errors or []
+
+    #: True when the same call may succeed later without anybody changing anything.
+    transient = False
+
+    def __str__(self):
+        parts = [self.message]
+        if self.code:
+            parts.append(f"[code {self.code}]")
+        if self.detail and self.detail not in self.message:
+            parts.append(f"- {self.detail}")
+        if self.element:
+            parts.append(f"(field: {self.element})")
+        return ' '.join(parts)
+
+    def to_dict(self):
+        """Return the error as a plain dict (stored on sync logs and bindings)."""
+        return {
+            'message': self.message, 'status': self.status, 'code': self.code,
+            'detail': self.detail, 'element': self.element, 'intuit_tid': self.intuit_tid,
+        }
+
+
+class QboConnectionError(QboError):
+    """No usable response: DNS, refused connection, timeout or a dropped connection.
+
+    `outcome_unknown` is True when the request may have reached QuickBooks and been executed
+    (the connection dropped or timed out after the request was sent): a create must then be looked
+    up before it is sent again.
+    """
+    transient = True
+
+    def __init__(self, message, outcome_unknown=False, **kwargs):
+        super().__init__(message, **kwargs)
+        self.outcome_unknown = outcome_unknown
+
+
+class QboServerError(QboError):
+    """HTTP 5xx from QuickBooks: retry later with the same requestid."""
+    transient = True
+
+
+class QboRateLimitError(QboError):
+    """HTTP 429 (fault 3001 ThrottleExceeded): wait about 60 s."""
+    transient = True
+
+
+class QboAuthError(QboError):
+    """HTTP 401 (fault 3200 or 100/120): the access token is expired, revoked or for another realm."""
+
+
+class QboForbiddenError(QboError):
+    """HTTP 403 (fault 3100): the app is not authorized for this company or scope."""
+
+
+class QboValidationError(QboError):
+    """HTTP 400 with a Fault: QuickBooks refused the data. Fixing the data is needed."""
+
+    @property
+    def is_stale_object(self):
+        """True for fault 5010 (the SyncToken we sent is not the current one)."""
+        return self.code == '5010'
+
+
+class QboOAuthError(QboError):
+    """An error from Intuit's OAuth token or revoke endpoint (`invalid_grant`, `invalid_client`...)."""
+
+    @property
+    def needs_reconnect(self):
+        """True when only a new consent can fix it (expired, rotated or revoked refresh token)."""
+        return self.code == 'invalid_grant'

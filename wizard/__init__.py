@@ -1,0 +1,1 @@
+from . import qbo_connect_wizard
