@@ -168,4 +168,4 @@ def deep_merge(base, patch):
 def id_sort_key(value):
     """Sort ids numerically when possible (pseudo ids like 'TAX' first)."""
     s = str(value)
-    return (0, 0, s) if not s.isdigit() else (1, int(s), s)
+    return (0, 0, '') if not s.isdigit() else (1, int(s), s)   # pseudo ids keep insertion order
