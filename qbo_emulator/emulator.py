@@ -115,8 +115,11 @@ class Emulator:
         return None
 
     def check_limits(self, realm_id, is_batch):
-        """Per-realm 500/min, 40 batch/min (and concurrency via enter/leave); True if allowed."""
+        """Per-realm 500/min, 10 concurrent, 40 batch/min. True if allowed; an allowed request is counted
+        in flight and the caller must call ``leave(realm_id)`` when done."""
         if not self.settings.get('limits_enabled'):
+            with self.lock:
+                self.inflight[realm_id] += 1
             return True
         now = self.clock.now()
         with self.lock:
@@ -135,7 +138,12 @@ class Emulator:
             if self.inflight[realm_id] >= int(self.settings['concurrency_limit']):
                 return False
             win.append(now)
+            self.inflight[realm_id] += 1
             return True
+
+    def leave(self, realm_id):
+        with self.lock:
+            self.inflight[realm_id] -= 1
 
     def log_request(self, entry):
         with self.lock:

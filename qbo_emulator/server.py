@@ -37,6 +37,14 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):      # keep test output quiet
         pass
 
+    def setup(self):
+        super().setup()
+        # keep-alive clients would otherwise hit Nagle / delayed-ACK stalls (~40 ms per request)
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     # ------------------------------------------------------------------ plumbing
     def do_GET(self):
         self.dispatch('GET')
@@ -71,9 +79,11 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header('Cache-Control', 'no-cache, no-store')
         for k, v in (extra or {}).items():
             self.send_header(k, v)
-        self.end_headers()
+        # headers and body in one write
+        self._headers_buffer.append(b'\r\n')
         if self.command != 'HEAD':
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
+        self.flush_headers()
         self.status_sent = status
 
     def drop_connection(self):
@@ -291,8 +301,6 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) < 4 or parts[1] != 'company':
             return self.send(404, {'error': 'not_found'})
         realm = parts[2]
-        if emu.settings.get('latency_ms'):
-            time.sleep(float(emu.settings['latency_ms']) / 1000.0)
         with emu.lock:
             try:
                 emu.oauth.check_bearer(self.headers.get('Authorization'), realm)
@@ -308,9 +316,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(429, errors.throttle_error().body(
                 util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
         rid = params.get('requestid')
-        with emu.lock:
-            emu.inflight[realm] += 1
         try:
+            if emu.settings.get('latency_ms'):
+                time.sleep(float(emu.settings['latency_ms']) / 1000.0)
             with emu.lock:
                 if rid and (realm, rid) in emu.requestids:
                     status, data, ctype = emu.requestids[(realm, rid)]
@@ -336,8 +344,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.drop_connection()
             self.send(status, data, ctype)
         finally:
-            with emu.lock:
-                emu.inflight[realm] -= 1
+            emu.leave(realm)
 
     # ------------------------------------------------------------------ status page
     def index_page(self):
