@@ -377,6 +377,9 @@ class QboConnection(models.Model):
         self.ensure_one()
         try:
             self._qbo_refresh_company_info()
+        except QboReconnectNeeded as exc:
+            # Already recorded on the connection (by the refresh's own transaction).
+            return self._qbo_notification(_("QuickBooks connection failed"), str(exc), 'danger')
         except (QboError, UserError) as exc:
             self.last_error = str(exc)
             _logger.info("QuickBooks connection test failed for company %s: %s", self.company_id.name, exc)
@@ -463,8 +466,13 @@ class QboConnection(models.Model):
         if (not force_refresh and token.access_token and token.access_token_expiry
                 and token.access_token_expiry > margin):
             return token.access_token
-        with self.env.registry.cursor() as cr:
-            return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
+        try:
+            with self.env.registry.cursor() as cr:
+                return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
+        finally:
+            # The dedicated cursor may have changed the state or tokens: forget cached values.
+            self.invalidate_recordset()
+            self.env['qbo.token'].invalidate_model()
 
     def _qbo_refresh_locked(self, force_refresh, stale_token):
         """Refresh the access token on the current (dedicated) cursor, under a row lock.

@@ -62,7 +62,8 @@ def main():
     if rc and not failed:
         failed = 1  # the install itself failed
     passed = max(run - failed, 0)
-    install_warnings = _addon_warnings(args.log)
+    install_warnings = _addon_warnings(args.log, stop_at='Starting post tests')
+    uninstall_offset = os.path.getsize(args.log)
 
     # Uninstall check: the addon must leave cleanly.
     uninstall_error = None
@@ -82,11 +83,11 @@ def main():
                 uninstall_error = "qbo_* tables remain after uninstall"
     except Exception as exc:  # noqa: BLE001 - reported as a failed check
         uninstall_error = repr(exc)
-    all_warnings = _addon_warnings(args.log)
+    uninstall_warnings = _addon_warnings(args.log, start_offset=uninstall_offset)
 
     for check, problems in (('install without addon warnings', install_warnings),
                             ('uninstall cleanly', ([uninstall_error] if uninstall_error else [])
-                             + all_warnings[len(install_warnings):])):
+                             + uninstall_warnings)):
         if problems:
             failed += 1
             print(f"FAILED check: {check}")
@@ -104,13 +105,25 @@ def main():
     return 0 if not failed else 1
 
 
-def _addon_warnings(path):
+def _addon_warnings(path, stop_at=None, start_offset=0):
+    """Warnings about the addon in one phase of the log (tests provoke some on purpose: skipped)."""
     if not os.path.exists(path):
         return []
+    found = []
     with open(path, encoding='utf-8', errors='replace') as log:
-        return [line.rstrip()[:300] for line in log
-                if WARNING_PATTERN.search(line) and not any(n in line for n in NOISE)
-                and '.tests.' not in line.split(' ', 5)[4]]
+        log.seek(start_offset)
+        for line in log:
+            if stop_at and stop_at in line:
+                break
+            if (WARNING_PATTERN.search(line) and not any(n in line for n in NOISE)
+                    and not _logger_name(line).startswith('odoo.tests')):
+                found.append(line.rstrip()[:300])
+    return found
+
+
+def _logger_name(line):
+    parts = line.split(' ', 6)
+    return parts[5].rstrip(':') if len(parts) > 5 else ''
 
 
 if __name__ == '__main__':

@@ -1,1 +1,2 @@
 from . import test_qbo_mapper
+from . import test_qbo_oauth

@@ -247,7 +247,7 @@ class QboOAuthClient:
         response = None
         try:
             response = self.session.post(url, headers=headers,
-                                         timeout=(const.CONNECT_TIMEOUT, const.READ_TIMEOUT), **kwargs)
+                                         timeout=const.HTTP_TIMEOUT, **kwargs)
         except requests.exceptions.RequestException as exc:
             error = _transport_error(exc, 'POST')
             self._report(operation, url, None, error, started)
@@ -381,7 +381,7 @@ class QboClient:
                    force_refresh):
         token = self.token_provider(force_refresh=force_refresh)
         headers = {'Authorization': f'Bearer {token}', 'Accept': 'application/json'}
-        kwargs = {'params': query, 'timeout': (const.CONNECT_TIMEOUT, const.READ_TIMEOUT)}
+        kwargs = {'params': query, 'timeout': const.HTTP_TIMEOUT}
         if json_body is not None:
             headers['Content-Type'] = 'application/json'
             kwargs['data'] = json.dumps(json_body)

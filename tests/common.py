@@ -1,0 +1,89 @@
+"""Shared fixtures: a real QuickBooks emulator over HTTP and a connection made by the real OAuth flow.
+
+Nothing is mocked: the emulator runs in this process on an ephemeral 127.0.0.1 port (Odoo's test
+harness lets loopback requests through), the connection is made through Intuit's code flow as the
+emulator serves it, and assertions read back what the emulator holds.
+"""
+from urllib.parse import parse_qs, urlsplit
+
+from odoo.tests import HttpCase, new_test_user
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from .. import const
+from ..qbo_emulator import EmulatorServer
+from ..qbo_emulator.testing import EmulatorControl
+
+CLIENT_ID = 'odoo-test-client'
+CLIENT_SECRET = 'odoo-test-secret'
+
+
+class QboEmulatorMixin:
+    """Starts one emulator per test class; `cls.qbo` is its control API client."""
+
+    @classmethod
+    def _qbo_start_emulator(cls):
+        redirect_uri = cls.base_url() + const.OAUTH_CALLBACK_ROUTE
+        cls.qbo_server = EmulatorServer(host='127.0.0.1', port=0, client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                        redirect_uris=[redirect_uri])
+        cls.qbo_server.start()
+        cls.addClassCleanup(cls.qbo_server.stop)
+        cls.qbo = EmulatorControl(cls.qbo_server.url)
+
+    @classmethod
+    def _qbo_configure(cls, company, client_secret=CLIENT_SECRET):
+        connection = cls.env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
+        connection.write({'environment': 'custom', 'custom_base_url': cls.qbo_server.url,
+                          'client_id': CLIENT_ID, 'client_secret': client_secret})
+        return connection.sudo(False)
+
+    @classmethod
+    def _qbo_connect(cls, connection, realm_id):
+        """Real code flow without the browser: authorize page -> consent form -> token exchange."""
+        action = connection.action_qbo_connect()
+        location = cls.qbo.consent(action['url'], realm_id=realm_id)
+        query = parse_qs(urlsplit(location).query)
+        connection._qbo_verify_state(query['state'][0])
+        connection._qbo_complete_authorization(query['code'][0], query['realmId'][0])
+        return connection
+
+    def qbo_read(self, realm_id, entity, qbo_id):
+        """What QuickBooks holds (raw object from the emulator's store)."""
+        return self.qbo.entity(realm_id, entity, qbo_id)
+
+    def qbo_all(self, realm_id, entity):
+        return self.qbo.entities(realm_id, entity)
+
+
+class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
+    """A US Odoo company connected to a fresh US QuickBooks company, with reference data imported."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls._qbo_start_emulator()
+        company = cls.env.company
+        cls.change_company_country(company, cls.env.ref('base.us'))
+        # The admin who connects (the connection holder); also used to log in for the callback.
+        cls.qbo_admin = new_test_user(cls.env, login='qbo_admin', password='qbo_admin_pw',
+                                      groups='base.group_system,base.group_partner_manager,account.group_account_manager',
+                                      company_id=company.id, company_ids=[(6, 0, company.ids)])
+        cls.env = cls.env(user=cls.qbo_admin)
+        cls.realm = cls.qbo.create_company('Odoo Test US', country='US')['realm_id']
+        cls.connection = cls._qbo_connect(cls._qbo_configure(company), cls.realm)
+        cls.connection.action_qbo_import_references()
+        cls.company = company
+        # US sales tax: an Odoo 8% sale tax mapped to QuickBooks' California tax group (Id 2, 8%).
+        cls.tax_ca = cls.env['account.tax'].create({
+            'name': 'CA 8%', 'amount': 8.0, 'amount_type': 'percent', 'type_tax_use': 'sale',
+            'company_id': company.id})
+        cls.qbo_ca = cls.env['qbo.ref'].search([('connection_id', '=', cls.connection.id),
+                                                ('entity', '=', 'TaxCode'), ('qbo_id', '=', '2')])
+        cls.env['qbo.mapping'].create({'connection_id': cls.connection.id, 'mapping_type': 'tax',
+                                       'res_id': cls.tax_ca.id, 'qbo_ref_id': cls.qbo_ca.id})
+
+    def setUp(self):
+        super().setUp()
+        # The emulator outlives each test's rolled-back transaction: give every test its own consent
+        # so that tokens revoked or rotated by a previous test do not leak into this one.
+        self._qbo_connect(self.connection, self.realm)
