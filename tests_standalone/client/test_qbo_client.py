@@ -1,0 +1,130 @@
+"""The HTTP choke point (tools/qbo_client.py) against the real emulator over HTTP."""
+import pytest
+
+from qbo_emulator import EmulatorServer
+from qbo_emulator.testing import EmulatorControl
+from quickbooks_online.tools import (
+    QboAuthError,
+    QboClient,
+    QboOAuthClient,
+    QboOAuthError,
+    QboRateLimitError,
+    QboServerError,
+    QboValidationError,
+)
+from quickbooks_online.tools.qbo_client import endpoints_for, qbo_quote
+
+REDIRECT = 'http://localhost:8069/quickbooks_online/oauth/callback'
+
+
+@pytest.fixture()
+def env():
+    server = EmulatorServer(client_id='cid', client_secret='secret', redirect_uris=[REDIRECT])
+    server.start()
+    control = EmulatorControl(server.url)
+    realm = control.create_company('Client Test', country='US')['realm_id']
+    oauth = QboOAuthClient(endpoints_for('custom', server.url), 'cid', 'secret')
+    location = control.consent(oauth.authorization_url(REDIRECT, 'st'), realm_id=realm)
+    code = location.split('code=')[1].split('&')[0]
+    tokens = oauth.exchange_code(code, REDIRECT)
+    state = {'tokens': tokens, 'refreshes': 0}
+
+    def provider(force_refresh=False):
+        if force_refresh:
+            state['refreshes'] += 1
+            state['tokens'] = oauth.refresh(state['tokens']['refresh_token'])
+        return state['tokens']['access_token']
+
+    calls = []
+    client = QboClient(server.url, realm, provider, on_call=calls.append)
+    yield {'client': client, 'control': control, 'realm': realm, 'state': state, 'calls': calls, 'oauth': oauth}
+    server.stop()
+
+
+def test_every_call_sends_minorversion_and_writes_a_requestid(env):
+    client, control = env['client'], env['control']
+    customer = client.create('Customer', {'DisplayName': 'Req Id Co'}, request_id='rid-1')
+    assert customer['Id']
+    log = control.requests_log(path_contains='/customer')
+    assert log[-1]['query']['minorversion'] in ('75', ['75'])
+    assert log[-1]['requestid'] == 'rid-1'
+    assert env['calls'][-1]['http_status'] == 200 and env['calls'][-1]['intuit_tid']
+
+
+def test_validation_fault_carries_code_element_and_tid(env):
+    client = env['client']
+    client.create('Customer', {'DisplayName': 'Twice'}, request_id='a1')
+    with pytest.raises(QboValidationError) as caught:
+        client.create('Customer', {'DisplayName': 'Twice'}, request_id='a2')
+    assert caught.value.code == '6240'
+    assert caught.value.status == 400
+    assert 'Id=' in caught.value.detail
+    assert caught.value.intuit_tid
+
+
+def test_401_refreshes_once_and_retries(env):
+    env['control'].expire_tokens('access', realm_id=env['realm'])
+    info = env['client'].company_info()
+    assert info['CompanyName'] == 'Client Test'
+    assert env['state']['refreshes'] == 1
+
+
+def test_401_twice_raises_auth_error(env):
+    env['control'].inject_fault('401', count=5, path_contains='/companyinfo')
+    with pytest.raises(QboAuthError):
+        env['client'].company_info()
+
+
+def test_throttle_is_a_rate_limit_error(env):
+    env['control'].inject_fault('429', count=1, path_contains='/companyinfo')
+    with pytest.raises(QboRateLimitError) as caught:
+        env['client'].company_info()
+    assert caught.value.code == '3001'
+
+
+def test_5xx_is_retried_with_the_same_requestid(env):
+    env['control'].inject_fault('500', count=1, path_contains='/customer')
+    customer = env['client'].create('Customer', {'DisplayName': 'After 500'}, request_id='r500')
+    assert customer['DisplayName'] == 'After 500'
+    statuses = [r['status'] for r in env['control'].requests_log(path_contains='/customer')]
+    assert statuses == [500, 200]
+
+
+def test_persistent_5xx_raises_server_error(env):
+    env['control'].inject_fault('503', count=10, path_contains='/customer')
+    with pytest.raises(QboServerError):
+        env['client'].create('Customer', {'DisplayName': 'Never'}, request_id='r503')
+
+
+def test_timeout_after_commit_creates_exactly_one(env):
+    control = env['control']
+    control.inject_fault('timeout_after_commit', count=1, path_contains='/invoice')
+    invoice = env['client'].create('Invoice', {
+        'CustomerRef': {'value': '1'},
+        'Line': [{'DetailType': 'SalesItemLineDetail', 'Amount': 100.0,
+                  'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': 100.0}}],
+    }, request_id='once-1')
+    invoices = [o for o in control.entities(env['realm'], 'Invoice') if o.get('status') != 'Deleted']
+    assert len(invoices) == 1
+    assert invoices[0]['Id'] == invoice['Id']
+
+
+def test_query_all_pages_past_1000(env):
+    control = env['control']
+    control.seed(env['realm'], 'Item', 1205, prefix='Paged')
+    items = env['client'].query_all('Item', where="Name LIKE 'Paged%'")
+    assert len(items) == 1205
+    assert len({item['Id'] for item in items}) == 1205
+
+
+def test_quote_escapes_apostrophes(env):
+    env['client'].create('Customer', {'DisplayName': "Amy's Other Shop"}, request_id='q1')
+    rows = env['client'].query(f"SELECT * FROM Customer WHERE DisplayName = {qbo_quote("Amy's Other Shop")}")
+    assert rows['Customer'][0]['DisplayName'] == "Amy's Other Shop"
+
+
+def test_revoked_refresh_token_is_invalid_grant(env):
+    env['oauth'].revoke(env['state']['tokens']['refresh_token'])
+    with pytest.raises(QboOAuthError) as caught:
+        env['oauth'].refresh(env['state']['tokens']['refresh_token'])
+    assert caught.value.needs_reconnect
