@@ -119,7 +119,8 @@ def test_query_all_pages_past_1000(env):
 
 def test_quote_escapes_apostrophes(env):
     env['client'].create('Customer', {'DisplayName': "Amy's Other Shop"}, request_id='q1')
-    rows = env['client'].query(f"SELECT * FROM Customer WHERE DisplayName = {qbo_quote("Amy's Other Shop")}")
+    name = "Amy's Other Shop"
+    rows = env['client'].query(f"SELECT * FROM Customer WHERE DisplayName = {qbo_quote(name)}")
     assert rows['Customer'][0]['DisplayName'] == "Amy's Other Shop"
 
 
