@@ -151,6 +151,7 @@ class AccountMove(models.Model):
         except QboValidationError as exc:
             if exc.code != const.FAULT_DUPLICATE_DOC_NUMBER:
                 raise
+            duplicate = exc
         # 6140: the number exists. Link when it is ours, else say which document holds it.
         existing = self._qbo_find_by_marker(client, entity, res_ref)
         if existing:
@@ -159,7 +160,7 @@ class AccountMove(models.Model):
         raise QboBlocked(_("QuickBooks already has a %(entity)s numbered %(number)s that was not created from "
                            "this Odoo document (%(detail)s). Renumber one of them, or set a number prefix "
                            "(Settings > Accounting > QuickBooks Online).",
-                           entity=entity, number=payload.get('DocNumber'), detail=exc.detail or exc.message))
+                           entity=entity, number=payload.get('DocNumber'), detail=duplicate.detail or duplicate.message))
 
     def _qbo_update_document(self, binding, client, payload, res_ref):
         """Full update with the current SyncToken; detect documents voided or deleted in QuickBooks."""

@@ -193,10 +193,11 @@ class QboBinding(models.Model):
             with self.env.cr.savepoint():
                 client = connection._qbo_get_client(calls)
                 record._qbo_export(self, client)
-            vals = {'error_message': False, 'error_code': False, 'retry_count': 0, 'next_retry_date': False,
+            vals = {'error_code': False, 'retry_count': 0, 'next_retry_date': False,
                     'last_sync_date': fields.Datetime.now(), 'outcome_unknown': False}
             if self.state in ('to_send', 'error', 'blocked'):
-                vals['state'] = 'sent'
+                vals.update(state='sent', error_message=False)
+            # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
             outcome = 'sent'
         except QboReconnectNeeded as exc:
             vals = {'error_message': str(exc)}

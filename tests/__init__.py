@@ -1,2 +1,3 @@
 from . import test_qbo_mapper
 from . import test_qbo_oauth
+from . import test_qbo_export

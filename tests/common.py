@@ -84,6 +84,7 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
 
     def setUp(self):
         super().setUp()
-        # The emulator outlives each test's rolled-back transaction: give every test its own consent
-        # so that tokens revoked or rotated by a previous test do not leak into this one.
+        # The emulator outlives each test's rolled-back transaction: give every test a fresh QuickBooks
+        # company (same seeded reference ids) and its own consent, so nothing leaks between tests.
+        self.realm = self.qbo.create_company('Odoo Test US', country='US')['realm_id']
         self._qbo_connect(self.connection, self.realm)

@@ -1,0 +1,216 @@
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import QboTestCommon
+
+
+@tagged('post_install', '-at_install')
+class TestQboExport(QboTestCommon):
+    """Customers and invoices sent to the emulator; every assertion reads QuickBooks back."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer = cls.env['res.partner'].create({
+            'name': 'Bluebird Supplies', 'is_company': True, 'email': 'ap@bluebird.example',
+            'street': '1 Main St', 'city': 'Austin', 'zip': '73301', 'country_id': cls.env.ref('base.us').id,
+        })
+        cls.product = cls.company_data['product'] if 'product' in cls.company_data else cls.product_a
+
+    def _invoice(self, amounts=(100.0,), taxes=None, post=True, partner=None, discount=0.0):
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': (partner or self.customer).id,
+            'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({
+                'product_id': self.product_a.id, 'quantity': 2, 'price_unit': amount / 2, 'discount': discount,
+                'tax_ids': [Command.set((taxes or self.tax_ca).ids)]}) for amount in amounts],
+        })
+        if post:
+            move.action_post()
+        return move
+
+    def _binding(self, record):
+        return record._qbo_binding(self.connection)
+
+    def test_customer_create_and_update_after_address_change(self):
+        self.customer.action_qbo_send()
+        binding = self._binding(self.customer)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Customer', binding.qbo_id)
+        self.assertEqual(qbo['DisplayName'], 'Bluebird Supplies')
+        self.assertEqual(qbo['PrimaryEmailAddr']['Address'], 'ap@bluebird.example')
+        self.assertEqual(qbo['BillAddr']['City'], 'Austin')
+        self.customer.city = 'Dallas'
+        self.assertEqual(binding.state, 'to_send')
+        self.customer.action_qbo_send()
+        qbo = self.qbo_read(self.realm, 'Customer', binding.qbo_id)
+        self.assertEqual(qbo['BillAddr']['City'], 'Dallas')
+        self.assertEqual(qbo['SyncToken'], '1')
+
+    def test_duplicate_name_links_same_party_or_suffixes(self):
+        existing = self.qbo.entities(self.realm, 'Customer')
+        same = self.env['res.partner'].create({'name': "Amy's Bird Sanctuary", 'email': 'birds@intuit.com'})
+        amy = next(c for c in existing if c['DisplayName'] == "Amy's Bird Sanctuary")
+        same.action_qbo_send()
+        self.assertEqual(self._binding(same).qbo_id, amy['Id'], self._binding(same).error_message)
+        other = self.env['res.partner'].create({'name': "Amy's Bird Sanctuary", 'email': 'someone@else.example'})
+        other.action_qbo_send()
+        binding = self._binding(other)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertNotEqual(binding.qbo_id, amy['Id'])
+        self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['DisplayName'],
+                         f"Amy's Bird Sanctuary ({other.id})")
+
+    def test_names_forbidden_characters_long_and_non_latin(self):
+        names = {
+            'Acme: West\tCoast': 'Acme- West Coast',
+            'X' * 600: 'X' * 500,
+            'Société Générale 株式会社': 'Société Générale 株式会社',
+        }
+        for name, expected in names.items():
+            with self.subTest(name=name[:20]):
+                partner = self.env['res.partner'].create({'name': name})
+                partner.action_qbo_send()
+                binding = self._binding(partner)
+                self.assertEqual(binding.state, 'sent', binding.error_message)
+                self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['DisplayName'], expected)
+
+    def test_archiving_inactivates_the_customer(self):
+        self.customer.action_qbo_send()
+        binding = self._binding(self.customer)
+        self.customer.action_archive()
+        binding._qbo_process()
+        self.assertFalse(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['Active'])
+
+    def test_invoice_button_sends_customer_first_and_totals_match(self):
+        move = self._invoice(amounts=(100.0, 35.25))
+        move.action_qbo_send()
+        binding = self._binding(move)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertEqual(qbo['CustomerRef']['value'], self._binding(self.customer).qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], move.amount_tax)
+        self.assertEqual(qbo['TxnTaxDetail']['TxnTaxCodeRef']['value'], '2')
+        self.assertIn(move.name, qbo['PrivateNote'])
+        self.assertTrue(self.env['qbo.sync.log'].search([('res_model', '=', 'account.move'), ('res_id', '=', move.id)]))
+
+    def test_discounted_line_amounts_match(self):
+        move = self._invoice(amounts=(99.99,), discount=12.5)
+        move.action_qbo_send()
+        binding = self._binding(move)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertAlmostEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], move.amount_total)
+
+    def test_unknown_outcome_after_commit_leaves_exactly_one_invoice(self):
+        move = self._invoice()
+        self.customer.action_qbo_send()
+        before = len(self.qbo_all(self.realm, 'Invoice'))
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/invoice', realm_id=self.realm)
+        self.qbo.inject_fault('500', count=1, path_contains='/invoice', realm_id=self.realm)
+        move.action_qbo_send()
+        binding = self._binding(move)
+        if binding.state == 'to_send':  # the retry budget ran out: the cron sends it later
+            binding.next_retry_date = False
+            binding._qbo_process()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        invoices = self.qbo_all(self.realm, 'Invoice')
+        self.assertEqual(len(invoices), before + 1)
+
+    def test_reset_and_repost_updates_then_cancel_voids(self):
+        move = self._invoice()
+        move.action_qbo_send()
+        binding = self._binding(move)
+        move.button_draft()
+        move.invoice_line_ids[0].price_unit = 80.0
+        move.action_post()
+        self.assertEqual(binding.state, 'to_send')
+        binding._qbo_process()
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertEqual(qbo['SyncToken'], '1')
+        move.button_draft()
+        move.button_cancel()
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'voided')
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], 0)
+
+    def test_deleted_in_quickbooks_is_shown_not_recreated(self):
+        move = self._invoice()
+        move.action_qbo_send()
+        binding = self._binding(move)
+        count = len(self.qbo_all(self.realm, 'Invoice'))
+        self.qbo.delete_entity(self.realm, 'Invoice', binding.qbo_id)
+        binding._qbo_mark_to_send()
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'deleted_in_qbo')
+        self.assertEqual(len(self.qbo_all(self.realm, 'Invoice')), count)
+
+    def test_variance_when_quickbooks_computes_another_tax(self):
+        self.qbo.patch_entity(self.realm, 'TaxRate', '3', {'RateValue': 9})
+        move = self._invoice()
+        move.action_qbo_send()
+        binding = self._binding(move)
+        self.assertEqual(binding.state, 'variance')
+        self.assertIn('Variance', binding.error_message)
+        self.assertNotAlmostEqual(binding.qbo_tax, binding.odoo_tax)
+
+    def test_custom_numbers_prefix_and_duplicate_number(self):
+        self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
+        self.connection._qbo_refresh_company_info()
+        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.doc_number_prefix', 'OD-')
+        move = self._invoice()
+        move.action_qbo_send()
+        binding = self._binding(move)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['DocNumber'], f"OD-{move.name}")
+        # A foreign invoice already holds the next number: clear error naming it, nothing created.
+        nxt = self._invoice(post=False)
+        nxt.action_post()
+        self.env['qbo.binding'].create({'connection_id': self.connection.id, 'res_model': 'account.move',
+                                        'res_id': nxt.id, 'entity': 'Invoice'})
+        foreign = {'CustomerRef': {'value': '1'}, 'DocNumber': f"OD-{nxt.name}", 'Line': [{
+            'DetailType': 'SalesItemLineDetail', 'Amount': 5.0,
+            'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': 5.0}}]}
+        with self.connection._qbo_client_session() as client:
+            client.create('Invoice', foreign, request_id='foreign-doc')
+        nxt.action_qbo_send()
+        self.assertEqual(self._binding(nxt).state, 'blocked')
+        self.assertIn(f"OD-{nxt.name}", self._binding(nxt).error_message)
+        # Too long for QuickBooks' 21 characters.
+        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.doc_number_prefix', 'A-VERY-LONG-PREFIX-')
+        third = self._invoice()
+        third.action_qbo_send()
+        self.assertEqual(self._binding(third).state, 'blocked')
+        self.assertIn('21', self._binding(third).error_message)
+
+    def test_missing_tax_mapping_blocks_then_resumes(self):
+        unmapped = self.env['account.tax'].create({'name': 'TX 6.25%', 'amount': 6.25, 'type_tax_use': 'sale',
+                                                   'company_id': self.company.id})
+        move = self._invoice(taxes=unmapped)
+        move.action_qbo_send()
+        binding = self._binding(move)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn('TX 6.25%', binding.error_message)
+        tucson = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'TaxCode'),
+                                             ('qbo_id', '=', '3')])
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'tax',
+                                        'res_id': unmapped.id, 'qbo_ref_id': tucson.id})
+        self.assertEqual(binding.state, 'to_send', "queued again by itself once the mapping is set")
+        binding._qbo_process()
+        self.assertIn(binding.state, ('sent', 'variance'))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TxnTaxDetail']['TxnTaxCodeRef']['value'], '3')
+
+    def test_cron_over_ready_and_failed_invoices(self):
+        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.auto_send', '1')
+        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.error_emails', 'acc@example.com')
+        ready = self._invoice()
+        bad_tax = self.env['account.tax'].create({'name': 'Unmapped', 'amount': 3, 'type_tax_use': 'sale',
+                                                  'company_id': self.company.id})
+        failing = self._invoice(taxes=bad_tax)
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(self._binding(ready).state, 'sent', self._binding(ready).error_message)
+        self.assertEqual(self._binding(failing).state, 'blocked')
+        self.assertTrue(self.qbo_read(self.realm, 'Invoice', self._binding(ready).qbo_id))
+        digest = self.env['mail.mail'].search([('email_to', '=', 'acc@example.com')])
+        self.assertEqual(len(digest), 1)
+        self.assertIn(failing.name, digest.body_html)
