@@ -170,11 +170,12 @@ def ensure_connected(connection, emulator_url):
             connection.env.cr.rollback()
             connection.invalidate_recordset()
             print(f"demo: the stored tokens no longer work ({exc}); reconnecting", flush=True)
-    if connection.realm_id in realms:
-        realm = connection.realm_id
-    else:
+    fresh_company = connection.realm_id not in realms
+    if fresh_company:
         realm = control.create_company(DEMO_COMPANY_NAME, country='US')['realm_id']
         print(f"demo: created QuickBooks company {DEMO_COMPANY_NAME} (realm {realm}) in the emulator", flush=True)
+    else:
+        realm = connection.realm_id
     # Same steps as the browser: Connect button -> Intuit consent page -> our callback.
     action = connection.action_qbo_connect()
     location = control.consent(action['url'], realm_id=realm)
@@ -185,6 +186,13 @@ def ensure_connected(connection, emulator_url):
         # The previous QuickBooks company is gone from the emulator: switch to the new one.
         verified.action_qbo_confirm_realm_change()
     connection.invalidate_recordset()
+    if fresh_company and outcome != 'realm_change':
+        # The emulator's state was wiped and it handed out the same realm id for an empty company:
+        # the links to objects of the old company are stale, drop them (as a realm switch does).
+        stale = connection.env['qbo.binding'].sudo().search([('connection_id', '=', connection.id)])
+        if stale:
+            stale.unlink()
+            print(f"demo: dropped {len(stale)} links to the previous (wiped) QuickBooks company", flush=True)
     print(f"demo: connected to realm {connection.realm_id} through the OAuth code flow", flush=True)
 
 
