@@ -111,11 +111,20 @@ class AccountMove(models.Model):
     def _qbo_export_customer(self, connection, client):
         """Export the invoice's customer first when QuickBooks does not have it (or it changed)."""
         partner = self.commercial_partner_id
+        foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
         partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
+        if partner_binding.qbo_id and foreign:
+            customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
+            customer_currency = (customer.get('CurrencyRef') or {}).get('value')
+            if customer_currency and customer_currency != self.currency_id.name:
+                raise QboBlocked(_(
+                    "QuickBooks customers have a single currency: %(name)s is in %(qbo)s there, this document is in "
+                    "%(odoo)s. Invoice this customer in %(qbo)s, or use a separate contact for %(odoo)s.",
+                    name=partner.display_name, qbo=customer_currency, odoo=self.currency_id.name))
         if partner_binding.qbo_id and partner_binding.state == 'sent':
             return partner_binding.qbo_id
         try:
-            partner._qbo_export(partner_binding, client)
+            partner.with_context(qbo_currency=self.currency_id if foreign else None)._qbo_export(partner_binding, client)
         except QboValidationError as exc:
             raise QboBlocked(_("The customer %(name)s could not be sent to QuickBooks: %(error)s",
                                name=partner.display_name, error=exc)) from None

@@ -3,6 +3,7 @@ import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.api import Transaction
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_tool
@@ -84,6 +85,7 @@ class QboConnection(models.Model):
     automated_sales_tax = fields.Boolean(compute='_compute_preference_flags')
     qbo_default_tax_code = fields.Char(compute='_compute_preference_flags')
     is_us = fields.Boolean(compute='_compute_preference_flags')
+    multi_currency = fields.Boolean(compute='_compute_preference_flags')
     preflight_message = fields.Text(compute='_compute_preflight')
 
     _sql_constraints = [
@@ -129,6 +131,7 @@ class QboConnection(models.Model):
             connection.automated_sales_tax = bool(tax.get('PartnerTaxEnabled'))
             connection.qbo_default_tax_code = (tax.get('TaxGroupCodeRef') or {}).get('value') or False
             connection.is_us = (connection.qbo_country or 'US') == 'US'
+            connection.multi_currency = bool((prefs.get('CurrencyPrefs') or {}).get('MultiCurrencyEnabled'))
 
     @api.depends('qbo_home_currency', 'qbo_country', 'company_id.currency_id', 'company_id.country_id')
     def _compute_preflight(self):
@@ -468,6 +471,9 @@ class QboConnection(models.Model):
             return token.access_token
         try:
             with self.env.registry.cursor() as cr:
+                # Bind the cursor to the registry we already hold (what Environment would look up
+                # by name, under the global registry lock).
+                cr.transaction = cr.transaction or Transaction(self.env.registry)
                 return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
         finally:
             # The dedicated cursor may have changed the state or tokens: forget cached values.

@@ -63,8 +63,11 @@ class QboMapper(models.AbstractModel):
         return vals
 
     @api.model
-    def _qbo_prepare_customer_vals(self, partner, connection, display_name):
+    def _qbo_prepare_customer_vals(self, partner, connection, display_name, currency=None):
         """Customer payload (without Id/SyncToken) of a commercial partner.
+
+        `currency`: with multicurrency on, a QuickBooks customer has one currency, set at creation;
+        a customer first needed by a foreign-currency invoice is created in that currency.
 
         Billing address: the partner's invoice contact, else the partner. Shipping: its delivery
         contact, else the billing address. Contacts of a company are not separate customers.
@@ -91,6 +94,8 @@ class QboMapper(models.AbstractModel):
             vals['Notes'] = html2plaintext(partner.comment)[:const.NOTES_MAX_LENGTH]
         if partner.vat:
             vals['ResaleNum'] = partner.vat[:const.RESALE_NUM_MAX_LENGTH]
+        if currency and connection.multi_currency:
+            vals['CurrencyRef'] = {'value': currency.name}
         term = partner.property_payment_term_id
         term_ref = term and self.env['qbo.mapping']._qbo_find(connection, 'term', term)
         if term_ref:
@@ -233,6 +238,11 @@ class QboMapper(models.AbstractModel):
         if term_ref and move.move_type == 'out_invoice':
             vals['SalesTermRef'] = {'value': term_ref.qbo_id}
         if move.currency_id != move.company_id.currency_id:
+            if not connection.multi_currency:
+                raise QboBlocked(_("This document is in %(currency)s but the QuickBooks company works in %(home)s "
+                                   "only: turn on Multicurrency in QuickBooks (Account and settings > Advanced), "
+                                   "then Test connection.", currency=move.currency_id.name,
+                                   home=connection.qbo_home_currency))
             vals['CurrencyRef'] = {'value': move.currency_id.name}
             # ExchangeRate: home-currency units per foreign unit, as Odoo booked it.
             if move.amount_total and move.amount_total_signed:

@@ -221,7 +221,9 @@ class QboConnectionReferences(models.Model):
             match = terms.filtered(lambda t, d=days: (t.data or {}).get('DueDays') == d)
             if len(match) == 1:
                 new.append({'mapping_type': 'term', 'res_id': term.id, 'qbo_ref_id': match.id})
-        codes = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'TaxCode'), ('is_tax_group', '=', True)])
+        # Non-US: real VAT/GST codes (US companies map to one tax group per invoice, chosen by the admin).
+        codes = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'TaxCode'),
+                            ('qbo_id', 'not in', ('TAX', 'NON', 'CustomSalesTax'))])
         if not self.is_us:
             for tax in self.env['account.tax'].search([('company_id', '=', self.company_id.id),
                                                       ('type_tax_use', '=', 'sale'), ('amount_type', '=', 'percent')]):

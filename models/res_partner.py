@@ -68,7 +68,8 @@ class ResPartner(models.Model):
         display_name = binding.qbo_sent_name or self._qbo_display_name(binding)
         if binding.qbo_sent_name and binding.qbo_sent_name.rstrip(')').rsplit(' (', 1)[0] != self._qbo_display_name(binding):
             display_name = self._qbo_display_name(binding)  # renamed in Odoo
-        payload = mapper._qbo_prepare_customer_vals(self, connection, display_name)
+        payload = mapper._qbo_prepare_customer_vals(self, connection, display_name,
+                                                    currency=self.env.context.get('qbo_currency'))
         res_ref = f"{self._name},{self.id}"
         if binding.qbo_id:
             customer = self._qbo_update_customer(binding, client, payload, res_ref)
@@ -80,6 +81,7 @@ class ResPartner(models.Model):
     def _qbo_update_customer(self, binding, client, payload, res_ref):
         """Sparse update with the current SyncToken; on a stale token (5010) re-read and retry once."""
         body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
+        body.pop('CurrencyRef', None)  # read-only after creation
         try:
             return client.update('Customer', body, binding._qbo_request_id('update', body), res_ref=res_ref)
         except QboValidationError as exc:

@@ -1,3 +1,4 @@
 from . import test_qbo_mapper
 from . import test_qbo_oauth
 from . import test_qbo_export
+from . import test_qbo_multi
