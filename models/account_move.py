@@ -98,6 +98,7 @@ class AccountMove(models.Model):
             return
         if self.state != 'posted':
             raise QboBlocked(_("Only posted invoices are sent to QuickBooks."))
+        connection._qbo_check_default_tax()
         customer_id = self._qbo_export_customer(connection, client)
         payload = self.env['qbo.mapper']._qbo_prepare_invoice_vals(self, connection, customer_id)
         if binding.qbo_id:

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import QboError
+from .qbo_binding import QboBlocked
 
 _logger = logging.getLogger(__name__)
 
@@ -262,23 +263,55 @@ class QboConnectionReferences(models.Model):
     def _qbo_default_tax_status(self):
         """Compare Odoo's default sales tax with QuickBooks' default tax code.
 
-        :return: (is_match, odoo_label, qbo_label, advice)
+        :return: (status, odoo_label, qbo_label, advice) with status 'match', 'mismatch' or 'na'
+            ('na': QuickBooks declares no default tax code, or computes tax itself (AST))
+        :rtype: tuple
         """
         self.ensure_one()
         odoo_tax = self.company_id.account_sale_tax_id
-        qbo_code = self.env['qbo.ref'].sudo().search([
-            ('connection_id', '=', self.id), ('entity', '=', 'TaxCode'),
-            ('qbo_id', '=', self.qbo_default_tax_code or '')], limit=1)
         odoo_label = f"{odoo_tax.name} ({odoo_tax.amount:g}%)" if odoo_tax else _("none")
-        qbo_label = f"{qbo_code.name} ({qbo_code.rate:g}%)" if qbo_code else _("none")
+        if self.automated_sales_tax or not self.qbo_default_tax_code:
+            return 'na', odoo_label, _("computed by QuickBooks") if self.automated_sales_tax else _("none"), ''
+        qbo_code = self.env['qbo.ref'].sudo().search([
+            ('connection_id', '=', self.id), ('entity', '=', 'TaxCode'), ('qbo_id', '=', self.qbo_default_tax_code)],
+            limit=1)
+        qbo_label = f"{qbo_code.name} ({qbo_code.rate:g}%)" if qbo_code else _("code %s", self.qbo_default_tax_code)
         if not odoo_tax or not qbo_code:
-            return (not odoo_tax and not qbo_code), odoo_label, qbo_label, _(
-                "Set a default sales tax in both systems (Odoo: Settings > Accounting > Default Taxes; "
-                "QuickBooks: Taxes > Sales tax settings), then import the reference data again.")
+            return 'mismatch', odoo_label, qbo_label, _(
+                "Set a default sales tax in Odoo (Settings > Accounting > Default Taxes) and import the QuickBooks "
+                "reference data (Import from QuickBooks).")
         mapped = self.env['qbo.mapping']._qbo_find(self, 'tax', odoo_tax)
-        is_match = abs(odoo_tax.amount - qbo_code.rate) < 0.0001 and (not mapped or mapped == qbo_code)
-        advice = '' if is_match else _(
-            "Make Odoo's default sales tax %(odoo)s match QuickBooks' default %(qbo)s (same rate), or map the "
-            "Odoo tax to the QuickBooks code under Accounting > Configuration > QuickBooks.",
-            odoo=odoo_label, qbo=qbo_label)
-        return is_match, odoo_label, qbo_label, advice
+        if abs(odoo_tax.amount - qbo_code.rate) < 0.0001 and (not mapped or mapped == qbo_code):
+            return 'match', odoo_label, qbo_label, ''
+        return 'mismatch', odoo_label, qbo_label, _(
+            "Odoo's default sales tax %(odoo)s does not match QuickBooks' default %(qbo)s. Change one of them so the "
+            "rates agree (and map the Odoo tax to the QuickBooks code under Accounting > Configuration > "
+            "QuickBooks), or tick 'Export despite the default tax mismatch'. Taxes on each invoice line are "
+            "still sent as they are.", odoo=odoo_label, qbo=qbo_label)
+
+    def _qbo_check_default_tax(self):
+        """Hold invoice exports while the default sales taxes differ (unless the admin chose to proceed)."""
+        self.ensure_one()
+        status, _odoo, _qbo, advice = self._qbo_default_tax_status()
+        if status == 'mismatch' and not self.tax_mismatch_proceed:
+            raise QboBlocked(_("Held: default sales tax mismatch. %s", advice))
+
+    def write(self, vals):
+        res = super().write(vals)
+        if vals.get('tax_mismatch_proceed'):
+            self.env['qbo.binding'].sudo().search([('connection_id', 'in', self.ids),
+                                                   ('state', '=', 'blocked')])._qbo_mark_to_send()
+        return res
+
+
+class ResCompany(models.Model):
+    _inherit = 'res.company'
+
+    def write(self, vals):
+        res = super().write(vals)
+        if 'account_sale_tax_id' in vals:
+            # A changed default sales tax may lift the default-tax hold: queue blocked exports again.
+            connections = self.env['qbo.connection'].sudo().search([('company_id', 'in', self.ids)])
+            self.env['qbo.binding'].sudo().search([('connection_id', 'in', connections.ids),
+                                                   ('state', '=', 'blocked')])._qbo_mark_to_send()
+        return res

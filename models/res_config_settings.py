@@ -27,7 +27,8 @@ class ResConfigSettings(models.TransientModel):
     qbo_preflight_message = fields.Text(related='qbo_connection_id.preflight_message')
     qbo_last_error = fields.Text(related='qbo_connection_id.last_error')
     qbo_redirect_uri = fields.Char('Redirect URI', compute='_compute_qbo_connection')
-    qbo_tax_match = fields.Boolean(compute='_compute_qbo_tax_match')
+    qbo_tax_match = fields.Selection([('match', 'Match'), ('mismatch', 'Mismatch'), ('na', 'Not applicable')],
+                                     compute='_compute_qbo_tax_match')
     qbo_tax_match_odoo = fields.Char(compute='_compute_qbo_tax_match')
     qbo_tax_match_qbo = fields.Char(compute='_compute_qbo_tax_match')
     qbo_tax_match_advice = fields.Char(compute='_compute_qbo_tax_match')
@@ -59,7 +60,7 @@ class ResConfigSettings(models.TransientModel):
             if connection and connection.state == 'connected':
                 match, odoo_label, qbo_label, advice = connection._qbo_default_tax_status()
             else:
-                match, odoo_label, qbo_label, advice = False, '', '', ''
+                match, odoo_label, qbo_label, advice = 'na', '', '', ''
             settings.qbo_tax_match = match
             settings.qbo_tax_match_odoo = odoo_label
             settings.qbo_tax_match_qbo = qbo_label

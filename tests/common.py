@@ -81,6 +81,8 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
                                                 ('entity', '=', 'TaxCode'), ('qbo_id', '=', '2')])
         cls.env['qbo.mapping'].create({'connection_id': cls.connection.id, 'mapping_type': 'tax',
                                        'res_id': cls.tax_ca.id, 'qbo_ref_id': cls.qbo_ca.id})
+        # Odoo's default sales tax matches QuickBooks' default (California, 8%).
+        company.account_sale_tax_id = cls.tax_ca
 
     def setUp(self):
         super().setUp()

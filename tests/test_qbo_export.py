@@ -214,3 +214,102 @@ class TestQboExport(QboTestCommon):
         digest = self.env['mail.mail'].search([('email_to', '=', 'acc@example.com')])
         self.assertEqual(len(digest), 1)
         self.assertIn(failing.name, digest.body_html)
+
+
+@tagged('post_install', '-at_install')
+class TestQboTaxes(QboTestCommon):
+    """Sales-tax default matching, AST, price-included and exempt taxes, 6140 linking."""
+
+    def _send(self, taxes, price=100.0):
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': self.partner_a.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'name': 'Work', 'quantity': 1, 'price_unit': price,
+                                                 'tax_ids': [Command.set(taxes.ids)]})],
+        })
+        move.action_post()
+        move.action_qbo_send()
+        return move, move._qbo_binding(self.connection)
+
+    def test_default_tax_match_flips_and_holds_exports(self):
+        status = self.connection._qbo_default_tax_status()
+        self.assertEqual(status[0], 'match', status)
+        settings = self.env['res.config.settings'].create({})
+        self.assertEqual(settings.qbo_tax_match, 'match')
+        self.company.account_sale_tax_id = self.company_data['default_tax_sale']  # 15%, QuickBooks has 8%
+        status = self.connection._qbo_default_tax_status()
+        self.assertEqual(status[0], 'mismatch')
+        self.assertIn('8', status[2])
+        self.assertEqual(self.env['res.config.settings'].create({}).qbo_tax_match, 'mismatch')
+        move, binding = self._send(self.tax_ca)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn('default sales tax mismatch', binding.error_message)
+        self.assertFalse(binding.qbo_id)
+        # Fixing Odoo's default queues the held invoice again by itself.
+        self.company.account_sale_tax_id = self.tax_ca
+        self.assertEqual(binding.state, 'to_send')
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertAlmostEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], move.amount_total)
+
+    def test_admin_can_proceed_despite_mismatch(self):
+        self.company.account_sale_tax_id = self.company_data['default_tax_sale']
+        _move, binding = self._send(self.tax_ca)
+        self.assertEqual(binding.state, 'blocked')
+        self.connection.tax_mismatch_proceed = True
+        self.assertEqual(binding.state, 'to_send')
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+
+    def test_price_included_and_exempt_taxes(self):
+        included = self.env['account.tax'].create({
+            'name': 'CA 8% incl.', 'amount': 8, 'type_tax_use': 'sale', 'price_include_override': 'tax_included',
+            'company_id': self.company.id})
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'tax',
+                                        'res_id': included.id, 'qbo_ref_id': self.qbo_ca.id})
+        move, binding = self._send(included, price=108.0)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertAlmostEqual(qbo['TotalAmt'], 108.0)
+        exempt = self.env['account.tax'].create({'name': 'Exempt', 'amount': 0, 'type_tax_use': 'sale',
+                                                 'company_id': self.company.id})
+        move, binding = self._send(exempt)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        line = next(line for line in qbo['Line'] if line['DetailType'] == 'SalesItemLineDetail')
+        self.assertEqual(line['SalesItemLineDetail']['TaxCodeRef']['value'], 'NON')
+        self.assertAlmostEqual(qbo['TotalAmt'], 100.0)
+
+    def test_automated_sales_tax_sends_tax_non_only(self):
+        self.qbo.set_preferences(self.realm, {'TaxPrefs': {'PartnerTaxEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        self.assertTrue(self.connection.automated_sales_tax)
+        self.assertEqual(self.connection._qbo_default_tax_status()[0], 'na')
+        _move, binding = self._send(self.tax_ca)
+        self.assertIn(binding.state, ('sent', 'variance'), binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        line = next(line for line in qbo['Line'] if line['DetailType'] == 'SalesItemLineDetail')
+        self.assertEqual(line['SalesItemLineDetail']['TaxCodeRef']['value'], 'TAX')
+
+    def test_duplicate_number_of_our_own_document_links_instead_of_duplicating(self):
+        self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
+        self.connection._qbo_refresh_company_info()
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': self.partner_a.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'name': 'Work', 'quantity': 1, 'price_unit': 100,
+                                                 'tax_ids': [Command.set(self.tax_ca.ids)]})],
+        })
+        move.action_post()
+        # An earlier export created it, but its link was lost (e.g. restored database).
+        mapper = self.env['qbo.mapper']
+        with self.connection._qbo_client_session() as client:
+            self.partner_a.action_qbo_send()
+            payload = mapper._qbo_prepare_invoice_vals(move, self.connection,
+                                                       self.partner_a._qbo_binding(self.connection).qbo_id)
+            earlier = client.create('Invoice', payload, request_id='lost-link-1')
+        before = len(self.qbo_all(self.realm, 'Invoice'))
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertEqual(binding.qbo_id, earlier['Id'])
+        self.assertEqual(len(self.qbo_all(self.realm, 'Invoice')), before)
