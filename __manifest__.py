@@ -18,6 +18,4 @@
         'views/res_partner_views.xml',
         'views/qbo_templates.xml',
     ],
-    'installable': True,
-    'application': False,
 }

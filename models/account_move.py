@@ -91,7 +91,6 @@ class AccountMove(models.Model):
         """Create, update or void the QuickBooks document of this move, then check parity."""
         self.ensure_one()
         connection = binding.connection_id
-        entity = binding.entity
         res_ref = f"{self._name},{self.id}"
         if self.state == 'cancel':
             self._qbo_void(binding, client, res_ref)
@@ -125,7 +124,8 @@ class AccountMove(models.Model):
         if partner_binding.qbo_id and partner_binding.state == 'sent':
             return partner_binding.qbo_id
         try:
-            partner.with_context(qbo_currency=self.currency_id if foreign else None)._qbo_export(partner_binding, client)
+            partner.with_context(qbo_currency=self.currency_id if foreign else None)._qbo_export(
+                partner_binding, client)
         except QboValidationError as exc:
             raise QboBlocked(_("The customer %(name)s could not be sent to QuickBooks: %(error)s",
                                name=partner.display_name, error=exc)) from None
@@ -170,7 +170,8 @@ class AccountMove(models.Model):
         raise QboBlocked(_("QuickBooks already has a %(entity)s numbered %(number)s that was not created from "
                            "this Odoo document (%(detail)s). Renumber one of them, or set a number prefix "
                            "(Settings > Accounting > QuickBooks Online).",
-                           entity=entity, number=payload.get('DocNumber'), detail=duplicate.detail or duplicate.message))
+                           entity=entity, number=payload.get('DocNumber'),
+                           detail=duplicate.detail or duplicate.message))
 
     def _qbo_update_document(self, binding, client, payload, res_ref):
         """Full update with the current SyncToken; detect documents voided or deleted in QuickBooks."""

@@ -10,7 +10,7 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .. import const
-from ..tools import QboConnectionError, QboError, QboRateLimitError, QboValidationError
+from ..tools import QboConnectionError, QboError, QboRateLimitError
 from .qbo_connection import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
@@ -172,7 +172,8 @@ class QboBinding(models.Model):
             else:
                 counts[outcome] = counts.get(outcome, 0) + 1
             if with_commit and self._qbo_can_commit():
-                self.env.cr.commit()
+                # Cron: one transaction per exported record, as Odoo's own batch senders do.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         return counts
 
     def _qbo_process_one(self):

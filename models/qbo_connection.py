@@ -54,7 +54,7 @@ class QboConnection(models.Model):
         'Custom endpoint URL',
         help="Base URL of a host serving Intuit's OAuth and Accounting API paths (e.g. the bundled emulator).")
     client_id = fields.Char('Client ID', groups='base.group_system', copy=False)
-    client_secret = fields.Char('Client Secret', groups='base.group_system', copy=False)
+    client_secret = fields.Char(groups='base.group_system', copy=False)
 
     realm_id = fields.Char('Realm ID', readonly=True, copy=False, tracking=True,
                            help="The QuickBooks company id. Kept after a disconnect, as history.")
@@ -506,16 +506,18 @@ class QboConnection(models.Model):
             self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
             if getattr(exc, 'needs_reconnect', False):
                 self._qbo_mark_reconnect_needed(exc)
-                cr.commit()
+                # Own short transaction: the reconnect state must survive the caller's rollback.
+                cr.commit()  # pylint: disable=invalid-commit
                 raise QboReconnectNeeded(_(
                     "QuickBooks refused to renew the connection (%s). An administrator must reconnect in "
                     "Settings > Accounting > QuickBooks Online; queued exports resume afterwards.", exc.code)) from None
-            cr.commit()
+            # Own transaction: keep the transfer history of the failed refresh.
+            cr.commit()  # pylint: disable=invalid-commit
             raise
         self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
         self.env['qbo.token'].browse(row['id']).sudo().write(self._qbo_token_vals(tokens))
         # Commit now: the previous refresh token may already be invalid at Intuit.
-        cr.commit()
+        cr.commit()  # pylint: disable=invalid-commit
         return tokens['access_token']
 
     def _qbo_mark_reconnect_needed(self, error):

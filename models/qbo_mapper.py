@@ -153,7 +153,8 @@ class QboMapper(models.AbstractModel):
     @api.model
     def _qbo_prepare_invoice_line(self, line, move, connection):
         if line.display_type in ('line_section', 'line_note'):
-            return {'DetailType': 'DescriptionOnly', 'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
+            return {'DetailType': 'DescriptionOnly',
+                    'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
                     'DescriptionLineDetail': {}}
         qty = line.quantity or 1.0
         # QuickBooks checks Amount == Qty x UnitPrice: derive the unit price from Odoo's (discounted,

@@ -66,11 +66,10 @@ class QboMapping(models.Model):
     mapping_type = fields.Selection(MAPPING_TYPES, required=True)
     res_model = fields.Char(compute='_compute_res_model', store=True)
     res_id = fields.Many2oneReference('Odoo record', model_field='res_model', required=True)
-    tax_id = fields.Many2one('account.tax', compute='_compute_typed', inverse='_inverse_typed', string='Tax')
+    tax_id = fields.Many2one('account.tax', compute='_compute_typed', inverse='_inverse_typed')
     term_id = fields.Many2one('account.payment.term', compute='_compute_typed', inverse='_inverse_typed',
                               string='Payment term')
-    product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed',
-                                 string='Product')
+    product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed')
     analytic_id = fields.Many2one('account.analytic.account', compute='_compute_typed', inverse='_inverse_typed',
                                   string='Analytic account')
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
@@ -141,7 +140,7 @@ class QboConnectionReferences(models.Model):
         'qbo.ref', 'Income account for new items', domain="[('connection_id', '=', id), ('entity', '=', 'Account')]")
     create_missing_items = fields.Boolean(
         help="Create a Service item in QuickBooks for products that match no item (needs the income account).")
-    use_classes = fields.Boolean('Use Classes')
+    use_classes = fields.Boolean()
     allow_class_override = fields.Boolean('Allow overrides',
                                           help="A class mapped to the customer or product wins over the default.")
     default_class_ref_id = fields.Many2one(

@@ -76,12 +76,13 @@ class ResConfigSettings(models.TransientModel):
             settings.qbo_export_interval = minutes
 
     def set_values(self):
-        super().set_values()
+        res = super().set_values()
         self._qbo_save_connection_settings()
         cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
         if cron and self.qbo_export_interval:
             # Like Autotask's auto-run: never more often than every 15 minutes.
             cron.sudo().write({'interval_number': max(15, self.qbo_export_interval), 'interval_type': 'minutes'})
+        return res
 
     def _qbo_save_connection_settings(self):
         """Write the connection fields edited in the settings (admins only)."""

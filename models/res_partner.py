@@ -66,7 +66,8 @@ class ResPartner(models.Model):
         mapper = self.env['qbo.mapper']
         connection = binding.connection_id
         display_name = binding.qbo_sent_name or self._qbo_display_name(binding)
-        if binding.qbo_sent_name and binding.qbo_sent_name.rstrip(')').rsplit(' (', 1)[0] != self._qbo_display_name(binding):
+        sent_base = (binding.qbo_sent_name or '').rstrip(')').rsplit(' (', 1)[0]
+        if binding.qbo_sent_name and sent_base != self._qbo_display_name(binding):
             display_name = self._qbo_display_name(binding)  # renamed in Odoo
         payload = mapper._qbo_prepare_customer_vals(self, connection, display_name,
                                                     currency=self.env.context.get('qbo_currency'))

@@ -173,7 +173,7 @@ def taxservice_taxcode(ctx, data):
     details = data.get('TaxRateDetails') or []
     if not details:
         raise errors.required_missing('TaxRateDetails')
-    from .seed import make_rate, make_code
+    from .seed import make_code, make_rate
     refs = []
     out_details = []
     for d in details:

@@ -15,7 +15,7 @@ import datetime as dt
 from decimal import Decimal
 
 from . import errors, util
-from .refs import resolve, named_ref, ref_value
+from .refs import named_ref, ref_value, resolve
 from .seed import currency_ref
 
 SALES_FORMS = ('Invoice', 'CreditMemo', 'SalesReceipt')

@@ -5,7 +5,7 @@ for the matching client. Handlers return ``(status, json_body)``.
 """
 import copy
 
-from . import entities, errors, seed, util, webhooks
+from . import entities, util, webhooks
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 

@@ -11,7 +11,8 @@ import tempfile
 import threading
 import time
 
-from . import oauth as oauth_mod, seed, util
+from . import oauth as oauth_mod
+from . import seed, util
 
 SEED_REALM = '9341453908059321'
 SEED_NAME = 'Sandbox Company_US_1'

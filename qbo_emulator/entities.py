@@ -7,8 +7,8 @@ HTTP layer strips internal keys with ``util.public``.
 import copy
 
 from . import compute, errors, util
-from .refs import resolve, named_ref
-from .seed import currency_ref, CLASSIFICATION
+from .refs import named_ref, resolve
+from .seed import CLASSIFICATION, currency_ref
 from .store import ENTITIES
 
 COMMON_RO = {'Id', 'SyncToken', 'MetaData', 'domain', 'sparse', 'status'}
@@ -143,7 +143,6 @@ def build_person(ctx, entity, body, existing):
 
 
 def build_item(ctx, body, existing):
-    c = ctx.company
     if not body.get('Name'):
         raise errors.required_missing('Name', 'Name')
     check_len(body, 'Name', 100)

@@ -18,7 +18,7 @@ Preferences defaults chosen for the seeded companies (documented contract):
 import copy
 
 from . import util
-from .store import Company, ENTITIES
+from .store import ENTITIES, Company
 
 CURRENCY_NAMES = {
     'USD': 'United States Dollar', 'GBP': 'British Pound Sterling', 'EUR': 'Euro',

@@ -10,7 +10,7 @@ import string
 import threading
 import time
 import uuid
-from decimal import Decimal, ROUND_HALF_UP, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 
 class Clock:

@@ -198,7 +198,8 @@ class TestQboExport(QboTestCommon):
         self.assertEqual(binding.state, 'to_send', "queued again by itself once the mapping is set")
         binding._qbo_process()
         self.assertIn(binding.state, ('sent', 'variance'))
-        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TxnTaxDetail']['TxnTaxCodeRef']['value'], '3')
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertEqual(qbo['TxnTaxDetail']['TxnTaxCodeRef']['value'], '3')
 
     def test_cron_over_ready_and_failed_invoices(self):
         self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.auto_send', '1')

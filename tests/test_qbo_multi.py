@@ -1,7 +1,7 @@
 import threading
 from datetime import timedelta
 
-from odoo import Command, SUPERUSER_ID, api, fields
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase, tagged
 
 from ..qbo_emulator import EmulatorServer

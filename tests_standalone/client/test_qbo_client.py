@@ -1,8 +1,5 @@
 """The HTTP choke point (tools/qbo_client.py) against the real emulator over HTTP."""
 import pytest
-
-from qbo_emulator import EmulatorServer
-from qbo_emulator.testing import EmulatorControl
 from quickbooks_online.tools import (
     QboAuthError,
     QboClient,
@@ -13,6 +10,9 @@ from quickbooks_online.tools import (
     QboValidationError,
 )
 from quickbooks_online.tools.qbo_client import endpoints_for, qbo_quote
+
+from qbo_emulator import EmulatorServer
+from qbo_emulator.testing import EmulatorControl
 
 REDIRECT = 'http://localhost:8069/quickbooks_online/oauth/callback'
 

@@ -64,7 +64,7 @@ def test_inactivate_and_queries(api):
     assert api.query("select * from Customer where Active = false")['Customer'][0]['Id'] == c['Id']
     err = api.fault(api.post('invoice', dict(INV, CustomerRef={'value': c['Id']})))
     assert err['code'] == '610'
-    assert api.fault(api.post('customer', {'Id': c['Id'], 'SyncToken': '1'}, params={'operation': 'delete'}))['code'] == '500'
+    assert api.fault(api.post('customer', {'Id': c['Id'], 'SyncToken': '1'}, params={'operation': 'delete'}))['code'] == '500'  # noqa: E501
     assert api.get('customer/' + c['Id']).json()['Customer']['Active'] is False
 
 
@@ -216,7 +216,7 @@ def test_invoice_sparse_full_update_void_delete(api):
     assert up['SyncToken'] == '1' and up['DueDate'] == '2030-09-30' and up['TotalAmt'] == 100.0
     full = dict(INV, Id=inv['Id'], SyncToken='1', Line=[dict(INV['Line'][0], Id='1'), line('1', 20.0)])
     up = api.post('invoice', full).json()['Invoice']
-    assert up['TotalAmt'] == 120.0 and [l.get('Id') for l in up['Line']] == ['1', '2', None]
+    assert up['TotalAmt'] == 120.0 and [line_.get('Id') for line_ in up['Line']] == ['1', '2', None]
     assert up['DocNumber'] == inv['DocNumber']
     v = api.post('invoice', {'Id': inv['Id'], 'SyncToken': '2'}, params={'operation': 'void'}).json()['Invoice']
     assert v['TotalAmt'] == 0 and v['Balance'] == 0 and v['PrivateNote'].startswith('Voided') and v['SyncToken'] == '3'
@@ -267,7 +267,7 @@ def test_gb_vat_company(ctl, base):
     assert na['TotalAmt'] == 50.0
     err = api.fault(api.post('invoice', {'CustomerRef': {'value': '1'}, 'Line': [line('1', 5.0)]}))
     assert err['code'] == '6000'
-    assert api.fault(api.post('invoice', {'CustomerRef': {'value': '1'}, 'Line': [line('1', 5.0, 'TAX')]}))['code'] == '2500'
+    assert api.fault(api.post('invoice', {'CustomerRef': {'value': '1'}, 'Line': [line('1', 5.0, 'TAX')]}))['code'] == '2500'  # noqa: E501
 
 
 def test_foreign_currency_home_total(api, ctl):
@@ -282,7 +282,7 @@ def test_foreign_currency_home_total(api, ctl):
 def test_query_language(api, ctl):
     ctl.seed(api.realm, 'Customer', 25, prefix='Q Cust')
     api.create('Customer', {'DisplayName': "Adam's Candy Shop"})
-    q = api.query("SELECT * FROM Customer WHERE DisplayName LIKE 'q cust%' ORDERBY DisplayName DESC STARTPOSITION 3 MAXRESULTS 5")
+    q = api.query("SELECT * FROM Customer WHERE DisplayName LIKE 'q cust%' ORDERBY DisplayName DESC STARTPOSITION 3 MAXRESULTS 5")  # noqa: E501
     assert q['startPosition'] == 3 and q['maxResults'] == 5
     assert [c['DisplayName'] for c in q['Customer']] == ['Q Cust %05d' % i for i in range(23, 18, -1)]
     assert api.query("select count(*) from Customer where DisplayName like '%Cust%'") == {'totalCount': 25}
@@ -292,8 +292,8 @@ def test_query_language(api, ctl):
     assert [c['Id'] for c in q['Customer']] == [ids[0], ids[2]]
     assert api.query("select * from Customer where DisplayName = 'nobody'") == {}
     inv = api.create('Invoice', INV)
-    assert api.query("select * from Invoice where CustomerRef = '1' and TotalAmt >= '100.0'")['Invoice'][0]['Id'] == inv['Id']
-    assert api.query("select * from Invoice where MetaData.LastUpdatedTime > '2015-01-01T00:00:00-07:00'")['maxResults'] == 1
+    assert api.query("select * from Invoice where CustomerRef = '1' and TotalAmt >= '100.0'")['Invoice'][0]['Id'] == inv['Id']  # noqa: E501
+    assert api.query("select * from Invoice where MetaData.LastUpdatedTime > '2015-01-01T00:00:00-07:00'")['maxResults'] == 1  # noqa: E501
     assert api.query("select * from Invoice where TxnDate <= CURRENT_DATE")['maxResults'] == 1
     assert api.query("select * from Customer where PrimaryEmailAddr = 'birds@intuit.com'")['Customer'][0]['Id'] == '1'
     assert len(api.query('select * from Customer')['Customer']) == 27
@@ -302,8 +302,8 @@ def test_query_language(api, ctl):
     assert r.status == 200
 
 
-@pytest.mark.parametrize('bad', ['', 'selec * from Customer', "select * from Customer where DisplayName = 'x' or Id = '1'",
-                                 "select * from Customer where DisplayName = 'unterminated", 'select name from Customer',
+@pytest.mark.parametrize('bad', ['', 'selec * from Customer', "select * from Customer where DisplayName = 'x' or Id = '1'",  # noqa: E501
+                                 "select * from Customer where DisplayName = 'unterminated", 'select name from Customer',  # noqa: E501
                                  'select * from Customer orderby'])
 def test_query_parse_errors(api, bad):
     r = api.call('POST', 'query', bad, ctype='application/text')

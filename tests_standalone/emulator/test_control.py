@@ -1,7 +1,7 @@
 """Control API, fault injection, requestid replay, batch, limits, webhooks, persistence, status page, CLI."""
+import base64
 import hashlib
 import hmac
-import base64
 import http.client
 import http.server
 import json
@@ -13,8 +13,8 @@ import time
 import urllib.parse
 
 import pytest
+from conftest import CLIENT_ID, REDIRECT, ROOT, connect, hreq, refresh
 
-from conftest import ROOT, CLIENT_ID, REDIRECT, connect, hreq, refresh
 from qbo_emulator.server import EmulatorServer
 from qbo_emulator.testing import ControlAPIError, EmulatorControl, running_emulator
 
@@ -267,18 +267,17 @@ def test_in_process_startup_and_throughput():
     try:
         assert startup < 1.0
         ctl = EmulatorControl(srv.url)
-        api = connect(ctl, srv.url) if False else None
         u = urllib.parse.urlsplit(srv.url)
         conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
         # authenticated API reads over one keep-alive connection
-        from conftest import get_code, exchange
+        from conftest import exchange, get_code
         srv.emulator.oauth.register_app(CLIENT_ID, 'test-secret', [REDIRECT])
         q = get_code(ctl, srv.url)
         tok = exchange(srv.url, q['code']).json()['access_token']
         hdr = {'Authorization': 'Bearer ' + tok, 'Accept': 'application/json'}
         n = 600
         t = time.perf_counter()
-        for i in range(n):
+        for _ in range(n):
             conn.request('GET', '/v3/company/%s/customer/1?minorversion=75' % q['realmId'], headers=hdr)
             r = conn.getresponse()
             r.read()

@@ -3,9 +3,8 @@ import re
 import urllib.parse
 
 import pytest
+from conftest import CLIENT_ID, REDIRECT, Api, authorize_url, basic, connect, exchange, get_code, hreq, refresh, sample
 
-from conftest import (CLIENT_ID, REDIRECT, Api, authorize_url, basic, exchange, get_code, hreq, refresh,
-                      sample, connect)
 from qbo_emulator.testing import ControlAPIError
 
 
@@ -171,7 +170,7 @@ def test_expire_and_revoke_controls(ctl, base):
     r = api.get('preferences')
     assert r.status == 401
     body = r.json()
-    assert body['fault']['error'][0]['code'] == '3200' and body['fault']['error'][0]['detail'].startswith('Token expired')
+    assert body['fault']['error'][0]['code'] == '3200' and body['fault']['error'][0]['detail'].startswith('Token expired')  # noqa: E501
     new = refresh(base, api.tokens['refresh_token']).json()
     api.tokens = new
     assert api.get('preferences').status == 200

@@ -10,6 +10,7 @@ import warnings
 import pytest
 
 pytest.importorskip('quickbooks')
+from conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT  # noqa: E402
 from intuitlib.client import AuthClient  # noqa: E402
 from intuitlib.enums import Scopes  # noqa: E402
 from quickbooks import QuickBooks  # noqa: E402
@@ -22,8 +23,6 @@ from quickbooks.objects.customer import Customer  # noqa: E402
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail  # noqa: E402
 from quickbooks.objects.invoice import Invoice  # noqa: E402
 from quickbooks.objects.item import Item  # noqa: E402
-
-from conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT  # noqa: E402
 
 
 @pytest.fixture

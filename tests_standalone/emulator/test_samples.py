@@ -182,7 +182,7 @@ def test_cdc_sample_shape(api, ctl):
     invs = [g for g in groups if 'Invoice' in g][0]['Invoice']
     assert invs[-1]['status'] == 'Deleted' and set(invs[-1]) == {'status', 'domain', 'Id', 'MetaData'}
     ctl.advance_clock(5)
-    later = api.get('cdc', params={'entities': 'Customer', 'changedSince': api.get('companyinfo/' + api.realm).json()['time']}).json()
+    later = api.get('cdc', params={'entities': 'Customer', 'changedSince': api.get('companyinfo/' + api.realm).json()['time']}).json()  # noqa: E501
     assert later['CDCResponse'] == [{'QueryResponse': [{}]}]
 
 
