@@ -7,6 +7,7 @@ from .. import const
 from ..tools import QboValidationError
 from ..tools.qbo_client import qbo_quote
 from .qbo_binding import QboBlocked
+from .qbo_mapper import qbo_clean_name
 
 _logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class AccountMove(models.Model):
         if self.state != 'posted':
             raise QboBlocked(_("Only posted invoices are sent to QuickBooks."))
         connection._qbo_check_default_tax()
+        self._qbo_export_missing_items(connection, client)
         customer_id = self._qbo_export_customer(connection, client)
         payload = self.env['qbo.mapper']._qbo_prepare_invoice_vals(self, connection, customer_id)
         if binding.qbo_id:
@@ -131,6 +133,36 @@ class AccountMove(models.Model):
                                name=partner.display_name, error=exc)) from None
         partner_binding.write({'state': 'sent', 'error_message': False, 'last_sync_date': fields.Datetime.now()})
         return partner_binding.qbo_id
+
+    def _qbo_export_missing_items(self, connection, client):
+        """With 'Create missing items', give each unmapped product a QuickBooks Service item.
+
+        An existing item with the same name is linked rather than duplicated (item names are
+        unique in QuickBooks). Without the option, unmapped products use the 'Unmatched item'.
+        """
+        if not connection.create_missing_items:
+            return
+        Mapping = self.env['qbo.mapping'].sudo()
+        products = self.invoice_line_ids.filtered(lambda line: line.display_type == 'product').product_id
+        for product in products.filtered(lambda p: not Mapping._qbo_find(connection, 'product', p)):
+            if not connection.income_account_ref_id:
+                raise QboBlocked(_("Blocked: mapping - set the 'Income account for new items' to create the "
+                                   "QuickBooks item of %s.", product.display_name))
+            name = qbo_clean_name(product.name, const.ITEM_NAME_MAX_LENGTH)
+            res_ref = f"product.product,{product.id}"
+            rows = client.query(f"SELECT * FROM Item WHERE Name = {qbo_quote(name)} AND Active IN (true, false)",
+                                res_ref=res_ref).get('Item', [])
+            item = rows[0] if rows else client.create('Item', self.env['qbo.mapper']._qbo_prepare_item_vals(
+                product, connection, name), request_id=f"odoo-item-{connection.id}-{product.id}", res_ref=res_ref)
+            ref = self.env['qbo.ref'].sudo().with_context(active_test=False).search([
+                ('connection_id', '=', connection.id), ('entity', '=', 'Item'), ('qbo_id', '=', item['Id'])])
+            vals = {'name': item['Name'], 'active': item.get('Active', True), 'data': item}
+            if ref:
+                ref.write(vals)
+            else:
+                ref = ref.create(dict(vals, connection_id=connection.id, entity='Item', qbo_id=item['Id']))
+            Mapping.create({'connection_id': connection.id, 'mapping_type': 'product', 'res_id': product.id,
+                            'qbo_ref_id': ref.id})
 
     def _qbo_find_by_marker(self, client, entity, res_ref):
         """Find our document in QuickBooks by its DocNumber (custom numbers) or PrivateNote marker."""

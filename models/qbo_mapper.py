@@ -102,6 +102,23 @@ class QboMapper(models.AbstractModel):
             vals['SalesTermRef'] = {'value': term_ref.qbo_id}
         return vals
 
+    # ------------------------------------------------------------------ items
+
+    @api.model
+    def _qbo_prepare_item_vals(self, product, connection, name):
+        """Service item for a product that matches no QuickBooks item."""
+        vals = {
+            'Name': name,
+            'Type': 'Service',
+            'IncomeAccountRef': {'value': connection.income_account_ref_id.qbo_id},
+            'UnitPrice': product.lst_price,
+        }
+        if product.default_code:
+            vals['Sku'] = product.default_code[:const.ITEM_NAME_MAX_LENGTH]
+        if product.description_sale:
+            vals['Description'] = product.description_sale[:const.LINE_DESCRIPTION_MAX_LENGTH]
+        return vals
+
     # ------------------------------------------------------------------ invoices
 
     @api.model

@@ -314,3 +314,61 @@ class TestQboTaxes(QboTestCommon):
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(binding.qbo_id, earlier['Id'])
         self.assertEqual(len(self.qbo_all(self.realm, 'Invoice')), before)
+
+
+@tagged('post_install', '-at_install')
+class TestQboItemsAndClasses(QboTestCommon):
+    """Products without a mapping, and class tracking with overrides."""
+
+    def _send_product_invoice(self, product, analytic=None):
+        line = {'product_id': product.id, 'quantity': 1, 'price_unit': 40.0,
+                'tax_ids': [Command.set(self.tax_ca.ids)]}
+        if analytic:
+            line['analytic_distribution'] = {str(analytic.id): 100}
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': self.partner_a.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create(line)]})
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        return next(line for line in qbo['Line'] if line['DetailType'] == 'SalesItemLineDetail')
+
+    def test_unmapped_product_uses_the_unmatched_item(self):
+        product = self.env['product.product'].create({'name': 'Unmapped gadget', 'lst_price': 40.0})
+        line = self._send_product_invoice(product)
+        self.assertEqual(line['SalesItemLineDetail']['ItemRef']['value'], self.connection.fallback_item_ref_id.qbo_id)
+
+    def test_create_missing_items_once(self):
+        self.connection.create_missing_items = True
+        self.assertTrue(self.connection.income_account_ref_id, "the import proposes an income account")
+        product = self.env['product.product'].create({'name': 'Brand new: service', 'default_code': 'BNS-1',
+                                                      'lst_price': 40.0})
+        line = self._send_product_invoice(product)
+        item = self.qbo_read(self.realm, 'Item', line['SalesItemLineDetail']['ItemRef']['value'])
+        self.assertEqual(item['Name'], 'Brand new- service')
+        self.assertEqual(item['Type'], 'Service')
+        self._send_product_invoice(product)
+        self.assertEqual(len([i for i in self.qbo_all(self.realm, 'Item') if i['Name'] == 'Brand new- service']), 1)
+
+    def test_class_default_and_override(self):
+        self.qbo.seed(self.realm, 'Class', 2, prefix='Dept')
+        self.connection.action_qbo_import_references()
+        classes = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Class')],
+                                             order='qbo_id')
+        self.assertEqual(len(classes), 2)
+        self.connection.write({'use_classes': True, 'default_class_ref_id': classes[0].id})
+        product = self.env['product.product'].create({'name': 'Classy', 'lst_price': 40.0})
+        line = self._send_product_invoice(product)
+        self.assertEqual(line['SalesItemLineDetail']['ClassRef']['value'], classes[0].qbo_id)
+        plan = self.env['account.analytic.plan'].sudo().create({'name': 'Departments'})
+        analytic = self.env['account.analytic.account'].sudo().create({'name': 'Sales dept', 'plan_id': plan.id})
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'analytic',
+                                        'res_id': analytic.id, 'qbo_ref_id': classes[1].id})
+        line = self._send_product_invoice(product, analytic)
+        self.assertEqual(line['SalesItemLineDetail']['ClassRef']['value'], classes[0].qbo_id,
+                         "without 'Allow overrides' the default class wins")
+        self.connection.allow_class_override = True
+        line = self._send_product_invoice(product, analytic)
+        self.assertEqual(line['SalesItemLineDetail']['ClassRef']['value'], classes[1].qbo_id)
