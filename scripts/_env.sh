@@ -48,3 +48,17 @@ prepare_addons_path() {
 free_port() {
     "$PY" -c "import socket;s=socket.socket();s.bind(('127.0.0.1',0));print(s.getsockname()[1]);s.close()"
 }
+
+# Odoo's browser tests need Chromium; install Debian's package when missing and we may (root).
+# Without it those tests are reported as skipped.
+ensure_browser() {
+    command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+        || command -v google-chrome >/dev/null 2>&1 && return 0
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing Debian's chromium for the browser tests..." >&2
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+            || echo "could not install chromium: browser tests will be skipped" >&2
+    else
+        echo "no chromium: browser tests will be skipped" >&2
+    fi
+}

@@ -59,9 +59,10 @@ def main():
     report = registry._assertion_report if registry is not None else None
     run = report.testsRun if report else 0
     failed = (report.failures_count + report.errors_count) if report else 1
+    skipped = report.skipped if report else 0
     if rc and not failed:
         failed = 1  # the install itself failed
-    passed = max(run - failed, 0)
+    passed = max(run - failed - skipped, 0)
     install_warnings = _addon_warnings(args.log, stop_at='Starting post tests')
     uninstall_offset = os.path.getsize(args.log)
 
@@ -101,7 +102,7 @@ def main():
             if ' ERROR ' in line or 'FAIL:' in line or ' CRITICAL ' in line:
                 print(line.rstrip()[:400])
     print(f"odoo tests run: {run} (log: {args.log})")
-    print(f"counts: {passed} {failed}")
+    print(f"counts: {passed} {failed} {skipped}")
     return 0 if not failed else 1
 
 

@@ -65,7 +65,7 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
         company = cls.env.company
         cls.change_company_country(company, cls.env.ref('base.us'))
         # The admin who connects (the connection holder); also used to log in for the callback.
-        cls.qbo_admin = new_test_user(cls.env, login='qbo_admin', password='qbo_admin_pw',
+        cls.qbo_admin = new_test_user(cls.env, login='qbo_admin', password='qbo_admin',
                                       groups='base.group_system,base.group_partner_manager,account.group_account_manager',
                                       company_id=company.id, company_ids=[(6, 0, company.ids)])
         cls.env = cls.env(user=cls.qbo_admin)

@@ -29,7 +29,7 @@ class TestQboOAuth(QboTestCommon):
     def test_full_code_flow_through_the_callback(self):
         self.connection.action_qbo_disconnect()
         self.assertEqual(self.connection.state, 'disconnected')
-        self.authenticate('qbo_admin', 'qbo_admin_pw')
+        self.authenticate('qbo_admin', 'qbo_admin')
         location = self._start_consent(self.connection)
         response = self.url_open(self._callback_path(location), allow_redirects=False)
         self.assertEqual(response.status_code, 303, response.text[:500])
@@ -46,7 +46,7 @@ class TestQboOAuth(QboTestCommon):
                                                          ('operation', '=', 'read')]))
 
     def test_forged_expired_and_foreign_state_are_refused(self):
-        self.authenticate('qbo_admin', 'qbo_admin_pw')
+        self.authenticate('qbo_admin', 'qbo_admin')
         location = self._start_consent(self.connection)
         self.qbo.clear_requests_log()
         query = parse_qs(urlsplit(location).query)
@@ -83,7 +83,7 @@ class TestQboOAuth(QboTestCommon):
 
     def test_cancelled_consent(self):
         self.connection.action_qbo_disconnect()
-        self.authenticate('qbo_admin', 'qbo_admin_pw')
+        self.authenticate('qbo_admin', 'qbo_admin')
         location = self._start_consent(self.connection, approve=False)
         self.assertIn('error=access_denied', location)
         response = self.url_open(self._callback_path(location), allow_redirects=False)
@@ -94,7 +94,7 @@ class TestQboOAuth(QboTestCommon):
     def test_wrong_client_secret(self):
         self.connection.action_qbo_disconnect()
         self.connection.sudo().client_secret = 'not-the-secret'
-        self.authenticate('qbo_admin', 'qbo_admin_pw')
+        self.authenticate('qbo_admin', 'qbo_admin')
         location = self._start_consent(self.connection)
         response = self.url_open(self._callback_path(location), allow_redirects=False)
         self.assertEqual(response.status_code, 400)
@@ -176,3 +176,26 @@ class TestQboOAuth(QboTestCommon):
         self.connection.action_qbo_confirm_realm_change()
         self.assertEqual(self.connection.realm_id, other_realm)
         self.assertFalse(self.env['qbo.binding'].search([('connection_id', '=', self.connection.id)]))
+
+
+@tagged('post_install', '-at_install')
+class TestQboSettingsPage(QboTestCommon):
+    """The settings block as an admin sees it in Odoo's web client (headless Chromium)."""
+
+    def test_settings_page_shows_connection_and_tax_match(self):
+        code = """
+            const text = document.querySelector('.o_setting_container, .settings')?.innerText
+                || document.body.innerText;
+            const start = text.indexOf('QuickBooks Online');
+            const block = start >= 0 ? text.slice(start, start + 3000) : '';
+            const missing = ['Connected', 'Odoo Test US', 'Match', 'Test connection', 'Disconnect']
+                .filter((word) => !block.includes(word));
+            if (!block || missing.length) {
+                console.error('QuickBooks block incomplete, missing: ' + missing.join(', ') + ' in: ' + block);
+            } else {
+                console.log('test successful');
+            }
+        """
+        ready = "document.body.innerText.includes('Sales-tax default matching')"
+        self.browser_js('/odoo/action-account.action_account_config', code, ready=ready, login='qbo_admin',
+                        timeout=120)
