@@ -205,6 +205,10 @@ def map_sales_tax(env, connection, company):
     if not tax:
         tax = Tax.create({'name': TAX_NAME, 'amount': 8.0, 'amount_type': 'percent', 'type_tax_use': 'sale',
                           'company_id': company.id})
+    if tax.tax_group_id.name != TAX_NAME:
+        # The chart's group is named after its own 15% tax: give ours a group that says what it is.
+        group = env['account.tax.group'].search([('name', '=', TAX_NAME), ('company_id', '=', company.id)], limit=1)
+        tax.tax_group_id = group or env['account.tax.group'].create({'name': TAX_NAME, 'company_id': company.id})
     company.sudo().account_sale_tax_id = tax
     qbo_code = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'TaxCode'),
                                       ('qbo_id', '=', QBO_TAX_CODE)], limit=1)
