@@ -283,9 +283,11 @@ class QboConnection(models.Model):
         self.message_post(body=_("Connected to QuickBooks company %s.", realm_id))
         try:
             self._qbo_refresh_company_info()
-        except QboError as exc:
+            # Reference data (accounts, items, tax codes...) is part of connecting.
+            self.action_qbo_import_references()
+        except (QboError, UserError) as exc:
             # The tokens are valid; a failing read must not undo the connection.
-            _logger.warning("QuickBooks connected but company info could not be read: %s", exc)
+            _logger.warning("QuickBooks connected but its company data could not be read: %s", exc)
             self.last_error = str(exc)
         # Work queued while the connection was down resumes now.
         self.env['qbo.binding']._qbo_trigger_cron()

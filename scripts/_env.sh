@@ -25,16 +25,19 @@ ensure_venv() {
     want=$(cat "$ROOT/requirements-dev.txt" "$ODOO_SRC/requirements.txt" 2>/dev/null | sha1sum | cut -c1-12)
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     [ -x "$PY" ] || python3 -m venv "$VENV" || return 1
-    local cons="$VENV/build-constraints.txt"
+    local cons="$VENV/build-constraints.txt" log="$VENV/pip.log"
     # Old sdists in Odoo's requirements still import pkg_resources at build time.
     echo 'setuptools<81' > "$cons"
-    "$PY" -m pip install -q --upgrade 'pip>=25.3' wheel 'setuptools<81' >&2 || return 1
+    echo "preparing the virtualenv $VENV (pip output: $log)..." >&2
+    : > "$log"
+    pip_or_show() { "$PY" -m pip "$@" >>"$log" 2>&1 || { tail -40 "$log" >&2; return 1; }; }
+    pip_or_show install -q --upgrade 'pip>=25.3' wheel 'setuptools<81' || return 1
     if [ -f "$ODOO_SRC/requirements.txt" ]; then
         # python-ldap only serves auth_ldap and needs system headers: left out.
         grep -v '^python-ldap' "$ODOO_SRC/requirements.txt" > "$VENV/odoo-requirements.txt"
-        "$PY" -m pip install -q --build-constraint "$cons" -c "$cons" -r "$VENV/odoo-requirements.txt" >&2 || return 1
+        pip_or_show install -q --build-constraint "$cons" -c "$cons" -r "$VENV/odoo-requirements.txt" || return 1
     fi
-    "$PY" -m pip install -q --build-constraint "$cons" -r "$ROOT/requirements-dev.txt" >&2 || return 1
+    pip_or_show install -q --build-constraint "$cons" -r "$ROOT/requirements-dev.txt" || return 1
     echo "$want" > "$stamp"
 }
 

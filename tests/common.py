@@ -71,7 +71,6 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
         cls.env = cls.env(user=cls.qbo_admin)
         cls.realm = cls.qbo.create_company('Odoo Test US', country='US')['realm_id']
         cls.connection = cls._qbo_connect(cls._qbo_configure(company), cls.realm)
-        cls.connection.action_qbo_import_references()
         cls.company = company
         # US sales tax: an Odoo 8% sale tax mapped to QuickBooks' California tax group (Id 2, 8%).
         cls.tax_ca = cls.env['account.tax'].create({

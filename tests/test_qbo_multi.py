@@ -27,7 +27,6 @@ class TestQboOtherCompanies(QboTestCommon):
         gb_realm = self.qbo.create_company('UK Ltd', country='GB', currency='GBP')['realm_id']
         connection = self._qbo_configure(self.gb_company)
         self._qbo_connect(connection, gb_realm)
-        connection.action_qbo_import_references()
         return connection, gb_realm
 
     def test_non_us_vat_invoice(self):

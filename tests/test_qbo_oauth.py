@@ -39,6 +39,7 @@ class TestQboOAuth(QboTestCommon):
         self.assertEqual(self.connection.realm_id, self.realm)
         self.assertEqual(self.connection.connected_uid, self.qbo_admin)
         self.assertTrue(self._token().refresh_token)
+        self.assertGreater(self.connection.ref_count, 10, "reference data is imported on connecting")
         result = self.connection.action_qbo_test()
         self.assertEqual(result['params']['type'], 'success', result['params']['message'])
         self.assertIn('Odoo Test US', result['params']['message'])

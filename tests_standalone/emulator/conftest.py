@@ -4,7 +4,6 @@ import http.client
 import json
 import os
 import sys
-import types
 import urllib.parse
 
 import pytest
@@ -12,20 +11,6 @@ import pytest
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
-
-# The repository root is the Odoo addon and has an __init__.py that imports odoo. pytest (>= 8)
-# imports the __init__.py of every package directory above the test files, which fails outside
-# Odoo; register a stand-in module under the name pytest would use so the emulator tests run
-# standalone. Nothing is changed when odoo is importable.
-try:
-    import odoo  # noqa: F401
-except ImportError:
-    _pkg = os.path.basename(ROOT)
-    if os.path.exists(os.path.join(ROOT, '__init__.py')) and _pkg not in sys.modules:
-        _stub = types.ModuleType(_pkg)
-        _stub.__file__ = os.path.join(ROOT, '__init__.py')
-        _stub.__path__ = [ROOT]
-        sys.modules[_pkg] = _stub
 
 from qbo_emulator.server import EmulatorServer  # noqa: E402
 from qbo_emulator.testing import EmulatorControl  # noqa: E402
