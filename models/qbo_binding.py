@@ -4,6 +4,7 @@ import logging
 from datetime import timedelta
 
 from markupsafe import escape
+from psycopg2.errors import LockNotAvailable
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
@@ -264,9 +265,10 @@ class QboBinding(models.Model):
         if not self:
             return
         try:
-            self.env.cr.execute(SQL("SELECT id FROM qbo_binding WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
-                                    tuple(self.ids)))
-        except Exception:  # psycopg2 LockNotAvailable
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL("SELECT id FROM qbo_binding WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
+                                        tuple(self.ids)))
+        except LockNotAvailable:
             raise UserError(_("These records are being sent to QuickBooks right now. Try again in a minute.")) from None
 
     def action_qbo_open_record(self):
@@ -285,7 +287,6 @@ class QboBinding(models.Model):
     def _cron_qbo_export(self, batch_size=100):
         """Scheduled export: queue what is due, send a bounded batch, re-trigger if more remains."""
         self.env['account.move']._qbo_enqueue_auto_send()
-        self.env['res.partner']._qbo_enqueue_scheduled()
         pending = self.search(self._qbo_pending_domain(), limit=batch_size)
         # Skip rows a button is exporting right now.
         if pending:

@@ -69,7 +69,7 @@ class QboSyncMixin(models.AbstractModel):
 
     def write(self, vals):
         res = super().write(vals)
-        if self._qbo_synced_fields() & set(vals) and not self.env.context.get('qbo_no_mark'):
+        if self._qbo_synced_fields() & set(vals):
             bindings = self.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'variance', 'error'))
             bindings._qbo_mark_to_send()
         return res

@@ -33,7 +33,7 @@ class ResPartner(models.Model):
     def write(self, vals):
         res = super().write(vals)
         # Editing a contact's address changes its company's BillAddr/ShipAddr.
-        if self._qbo_synced_fields() & set(vals) and not self.env.context.get('qbo_no_mark'):
+        if self._qbo_synced_fields() & set(vals):
             parents = (self.commercial_partner_id - self)
             parents.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'error'))._qbo_mark_to_send()
         return res
@@ -44,10 +44,6 @@ class ResPartner(models.Model):
     def _qbo_connection(self):
         self.ensure_one()
         return self.env['qbo.connection']._qbo_get_for_company(self.env.company)
-
-    @api.model
-    def _qbo_enqueue_scheduled(self):
-        """Nothing to add: partners are queued by edits, buttons and invoices."""
 
     # ------------------------------------------------------------------ export
 
