@@ -372,3 +372,52 @@ class TestQboItemsAndClasses(QboTestCommon):
         self.connection.allow_class_override = True
         line = self._send_product_invoice(product, analytic)
         self.assertEqual(line['SalesItemLineDetail']['ClassRef']['value'], classes[1].qbo_id)
+
+
+@tagged('post_install', '-at_install')
+class TestQboConcurrentEdits(QboTestCommon):
+    """Edits made in QuickBooks meanwhile: stale SyncToken, voids, terms."""
+
+    def test_stale_sync_token_is_reread_and_retried_once(self):
+        partner = self.env['res.partner'].create({'name': 'Edited Elsewhere', 'email': 'e@x.example',
+                                                  'city': 'Austin', 'street': '1 A St'})
+        partner.action_qbo_send()
+        binding = partner._qbo_binding(self.connection)
+        # Someone edits the customer in QuickBooks: its SyncToken moves on.
+        self.qbo.patch_entity(self.realm, 'Customer', binding.qbo_id, {'Notes': 'edited in QuickBooks'})
+        self.qbo.clear_requests_log()
+        partner.city = 'Houston'
+        partner.action_qbo_send()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Customer', binding.qbo_id)
+        self.assertEqual(qbo['BillAddr']['City'], 'Houston')
+        self.assertEqual(qbo['Notes'], 'edited in QuickBooks', "a sparse update keeps other fields")
+        statuses = [r['status'] for r in self.qbo.requests_log(path_contains='/customer')]
+        self.assertEqual(statuses, [400, 200, 200], "5010, re-read, retried once")
+
+    def test_voided_in_quickbooks_is_detected(self):
+        move = self.init_invoice('out_invoice', partner=self.partner_a, amounts=[100.0], taxes=self.tax_ca,
+                                 post=True)
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.qbo.void_entity(self.realm, 'Invoice', binding.qbo_id)
+        move.button_draft()
+        move.action_post()
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'voided')
+        self.assertIn('voided in QuickBooks', binding.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], 0,
+                         "not resurrected by an update")
+
+    def test_payment_term_is_sent_as_the_mapped_term(self):
+        term_30 = self.env.ref('account.account_payment_term_30days')
+        qbo_net30 = self.env['qbo.mapping']._qbo_find(self.connection, 'term', term_30)
+        self.assertEqual(qbo_net30.name, 'Net 30', "terms are matched by days on import")
+        move = self.init_invoice('out_invoice', partner=self.partner_a, amounts=[100.0], taxes=self.tax_ca)
+        move.invoice_payment_term_id = term_30
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertEqual(qbo['SalesTermRef']['value'], qbo_net30.qbo_id)
+        self.assertEqual(qbo['DueDate'], str(move.invoice_date_due))
