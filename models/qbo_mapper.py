@@ -168,15 +168,16 @@ class QboMapper(models.AbstractModel):
         return {'value': ref.qbo_id} if ref else None
 
     @api.model
-    def _qbo_prepare_invoice_line(self, line, move, connection):
+    def _qbo_prepare_invoice_line(self, line, move, connection, tax_inclusive=False):
         if line.display_type in ('line_section', 'line_note'):
             return {'DetailType': 'DescriptionOnly',
                     'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
                     'DescriptionLineDetail': {}}
         qty = line.quantity or 1.0
-        # QuickBooks checks Amount == Qty x UnitPrice: derive the unit price from Odoo's (discounted,
-        # tax-excluded) subtotal so both systems hold the same line amount.
-        amount = move.currency_id.round(line.price_subtotal)
+        # QuickBooks checks Amount == Qty x UnitPrice: derive the unit price from Odoo's (discounted)
+        # line amount so both systems hold the same figure - tax included when the invoice is sent
+        # TaxInclusive, excluded otherwise.
+        amount = move.currency_id.round(line.price_total if tax_inclusive else line.price_subtotal)
         unit_price = float_round(amount / qty, precision_digits=7)
         if move.currency_id.round(unit_price * qty) != amount:
             qty, unit_price = 1.0, amount
@@ -235,9 +236,21 @@ class QboMapper(models.AbstractModel):
         return number
 
     @api.model
+    def _qbo_global_tax_calculation(self, move):
+        """Non-US: TaxInclusive when every taxed line uses price-included taxes, else TaxExcluded.
+
+        Gross amounts keep the document total identical to Odoo's. QuickBooks derives the tax from
+        them with its own rounding, which can differ from Odoo's by a cent per line; the parity
+        check then shows the invoice as Variance with both numbers.
+        """
+        taxes = move.invoice_line_ids.filtered(lambda line: line.display_type == 'product').tax_ids
+        return 'TaxInclusive' if taxes and all(taxes.mapped('price_include')) else 'TaxExcluded'
+
+    @api.model
     def _qbo_prepare_invoice_vals(self, move, connection, customer_id):
         """Invoice / CreditMemo payload (without Id/SyncToken)."""
-        lines = [self._qbo_prepare_invoice_line(line, move, connection)
+        global_tax = None if connection.is_us else self._qbo_global_tax_calculation(move)
+        lines = [self._qbo_prepare_invoice_line(line, move, connection, tax_inclusive=global_tax == 'TaxInclusive')
                  for line in move.invoice_line_ids.sorted('sequence')
                  if line.display_type in ('product', 'line_section', 'line_note')]
         vals = {
@@ -272,7 +285,7 @@ class QboMapper(models.AbstractModel):
             if tax_detail:
                 vals['TxnTaxDetail'] = tax_detail
         else:
-            vals['GlobalTaxCalculation'] = 'TaxExcluded'
+            vals['GlobalTaxCalculation'] = global_tax
         header_class = connection.class_tracking == 'txn' and self._qbo_line_class(
             move.invoice_line_ids[:1], move, connection)
         if header_class:

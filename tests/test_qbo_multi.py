@@ -112,6 +112,44 @@ class TestQboOtherCompanies(QboTestCommon):
         self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
         self.assertAlmostEqual(qbo['ExchangeRate'], 1.25, places=4)
 
+    def _gb_inclusive_invoice(self, connection, price):
+        vat20_incl = self.env['account.tax'].create({
+            'name': 'VAT 20% incl.', 'amount': 20, 'type_tax_use': 'sale', 'price_include_override': 'tax_included',
+            'company_id': self.gb_company.id})
+        standard = self.env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'TaxCode'),
+                                               ('qbo_id', '=', '2')])
+        self.env['qbo.mapping'].create({'connection_id': connection.id, 'mapping_type': 'tax',
+                                        'res_id': vat20_incl.id, 'qbo_ref_id': standard.id})
+        move = self.env['account.move'].with_company(self.gb_company).create({
+            'move_type': 'out_invoice', 'partner_id': self.env['res.partner'].create({'name': 'Gross Ltd'}).id,
+            'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'name': 'Gross priced', 'quantity': 3, 'price_unit': price,
+                                                 'tax_ids': [Command.set(vat20_incl.ids)]})],
+        })
+        move.action_post()
+        move.with_company(self.gb_company).action_qbo_send()
+        return move, move._qbo_binding(connection)
+
+    def test_price_included_vat_is_sent_tax_inclusive(self):
+        connection, gb_realm = self._connect_gb()
+        move, binding = self._gb_inclusive_invoice(connection, 40.0)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo.entity(gb_realm, 'Invoice', binding.qbo_id)
+        self.assertEqual(qbo['GlobalTaxCalculation'], 'TaxInclusive')
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], move.amount_tax)
+
+    def test_price_included_rounding_difference_is_shown_as_variance(self):
+        """99.99 gross at 20%: Odoo rounds the VAT to 16.67, QuickBooks derives 16.66 from the gross."""
+        connection, gb_realm = self._connect_gb()
+        move, binding = self._gb_inclusive_invoice(connection, 33.33)
+        qbo = self.qbo.entity(gb_realm, 'Invoice', binding.qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total, msg="the amount owed is identical")
+        self.assertEqual(binding.state, 'variance')
+        self.assertAlmostEqual(abs(binding.qbo_tax - binding.odoo_tax), 0.01)
+        self.assertIn('16.66', binding.error_message)
+        self.assertIn('16.67', binding.error_message)
+
 
 @tagged('post_install', '-at_install')
 class TestQboTokenRace(TransactionCase):
