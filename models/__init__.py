@@ -5,6 +5,7 @@ from . import qbo_binding
 from . import qbo_mapping
 from . import qbo_mapper
 from . import qbo_sync_mixin
+from . import res_company
 from . import res_partner
 from . import account_move
 from . import res_config_settings

@@ -28,14 +28,16 @@ class AccountMove(models.Model):
     @api.depends('qbo_binding_ids.state', 'state', 'move_type')
     @api.depends_context('company')
     def _compute_qbo_extra(self):
+        connections = self._qbo_connections_by_company()
         for move in self:
-            binding = move._qbo_binding() if move.id else self.env['qbo.binding']
+            connection = connections.get(move._qbo_company().id)
+            binding = move._qbo_binding(connection) if move.id and connection else self.env['qbo.binding']
             move.qbo_doc_number = binding.qbo_doc_number if binding else False
             move.qbo_variance = binding.state == 'variance' and _(
                 "QuickBooks total %(qbo)s (tax %(qtax)s) vs Odoo %(odoo)s (tax %(otax)s)",
                 qbo=binding.qbo_total, qtax=binding.qbo_tax, odoo=binding.odoo_total, otax=binding.odoo_tax) or False
-            connection = move.move_type in ENTITY_BY_MOVE_TYPE and move._qbo_connection()
-            move.qbo_show_button = bool(connection and connection.state == 'connected' and move.state == 'posted')
+            move.qbo_show_button = bool(move.move_type in ENTITY_BY_MOVE_TYPE and connection
+                                        and connection.state == 'connected' and move.state == 'posted')
 
     def _qbo_entity(self):
         return ENTITY_BY_MOVE_TYPE[self.move_type]
@@ -166,9 +168,10 @@ class AccountMove(models.Model):
 
     def _qbo_find_by_marker(self, client, entity, res_ref):
         """Find our document in QuickBooks by its DocNumber (custom numbers) or PrivateNote marker."""
-        marker = _("Odoo %(name)s (id %(id)s)", name=self.name, id=self.id)
-        rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {qbo_quote(self._qbo_expected_doc_number())}",
-                            res_ref=res_ref).get(entity, []) if self._qbo_expected_doc_number() else []
+        marker = self.env['qbo.mapper']._qbo_private_note(self)
+        doc_number = self._qbo_expected_doc_number()
+        rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {qbo_quote(doc_number)}",
+                            res_ref=res_ref).get(entity, []) if doc_number else []
         rows = rows or client.query(f"SELECT * FROM {entity} WHERE TxnDate = '{self.invoice_date}'",
                                     res_ref=res_ref).get(entity, [])
         return next((row for row in rows if (row.get('PrivateNote') or '').endswith(marker)), None)

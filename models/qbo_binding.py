@@ -293,12 +293,11 @@ class QboBinding(models.Model):
             self.env.cr.execute(SQL("SELECT id FROM qbo_binding WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
                                     tuple(pending.ids)))
             pending = self.browse([row[0] for row in self.env.cr.fetchall()])
-        before_errors = self.search([('state', 'in', ('error', 'blocked', 'variance'))])
         counts = pending._qbo_process(with_commit=True)
         remaining = self.search_count(self._qbo_pending_domain())
         if self._qbo_can_commit():
             self.env['ir.cron']._notify_progress(done=len(pending), remaining=remaining)
-        new_failures = self.search([('state', 'in', ('error', 'blocked', 'variance'))]) - before_errors
+        new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)
         if remaining and pending:

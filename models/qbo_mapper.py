@@ -236,6 +236,11 @@ class QboMapper(models.AbstractModel):
         return number
 
     @api.model
+    def _qbo_private_note(self, move):
+        """Marker identifying the Odoo document in QuickBooks (found again after an unknown outcome)."""
+        return _("Odoo %(name)s (id %(id)s)", name=move.name, id=move.id)
+
+    @api.model
     def _qbo_global_tax_calculation(self, move):
         """Non-US: TaxInclusive when every taxed line uses price-included taxes, else TaxExcluded.
 
@@ -257,7 +262,7 @@ class QboMapper(models.AbstractModel):
             'CustomerRef': {'value': customer_id},
             'Line': lines,
             'TxnDate': str(move.invoice_date),
-            'PrivateNote': _("Odoo %(name)s (id %(id)s)", name=move.name, id=move.id),
+            'PrivateNote': self._qbo_private_note(move),
         }
         doc_number = self._qbo_doc_number(move, connection)
         if doc_number:

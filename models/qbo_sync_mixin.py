@@ -27,8 +27,10 @@ class QboSyncMixin(models.AbstractModel):
     @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.error_message')
     @api.depends_context('company')
     def _compute_qbo_status(self):
+        connections = self._qbo_connections_by_company()
         for record in self:
-            binding = record._qbo_binding()
+            connection = connections.get(record._qbo_company().id)
+            binding = record._qbo_binding(connection) if record.id and connection else False
             record.qbo_state = binding.state if binding else 'not_sent'
             record.qbo_id = binding.qbo_id if binding else False
             record.qbo_error = binding.error_message if binding else False
@@ -45,11 +47,21 @@ class QboSyncMixin(models.AbstractModel):
         """Fields whose change makes an already sent record 'to send' again."""
         return set()
 
-    def _qbo_connection(self):
-        """The connection this record is exported through (its company's, else the current one)."""
+    def _qbo_company(self):
+        """The company whose connection exports this record (its own, else the current one)."""
         self.ensure_one()
-        company = self['company_id'] if 'company_id' in self._fields and self['company_id'] else self.env.company
-        return self.env['qbo.connection']._qbo_get_for_company(company)
+        return self['company_id'] if 'company_id' in self._fields and self['company_id'] else self.env.company
+
+    def _qbo_connection(self):
+        """The connection this record is exported through."""
+        self.ensure_one()
+        return self.env['qbo.connection']._qbo_get_for_company(self._qbo_company())
+
+    def _qbo_connections_by_company(self):
+        """{company id: connection} for these records, in one query (computes run on whole lists)."""
+        company_ids = {record._qbo_company().id for record in self}
+        connections = self.env['qbo.connection'].sudo().search([('company_id', 'in', list(company_ids))])
+        return {connection.company_id.id: connection.sudo(False) for connection in connections}
 
     def _qbo_binding(self, connection=None):
         """This record's binding on `connection` (default: its own connection), or an empty recordset."""

@@ -41,9 +41,10 @@ class ResPartner(models.Model):
     def _qbo_records_to_send(self):
         return self.commercial_partner_id
 
-    def _qbo_connection(self):
+    def _qbo_company(self):
+        # A partner (possibly shared by companies) is exported through the current company's connection.
         self.ensure_one()
-        return self.env['qbo.connection']._qbo_get_for_company(self.env.company)
+        return self.env.company
 
     # ------------------------------------------------------------------ export
 

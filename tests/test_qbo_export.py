@@ -421,3 +421,27 @@ class TestQboConcurrentEdits(QboTestCommon):
         qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
         self.assertEqual(qbo['SalesTermRef']['value'], qbo_net30.qbo_id)
         self.assertEqual(qbo['DueDate'], str(move.invoice_date_due))
+
+
+@tagged('post_install', '-at_install')
+class TestQboListPerformance(QboTestCommon):
+
+    def test_state_column_costs_no_query_per_row(self):
+        """The invoice list shows the QuickBooks state: its cost must not grow with the rows."""
+        moves = self.env['account.move']
+        for _index in range(12):
+            moves |= self.init_invoice('out_invoice', partner=self.partner_a, amounts=[10.0], taxes=self.tax_ca,
+                                       post=True)
+        moves[:3].action_qbo_send()
+
+        def queries(records):
+            records.invalidate_recordset()
+            self.env['qbo.binding'].invalidate_model()
+            before = self.env.cr.sql_log_count
+            records.mapped('qbo_state')
+            records.mapped('qbo_show_button')
+            return self.env.cr.sql_log_count - before
+
+        self.assertEqual(queries(moves[:2]), queries(moves))
+        self.assertEqual(moves[:3].mapped('qbo_state'), ['sent'] * 3)
+        self.assertEqual(set(moves[3:].mapped('qbo_state')), {'not_sent'})
