@@ -111,3 +111,9 @@ SYNC_STATES = [
     ('voided', 'Voided'),
     ('deleted_in_qbo', 'Deleted in QuickBooks'),
 ]
+
+# Security: the Custom endpoint environment receives the client secret; only in developer mode or
+# when this system parameter is True (tests and the demo set it to reach the emulator).
+PARAM_ALLOW_CUSTOM_ENDPOINT = 'quickbooks_online.allow_custom_endpoint'
+# The database that connected: a copy (other database.uuid) must not refresh or revoke its tokens.
+PARAM_DATABASE_UUID = 'database.uuid'

@@ -117,6 +117,8 @@ def setup(cr, args, new_db):
     setup_company(env, company)
     cr.commit()
 
+    # The emulator is a Custom endpoint, which receives the client secret: allowed explicitly.
+    env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
     connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
     connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
                       'client_id': args.client_id, 'client_secret': args.client_secret})
