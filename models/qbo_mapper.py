@@ -183,7 +183,7 @@ class QboMapper(models.AbstractModel):
             qty, unit_price = 1.0, amount
         description = line.name or ''
         if line.discount:
-            description += _(" (discount %s%%)", f"{line.discount:g}")
+            description += _(" (discount %s%%)", format(line.discount, "g"))
         detail = {
             'ItemRef': self._qbo_line_item_ref(line, connection),
             'Qty': qty,
