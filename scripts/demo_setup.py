@@ -184,6 +184,8 @@ def ensure_connected(connection, emulator_url):
     query = parse_qs(urlsplit(location).query)
     verified = connection._qbo_verify_state(query['state'][0])
     outcome = verified._qbo_complete_authorization(query['code'][0], query['realmId'][0])
+    # The exchange committed on a cursor of its own: end this transaction's snapshot to see it.
+    connection.env.cr.commit()
     if outcome == 'realm_change':
         # The previous QuickBooks company is gone from the emulator: switch to the new one.
         verified.action_qbo_confirm_realm_change()
