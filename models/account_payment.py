@@ -164,5 +164,6 @@ class QboConnectionPaymentExport(models.Model):
         turned_on = self.filtered(lambda c: not c.payment_export) if vals.get('payment_export') else self.browse()
         res = super().write(vals)
         # The transaction's time, as create_date uses: payments created after this are sent.
-        turned_on.write({'payment_export_since': self.env.cr.now()})
+        if turned_on:
+            turned_on.write({'payment_export_since': self.env.cr.now()})
         return res

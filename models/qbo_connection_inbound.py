@@ -113,8 +113,11 @@ class QboConnectionInbound(models.Model):
         conn.hard_expiry_warned = level
 
     def _qbo_store_tokens(self, tokens, realm_id, pending=False):
-        """A new consent starts a new 5-year period: warnings start over."""
+        """A new consent starts a new 5-year period (warnings start over); another company, a new feed."""
         res = super()._qbo_store_tokens(tokens, realm_id, pending=pending)
         if not pending:
-            self.sudo().hard_expiry_warned = False
+            vals = {'hard_expiry_warned': False}
+            if realm_id != self.realm_id:
+                vals['cdc_checkpoint'] = False
+            self.sudo().write(vals)
         return res

@@ -206,8 +206,10 @@ class QboPaymentImport(models.Model):
             return company.currency_id.round(amount * rate)
 
         method_line = journal.inbound_payment_method_line_ids[:1]
+        Payment = self.env['account.payment'].with_company(company)
         outstanding = journal.default_account_id if deposited else (
-            method_line.payment_account_id or company.account_journal_payment_debit_account_id)
+            method_line.payment_account_id
+            or Payment.new({'journal_id': journal.id, 'company_id': company.id})._get_outstanding_account('inbound'))
         if not outstanding:
             raise UserError(_("The journal %s has no outstanding receipts account.", journal.display_name))
         receivable = partner.with_company(company).property_account_receivable_id
@@ -230,14 +232,18 @@ class QboPaymentImport(models.Model):
         total = float(obj.get('TotalAmt') or 0)
         liquidity = {'name': label, 'account_id': outstanding.id, 'partner_id': partner.id, 'currency_id': currency.id,
                      'amount_currency': total, 'balance': -sum(line['balance'] for line in lines)}
-        payment = self.env['account.payment'].with_company(company).with_context(qbo_importing=True).create({
+        payment = Payment.with_context(qbo_importing=True).create({
             'payment_type': 'inbound', 'partner_type': 'customer', 'partner_id': partner.id,
             'amount': total, 'currency_id': currency.id, 'date': obj.get('TxnDate') or fields.Date.today(),
             'journal_id': journal.id, 'payment_method_line_id': method_line.id,
             'outstanding_account_id': outstanding.id,
             'memo': label, 'payment_reference': obj.get('PaymentRefNum') or False,
             'line_ids': [Command.create(vals) for vals in [liquidity] + lines],
+            # As the register-payment wizard does: the payment is 'paid' once its invoices are.
+            'invoice_ids': [Command.set([move.id for move, _amount in applications if move.move_type == 'out_invoice'])],
         })
+        # The payment recomputes it from its method line; keep the account the entry really uses.
+        payment.outstanding_account_id = outstanding
         payment.action_post()
         counterparts = payment.move_id.line_ids.filtered(lambda line: line.account_id != outstanding)
         # Lines keep their creation order: one per application, in `targets` order.
