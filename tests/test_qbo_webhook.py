@@ -2,7 +2,6 @@ import base64
 import hashlib
 import hmac
 import json
-import time
 import uuid
 from datetime import timedelta
 
@@ -120,19 +119,25 @@ class TestQboWebhook(QboPaymentsCommon):
         self.assertAlmostEqual(invoices[1].amount_residual, 11.6)
         self.assertEqual(len(self.env['qbo.payment.import'].search([('state', '=', 'imported')])), 3)
 
-    def test_emulator_delivery_end_to_end(self):
-        """The emulator signs and POSTs the notification to Odoo's endpoint over HTTP, like Intuit."""
+    def test_emulator_emits_the_webhook_and_odoo_shows_the_invoice_paid(self):
+        """Webhooks on: the emulator signs and POSTs the change to Odoo's endpoint over HTTP, like Intuit."""
         invoice = self._sent()
-        qbo_payment = self.qbo_pay([(invoice, 108.0)])
-        url = self.base_url() + const.WEBHOOK_ROUTE
-        self.qbo.send_webhook(url, VERIFIER, self.realm, 'Payment', qbo_payment['Id'], format='cloudevents')
-        deadline = time.time() + 20
-        while not self.events() and time.time() < deadline:
-            time.sleep(0.2)
-            self.env.invalidate_all()
-        self.assertEqual(len(self.events()), 1)
+        self.qbo.configure_webhook(self.base_url() + const.WEBHOOK_ROUTE, VERIFIER, realm_ids=[self.realm])
+        self.addCleanup(self.qbo.configure_webhook, None, VERIFIER)
+        self.qbo.flush_webhooks()  # the invoice's own creation
         self.env['qbo.connection']._cron_qbo_change_feed()
+        qbo_payment = self.qbo.record_payment(self.realm, invoices=[{'id': self._qbo_id(invoice), 'amount': 108.0}])
+        attempts = self.qbo.flush_webhooks()
+        self.assertTrue(attempts and all(a['status'] == 200 for a in attempts), attempts)
+        self.env.invalidate_all()
+        event = self.events().filtered(lambda e: e.entity == 'Payment')
+        self.assertEqual(event.entity_id, qbo_payment['Id'])
+        self.assertEqual(event.payload_format, 'cloudevents')
+        before = len(self.qbo.requests_log(path_contains='/cdc'))
+        self.env['qbo.connection']._cron_qbo_change_feed()
+        self.assertEqual(len(self.qbo.requests_log(path_contains='/cdc')), before + 1)
         self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertFalse(self.events().filtered(lambda e: e.state == 'pending'))
 
 
 @tagged('post_install', '-at_install')
