@@ -2,8 +2,10 @@ import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.exceptions import UserError
 
 from .. import const
+from ..tools import QboError
 
 _logger = logging.getLogger(__name__)
 
@@ -77,7 +79,7 @@ class QboConnectionInbound(models.Model):
                     connection.last_keepalive_date = now
                     _logger.info("QuickBooks keep-alive: refreshed the idle connection of %s.",
                                  connection.company_id.name)
-                except Exception as exc:  # noqa: BLE001 - one dead connection must not stop the others
+                except (QboError, UserError) as exc:  # one dead connection must not stop the others
                     _logger.warning("QuickBooks keep-alive failed for %s: %s", connection.company_id.name, exc)
             connection._qbo_warn_hard_expiry(token.exists())
 

@@ -79,8 +79,7 @@ class QboMapping(models.Model):
     product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed')
     analytic_id = fields.Many2one('account.analytic.account', compute='_compute_typed', inverse='_inverse_typed',
                                   string='Analytic account')
-    journal_id = fields.Many2one('account.journal', compute='_compute_typed', inverse='_inverse_typed',
-                                 string='Journal')
+    journal_id = fields.Many2one('account.journal', compute='_compute_typed', inverse='_inverse_typed')
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
     qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")

@@ -240,7 +240,7 @@ class QboPaymentImport(models.Model):
             'memo': label, 'payment_reference': obj.get('PaymentRefNum') or False,
             'line_ids': [Command.create(vals) for vals in [liquidity] + lines],
             # As the register-payment wizard does: the payment is 'paid' once its invoices are.
-            'invoice_ids': [Command.set([move.id for move, _amount in applications if move.move_type == 'out_invoice'])],
+            'invoice_ids': [Command.set([m.id for m, _amount in applications if m.move_type == 'out_invoice'])],
         })
         # The payment recomputes it from its method line; keep the account the entry really uses.
         payment.outstanding_account_id = outstanding

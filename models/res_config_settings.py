@@ -48,7 +48,8 @@ class ResConfigSettings(models.TransientModel):
                                         readonly=False)
     qbo_payment_journal_id = fields.Many2one('account.journal', 'Journal for QuickBooks payments',
                                              compute='_compute_qbo_inbound', readonly=False,
-                                             domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]")
+                                             domain="[('type', 'in', ('bank', 'cash')), "
+                                                    "('company_id', '=', company_id)]")
     qbo_webhook_url = fields.Char('Webhook endpoint', compute='_compute_qbo_inbound')
     qbo_reconnect_url = fields.Char('Reconnect URL', compute='_compute_qbo_inbound')
 
@@ -69,7 +70,8 @@ class ResConfigSettings(models.TransientModel):
         vals = {'payment_export': self.qbo_payment_export, 'payment_journal_id': self.qbo_payment_journal_id.id}
         if self.qbo_webhook_verifier_token is not False:
             vals['webhook_verifier_token'] = self.qbo_webhook_verifier_token
-        changed = {k: v for k, v in vals.items() if (connection[k].id if k == 'payment_journal_id' else connection[k]) != v}
+        current = dict(connection.read(list(vals))[0], payment_journal_id=connection.payment_journal_id.id)
+        changed = {k: v for k, v in vals.items() if current[k] != v}
         if changed:
             connection.write(changed)
     # --- end of the payments and webhooks block

@@ -1,10 +1,12 @@
 import json
 import urllib.request
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import Command, fields
 from odoo.tests import tagged
 
+from .. import const
 from .common import QboTestCommon
 
 
@@ -222,6 +224,22 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(self.imported(kept).state, 'imported')
         self.assertEqual(invoice.payment_state, 'partial')
         self.assertGreater(self.connection.cdc_checkpoint, fields.Datetime.now() - timedelta(minutes=5))
+
+    def test_a_capped_window_is_split(self):
+        invoices = [self._sent(amount=10.0 * (i + 1)) for i in range(3)]
+        payments = []
+        for move in invoices:
+            self.qbo.advance_clock(10)  # distinct LastUpdatedTime per payment
+            payments.append(self.qbo_pay([(move, move.amount_total)]))
+        # QuickBooks caps a CDC answer at 1,000 objects; with a cap of 2 this window is "full".
+        with patch.object(const, 'CDC_MAX_OBJECTS', 2):
+            calls = self.drain()
+        self.assertGreater(calls, 2, "the window was read again, entity by entity and in slices")
+        for qbo_payment in payments:
+            self.assertEqual(self.imported(qbo_payment).state, 'imported')
+        for move in invoices:
+            self.assertIn(move.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 3)
 
     def test_checkpoint_only_moves_over_processed_windows(self):
         invoice = self._sent()
