@@ -274,7 +274,8 @@ class QboConnection(models.Model):
         Does only that, on a cursor of its own that is committed at once: the code is single-use,
         so the tokens it bought must survive whatever happens to the request afterwards (a rollback,
         a retried request). Company info and reference data are read afterwards by the cron job
-        *QuickBooks: finish connecting* (see `_cron_qbo_after_connect`).
+        *QuickBooks: finish connecting* (see `_cron_qbo_after_connect`). The caller must not hold a
+        write lock on the connection, and sees the new state only in a later transaction.
 
         :return: 'connected', or 'realm_change' when the consent is for another QuickBooks company
             than the one our records are linked to (the admin must confirm in the settings)

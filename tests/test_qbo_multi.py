@@ -185,6 +185,7 @@ class TestQboTokenRace(TransactionCase):
             location = control.consent(action['url'], realm_id=realm)
             code = location.split('code=')[1].split('&')[0]
             connection._qbo_complete_authorization(code, realm)
+            cr.commit()  # the exchange committed on a cursor of its own: see its tokens
             token = env['qbo.token'].search([('connection_id', '=', connection.id)])
             token.access_token_expiry = fields.Datetime.now() - timedelta(minutes=1)
             connection_id, company_id = connection.id, company.id
