@@ -5,3 +5,4 @@ from . import test_qbo_multi
 from . import test_qbo_security
 from . import test_qbo_payments
 from . import test_qbo_webhook
+from . import test_qbo_i18n
