@@ -98,6 +98,7 @@ def verify(headers, body, token=TOKEN):
 # --------------------------------------------------------------------------- webhooks
 def test_cloudevents_emitted_signed_and_aggregated(hooked, base, receiver):
     api = connect(hooked, base)
+    hooked.settings(webhook_window_seconds=1.5)                      # room for 4 calls on a busy machine
     cfg = hooked.configure_webhook(receiver.url, TOKEN, 'cloudevents')
     assert cfg['format'] == 'cloudevents' and cfg['verifier_token_set'] and 'verifier_token' not in cfg
     cust = api.create('Customer', {'DisplayName': 'Webhook Co'})
@@ -124,6 +125,7 @@ def test_cloudevents_emitted_signed_and_aggregated(hooked, base, receiver):
 
 def test_legacy_format_void_delete_merge(hooked, base, receiver):
     api = connect(hooked, base)
+    hooked.settings(webhook_window_seconds=3600)                     # sent by flush_webhooks() below
     hooked.configure_webhook(receiver.url, TOKEN, 'legacy')
     inv = invoice(api, 10)
     other = invoice(api, 11)
@@ -132,6 +134,7 @@ def test_legacy_format_void_delete_merge(hooked, base, receiver):
     a = api.create('Customer', {'DisplayName': 'Merge A'})
     b = api.create('Customer', {'DisplayName': 'Merge B'})
     hooked.merge(api.realm, 'Customer', a['Id'], b['Id'])
+    hooked.flush_webhooks()
     headers, body = receiver.wait(1)[0]
     assert verify(headers, body)
     payload = json.loads(body)
@@ -306,3 +309,28 @@ def test_page_shows_documents_and_records_payments(ctl, base):
     pay = ctl.entities(api.realm, 'Payment')[-1]
     r = form_post(base, '/_emulator/ui/%s/payment/%s/void' % (api.realm, pay['Id']), {})
     assert r.status == 303 and ctl.entity(api.realm, 'Invoice', inv['Id'])['Balance'] == 80
+
+
+def test_page_receives_one_payment_over_several_invoices(ctl, base, receiver):
+    api = connect(ctl, base)
+    i1, i2, i3 = invoice(api, 100), invoice(api, 50), invoice(api, 10)
+    cm = credit_memo(api, 20)
+    page = hreq(base, 'GET', '/').body.decode()
+    assert '<h3>Receive payment</h3>' in page and 'name="invoice_%s"' % i2['Id'] in page
+    assert 'name="credit_%s"' % cm['Id'] in page
+    r = form_post(base, '/_emulator/ui/%s/receive' % api.realm, {
+        'customer': '1', 'invoice_%s' % i1['Id']: '100', 'invoice_%s' % i2['Id']: '30', 'invoice_%s' % i3['Id']: '',
+        'credit_%s' % cm['Id']: '20', 'unapplied': '5', 'reference': 'WIRE-9'})
+    assert r.status == 303, r.body
+    pay = ctl.entities(api.realm, 'Payment')[-1]
+    assert pay['TotalAmt'] == 115 and pay['UnappliedAmt'] == 5 and pay['PaymentRefNum'] == 'WIRE-9'
+    balances = [ctl.entity(api.realm, 'Invoice', i['Id'])['Balance'] for i in (i1, i2, i3)]
+    assert balances == [0, 20, 10]
+    # the webhook endpoints and their deliveries are on the page too
+    ctl.settings(webhook_window_seconds=3600)
+    ctl.configure_webhook(receiver.url, TOKEN)
+    ctl.void_payment(api.realm, pay['Id'])
+    ctl.flush_webhooks()
+    page = hreq(base, 'GET', '/').body.decode()
+    assert '<h2>Webhooks</h2>' in page and receiver.url in page
+    ctl.configure_webhook(None, '')
