@@ -77,8 +77,9 @@ def _tax(doc):
 def _pay_form(c, inv):
     if inv.get('_voided') or not util.D(inv.get('Balance', 0) or 0):
         return ''
+    customer_id = inv['CustomerRef']['value']
     credits = [cm for cm in c.data['CreditMemo'].values()
-               if cm['CustomerRef']['value'] == inv['CustomerRef']['value'] and util.D(cm.get('RemainingCredit', 0) or 0)]
+               if cm['CustomerRef']['value'] == customer_id and util.D(cm.get('RemainingCredit', 0) or 0)]
     options = ''.join('<option value="%s">credit memo %s (%s left)</option>' % (
         _e(cm['Id']), _e(cm.get('DocNumber') or cm['Id']), _e(cm.get('RemainingCredit'))) for cm in credits)
     credit = ('<select name="credit_memo"><option value="">no credit</option>%s</select> ' % options
