@@ -159,6 +159,24 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(invoice.payment_state, 'not_paid')
         self.assertIn('cancelled in Odoo', invoice.message_ids[0].body)
 
+    def test_payment_edited_in_quickbooks_is_rebuilt(self):
+        invoice = self._sent()
+        qbo_payment = self.qbo_pay([(invoice, 50.0)])
+        self.drain()
+        first = self.imported(qbo_payment).payment_id
+        self.assertEqual(invoice.payment_state, 'partial')
+        current = self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])
+        self.qbo_user_post('Payment', {
+            'Id': qbo_payment['Id'], 'SyncToken': current['SyncToken'], 'sparse': True, 'TotalAmt': 108.0,
+            'Line': [{'Amount': 108.0, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]}]})
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(first.state, 'canceled')
+        self.assertEqual(record.payment_id.amount, 108.0)
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id),
+                                                                   ('state', '!=', 'canceled')]), 1)
+
     def test_payment_of_an_invoice_odoo_does_not_know_is_listed(self):
         invoice = self._sent()
         customer = self.customer._qbo_binding(self.connection).qbo_id
