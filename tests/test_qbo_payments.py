@@ -268,8 +268,14 @@ class TestQboPayments(QboPaymentsCommon):
         with self.assertRaises(Exception):
             self.connection._qbo_drain()
         self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
+        self.qbo.inject_fault('500', count=5, path_contains='/cdc', realm_id=self.realm)
+        self.connection.sudo().last_cdc_date = False  # due
+        self.env['qbo.connection']._cron_qbo_change_feed()
+        self.assertTrue(self.connection.feed_error, "the failure is shown on the connection")
+        self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
         self.qbo.clear_faults()
         self.drain()
+        self.assertFalse(self.connection.feed_error)
         self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
 
 
