@@ -133,5 +133,7 @@ CDC_OVERLAP_SECONDS = 5
 CDC_POLL_MINUTES = 55
 # Keep-alive: refresh a connection whose 100-day rolling refresh-token expiry is this close.
 KEEPALIVE_MARGIN_DAYS = 30
+# Processed and ignored webhook events are kept this long (the inbox is not an archive).
+WEBHOOK_EVENT_RETENTION_DAYS = 30
 # A webhook body larger than this is refused (Intuit's notifications are a few KB).
 WEBHOOK_MAX_BYTES = 1024 * 1024
