@@ -339,3 +339,20 @@ class TestQboPaymentExport(QboPaymentsCommon):
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(len(self.qbo_payments()), 1)
         self.assertEqual(self.qbo_payments()[0]['Id'], binding.qbo_id)
+
+    def test_cancelled_in_odoo_voided_in_quickbooks(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 108.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 0)
+        payment.action_draft()
+        payment.action_cancel()
+        self.assertEqual(binding.state, 'to_send')
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Payment', binding.qbo_id)['TotalAmt'], 0)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108.0)
+        self.drain()  # the void's echo changes nothing
+        self.assertEqual(binding.state, 'voided')
