@@ -259,6 +259,31 @@ class TestQboPayments(QboPaymentsCommon):
             self.assertIn(move.payment_state, ('paid', 'in_payment'))
         self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 3)
 
+    def test_foreign_currency_payment_at_quickbooks_rate(self):
+        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        eur = self.env.ref('base.EUR')
+        eur.active = True
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
+                                              'company_id': self.company.id})
+        invoice = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': self.customer.id, 'invoice_date': fields.Date.today(),
+            'currency_id': eur.id, 'invoice_line_ids': [Command.create({
+                'name': 'Service', 'quantity': 1, 'price_unit': 50.0, 'tax_ids': [Command.set(self.tax_ca.ids)]})]})
+        invoice.action_post()
+        invoice.action_qbo_send()
+        self.assertEqual(invoice._qbo_binding(self.connection).state, 'sent')
+        qbo_payment = self.qbo_pay([(invoice, 54.0)], ExchangeRate=1.3)
+        self.assertEqual(qbo_payment['CurrencyRef']['value'], 'EUR')
+        self.drain()
+        payment = self.imported(qbo_payment).payment_id
+        self.assertEqual(payment.currency_id, eur)
+        self.assertEqual(payment.amount, 54.0)
+        liquidity = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
+        self.assertAlmostEqual(liquidity.balance, 70.2, msg="54 EUR at QuickBooks' rate 1.3")
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertAlmostEqual(invoice.amount_residual, 0.0)
+
     def test_checkpoint_only_moves_over_processed_windows(self):
         invoice = self._sent()
         self.drain()
