@@ -194,6 +194,17 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertFalse(record.payment_id, "not guessed")
         self.assertEqual(invoice.payment_state, 'not_paid')
 
+    def test_invoice_already_paid_in_odoo_is_listed_not_paid_twice(self):
+        invoice = self._sent()
+        self.env['account.payment.register'].with_context(active_model='account.move', active_ids=invoice.ids).create(
+            {'journal_id': self.bank.id})._create_payments()
+        qbo_payment = self.qbo_pay([(invoice, 108.0)])
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'unmatched')
+        self.assertIn('also paid in Odoo', record.message)
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
+
     def test_payment_method_mapped_to_a_journal_and_deposited(self):
         invoice = self._sent()
         Ref = self.env['qbo.ref']
