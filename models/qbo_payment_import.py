@@ -149,6 +149,12 @@ class QboPaymentImport(models.Model):
                     unknown.append(_("%s is not posted in Odoo.", move.display_name))
                     continue
                 applications[move] = applications.get(move, 0.0) + amount
+        for move, amount in applications.items():
+            # Paid in Odoo too (registered by hand): a second payment would only make a false credit.
+            if move.currency_id.compare_amounts(amount, move.amount_residual) > 0:
+                unknown.append(_("%(doc)s has %(residual)s left to pay in Odoo but QuickBooks applies %(amount)s: "
+                                 "was it also paid in Odoo?", doc=move.display_name, residual=move.amount_residual,
+                                 amount=amount))
         return [(move, amount) for move, amount in applications.items() if amount], unknown
 
     @api.model
