@@ -373,7 +373,7 @@ class QboConnection(models.Model):
         Token = self.env['qbo.token'].sudo()
         token = Token.search([('connection_id', '=', self.id), ('is_pending', '=', pending)])
         vals = dict(self._qbo_token_vals(tokens), realm_id=realm_id, connection_id=self.id, is_pending=pending,
-                    database_uuid=self._qbo_database_uuid())
+                    database_uuid=self._qbo_database_identity())
         if token:
             token.write(vals)
         else:
@@ -441,7 +441,7 @@ class QboConnection(models.Model):
         revoke_error = None
         # Tokens issued to another database (this one is an unneutralized copy) are wiped, never
         # revoked: revoking would disconnect the original database.
-        this_database = self._qbo_database_uuid()
+        this_database = self._qbo_database_identity()
         for token in tokens.filtered(lambda t: t.refresh_token and t.database_uuid in (False, this_database)):
             try:
                 self._qbo_oauth_client(calls).revoke(token.refresh_token)
@@ -608,8 +608,14 @@ class QboConnection(models.Model):
         return tokens['access_token']
 
     @api.model
-    def _qbo_database_uuid(self):
-        return self.env['ir.config_parameter'].sudo().get_param(const.PARAM_DATABASE_UUID)
+    def _qbo_database_identity(self):
+        """This database as the tokens remember it: its `database.uuid` and its name.
+
+        Odoo gives a duplicated database a new uuid; a dump restored by hand keeps it, but is
+        restored under another name.
+        """
+        uuid = self.env['ir.config_parameter'].sudo().get_param(const.PARAM_DATABASE_UUID)
+        return f"{uuid}/{self.env.cr.dbname}"
 
     def _qbo_check_database(self, token_uuid):
         """Refuse to renew (or revoke) tokens issued to another database (a copy not neutralized).
@@ -617,13 +623,13 @@ class QboConnection(models.Model):
         QuickBooks rotates refresh tokens: a restored copy of production that refreshed would
         invalidate production's token. The tokens remember the `database.uuid` that connected.
 
-        :param str token_uuid: the database uuid stored with the tokens (empty: older tokens, allowed)
+        :param str token_uuid: the database identity stored with the tokens (empty: older tokens, allowed)
         :raise QboReconnectNeeded: the uuids differ
         """
-        if token_uuid and token_uuid != self._qbo_database_uuid():
+        if token_uuid and token_uuid != self._qbo_database_identity():
             raise QboReconnectNeeded(_(
-                "This database is a copy of the one that connected to QuickBooks Online (its database.uuid "
-                "differs), so it does not renew the QuickBooks tokens: that would disconnect the original "
+                "This database is a copy of the one that connected to QuickBooks Online (its database.uuid or "
+                "name differs), so it does not renew the QuickBooks tokens: that would disconnect the original "
                 "database. Reconnect from this database (Settings > Accounting > QuickBooks Online) if it "
                 "must export, or neutralize it."))
 
