@@ -3,10 +3,10 @@ from . import qbo_connection
 from . import qbo_sync_log
 from . import qbo_binding
 from . import qbo_mapping
-from . import qbo_auto_send
 from . import qbo_mapper
 from . import qbo_sync_mixin
 from . import res_company
 from . import res_partner
 from . import account_move
+from . import qbo_auto_send
 from . import res_config_settings
