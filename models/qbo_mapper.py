@@ -45,7 +45,8 @@ class QboMapper(models.AbstractModel):
         if partner.zip:
             address['PostalCode'] = partner.zip[:const.POSTAL_CODE_MAX_LENGTH]
         if partner.country_id:
-            address['Country'] = partner.country_id.code
+            # Intuit: countries as ISO alpha-3 or the full name; Odoo stores alpha-2, so the English name.
+            address['Country'] = partner.country_id.with_context(lang='en_US').name[:const.COUNTRY_MAX_LENGTH]
         return address
 
     @api.model
