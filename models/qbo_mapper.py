@@ -253,10 +253,10 @@ class QboMapper(models.AbstractModel):
         """
         if connection.automated_sales_tax or not connection.using_sales_tax:
             return None
-        taxed = self._qbo_product_lines(move).filtered(lambda line: self._qbo_is_taxed(line.tax_ids))
-        if not taxed:
+        taxes = self._qbo_product_lines(move).tax_ids.filtered(lambda tax: self._qbo_is_taxed(tax))
+        if not taxes:
             return None
-        codes = {self._qbo_tax_code_ref(connection, line.tax_ids) for line in taxed}
+        codes = {self._qbo_tax_code_ref(connection, tax) for tax in taxes}
         if len(codes) != 1:
             raise QboBlocked(_("Blocked: mapping - a US invoice carries one tax code; this invoice uses taxes "
                                "mapped to several QuickBooks codes (%s).", ', '.join(sorted(c.name for c in codes))))
