@@ -105,6 +105,31 @@ class TestQboParityUS(QboTestCommon, QboRandomInvoices):
         self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
         self.assertFalse((qbo.get('CustomerMemo') or {}).get('value'), "a memo cleared in Odoo is cleared")
 
+    def test_home_currency_invoice_for_a_foreign_currency_customer_is_blocked(self):
+        """A QuickBooks customer has one currency: after a EUR invoice, a USD one is blocked, not refused."""
+        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        eur = self.env.ref('base.EUR')
+        eur.active = True
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
+                                              'company_id': self.company.id})
+        partner = self.env['res.partner'].create({'name': 'Euro Only GmbH', 'is_company': True})
+        euro, dollar = self.env['account.move'].create([{
+            'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
+            'currency_id': currency.id,
+            'invoice_line_ids': [Command.create({'name': 'Work', 'quantity': 1, 'price_unit': 100,
+                                                 'tax_ids': [Command.set(self.tax_ca.ids)]})],
+        } for currency in (eur, self.company.currency_id)])
+        (euro | dollar).action_post()
+        euro.action_qbo_send()
+        self.assertEqual(euro._qbo_binding(self.connection).state, 'sent')
+        self.assertAlmostEqual(self.qbo.entity(self.realm, 'Invoice', euro._qbo_binding(self.connection).qbo_id)
+                               ['ExchangeRate'], 1.25)
+        dollar.action_qbo_send()
+        binding = dollar._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn('EUR', binding.error_message)
+
     def test_cancelled_credit_note_is_deleted_in_quickbooks(self):
         refund = self._random_moves(random.Random(15), self.company, self.partner_a, [self.tax_ca], 1, 'out_refund')
         refund.action_qbo_send()
