@@ -46,6 +46,13 @@ class TestQboWebhook(QboPaymentsCommon):
         self.assertEqual(self.post(payload, signature='Zm9yZ2Vk').status_code, 401)
         self.assertFalse(self.events())
 
+    def test_signed_but_unreadable_body_is_acknowledged_not_stored(self):
+        body = b'not json'
+        signature = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest()).decode()
+        response = self.url_open(const.WEBHOOK_ROUTE, data=body, headers={'intuit-signature': signature})
+        self.assertEqual(response.status_code, 200, "a 4xx would make Intuit retry it for days")
+        self.assertFalse(self.events())
+
     def test_same_event_delivered_five_times_creates_one_payment(self):
         invoice = self._sent()
         qbo_payment = self.qbo_pay([(invoice, 108.0)])
