@@ -64,7 +64,7 @@ class QboPaymentImport(models.Model):
             ('connection_id', '=', connection.id), ('entity', '=', 'Payment'), ('qbo_id', '=', qbo_id)], limit=1)
         if exported:
             # Our own payment (sent from Odoo): never imported back.
-            return exported.with_context(qbo_feed=True)._qbo_payment_changed_in_qbo(obj)
+            return exported._qbo_payment_changed_in_qbo(obj)
         deleted = obj.get('status') == 'Deleted'
         if record and not deleted and record.qbo_sync_token == str(obj.get('SyncToken')):
             return 'echo'
@@ -77,6 +77,9 @@ class QboPaymentImport(models.Model):
                 return record._qbo_apply(obj)
         except UserError as exc:
             error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one bad payment must not hold back the feed (listed instead)
+            _logger.exception("QuickBooks payment %s could not be imported", qbo_id)
+            error = _("Unexpected error: %s", exc)
         record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken'))})
         return 'error'
 
