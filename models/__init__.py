@@ -1,5 +1,6 @@
 from . import qbo_token
 from . import qbo_connection
+from . import qbo_rate_limit
 from . import qbo_sync_log
 from . import qbo_binding
 from . import qbo_mapping
