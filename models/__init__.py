@@ -1,6 +1,5 @@
 from . import qbo_token
 from . import qbo_connection
-from . import qbo_rate_limit
 from . import qbo_sync_log
 from . import qbo_binding
 from . import qbo_mapping
@@ -10,3 +9,4 @@ from . import res_company
 from . import res_partner
 from . import account_move
 from . import res_config_settings
+from . import qbo_rate_limit

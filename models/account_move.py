@@ -118,14 +118,8 @@ class AccountMove(models.Model):
         foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
         partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
         if partner_binding.qbo_id and foreign:
-            # The customer's currency is kept on its link when it is sent; read it (metered) only for
-            # links made before that.
-            customer_currency = partner_binding.currency_id.name
-            if not customer_currency:
-                customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
-                customer_currency = (customer.get('CurrencyRef') or {}).get('value')
-                partner_binding.currency_id = self.env['res.currency'].with_context(active_test=False).search(
-                    [('name', '=', customer_currency)], limit=1) if customer_currency else False
+            customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
+            customer_currency = (customer.get('CurrencyRef') or {}).get('value')
             if customer_currency and customer_currency != self.currency_id.name:
                 raise QboBlocked(_(
                     "QuickBooks customers have a single currency: %(name)s is in %(qbo)s there, this document is in "
@@ -215,45 +209,23 @@ class AccountMove(models.Model):
                            detail=duplicate.detail or duplicate.message))
 
     def _qbo_update_document(self, binding, client, payload, res_ref):
-        """Full update with the stored SyncToken; detect documents voided or deleted in QuickBooks.
-
-        No read first: reads are metered by Intuit and the SyncToken of our last write is usually
-        still current. QuickBooks' refusal says when it is not: 5010 (edited or voided there) or a
-        business error (voided) leads to one read, then one retry; 610 means deleted there.
-        """
+        """Full update with the current SyncToken; detect documents voided or deleted in QuickBooks."""
         entity = binding.entity
-        body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token or '0')
         try:
-            return client.update(entity, body, binding._qbo_request_id('update', body), res_ref=res_ref)
+            current = client.read(entity, binding.qbo_id, res_ref=res_ref)
         except QboValidationError as exc:
             if exc.code == const.FAULT_OBJECT_NOT_FOUND:
-                return self._qbo_mark_deleted(binding)
-            if not exc.is_stale_object and exc.code != '6000':
-                raise
-        current = self._qbo_read_current(binding, client, res_ref)
-        if current is None:
-            return None
-        body['SyncToken'] = current['SyncToken']
-        return client.update(entity, body, binding._qbo_request_id('update', body), res_ref=res_ref)
-
-    def _qbo_read_current(self, binding, client, res_ref):
-        """Read the QuickBooks document after a refused write; None (and the binding marked) when gone."""
-        try:
-            current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
-        except QboValidationError as exc:
-            if exc.code == const.FAULT_OBJECT_NOT_FOUND:
-                return self._qbo_mark_deleted(binding)
+                self._qbo_mark_gone(binding, 'deleted_in_qbo', _(
+                    "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: "
+                    "use 'Send again as new' if it should exist there.", binding.qbo_id))
+                return None
             raise
         if self._qbo_is_voided(current):
             self._qbo_mark_gone(binding, 'voided', _("This document was voided in QuickBooks (Id %s).",
                                                      binding.qbo_id))
             return None
-        return current
-
-    def _qbo_mark_deleted(self, binding):
-        self._qbo_mark_gone(binding, 'deleted_in_qbo', _(
-            "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: "
-            "use 'Send again as new' if it should exist there.", binding.qbo_id))
+        body = dict(payload, Id=binding.qbo_id, SyncToken=current['SyncToken'])
+        return client.update(entity, body, binding._qbo_request_id('update', body), res_ref=res_ref)
 
     @api.model
     def _qbo_is_voided(self, document):
@@ -267,22 +239,11 @@ class AccountMove(models.Model):
         if not binding.qbo_id:
             binding.write({'state': 'voided'})
             return
-        # The stored SyncToken first (reads are metered); read only when QuickBooks refuses it.
-        token = binding.qbo_sync_token or '0'
-        try:
-            client.void(binding.entity, binding.qbo_id, token,
-                        binding._qbo_request_id('void', {'Id': binding.qbo_id, 'SyncToken': token}), res_ref=res_ref)
-        except QboValidationError as exc:
-            if exc.code == const.FAULT_OBJECT_NOT_FOUND:
-                self._qbo_mark_deleted(binding)
-                return
-            if not exc.is_stale_object and exc.code != '6000':
-                raise
-            current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
-            if not self._qbo_is_voided(current):
-                client.void(binding.entity, binding.qbo_id, current['SyncToken'],
-                            binding._qbo_request_id('void', {'Id': binding.qbo_id, 'SyncToken': current['SyncToken']}),
-                            res_ref=res_ref)
+        current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
+        if not self._qbo_is_voided(current):
+            client.void(binding.entity, binding.qbo_id, current['SyncToken'],
+                        binding._qbo_request_id('void', {'Id': binding.qbo_id, 'SyncToken': current['SyncToken']}),
+                        res_ref=res_ref)
         binding.write({'state': 'voided', 'error_message': False})
         self.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
                                  message_type='comment', subtype_xmlid='mail.mt_note')

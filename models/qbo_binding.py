@@ -300,7 +300,6 @@ class QboBinding(models.Model):
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)
-        self.env['qbo.connection']._qbo_check_metered_budget()
         if remaining and pending:
             self._qbo_trigger_cron()
         return counts

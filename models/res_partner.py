@@ -73,14 +73,8 @@ class ResPartner(models.Model):
             customer = self._qbo_update_customer(binding, client, payload, res_ref)
         else:
             customer = self._qbo_create_customer(binding, client, payload, res_ref)
-        vals = {'qbo_id': customer['Id'], 'qbo_sync_token': customer['SyncToken'],
-                'qbo_sent_name': customer.get('DisplayName')}
-        currency_code = (customer.get('CurrencyRef') or {}).get('value')
-        if connection.multi_currency and currency_code and currency_code != binding.currency_id.name:
-            # A QuickBooks customer has one currency for life: keep it, invoices check it without a read.
-            vals['currency_id'] = self.env['res.currency'].with_context(active_test=False).search(
-                [('name', '=', currency_code)], limit=1).id
-        binding.write(vals)
+        binding.write({'qbo_id': customer['Id'], 'qbo_sync_token': customer['SyncToken'],
+                       'qbo_sent_name': customer.get('DisplayName')})
 
     def _qbo_update_customer(self, binding, client, payload, res_ref):
         """Sparse update with the current SyncToken; on a stale token (5010) re-read and retry once."""
