@@ -290,7 +290,7 @@ def main():
         time.sleep(3)  # let the cron workers start and LISTEN
 
         control.settings(latency_ms=args.latency_ms)
-        control.clear_requests_log()
+        control.usage(info['realm'], reset=True)
         pg = psycopg2.connect(dbname=db)
         pg.autocommit = True
         cr = pg.cursor()
@@ -332,10 +332,8 @@ def main():
         span = cr.fetchone()[0]
         pg.close()
 
-        log = control.requests_log(path_contains=f"/v3/company/{info['realm']}/")
-        requests = len(log)
-        metered = sum(1 for r in log if r['method'] == 'GET' or '/query' in r['path'])
-        throttled = sum(1 for r in log if r.get('status') == 429)
+        usage = control.usage(info['realm'])  # what the emulator answered since the trigger
+        requests, metered, throttled = usage['requests'], usage['reads'], usage['throttled']
         held = collections.Counter()
         for invoice in control.entities(info['realm'], 'Invoice'):
             match = MARKER.search(invoice.get('PrivateNote') or '')
