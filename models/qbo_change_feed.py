@@ -82,9 +82,12 @@ class QboConnectionFeed(models.Model):
             except QboError as exc:
                 _logger.warning("QuickBooks change feed of %s failed (retried next run): %s",
                                 connection.company_id.name, exc)
+                connection.feed_error = str(exc)
             if self.env['qbo.binding']._qbo_can_commit():
                 # Cron: each connection's drain is its own transaction.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        Event.search([('state', '!=', 'pending'),
+                      ('create_date', '<', now - timedelta(days=const.WEBHOOK_EVENT_RETENTION_DAYS))]).unlink()
         self.env['account.payment']._qbo_enqueue_payment_exports()
 
     def _qbo_drain(self):
@@ -112,7 +115,7 @@ class QboConnectionFeed(models.Model):
                     if 'changedSince' not in f"{exc} {exc.detail or ''} {exc.element or ''}":
                         raise
                     checkpoint = self._qbo_full_reconcile(client, since, stats)
-        self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now})
+        self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now, 'feed_error': False})
         events.write({'state': 'done', 'processed_date': now})
         return stats
 

@@ -33,6 +33,8 @@ class QboConnectionInbound(models.Model):
         help="QuickBooks time up to which every change was processed (the next change-data-capture starts here).")
     last_cdc_date = fields.Datetime('Last change check', readonly=True, copy=False)
     last_full_reconcile_date = fields.Datetime('Last full reconciliation', readonly=True, copy=False)
+    feed_error = fields.Text('Change feed error', readonly=True, copy=False,
+                             help="Why the last change check failed (retried by the next run).")
     last_keepalive_date = fields.Datetime(readonly=True, copy=False)
     hard_expiry_warned = fields.Selection(
         [('30', '30 days'), ('7', '7 days')], readonly=True, copy=False,

@@ -4,5 +4,6 @@ from . import test_qbo_export
 from . import test_qbo_multi
 from . import test_qbo_rate_limit
 from . import test_qbo_throughput
+from . import test_qbo_security
 from . import test_qbo_payments
 from . import test_qbo_webhook

@@ -159,6 +159,24 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(invoice.payment_state, 'not_paid')
         self.assertIn('cancelled in Odoo', invoice.message_ids[0].body)
 
+    def test_payment_edited_in_quickbooks_is_rebuilt(self):
+        invoice = self._sent()
+        qbo_payment = self.qbo_pay([(invoice, 50.0)])
+        self.drain()
+        first = self.imported(qbo_payment).payment_id
+        self.assertEqual(invoice.payment_state, 'partial')
+        current = self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])
+        self.qbo_user_post('Payment', {
+            'Id': qbo_payment['Id'], 'SyncToken': current['SyncToken'], 'sparse': True, 'TotalAmt': 108.0,
+            'Line': [{'Amount': 108.0, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]}]})
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(first.state, 'canceled')
+        self.assertEqual(record.payment_id.amount, 108.0)
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id),
+                                                                   ('state', '!=', 'canceled')]), 1)
+
     def test_payment_of_an_invoice_odoo_does_not_know_is_listed(self):
         invoice = self._sent()
         customer = self.customer._qbo_binding(self.connection).qbo_id
@@ -250,8 +268,14 @@ class TestQboPayments(QboPaymentsCommon):
         with self.assertRaises(Exception):
             self.connection._qbo_drain()
         self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
+        self.qbo.inject_fault('500', count=5, path_contains='/cdc', realm_id=self.realm)
+        self.connection.sudo().last_cdc_date = False  # due
+        self.env['qbo.connection']._cron_qbo_change_feed()
+        self.assertTrue(self.connection.feed_error, "the failure is shown on the connection")
+        self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
         self.qbo.clear_faults()
         self.drain()
+        self.assertFalse(self.connection.feed_error)
         self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
 
 

@@ -51,7 +51,9 @@ class TestQboWebhook(QboPaymentsCommon):
         qbo_payment = self.qbo_pay([(invoice, 108.0)])
         event = self.cloudevent('Payment', qbo_payment['Id'])
         for _attempt in range(5):
-            self.assertEqual(self.post([event]).status_code, 200)
+            response = self.post([event])
+            self.assertEqual(response.status_code, 200)
+            self.assertLess(response.elapsed.total_seconds(), 3, "Intuit waits 3 seconds at most")
         self.assertEqual(len(self.events()), 1)
         self.assertEqual(self.events().state, 'pending')
         before = len(self.qbo.requests_log(path_contains='/cdc'))
