@@ -36,7 +36,10 @@ class QboRateLimit(models.Model):
     metered_month = fields.Char(readonly=True, help="YYYY-MM (UTC) of metered_count.")
     metered_count = fields.Integer(readonly=True, help="Metered calls (queries, reads) in metered_month.")
 
-    _sql_constraints = [('key_uniq', 'unique(key)', 'One limiter row per QuickBooks company.')]
+    def init(self):
+        # One row per realm; the limiter's INSERT ... ON CONFLICT (key) needs this unique index.
+        # (An index rather than _sql_constraints, which Odoo 19 ignores.)
+        self.env.cr.execute("CREATE UNIQUE INDEX IF NOT EXISTS qbo_rate_limit_key_uniq ON qbo_rate_limit (key)")
 
 
 class QboRateLimitSlot(models.Model):
@@ -140,7 +143,9 @@ class QboConnection(models.Model):
                      "(%(percent)s %%). Past the budget Intuit cuts the app off for this company until next month: "
                      "raise the budget with your Intuit plan or reduce imports and checks.",
                      calls=connection.qbo_metered_calls, budget=budget, percent=round(connection.qbo_metered_percent))
-            admins = self.env.ref('base.group_system').users.filtered(
+            group = self.env.ref('base.group_system')
+            users = group.all_user_ids if 'all_user_ids' in group._fields else group.users  # 19 / 18
+            admins = users.filtered(
                 lambda u, c=connection: not u.share and u.active and c.company_id in u.company_ids)
             for admin in admins:
                 connection.activity_schedule('mail.mail_activity_data_todo', user_id=admin.id,
