@@ -101,7 +101,8 @@ class QboConnectionFeed(models.Model):
         # Events stored until now are covered by the call below (it starts after them).
         events = Event.search([('connection_id', '=', self.id), ('state', '=', 'pending')])
         now = fields.Datetime.now()
-        since = self.cdc_checkpoint or self.connected_date or now
+        # No checkpoint (a connection made before this feature): start now, never backfill history.
+        since = self.cdc_checkpoint or now
         stats = {'objects': 0, 'calls': 0}
         with self._qbo_client_session() as client:
             if since < now - timedelta(days=const.CDC_MAX_DAYS) + timedelta(minutes=10):

@@ -6,7 +6,7 @@ import uuid
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .. import const
 from .test_qbo_payments import QboPaymentsCommon
@@ -209,9 +209,7 @@ class TestQboConnectionHealth(QboPaymentsCommon):
         self.assertIn('code=', callback)
 
     def test_reconnect_url_is_for_administrators(self):
-        self.env['res.users'].create({'name': 'Clerk', 'login': 'qbo_clerk', 'password': 'qbo_clerk_pw',
-                                      'groups_id': [(6, 0, [self.env.ref('account.group_account_invoice').id,
-                                                            self.env.ref('base.group_user').id])]})
+        new_test_user(self.env, login='qbo_clerk', password='qbo_clerk_pw', groups='account.group_account_invoice')
         self.authenticate('qbo_clerk', 'qbo_clerk_pw')
         response = self.url_open(const.RECONNECT_ROUTE, allow_redirects=False)
         self.assertEqual(response.status_code, 403)
