@@ -93,6 +93,7 @@ def setup_database(args):
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
         env['ir.config_parameter'].set_param('web.base.url', f'http://localhost:{args.http_port}')
+        env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')  # the emulator
         company = env.ref('base.main_company')
         demo_setup.setup_company(env, company)
         connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
