@@ -90,6 +90,21 @@ class QboConnectionFeed(models.Model):
                       ('create_date', '<', now - timedelta(days=const.WEBHOOK_EVENT_RETENTION_DAYS))]).unlink()
         self.env['account.payment']._qbo_enqueue_payment_exports()
 
+    def action_qbo_read_changes(self):
+        """Button: read QuickBooks' changes now (what the cron does on each webhook)."""
+        self.ensure_one()
+        try:
+            stats = self._qbo_drain()
+        except (QboError, QboReconnectNeeded) as exc:
+            self.sudo().feed_error = str(exc)
+            return self._qbo_notification(_("QuickBooks changes not read"), str(exc), 'danger')
+        to_check = self.env['qbo.payment.import'].search_count([('connection_id', '=', self.id),
+                                                                ('state', 'in', ('unmatched', 'error'))])
+        message = _("%(objects)s changed object(s) read with %(calls)s request(s).", **stats)
+        if to_check:
+            message += ' ' + _("%s payment(s) to check under Payments from QuickBooks.", to_check)
+        return self._qbo_notification(_("QuickBooks changes read"), message, 'warning' if to_check else 'success')
+
     def _qbo_drain(self):
         """Read and apply every change since the checkpoint; mark the waiting events as processed.
 
@@ -199,7 +214,7 @@ class QboConnectionFeed(models.Model):
             groups.setdefault(entity, []).extend({'Id': i, 'status': 'Deleted'} for i in ids if i not in found)
         self._qbo_apply_changes(groups, stats)
         self.sudo().last_full_reconcile_date = now
-        self.message_post(body=_("Full reconciliation with QuickBooks (the last change check was older than "
+        self.sudo().message_post(body=_("Full reconciliation with QuickBooks (the last change check was older than "
                                  "%s days).", const.CDC_MAX_DAYS))
         return now
 

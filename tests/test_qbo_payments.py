@@ -93,6 +93,14 @@ class TestQboPayments(QboPaymentsCommon):
         self.drain()
         self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
 
+    def test_read_changes_now_button(self):
+        invoice = self._sent()
+        self.qbo_pay([(invoice, 108.0)])
+        action = self.connection.action_qbo_read_changes()
+        self.assertEqual(action['params']['type'], 'success', action['params']['message'])
+        self.assertIn('1 request', action['params']['message'])
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+
     def test_partial_then_rest(self):
         invoice = self._sent()
         first = self.qbo_pay([(invoice, 40.0)])
