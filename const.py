@@ -112,6 +112,12 @@ SYNC_STATES = [
     ('deleted_in_qbo', 'Deleted in QuickBooks'),
 ]
 
+# Security: the Custom endpoint environment receives the client secret; only in developer mode or
+# when this system parameter is True (tests and the demo set it to reach the emulator).
+PARAM_ALLOW_CUSTOM_ENDPOINT = 'quickbooks_online.allow_custom_endpoint'
+# The database that connected: a copy (other database.uuid) must not refresh or revoke its tokens.
+PARAM_DATABASE_UUID = 'database.uuid'
+
 # --- Inbound: webhooks, change data capture, payments (issue 12)
 WEBHOOK_ROUTE = '/quickbooks_online/webhook'
 RECONNECT_ROUTE = '/quickbooks_online/reconnect'
