@@ -50,6 +50,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'QBOEmulator/1.0'
     emu = None            # set on the per-server subclass
+    log_entry = None      # this request's row in the request log
 
     def log_message(self, fmt, *args):      # keep test output quiet
         pass
@@ -100,8 +101,11 @@ class Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b'\r\n')
         if self.command != 'HEAD':
             self._headers_buffer.append(data)
-        self.flush_headers()
+        # logged before the client can read the answer (and ask the request log about it)
         self.status_sent = status
+        if self.log_entry is not None:
+            self.log_entry['status'] = status
+        self.flush_headers()
 
     def drop_connection(self):
         """Close the socket without any response (client sees a dropped connection)."""
@@ -115,6 +119,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         self.tid = util.new_tid()
         self.status_sent = None
+        self.log_entry = None
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
@@ -135,7 +140,7 @@ class Handler(BaseHTTPRequestHandler):
             form = None
         is_page = path in ('/', '/favicon.ico')
         if not is_page:
-            emu.log_request(entry)
+            self.log_entry = emu.log_request(entry)
         try:
             fault = None if is_page else emu.take_fault(method, path, entry['realm_id'])
             if fault and self.apply_fault(fault):
