@@ -12,10 +12,19 @@
         'security/qbo_security.xml',
         'data/ir_cron_data.xml',
         'data/qbo_server_actions.xml',
+        'data/qbo_client_actions.xml',
         'views/qbo_connection_views.xml',
         'views/res_config_settings_views.xml',
         'views/account_move_views.xml',
         'views/res_partner_views.xml',
         'views/qbo_templates.xml',
     ],
+    'assets': {
+        'web.assets_backend': [
+            'quickbooks_online/static/src/**/*',
+        ],
+        'web.assets_tests': [
+            'quickbooks_online/static/tests/tours/**/*',
+        ],
+    },
 }

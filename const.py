@@ -56,6 +56,9 @@ BATCH_MAX_ITEMS = 30
 # Published throttles, per realm: 500 requests per minute and 10 concurrent requests.
 RATE_LIMIT_PER_MINUTE = 500
 RATE_LIMIT_CONCURRENT = 10
+# Scheduled exports (per connection): default and shortest interval, in minutes.
+EXPORT_INTERVAL_DEFAULT_MINUTES = 60
+EXPORT_INTERVAL_MIN_MINUTES = 15
 # After a 429, Intuit asks to wait 60 s.
 THROTTLE_RETRY_SECONDS = 60
 

@@ -53,16 +53,12 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         posted = super()._post(soft)
         candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
-        auto = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send')
         for move in candidates:
             binding = move._qbo_binding()
             if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
                 binding._qbo_mark_to_send()  # re-posted after a reset to draft: update in QuickBooks
-            elif not binding and auto:
-                connection = move._qbo_connection()
-                if connection and connection.state == 'connected':
-                    self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
-                    self.env['qbo.binding']._qbo_trigger_cron()
+            # New invoices of an auto-send company are queued by the scheduler at its next run
+            # (the connection's "Export every" interval), see _qbo_enqueue_auto_send.
         return posted
 
     def button_cancel(self):
@@ -77,9 +73,7 @@ class AccountMove(models.Model):
     @api.model
     def _qbo_enqueue_auto_send(self):
         """With 'Send posted invoices automatically', queue posted invoices that have no link yet."""
-        if not self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send'):
-            return
-        for connection in self.env['qbo.connection'].sudo().search([('state', '=', 'connected')]):
+        for connection in self.env['qbo.connection']._qbo_take_due_auto_send():
             linked = self.env['qbo.binding'].sudo().search([
                 ('connection_id', '=', connection.id), ('res_model', '=', 'account.move')]).mapped('res_id')
             moves = self.search([('company_id', '=', connection.company_id.id), ('state', '=', 'posted'),
@@ -204,8 +198,8 @@ class AccountMove(models.Model):
             return self._qbo_update_document(binding, client, payload, res_ref)
         raise QboBlocked(_("QuickBooks already has a %(entity)s numbered %(number)s that was not created from "
                            "this Odoo document (%(detail)s). Renumber one of them, or set a number prefix "
-                           "(Settings > Accounting > QuickBooks Online).",
-                           entity=entity, number=payload.get('DocNumber'),
+                           "(%(where)s).",
+                           entity=entity, number=payload.get('DocNumber'), where=self.env['qbo.connection']._qbo_where('settings'),
                            detail=duplicate.detail or duplicate.message))
 
     def _qbo_update_document(self, binding, client, payload, res_ref):

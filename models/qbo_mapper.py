@@ -127,9 +127,10 @@ class QboMapper(models.AbstractModel):
         item = line.product_id and self.env['qbo.mapping']._qbo_find(connection, 'product', line.product_id)
         item = item or connection.fallback_item_ref_id
         if not item:
-            raise QboBlocked(_("Blocked: mapping - no QuickBooks item for the product %(product)s and no "
-                               "'Unmatched item' set (Accounting > Configuration > QuickBooks).",
-                               product=line.product_id.display_name or line.name))
+            raise QboBlocked(_("Blocked: mapping - no QuickBooks item for the product %(product)s. Map it in "
+                               "%(mappings)s, or choose an 'Item for unmapped products' in %(settings)s.",
+                               product=line.product_id.display_name or line.name,
+                               mappings=connection._qbo_where('mappings'), settings=connection._qbo_where('settings')))
         if not item.active:
             raise QboBlocked(_("Blocked: mapping - the QuickBooks item %s is inactive or deleted.", item.name))
         return {'value': item.qbo_id, 'name': item.name}
@@ -148,8 +149,8 @@ class QboMapper(models.AbstractModel):
                                "every line (map an exempt or zero-rated tax).", line.name))
         code = self.env['qbo.mapping']._qbo_find(connection, 'tax', taxes)
         if not code:
-            raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
-                               "(Accounting > Configuration > QuickBooks).", taxes.name))
+            raise QboBlocked(_("Blocked: mapping - the tax %(tax)s is not mapped to a QuickBooks tax code "
+                               "(%(where)s).", tax=taxes.name, where=connection._qbo_where('mappings')))
         if not code.active:
             raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
         return {'value': code.qbo_id}
@@ -215,8 +216,9 @@ class QboMapper(models.AbstractModel):
         if len(codes) != 1 or not next(iter(codes)):
             missing = taxes.filtered(lambda t: not self.env['qbo.mapping']._qbo_find(connection, 'tax', t))
             if missing:
-                raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
-                                   "(Accounting > Configuration > QuickBooks).", ', '.join(missing.mapped('name'))))
+                raise QboBlocked(_("Blocked: mapping - the tax %(tax)s is not mapped to a QuickBooks tax code "
+                                   "(%(where)s).", tax=', '.join(missing.mapped('name')),
+                                   where=connection._qbo_where('mappings')))
             raise QboBlocked(_("Blocked: mapping - a US invoice carries one tax code; this invoice uses taxes "
                                "mapped to several QuickBooks codes."))
         code = next(iter(codes))
@@ -227,7 +229,7 @@ class QboMapper(models.AbstractModel):
         """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers."""
         if not connection.custom_txn_numbers:
             return None
-        prefix = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.doc_number_prefix') or ''
+        prefix = connection.doc_number_prefix or ''
         number = f"{prefix}{move.name}"
         if len(number) > const.DOC_NUMBER_MAX_LENGTH:
             raise QboBlocked(_("The QuickBooks number %(number)s is %(length)s characters long; QuickBooks allows "
