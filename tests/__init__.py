@@ -3,3 +3,4 @@ from . import test_qbo_oauth
 from . import test_qbo_export
 from . import test_qbo_multi
 from . import test_qbo_tours
+from . import test_qbo_settings

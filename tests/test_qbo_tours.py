@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from odoo import Command
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tests.common import ChromeBrowser
+from odoo.tests.common import ChromeBrowser, ChromeBrowserException
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -42,6 +42,7 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
         # What the QuickBooks company holds besides the sample data: an item and a class to map to.
         cls.qbo.seed(cls.realm, 'Item', 1, prefix='Hours')
         cls.qbo.seed(cls.realm, 'Class', 1, prefix='Retail')
+        cls.qbo.seed(cls.realm, 'Term', 1, prefix='Net 45')  # due in 1 day: no equivalent, never proposed
         # Odoo business data (not connector setup).
         cls.tax8 = cls.env['account.tax'].create({
             'name': 'QBO Tax 8%', 'amount': 8.0, 'amount_type': 'percent', 'type_tax_use': 'sale',
@@ -97,7 +98,7 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
                 emulator_host = urlsplit(self.qbo_server.url).netloc
                 on_consent_page = (f"location.host === {emulator_host!r} "
                                    "&& !!document.querySelector('button[value=approve]')")
-                self.assertTrue(browser._wait_ready(on_consent_page, timeout=60), "never reached Intuit's consent page")
+                self.assertTrue(self._qbo_wait_for(browser, on_consent_page), "never reached Intuit's consent page")
                 browser._websocket_request('Runtime.evaluate', params={'expression': (
                     f"document.querySelector('select[name=realm_id]').value = {consent_realm!r};"
                     "document.querySelector('button[value=approve]').click();")})
@@ -115,6 +116,21 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
             self.http_request_key = self.canonical_tag
         # The browser's requests ran on the test cursor: read fresh values.
         self.env.invalidate_all()
+
+    @staticmethod
+    def _qbo_wait_for(browser, condition, timeout=60):
+        """Poll a JS condition across page loads (an evaluation in flight during a navigation fails)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                result = browser._websocket_request('Runtime.evaluate', params={
+                    'expression': f"try {{ {condition} }} catch {{ false }}"}, timeout=10)['result']
+                if result == {'type': 'boolean', 'value': True}:
+                    return True
+            except ChromeBrowserException:
+                pass  # the page is navigating: ask again
+            time.sleep(0.2)
+        return False
 
     # ------------------------------------------------------------------ the setup, step by step
 
@@ -152,16 +168,22 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
 
         # 3. One mapping of each kind through the Mappings list, and one edited.
         self._tour('/odoo/action-account.action_move_out_invoice_type', 'qbo_tour_mappings')
-        mappings = self.env['qbo.mapping'].sudo().search([('connection_id', '=', connection.id)])
-        by_kind = {m.mapping_type: m for m in mappings}
-        self.assertEqual(by_kind['term'].term_id, self.env.ref('account.account_payment_term_30days'))
-        self.assertEqual(by_kind['term'].qbo_ref_id.name, 'Net 30')
-        self.assertEqual(by_kind['product'].product_id, self.product)
-        self.assertEqual(by_kind['product'].qbo_ref_id.name, 'Services', "the edit was saved")
-        self.assertEqual(by_kind['analytic'].analytic_id, self.analytic)
-        self.assertEqual(by_kind['analytic'].qbo_ref_id.name, 'Retail 00001')
-        self.assertEqual(by_kind['journal'].journal_id.type, 'bank')
-        self.assertEqual(by_kind['journal'].qbo_ref_id.name, 'Check')
+        Mapping = self.env['qbo.mapping'].sudo()
+
+        def mapped(kind, record):
+            return Mapping.search([('connection_id', '=', connection.id), ('mapping_type', '=', kind),
+                                   ('res_id', '=', record.id)])
+
+        self.assertEqual(mapped('term', self.env.ref('account.account_payment_term_45days')).qbo_ref_id.name,
+                         'Net 45 00001')
+        self.assertEqual(mapped('term', self.env.ref('account.account_payment_term_30days')).qbo_ref_id.name,
+                         'Net 30', "proposed by the import (same days)")
+        product_mapping = mapped('product', self.product)
+        self.assertEqual(product_mapping.qbo_ref_id.name, 'Services', "the edit was saved")
+        self.assertEqual(mapped('analytic', self.analytic).qbo_ref_id.name, 'Retail 00001')
+        journal_mapping = Mapping.search([('connection_id', '=', connection.id), ('mapping_type', '=', 'journal')])
+        self.assertEqual(journal_mapping.journal_id.type, 'bank')
+        self.assertEqual(journal_mapping.qbo_ref_id.name, 'Check')
 
         # 4. An invoice blocked by its unmapped tax: fixed by creating the mapping, then sent.
         blocked = self._invoice()
@@ -190,7 +212,7 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
         self.assertEqual(len(self._qbo_invoices()), before + 2, "the two new invoices, nothing sent twice")
 
         # 7. A failed transfer and its advice: the product's QuickBooks item was made inactive in QuickBooks.
-        self.qbo.patch_entity(self.realm, 'Item', by_kind['product'].qbo_ref_id.qbo_id, {'Active': False})
+        self.qbo.patch_entity(self.realm, 'Item', product_mapping.qbo_ref_id.qbo_id, {'Active': False})
         failing = self._invoice(amount=30.0)
         failing.action_qbo_send()
         self.assertIn(failing._qbo_binding().state, ('error', 'blocked'))

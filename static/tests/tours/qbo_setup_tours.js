@@ -42,13 +42,23 @@ function saveSettings() {
 function openQuickBooksMenu(entry) {
     return [
         {
+            content: "Open the apps menu",
+            trigger: ".o_navbar_apps_menu button",
+            run: "click",
+        },
+        {
+            content: "Open the accounting app (Invoicing on Community, Accounting on Enterprise)",
+            trigger: ".o_app[data-menu-xmlid='account.menu_finance']",
+            run: "click",
+        },
+        {
             content: "Open the Configuration menu of the accounting app",
-            trigger: ".o_main_navbar button.dropdown-toggle:contains(Configuration)",
+            trigger: ".o_menu_sections button.dropdown-toggle:contains(Configuration)",
             run: "click",
         },
         {
             content: `Open QuickBooks > ${entry}`,
-            trigger: `.dropdown-menu .o_dropdown_item:contains(${entry}), .dropdown-menu a:contains(${entry})`,
+            trigger: `.o-dropdown--menu .dropdown-item:contains(${entry})`,
             run: "click",
         },
     ];
@@ -207,7 +217,7 @@ tours.add("qbo_tour_mappings", {
     steps: () => [
         ...openQuickBooksMenu("Mappings"),
         { content: "Mappings list", trigger: ".o_list_view .o_list_button_add" },
-        ...newMappingRow("term", "term_id", "30 Days", "Net 30"),
+        ...newMappingRow("term", "term_id", "45 Days", "Net 45"),
         ...newMappingRow("product", "product_id", "QBO Consulting", "Hours"),
         ...newMappingRow("analytic", "analytic_id", "QBO Retail", "Retail"),
         ...newMappingRow("journal", "journal_id", "Bank", "Check"),
