@@ -18,7 +18,8 @@ MAPPING_TYPES = [
     ('term', 'Payment term'),
     ('product', 'Product'),
     ('analytic', 'Analytic account (Class)'),
-    ('journal', 'Payment journal (Payment method)'),
+    ('payment_method', 'Payment method (journal)'),
+    ('deposit_account', 'Deposit account (journal)'),
 ]
 # mapping type -> (Odoo model, QuickBooks entity, field of qbo.mapping holding the Odoo record)
 MAPPING_MODELS = {
@@ -26,7 +27,9 @@ MAPPING_MODELS = {
     'term': ('account.payment.term', 'Term', 'term_id'),
     'product': ('product.product', 'Item', 'product_id'),
     'analytic': ('account.analytic.account', 'Class', 'analytic_id'),
-    'journal': ('account.journal', 'PaymentMethod', 'journal_id'),
+    # Payments (qbo_payment_import.py): QuickBooks PaymentMethodRef / DepositToAccountRef <-> Odoo journal.
+    'payment_method': ('account.journal', 'PaymentMethod', 'journal_id'),
+    'deposit_account': ('account.journal', 'Account', 'journal_id'),
 }
 # Income accounts that must never receive the revenue of items we create (contra-revenue).
 CONTRA_INCOME_SUBTYPES = {'DiscountsRefundsGiven', 'UnappliedCashPaymentIncome'}

@@ -19,11 +19,14 @@ CONNECTION_FIELDS = {
     'qbo_allow_class_override': 'allow_class_override',
     'qbo_default_class_ref_id': 'default_class_ref_id',
     'qbo_tax_mismatch_proceed': 'tax_mismatch_proceed',
+    'qbo_payment_export': 'payment_export',
+    'qbo_payment_journal_id': 'payment_journal_id',
 }
 # Secrets: read and written by administrators only.
 SECRET_FIELDS = {
     'qbo_client_id': 'client_id',
     'qbo_client_secret': 'client_secret',
+    'qbo_webhook_verifier_token': 'webhook_verifier_token',
 }
 
 
@@ -85,6 +88,24 @@ class ResConfigSettings(models.TransientModel):
     # Transfer history is purged by one autovacuum for the whole database: a global parameter.
     qbo_log_retention_days = fields.Integer('Keep transfer history (days)', default=30,
                                             config_parameter='quickbooks_online.log_retention_days')
+
+    # --- Payments and webhooks (issue 12): saved through CONNECTION_FIELDS / SECRET_FIELDS like the rest
+    qbo_webhook_verifier_token = fields.Char('Webhook verifier token', groups='base.group_system')
+    qbo_payment_export = fields.Boolean('Send Odoo payments to QuickBooks')
+    qbo_payment_journal_id = fields.Many2one('account.journal', 'Journal for QuickBooks payments',
+                                             domain="[('type', 'in', ('bank', 'cash')), "
+                                                    "('company_id', '=', company_id)]")
+    qbo_webhook_url = fields.Char('Webhook endpoint', compute='_compute_qbo_inbound')
+    qbo_reconnect_url = fields.Char('Reconnect URL', compute='_compute_qbo_inbound')
+
+    @api.depends('company_id')
+    def _compute_qbo_inbound(self):
+        for settings in self:
+            connection = self.env['qbo.connection']._qbo_get_for_company(settings.company_id)
+            template = connection or self.env['qbo.connection'].new({})
+            settings.qbo_webhook_url = template.webhook_url
+            settings.qbo_reconnect_url = template.reconnect_url
+    # --- end of the payments and webhooks block
 
     @api.depends('company_id')
     def _compute_qbo_connection(self):

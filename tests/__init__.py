@@ -4,3 +4,5 @@ from . import test_qbo_export
 from . import test_qbo_multi
 from . import test_qbo_tours
 from . import test_qbo_settings
+from . import test_qbo_payments
+from . import test_qbo_webhook

@@ -87,7 +87,7 @@ class TestQboMappingsAndProposals(QboTestCommon):
             ('product', 'product_id', self.env['product.product'].create({'name': 'P'}), 'Item'),
             ('analytic', 'analytic_id', self.env['account.analytic.account'].create({'name': 'A', 'plan_id': plan.id}),
              'Class'),
-            ('journal', 'journal_id', journal, 'PaymentMethod'),
+            ('payment_method', 'journal_id', journal, 'PaymentMethod'),
         ]
         self.qbo.seed(self.realm, 'Class', 1, prefix='Retail')
         self.connection.action_qbo_import_references()

@@ -181,7 +181,7 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
         product_mapping = mapped('product', self.product)
         self.assertEqual(product_mapping.qbo_ref_id.name, 'Services', "the edit was saved")
         self.assertEqual(mapped('analytic', self.analytic).qbo_ref_id.name, 'Retail 00001')
-        journal_mapping = Mapping.search([('connection_id', '=', connection.id), ('mapping_type', '=', 'journal')])
+        journal_mapping = Mapping.search([('connection_id', '=', connection.id), ('mapping_type', '=', 'payment_method')])
         self.assertEqual(journal_mapping.journal_id.type, 'bank')
         self.assertEqual(journal_mapping.qbo_ref_id.name, 'Check')
 

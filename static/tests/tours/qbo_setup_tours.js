@@ -220,7 +220,7 @@ tours.add("qbo_tour_mappings", {
         ...newMappingRow("term", "term_id", "45 Days", "Net 45"),
         ...newMappingRow("product", "product_id", "QBO Consulting", "Hours"),
         ...newMappingRow("analytic", "analytic_id", "QBO Retail", "Retail"),
-        ...newMappingRow("journal", "journal_id", "Bank", "Check"),
+        ...newMappingRow("payment_method", "journal_id", "Bank", "Check"),
         {
             content: "Edit the product mapping",
             trigger: ".o_data_row:contains(QBO Consulting) td[name=qbo_ref_id]",

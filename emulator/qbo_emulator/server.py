@@ -16,11 +16,28 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import api, control, errors, util
+from . import api, control, errors, page, util
 from .emulator import Emulator
 from .refs import Ctx
 
 JSON_CT = 'application/json;charset=UTF-8'
+
+
+def metered(method, parts, batch_body=None):
+    """(reads, writes) of one API call, as Intuit meters them: reads ("CorePlus": GET by id, queries, CDC,
+    reports, PDFs) are counted against the monthly quota, writes ("Core") are not. A batch counts its items:
+    query items as reads, the others as writes."""
+    head = parts[0].lower() if parts else ''
+    if head == 'batch':
+        try:
+            items = json.loads(batch_body or b'{}').get('BatchItemRequest') or []
+        except (ValueError, AttributeError):
+            items = []
+        reads = sum(1 for i in items if isinstance(i, dict) and 'Query' in i)
+        return reads, len(items) - reads
+    if method == 'GET' or head == 'query':
+        return 1, 0
+    return 0, 1
 
 
 class _Server(ThreadingHTTPServer):
@@ -138,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
             elif path == '/op/v1/jwks':
                 self.send(200, {'keys': []})
             elif path == '/':
-                self.send(200, self.index_page(), 'text/html; charset=utf-8')
+                self.send(200, page.index(emu), 'text/html; charset=utf-8')
             else:
                 self.send(404, {'error': 'not_found'})
             if fault and fault['kind'] == 'timeout_after_commit':
@@ -162,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
         now = emu.clock.now()
         tstr = util.fmt_dt(now, -420, ms=True)
         if kind == '429':
+            if fault.get('realm_id') or '/v3/company/' in self.path:
+                emu.meter(fault.get('realm_id') or self.path.split('/')[3], status=429)
             self.send(429, errors.throttle_error().body(tstr))
         elif kind in ('500', '503'):
             self.send(int(kind), errors.system_fault(int(kind)).body(tstr))
@@ -177,13 +196,20 @@ class Handler(BaseHTTPRequestHandler):
         host = self.client_address[0]
         if host not in ('127.0.0.1', '::1', '::ffff:127.0.0.1') and not host.startswith('127.'):
             return self.send(403, {'error': 'control API is loopback only'})
+        parts = [p for p in path.split('/') if p][1:]
+        if parts[:1] == ['ui'] and method == 'POST':
+            # the HTML page's forms (form-encoded), answered with a redirect back to the page
+            form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode('utf-8', 'replace')).items()}
+            status, text, location = page.action(self.emu, parts[1:], form)
+            if location:
+                return self.send(status, b'', 'text/plain', extra={'Location': location})
+            return self.send(status, text, 'text/html; charset=utf-8')
         try:
             data = json.loads(body.decode('utf-8')) if body else {}
             if not isinstance(data, dict):
                 raise ValueError('JSON object expected')
         except ValueError as e:
             return self.send(400, {'error': 'invalid JSON: %s' % e})
-        parts = [p for p in path.split('/') if p][1:]
         try:
             status, out = control.handle(self.emu, method, parts, params, data)
         except control.ControlError as e:
@@ -313,6 +339,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(403, errors.authz_failed(None).body(emu.clock.now()))
         is_batch = len(parts) > 3 and parts[3].lower() == 'batch'
         if not emu.check_limits(realm, is_batch):
+            emu.meter(realm, status=429)
             return self.send(429, errors.throttle_error().body(
                 util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
         rid = params.get('requestid')
@@ -322,10 +349,13 @@ class Handler(BaseHTTPRequestHandler):
             with emu.lock:
                 if rid and (realm, rid) in emu.requestids:
                     status, data, ctype = emu.requestids[(realm, rid)]
+                    emu.meter(realm, *metered(method, parts[3:], body if is_batch else None), status=status)
                     # replay: same response, nothing re-executed (spec §2.6)
                     return self.send(status, data, ctype)
-                if rid and len(rid) > 50:
-                    err = errors.string_length('requestid', 50, len(rid))
+                limit = 36 if is_batch else 50        # batch requestids are shorter (§13)
+                if rid and len(rid) > limit:
+                    err = errors.string_length('requestid', limit, len(rid))
+                    emu.meter(realm, status=400)
                     return self.send(400, err.body(util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
                 now = emu.clock.now()
                 ctx = Ctx(company, now, include=(params.get('include') or '').split(','))
@@ -334,6 +364,8 @@ class Handler(BaseHTTPRequestHandler):
                                                         self.headers.get('Content-Type', ''))
                 except errors.QBOError as e:
                     status, payload, ctype = e.status, e.body(util.fmt_dt(now, company.tz_minutes, ms=True)), None
+                reads, writes = metered(method, parts[3:], body if is_batch and status == 200 else None)
+                emu.meter(realm, reads, writes, status)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode('utf-8')
                 ctype = ctype or JSON_CT
                 if rid:
@@ -345,36 +377,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send(status, data, ctype)
         finally:
             emu.leave(realm)
-
-    # ------------------------------------------------------------------ status page
-    def index_page(self):
-        e = html.escape
-        out = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>QuickBooks Online emulator</title>'
-               '<style>body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:1em}'
-               'td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>'
-               '<h1>QuickBooks Online emulator</h1>']
-        with self.emu.lock:
-            for c in self.emu.companies.values():
-                out.append('<h2>%s <small>realm %s, %s, %s</small></h2>' % (e(c.name), e(c.realm_id),
-                                                                          e(c.country), e(c.currency)))
-                out.append('<h3>Customers</h3><table><tr><th>Id</th><th>DisplayName</th><th>Email</th>'
-                           '<th>Balance</th><th>Active</th></tr>')
-                for o in sorted(c.data['Customer'].values(), key=lambda o: util.id_sort_key(o['Id']))[:500]:
-                    out.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                        e(o['Id']), e(str(o.get('DisplayName', ''))),
-                        e(str((o.get('PrimaryEmailAddr') or {}).get('Address', ''))),
-                        e(str(o.get('Balance', ''))), e(str(o.get('Active', True)))))
-                out.append('</table><h3>Invoices</h3><table><tr><th>Id</th><th>DocNumber</th><th>Date</th>'
-                           '<th>Customer</th><th>Tax</th><th>Total</th><th>Balance</th><th>Note</th></tr>')
-                for o in sorted(c.data['Invoice'].values(), key=lambda o: util.id_sort_key(o['Id']))[:500]:
-                    out.append('<tr>%s</tr>' % ''.join('<td>%s</td>' % e(str(v)) for v in (
-                        o['Id'], o.get('DocNumber', ''), o.get('TxnDate', ''),
-                        o.get('CustomerRef', {}).get('name', ''),
-                        (o.get('TxnTaxDetail') or {}).get('TotalTax', 0), o.get('TotalAmt', ''),
-                        o.get('Balance', ''), o.get('PrivateNote', ''))))
-                out.append('</table>')
-        out.append('</body></html>')
-        return ''.join(out)
 
 
 class EmulatorServer:
@@ -407,12 +409,14 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={'poll_interval': 0.1},
                                         name='qbo-emulator', daemon=True)
         self._thread.start()
+        self.emulator.webhooks.start()
         if self.emulator.state_file:
             self.emulator.start_saver(self._stop)
         return self
 
     def stop(self):
         self._stop.set()
+        self.emulator.webhooks.stop()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

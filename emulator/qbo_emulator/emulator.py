@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import oauth as oauth_mod
-from . import seed, util
+from . import seed, util, webhooks
 
 SEED_REALM = '9341453908059321'
 SEED_NAME = 'Sandbox Company_US_1'
@@ -24,8 +24,11 @@ DEFAULT_SETTINGS = {
     'refresh_grace_seconds': 0,
     'code_lifetime_seconds': 600,
     'rate_limit_per_minute': 500,
+    'rate_limit_per_second': 10,
     'concurrency_limit': 10,
     'batch_limit_per_minute': 40,
+    'webhook_window_seconds': 1.0,       # aggregation window of emitted webhooks (production: minutes)
+    'webhook_retry_scale': 1.0,          # multiplies Intuit's retry schedule (10 s, 20 s, 30 s, 5 min...)
 }
 
 FAULT_KINDS = ('429', '500', '503', 'delay', 'timeout_after_commit', '401', '403', 'drop')
@@ -45,11 +48,14 @@ class Emulator:
         self.log = []
         self.log_seq = 0
         self.rate = collections.defaultdict(collections.deque)
+        self.rate_second = collections.defaultdict(collections.deque)
+        self.usage = collections.defaultdict(collections.Counter)
         self.batch_rate = collections.defaultdict(collections.deque)
         self.inflight = collections.Counter()
         self.realm_seq = 0
         self.dirty = False
         self.webhook_log = []
+        self.webhooks = webhooks.Dispatcher(self)
         if client_id:
             self.oauth.register_app(client_id, client_secret or '', redirect_uris)
         self.default_client = client_id
@@ -59,7 +65,8 @@ class Emulator:
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self):
-        """Back to the single seeded US company; tokens, faults, log, requestids, clock and settings reset.
+        """Back to the single seeded US company; tokens, faults, log, requestids, clock, settings and webhook
+        endpoints reset.
         Registered OAuth apps are kept."""
         with self.lock:
             self.clock.offset = 0.0
@@ -68,14 +75,22 @@ class Emulator:
             self.companies.clear()
             self.realm_seq = 0
             now = self.clock.now()
-            self.companies[SEED_REALM] = seed.build_company(SEED_REALM, SEED_NAME, 'US', 'USD', now)
+            self.companies[SEED_REALM] = self.listen(seed.build_company(SEED_REALM, SEED_NAME, 'US', 'USD', now))
             self.oauth.clear_tokens()
             self.requestids.clear()
             self.faults.clear()
             self.log.clear()
             self.rate.clear()
+            self.rate_second.clear()
             self.batch_rate.clear()
+            self.usage.clear()
+            self.webhooks.reset()
             self.dirty = True
+
+    def listen(self, company):
+        """Route the company's change notifications to the webhook dispatcher."""
+        company.listener = self.webhooks.event
+        return company
 
     def create_company(self, name, country='US', currency=None, preferences=None):
         with self.lock:
@@ -83,7 +98,7 @@ class Emulator:
             realm = str(int(SEED_REALM) + self.realm_seq * 1111)
             c = seed.build_company(realm, name or 'Sandbox Company %d' % self.realm_seq, country, currency,
                                    self.clock.now(), preferences)
-            self.companies[realm] = c
+            self.companies[realm] = self.listen(c)
             self.dirty = True
             return c
 
@@ -116,12 +131,16 @@ class Emulator:
         return None
 
     def check_limits(self, realm_id, is_batch):
-        """Per-realm 500/min, 10 concurrent, 40 batch/min. True if allowed; an allowed request is counted
-        in flight and the caller must call ``leave(realm_id)`` when done."""
+        """Per-realm 500/min, 10/s, 10 concurrent, 40 batch/min (Intuit's limits, see settings). True if
+        allowed; an allowed request is counted in flight and the caller must call ``leave(realm_id)`` when
+        done."""
         if not self.settings.get('limits_enabled'):
             with self.lock:
                 self.inflight[realm_id] += 1
             return True
+        return self._admit(realm_id, is_batch)
+
+    def _admit(self, realm_id, is_batch):
         now = self.clock.now()
         with self.lock:
             win = self.rate[realm_id]
@@ -129,18 +148,38 @@ class Emulator:
                 win.popleft()
             if len(win) >= int(self.settings['rate_limit_per_minute']):
                 return False
+            sec = self.rate_second[realm_id]
+            while sec and sec[0] <= now - 1:
+                sec.popleft()
+            if len(sec) >= int(self.settings.get('rate_limit_per_second') or 10):
+                return False
             if is_batch:
                 bwin = self.batch_rate[realm_id]
                 while bwin and bwin[0] <= now - 60:
                     bwin.popleft()
                 if len(bwin) >= int(self.settings['batch_limit_per_minute']):
                     return False
-                bwin.append(now)
             if self.inflight[realm_id] >= int(self.settings['concurrency_limit']):
                 return False
+            if is_batch:
+                bwin.append(now)
             win.append(now)
+            sec.append(now)
             self.inflight[realm_id] += 1
             return True
+
+    def meter(self, realm_id, reads=0, writes=0, status=200):
+        """Count an answered API call for ``realm_id``. Intuit meters *CorePlus* calls (reads: GET by id,
+        queries, CDC, reports) against a monthly quota and not *Core* ones (writes); only 2xx answers
+        count. Every call is counted in ``requests``, and 429s in ``throttled``."""
+        with self.lock:
+            u = self.usage[realm_id]
+            u['requests'] += 1
+            if status == 429:
+                u['throttled'] += 1
+            if 200 <= status < 300:
+                u['reads'] += reads
+                u['writes'] += writes
 
     def leave(self, realm_id):
         with self.lock:
@@ -162,7 +201,7 @@ class Emulator:
             return json.dumps({
                 'version': 1, 'clock_offset': self.clock.offset, 'settings': self.settings,
                 'companies': [c.to_json() for c in self.companies.values()], 'realm_seq': self.realm_seq,
-                'oauth': self.oauth.to_json(),
+                'oauth': self.oauth.to_json(), 'webhooks': self.webhooks.to_json(),
                 'requestids': [[k[0], k[1], v[0], v[1].decode('utf-8', 'replace'), v[2]]
                                for k, v in self.requestids.items()],
             })
@@ -192,9 +231,10 @@ class Emulator:
             self.companies.clear()
             for cj in d.get('companies', []):
                 c = Company.from_json(cj)
-                self.companies[c.realm_id] = c
+                self.companies[c.realm_id] = self.listen(c)
             self.realm_seq = d.get('realm_seq', 0)
             self.oauth.load(d.get('oauth', {}))
+            self.webhooks.load(d.get('webhooks'))
             self.requestids = {(r[0], r[1]): (r[2], r[3].encode('utf-8'), r[4]) for r in d.get('requestids', [])}
         return bool(self.companies)
 
