@@ -357,9 +357,10 @@ class QboConnectionReferences(models.Model):
             return 'match', odoo_label, qbo_label, ''
         return 'mismatch', odoo_label, qbo_label, _(
             "Odoo's default sales tax %(odoo)s does not match QuickBooks' default %(qbo)s. Change one of them so the "
-            "rates agree (and map the Odoo tax to the QuickBooks code under Accounting > Configuration > "
-            "QuickBooks), or tick 'Export despite the default tax mismatch'. Taxes on each invoice line are "
-            "still sent as they are.", odoo=odoo_label, qbo=qbo_label)
+            "rates agree (%(taxes)s, and map the Odoo tax to the QuickBooks code in %(mappings)s), or tick "
+            "'Export despite the default tax mismatch' in %(settings)s. Taxes on each invoice line are "
+            "still sent as they are.", odoo=odoo_label, qbo=qbo_label, taxes=self._qbo_where('default_taxes'),
+            mappings=self._qbo_where('mappings'), settings=self._qbo_where('settings'))
 
     def _qbo_check_default_tax(self):
         """Hold invoice exports while the default sales taxes differ (unless the admin chose to proceed)."""

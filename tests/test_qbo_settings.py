@@ -79,13 +79,13 @@ class TestQboMappingsAndProposals(QboTestCommon):
         Ref = self.env['qbo.ref']
         journal = self.env['account.journal'].search([('type', '=', 'bank'), ('company_id', '=', self.company.id)],
                                                      limit=1)
-        plan = self.env['account.analytic.plan'].create({'name': 'Plan'})
+        plan = self.env['account.analytic.plan'].sudo().create({'name': 'Plan'})
         cases = [
             ('tax', 'tax_id', self.env['account.tax'].create({'name': 'T5', 'amount': 5, 'type_tax_use': 'sale',
                                                               'company_id': self.company.id}), 'TaxCode'),
             ('term', 'term_id', self.env.ref('account.account_payment_term_45days'), 'Term'),
             ('product', 'product_id', self.env['product.product'].create({'name': 'P'}), 'Item'),
-            ('analytic', 'analytic_id', self.env['account.analytic.account'].create({'name': 'A', 'plan_id': plan.id}),
+            ('analytic', 'analytic_id', self.env['account.analytic.account'].sudo().create({'name': 'A', 'plan_id': plan.id}),
              'Class'),
             ('payment_method', 'journal_id', journal, 'PaymentMethod'),
         ]

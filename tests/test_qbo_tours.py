@@ -47,6 +47,8 @@ class TestQboSetupThroughTheBrowser(AccountTestInvoicingCommon, HttpCase, QboEmu
         cls.tax8 = cls.env['account.tax'].create({
             'name': 'QBO Tax 8%', 'amount': 8.0, 'amount_type': 'percent', 'type_tax_use': 'sale',
             'company_id': company.id})
+        # Odoo's default sales tax has QuickBooks' default rate (California, 8%): nothing held.
+        company.account_sale_tax_id = cls.tax8
         cls.product = cls.env['product.product'].create({'name': 'QBO Consulting', 'lst_price': 100.0,
                                                          'taxes_id': [Command.set(cls.tax8.ids)]})
         plan = cls.env['account.analytic.plan'].create({'name': 'QBO Plan'})
