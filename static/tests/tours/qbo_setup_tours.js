@@ -258,11 +258,19 @@ tours.add("qbo_tour_fix_blocked_invoice", {
         ...openQuickBooksMenu("Mappings"),
         ...newMappingRow("tax", "tax_id", "QBO Tax 8%", "California"),
         {
-            content: "Back to the invoice",
-            trigger: ".o_breadcrumb .o_back_button a, .o_breadcrumb li.breadcrumb-item a",
-            async run() {
-                window.history.back();
-            },
+            content: "Back to the invoices: Customers menu",
+            trigger: ".o_menu_sections button.dropdown-toggle:contains(Customers)",
+            run: "click",
+        },
+        {
+            content: "Customers > Invoices",
+            trigger: ".o-dropdown--menu .dropdown-item:contains(Invoices)",
+            run: "click",
+        },
+        {
+            content: "The invoice is queued again by itself: open it",
+            trigger: ".o_data_row:contains(To send) td[name=name]",
+            run: "click",
         },
         {
             content: "Queued again by itself once the mapping exists",
