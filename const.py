@@ -62,6 +62,11 @@ EXPORT_INTERVAL_MIN_MINUTES = 15
 # After a 429, Intuit asks to wait 60 s.
 THROTTLE_RETRY_SECONDS = 60
 
+# Auto-send: documents queued per connection and per cron run, at most (the cron re-triggers itself).
+AUTO_SEND_BATCH_SIZE = 1000
+# Customer tax registration number (VAT/GST): PrimaryTaxIdentifier, for the locales that have it.
+TAX_IDENTIFIER_LOCALES = ('GB', 'CA', 'AU', 'IN')
+
 # --- Tokens
 # Refresh the access token when it expires within this many seconds.
 ACCESS_TOKEN_REFRESH_MARGIN = 300
@@ -80,13 +85,17 @@ PHONE_MAX_LENGTH = 30
 WEB_URI_MAX_LENGTH = 1000
 ADDRESS_LINE_MAX_LENGTH = 500
 CITY_MAX_LENGTH = 255
+COUNTRY_MAX_LENGTH = 255
 POSTAL_CODE_MAX_LENGTH = 30
 NOTES_MAX_LENGTH = 2000
-RESALE_NUM_MAX_LENGTH = 16
+TAX_IDENTIFIER_MAX_LENGTH = 20
 ITEM_NAME_MAX_LENGTH = 100
 CUSTOMER_MEMO_MAX_LENGTH = 1000
 PRIVATE_NOTE_MAX_LENGTH = 4000
 LINE_DESCRIPTION_MAX_LENGTH = 4000
+# Decimals of a line UnitPrice and of an ExchangeRate sent to QuickBooks.
+UNIT_PRICE_DIGITS = 7
+EXCHANGE_RATE_DIGITS = 6
 # Characters QBO refuses in names (DisplayName, GivenName, ...).
 NAME_FORBIDDEN_CHARS = (':', '\t', '\n', '\r')
 
@@ -114,6 +123,12 @@ SYNC_STATES = [
     ('voided', 'Voided'),
     ('deleted_in_qbo', 'Deleted in QuickBooks'),
 ]
+
+# Security: the Custom endpoint environment receives the client secret; only in developer mode or
+# when this system parameter is True (tests and the demo set it to reach the emulator).
+PARAM_ALLOW_CUSTOM_ENDPOINT = 'quickbooks_online.allow_custom_endpoint'
+# The database that connected: a copy (other database.uuid) must not refresh or revoke its tokens.
+PARAM_DATABASE_UUID = 'database.uuid'
 
 # --- Inbound: webhooks, change data capture, payments (issue 12)
 WEBHOOK_ROUTE = '/quickbooks_online/webhook'

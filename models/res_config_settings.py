@@ -19,6 +19,7 @@ CONNECTION_FIELDS = {
     'qbo_allow_class_override': 'allow_class_override',
     'qbo_default_class_ref_id': 'default_class_ref_id',
     'qbo_tax_mismatch_proceed': 'tax_mismatch_proceed',
+    'qbo_export_from_date': 'export_from_date',
     'qbo_payment_export': 'payment_export',
     'qbo_payment_journal_id': 'payment_journal_id',
 }
@@ -88,6 +89,15 @@ class ResConfigSettings(models.TransientModel):
     # Transfer history is purged by one autovacuum for the whole database: a global parameter.
     qbo_log_retention_days = fields.Integer('Keep transfer history (days)', default=30,
                                             config_parameter='quickbooks_online.log_retention_days')
+
+    # --- Auto-send cut-off (parity): documents dated before it are never queued by themselves.
+    qbo_export_from_date = fields.Date('Export documents dated from')
+
+    @api.onchange('qbo_auto_send')
+    def _onchange_qbo_auto_send(self):
+        if self.qbo_auto_send and self.qbo_connection_id and not self.qbo_export_from_date:
+            self.qbo_export_from_date = fields.Date.context_today(self)
+    # --- end auto-send cut-off
 
     # --- Payments and webhooks (issue 12): saved through CONNECTION_FIELDS / SECRET_FIELDS like the rest
     qbo_webhook_verifier_token = fields.Char('Webhook verifier token', groups='base.group_system')

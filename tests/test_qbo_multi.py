@@ -7,6 +7,7 @@ from odoo.tests import TransactionCase, tagged
 from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
 
+from .. import const
 from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
 
 
@@ -137,19 +138,20 @@ class TestQboOtherCompanies(QboTestCommon):
         self.assertEqual(binding.state, 'sent', binding.error_message)
         qbo = self.qbo.entity(gb_realm, 'Invoice', binding.qbo_id)
         self.assertEqual(qbo['GlobalTaxCalculation'], 'TaxInclusive')
+        line = next(line for line in qbo['Line'] if line['DetailType'] == 'SalesItemLineDetail')
+        self.assertAlmostEqual(line['Amount'], 100.0, msg="line amounts are net")
+        self.assertAlmostEqual(line['SalesItemLineDetail']['TaxInclusiveAmt'], 120.0)
         self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
         self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], move.amount_tax)
 
-    def test_price_included_rounding_difference_is_shown_as_variance(self):
-        """99.99 gross at 20%: Odoo rounds the VAT to 16.67, QuickBooks derives 16.66 from the gross."""
+    def test_price_included_rounding_is_odoo_vat(self):
+        """99.99 gross at 20%: Odoo books 16.67 VAT; the document carries it, QuickBooks keeps it."""
         connection, gb_realm = self._connect_gb()
         move, binding = self._gb_inclusive_invoice(connection, 33.33)
         qbo = self.qbo.entity(gb_realm, 'Invoice', binding.qbo_id)
-        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total, msg="the amount owed is identical")
-        self.assertEqual(binding.state, 'variance')
-        self.assertAlmostEqual(abs(binding.qbo_tax - binding.odoo_tax), 0.01)
-        self.assertIn('16.66', binding.error_message)
-        self.assertIn('16.67', binding.error_message)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], 16.67)
 
 
 @tagged('post_install', '-at_install')
@@ -170,15 +172,21 @@ class TestQboTokenRace(TransactionCase):
         realm = control.create_company('Race Co', country='US')['realm_id']
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            env['ir.config_parameter'].set_param(const.PARAM_ALLOW_CUSTOM_ENDPOINT, 'True')
             company = env['res.company'].create({'name': 'QBO race company'})
             connection = env['qbo.connection'].create({
                 'company_id': company.id, 'environment': 'custom', 'custom_base_url': server.url,
                 'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
             env.user.company_ids = [Command.link(company.id)]
+        # Committed first: the code exchange runs on a cursor of its own, which must see the connection.
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            connection = env['qbo.connection'].browse(connection.id)
             action = connection.action_qbo_connect()
             location = control.consent(action['url'], realm_id=realm)
             code = location.split('code=')[1].split('&')[0]
             connection._qbo_complete_authorization(code, realm)
+            cr.commit()  # the exchange committed on a cursor of its own: see its tokens
             token = env['qbo.token'].search([('connection_id', '=', connection.id)])
             token.access_token_expiry = fields.Datetime.now() - timedelta(minutes=1)
             connection_id, company_id = connection.id, company.id
@@ -222,5 +230,6 @@ class TestQboTokenRace(TransactionCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env['qbo.connection'].browse(connection_id).unlink()
+            env['ir.config_parameter'].set_param(const.PARAM_ALLOW_CUSTOM_ENDPOINT, False)
             env.user.company_ids = [Command.unlink(company_id)]
             env['res.company'].browse(company_id).active = False
