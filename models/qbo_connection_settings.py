@@ -122,7 +122,10 @@ class QboConnectionSettings(models.Model):
         lines = [_("Connected to %(company)s (realm %(realm)s) as %(user)s.",
                    company=connection.qbo_company_name or _("your QuickBooks company"),
                    realm=connection.realm_id, user=connection.connected_uid.name)]
-        if connection.last_error:
+        if connection.reference_import_pending:
+            lines.append(_("Reading the QuickBooks company's settings and importing its reference data (accounts, "
+                           "items, tax codes, terms) now; the mappings can be checked in a minute."))
+        elif connection.last_error:
             lines.append(connection.last_error)
         elif connection.preflight_message:
             lines.append(_("Exports are blocked: %s", connection.preflight_message))
