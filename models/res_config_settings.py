@@ -90,6 +90,15 @@ class ResConfigSettings(models.TransientModel):
     qbo_log_retention_days = fields.Integer('Keep transfer history (days)', default=30,
                                             config_parameter='quickbooks_online.log_retention_days')
 
+    # --- Metered calls (Intuit's monthly quota of queries and reads) - see models/qbo_rate_limit.py
+    qbo_metered_calls = fields.Integer(related='qbo_connection_id.qbo_metered_calls')
+    qbo_metered_percent = fields.Float(related='qbo_connection_id.qbo_metered_percent')
+    qbo_metered_budget = fields.Integer(
+        'Monthly metered-call budget', default=500000, config_parameter='quickbooks_online.metered_budget',
+        help="Intuit's monthly quota of metered calls (queries and reads) for your app's plan: 500,000 on the "
+             "free tier. Administrators get an activity at 80 %.")
+    # --- end of metered calls
+
     # --- Auto-send cut-off (parity): documents dated before it are never queued by themselves.
     qbo_export_from_date = fields.Date('Export documents dated from')
 
