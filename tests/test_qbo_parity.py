@@ -229,6 +229,7 @@ class TestQboAutoSendCutoff(QboTestCommon):
         self.assertFalse(self.env['account.move']._qbo_enqueue_auto_send())
         # Moving the cut-off back is the explicit way to export history.
         self.connection.export_from_date = old_day + timedelta(days=299)
+        self.connection.next_auto_export = False  # the company's "Export every" interval has elapsed
         swept = self.env['account.move']._qbo_enqueue_auto_send()
         expected = old.filtered(lambda m: m.invoice_date >= self.connection.export_from_date)
         self.assertEqual(sorted(swept.mapped('res_id')), sorted(expected.ids))
