@@ -12,6 +12,7 @@ from odoo.tools import SQL
 
 from .. import const
 from ..tools import QboConnectionError, QboError, QboRateLimitError
+from . import qbo_compat
 from .qbo_connection import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
@@ -73,12 +74,10 @@ class QboBinding(models.Model):
     currency_id = fields.Many2one('res.currency', copy=False)
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
 
-    _sql_constraints = [
-        ('record_uniq', 'unique(connection_id, res_model, res_id)',
-         'A record is linked at most once per QuickBooks connection.'),
-        ('qbo_object_uniq', 'unique(connection_id, entity, qbo_id)',
-         'A QuickBooks object is linked to at most one Odoo record.'),
-    ]
+    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id)',
+                                         'A record is linked at most once per QuickBooks connection.')
+    _qbo_object_uniq = qbo_compat.Constraint('unique(connection_id, entity, qbo_id)',
+                                             'A QuickBooks object is linked to at most one Odoo record.')
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
@@ -296,7 +295,7 @@ class QboBinding(models.Model):
         counts = pending._qbo_process(with_commit=True)
         remaining = self.search_count(self._qbo_pending_domain())
         if self._qbo_can_commit():
-            self.env['ir.cron']._notify_progress(done=len(pending), remaining=remaining)
+            qbo_compat.cron_commit_progress(self.env, len(pending), remaining)
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)

@@ -3,7 +3,6 @@ import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.api import Transaction
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_tool
@@ -11,6 +10,7 @@ from odoo.tools.misc import hmac as hmac_tool
 from .. import const
 from ..tools import QboClient, QboError, QboOAuthClient, RateLimiter
 from ..tools.qbo_client import endpoints_for
+from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
 
@@ -88,9 +88,7 @@ class QboConnection(models.Model):
     multi_currency = fields.Boolean(compute='_compute_preference_flags')
     preflight_message = fields.Text(compute='_compute_preflight')
 
-    _sql_constraints = [
-        ('company_uniq', 'unique(company_id)', 'A company has a single QuickBooks Online connection.'),
-    ]
+    _company_uniq = qbo_compat.Constraint('unique(company_id)', 'A company has a single QuickBooks Online connection.')
 
     # ------------------------------------------------------------------ compute
 
@@ -475,7 +473,7 @@ class QboConnection(models.Model):
             with self.env.registry.cursor() as cr:
                 # Bind the cursor to the registry we already hold (what Environment would look up
                 # by name, under the global registry lock).
-                cr.transaction = cr.transaction or Transaction(self.env.registry)
+                cr.transaction = cr.transaction or qbo_compat.Transaction(self.env.registry)
                 return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
         finally:
             # The dedicated cursor may have changed the state or tokens: forget cached values.
@@ -488,7 +486,7 @@ class QboConnection(models.Model):
         Note: must run on a cursor of its own (see `_qbo_get_access_token`); commits it.
         """
         cr = self.env.cr
-        if not self.env.registry.in_test_mode():
+        if not qbo_compat.is_test_cursor(cr):
             # See rows committed by the worker that held the lock before us.
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         cr.execute("""SELECT id, access_token, access_token_expiry, refresh_token

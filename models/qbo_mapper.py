@@ -4,6 +4,7 @@ from odoo import _, api, models
 from odoo.tools import float_round, html2plaintext
 
 from .. import const
+from . import qbo_compat
 from .qbo_binding import QboBlocked
 
 _WHITESPACE = re.compile(r'\s+')
@@ -78,8 +79,8 @@ class QboMapper(models.AbstractModel):
             vals['PrimaryEmailAddr'] = {'Address': partner.email.strip()[:const.EMAIL_MAX_LENGTH]}
         if partner.phone:
             vals['PrimaryPhone'] = {'FreeFormNumber': partner.phone[:const.PHONE_MAX_LENGTH]}
-        if partner.mobile:
-            vals['Mobile'] = {'FreeFormNumber': partner.mobile[:const.PHONE_MAX_LENGTH]}
+        if mobile := qbo_compat.partner_mobile(partner):
+            vals['Mobile'] = {'FreeFormNumber': mobile[:const.PHONE_MAX_LENGTH]}
         if partner.website:
             vals['WebAddr'] = {'URI': partner.website[:const.WEB_URI_MAX_LENGTH]}
         addresses = partner.address_get(['invoice', 'delivery'])

@@ -41,7 +41,10 @@ def main():
         return 0
 
     sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415
+    # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
+    import odoo.modules.registry  # noqa: PLC0415
+    import odoo.service.db  # noqa: PLC0415
+    import odoo.service.server  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
@@ -52,7 +55,7 @@ def main():
         '--test-enable', '--test-tags', args.tags, '--stop-after-init', '--without-demo', 'all',
         '--http-port', str(args.http_port), '--max-cron-threads', '0', '--logfile', args.log,
         '--log-level', 'info',
-    ])
+    ], setup_logging=True)
     odoo.service.db._create_empty_database(args.db)
     rc = odoo.service.server.start(preload=[args.db], stop=True)
     registry = odoo.modules.registry.Registry.registries.get(args.db)
@@ -98,9 +101,16 @@ def main():
             passed += 1
 
     with open(args.log, encoding='utf-8', errors='replace') as log:
+        in_traceback = False
         for line in log:
             if ' ERROR ' in line or 'FAIL:' in line or ' CRITICAL ' in line:
                 print(line.rstrip()[:400])
+            # The exception that ends a traceback (e.g. the ImportError that stopped the install).
+            if line.startswith('Traceback'):
+                in_traceback = True
+            elif in_traceback and line[:1] not in (' ', '\t', '\n', ''):
+                print(f"    {line.rstrip()[:400]}")
+                in_traceback = False
     print(f"odoo tests run: {run} (log: {args.log})")
     print(f"counts: {passed} {failed} {skipped}")
     return 0 if not failed else 1

@@ -69,6 +69,9 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
                                       groups='base.group_system,base.group_partner_manager,account.group_account_manager',
                                       company_id=company.id, company_ids=[(6, 0, company.ids)])
         cls.env = cls.env(user=cls.qbo_admin)
+        # Odoo 19's setup_other_company() writes this category for the new company, which only the
+        # current user (qbo_admin) is given: make it act as that user, as every other fixture here.
+        cls.product_category = cls.product_category.with_env(cls.env)
         cls.realm = cls.qbo.create_company('Odoo Test US', country='US')['realm_id']
         cls.connection = cls._qbo_connect(cls._qbo_configure(company), cls.realm)
         cls.company = company
