@@ -14,6 +14,9 @@ VENV19=${VENV19:-$ROOT/.venv19}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432}
 export PGUSER=${PGUSER:-$(id -un)}
 BUILD="$ROOT/.build"
+# The emulator is its own distribution (emulator/pyproject.toml, package qbo_emulator). It is imported from the
+# checkout, not installed into the venv, which several checkouts may share.
+export PYTHONPATH="$ROOT/emulator${PYTHONPATH:+:$PYTHONPATH}"
 
 # Select a series: sets SERIES, ODOO_SRC (its tree), SRC_VAR (the variable naming it), VENV and PY.
 use_series() {
