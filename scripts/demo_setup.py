@@ -75,7 +75,9 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415
+    # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
+    import odoo.modules.registry  # noqa: PLC0415
+    import odoo.service.db  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
     new_db = not database_exists(args.db)
@@ -86,7 +88,7 @@ def main():
     options += ['-u', ADDON] if installed else ['-i', ADDON]
     if args.logfile:
         options += ['--logfile', args.logfile]
-    config.parse_config(options)
+    config.parse_config(options, setup_logging=True)
     if new_db:
         print(f"demo: creating database {args.db} and installing {ADDON} (a minute or two)", flush=True)
         odoo.service.db._create_empty_database(args.db)
