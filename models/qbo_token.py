@@ -26,4 +26,5 @@ class QboToken(models.Model):
     refresh_token_hard_expiry = fields.Datetime(copy=False)
 
     _connection_pending_uniq = qbo_compat.Constraint(
-        'unique(connection_id, is_pending)', 'A QuickBooks connection has one active and at most one pending token set.')
+        'unique(connection_id, is_pending)',
+        'A QuickBooks connection has one active and at most one pending token set.')

@@ -43,6 +43,7 @@ def main():
     sys.path.insert(0, args.odoo_src)
     # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
     import odoo.modules.registry  # noqa: PLC0415
+    import odoo.release  # noqa: PLC0415
     import odoo.service.db  # noqa: PLC0415
     import odoo.service.server  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
@@ -50,11 +51,13 @@ def main():
 
     if os.path.exists(args.log):
         os.unlink(args.log)
+    # No demo data: 19 has none unless --with-demo; 18 needs --without-demo (a value that 19 rejects).
+    no_demo = [] if odoo.release.version_info[0] >= 19 else ['--without-demo', 'all']
     config.parse_config([
         '-d', args.db, '--addons-path', args.addons_path, '-i', 'quickbooks_online',
-        '--test-enable', '--test-tags', args.tags, '--stop-after-init', '--without-demo', 'all',
-        '--http-port', str(args.http_port), '--max-cron-threads', '0', '--logfile', args.log,
-        '--log-level', 'info',
+        '--test-enable', '--test-tags', args.tags, '--stop-after-init', *no_demo,
+        '--http-interface', '127.0.0.1', '--http-port', str(args.http_port), '--max-cron-threads', '0',
+        '--logfile', args.log, '--log-level', 'info',
     ], setup_logging=True)
     odoo.service.db._create_empty_database(args.db)
     rc = odoo.service.server.start(preload=[args.db], stop=True)
