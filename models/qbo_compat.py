@@ -51,6 +51,24 @@ def partner_mobile(partner):
     return partner.mobile if 'mobile' in partner._fields else False
 
 
+def group_users(group):
+    """Every user who has the group, directly or through an implying group (19: ``all_user_ids``;
+    18 stores implied memberships in ``users``)."""
+    return group.all_user_ids if 'all_user_ids' in group._fields else group.users
+
+
+def line_gross_amount(line):
+    """A product line's amount tax included, unrounded: what the customer owes for the line.
+
+    18's ``price_total`` is exactly that; 19 rounds the untaxed amount and the tax of each line
+    separately (3 x 33.33 at 20% included: 83.33 + 16.67 = 100.00, while the invoice says 99.99).
+    Computed the same way on both series through the tax engine both share.
+    """
+    base_line = line.move_id._prepare_product_base_line_for_taxes_computation(line)
+    line.env['account.tax']._add_tax_details_in_base_line(base_line, line.company_id)
+    return base_line['tax_details']['raw_total_included_currency']
+
+
 def groups_field(model):
     """Name of the groups many2many on users and actions: ``group_ids`` in 19, ``groups_id`` in 18."""
     return 'group_ids' if 'group_ids' in model._fields else 'groups_id'

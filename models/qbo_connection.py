@@ -527,7 +527,7 @@ class QboConnection(models.Model):
         message = _("QuickBooks refused to renew the connection (%s). Reconnect in Settings > Accounting > "
                     "QuickBooks Online. Nothing was lost: queued exports resume after reconnecting.", error.code)
         self.sudo().write({'state': 'reconnect', 'last_error': message})
-        admins = self.env.ref('base.group_system').sudo().users.filtered(
+        admins = qbo_compat.group_users(self.env.ref('base.group_system').sudo()).filtered(
             lambda u: not u.share and self.company_id in u.company_ids and u.active)
         conn = self.sudo()
         if not conn.activity_ids:

@@ -178,7 +178,7 @@ class QboMapper(models.AbstractModel):
         # QuickBooks checks Amount == Qty x UnitPrice: derive the unit price from Odoo's (discounted)
         # line amount so both systems hold the same figure - tax included when the invoice is sent
         # TaxInclusive, excluded otherwise.
-        amount = move.currency_id.round(line.price_total if tax_inclusive else line.price_subtotal)
+        amount = move.currency_id.round(qbo_compat.line_gross_amount(line) if tax_inclusive else line.price_subtotal)
         unit_price = float_round(amount / qty, precision_digits=7)
         if move.currency_id.round(unit_price * qty) != amount:
             qty, unit_price = 1.0, amount
