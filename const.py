@@ -111,3 +111,29 @@ SYNC_STATES = [
     ('voided', 'Voided'),
     ('deleted_in_qbo', 'Deleted in QuickBooks'),
 ]
+
+# Security: the Custom endpoint environment receives the client secret; only in developer mode or
+# when this system parameter is True (tests and the demo set it to reach the emulator).
+PARAM_ALLOW_CUSTOM_ENDPOINT = 'quickbooks_online.allow_custom_endpoint'
+# The database that connected: a copy (other database.uuid) must not refresh or revoke its tokens.
+PARAM_DATABASE_UUID = 'database.uuid'
+
+# --- Inbound: webhooks, change data capture, payments (issue 12)
+WEBHOOK_ROUTE = '/quickbooks_online/webhook'
+RECONNECT_ROUTE = '/quickbooks_online/reconnect'
+# Entities whose changes the connector reads back (one CDC call covers all of them).
+CDC_ENTITIES = ('Payment', 'Invoice', 'CreditMemo')
+# QuickBooks returns at most 1000 objects per CDC response and looks back at most 30 days.
+CDC_MAX_OBJECTS = 1000
+CDC_MAX_DAYS = 30
+# Re-read a few seconds before the checkpoint: objects stamped in the same second as the last
+# answer are not missed (processing is idempotent on Id + SyncToken).
+CDC_OVERLAP_SECONDS = 5
+# Without webhooks the drain still runs this often (the cron's own schedule).
+CDC_POLL_MINUTES = 55
+# Keep-alive: refresh a connection whose 100-day rolling refresh-token expiry is this close.
+KEEPALIVE_MARGIN_DAYS = 30
+# Processed and ignored webhook events are kept this long (the inbox is not an archive).
+WEBHOOK_EVENT_RETENTION_DAYS = 30
+# A webhook body larger than this is refused (Intuit's notifications are a few KB).
+WEBHOOK_MAX_BYTES = 1024 * 1024

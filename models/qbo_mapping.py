@@ -19,13 +19,20 @@ MAPPING_TYPES = [
     ('term', 'Payment term'),
     ('product', 'Product'),
     ('analytic', 'Analytic account (Class)'),
+    ('payment_method', 'Payment method (journal)'),
+    ('deposit_account', 'Deposit account (journal)'),
 ]
 MAPPING_MODELS = {
     'tax': ('account.tax', 'TaxCode'),
     'term': ('account.payment.term', 'Term'),
     'product': ('product.product', 'Item'),
     'analytic': ('account.analytic.account', 'Class'),
+    # Payments (qbo_payment_import.py): QuickBooks PaymentMethodRef / DepositToAccountRef <-> Odoo journal.
+    'payment_method': ('account.journal', 'PaymentMethod'),
+    'deposit_account': ('account.journal', 'Account'),
 }
+TYPED_FIELDS = {'tax': 'tax_id', 'term': 'term_id', 'product': 'product_id', 'analytic': 'analytic_id',
+                'payment_method': 'journal_id', 'deposit_account': 'journal_id'}
 
 
 class QboRef(models.Model):
@@ -39,6 +46,7 @@ class QboRef(models.Model):
     _order = 'entity, name'
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
+    company_id = fields.Many2one(related='connection_id.company_id', store=True, index=True)
     entity = fields.Char(required=True, index=True)
     qbo_id = fields.Char('QuickBooks Id', required=True)
     name = fields.Char(required=True)
@@ -73,6 +81,7 @@ class QboMapping(models.Model):
     product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed')
     analytic_id = fields.Many2one('account.analytic.account', compute='_compute_typed', inverse='_inverse_typed',
                                   string='Analytic account')
+    journal_id = fields.Many2one('account.journal', compute='_compute_typed', inverse='_inverse_typed')
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
     qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
@@ -90,16 +99,15 @@ class QboMapping(models.Model):
     @api.depends('res_id', 'mapping_type')
     def _compute_typed(self):
         for mapping in self:
-            for mtype, fname in (('tax', 'tax_id'), ('term', 'term_id'), ('product', 'product_id'),
-                                 ('analytic', 'analytic_id')):
-                model = MAPPING_MODELS[mtype][0]
-                mapping[fname] = self.env[model].browse(mapping.res_id) if mapping.mapping_type == mtype else False
+            for fname in set(TYPED_FIELDS.values()):
+                mapping[fname] = False
+            fname = TYPED_FIELDS.get(mapping.mapping_type)
+            if fname:
+                mapping[fname] = self.env[MAPPING_MODELS[mapping.mapping_type][0]].browse(mapping.res_id)
 
     def _inverse_typed(self):
         for mapping in self:
-            fname = {'tax': 'tax_id', 'term': 'term_id', 'product': 'product_id',
-                     'analytic': 'analytic_id'}[mapping.mapping_type]
-            mapping.res_id = mapping[fname].id
+            mapping.res_id = mapping[TYPED_FIELDS[mapping.mapping_type]].id
 
     @api.depends('qbo_ref_id.active')
     def _compute_health(self):
@@ -158,6 +166,12 @@ class QboConnectionReferences(models.Model):
             connection.ref_count = counts.get(connection.id, 0)
 
     def action_qbo_import_references(self):
+        """Button: accounting managers import the reference data (they cannot write the connection)."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        return self.sudo()._qbo_import_references()
+
+    def _qbo_import_references(self):
         """Import accounts, items, tax codes and rates, terms, classes and payment methods (all pages)."""
         self.ensure_one()
         Ref = self.env['qbo.ref'].sudo()

@@ -124,10 +124,13 @@ def setup(cr, args, new_db):
     setup_company(env, company)
     cr.commit()
 
+    # The emulator is a Custom endpoint, which receives the client secret: allowed explicitly.
+    env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
     connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
     connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
                       'client_id': args.client_id, 'client_secret': args.client_secret})
     cr.commit()  # the token refresh runs in a transaction of its own: it must see this row
+    setup_webhook(connection, args)
 
     # Everything from here on runs as the admin, as a click in the settings would.
     admin_env = env(user=admin)
@@ -142,6 +145,17 @@ def setup(cr, args, new_db):
         cr.commit()
     print(f"demo: connection {connection.state} to QuickBooks company {connection.qbo_company_name} "
           f"(realm {connection.realm_id})", flush=True)
+
+
+def setup_webhook(connection, args):
+    """Webhooks on: the emulator POSTs every change to Odoo, signed with the app's verifier token."""
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415 - on PYTHONPATH through scripts/_env.sh
+
+    verifier = 'qbo-demo-verifier-token'
+    connection.write({'webhook_verifier_token': verifier})
+    EmulatorControl(args.emulator_url).configure_webhook(
+        f'http://127.0.0.1:{args.http_port}/quickbooks_online/webhook', verifier, client_id=args.client_id)
+    connection.env.cr.commit()
 
 
 def setup_company(env, company):
@@ -189,6 +203,8 @@ def ensure_connected(connection, emulator_url):
     query = parse_qs(urlsplit(location).query)
     verified = connection._qbo_verify_state(query['state'][0])
     outcome = verified._qbo_complete_authorization(query['code'][0], query['realmId'][0])
+    # The exchange committed on a cursor of its own: end this transaction's snapshot to see it.
+    connection.env.cr.commit()
     if outcome == 'realm_change':
         # The previous QuickBooks company is gone from the emulator: switch to the new one.
         verified.action_qbo_confirm_realm_change()
