@@ -122,7 +122,8 @@ class QboConnectionInbound(models.Model):
         res = super()._qbo_store_tokens(tokens, realm_id, pending=pending)
         if not pending:
             vals = {'hard_expiry_warned': False}
-            if realm_id != self.realm_id:
-                vals['cdc_checkpoint'] = False
+            if realm_id != self.realm_id or not self.cdc_checkpoint:
+                # The feed starts at the connection: history before it is not imported as payments.
+                vals['cdc_checkpoint'] = fields.Datetime.now()
             self.sudo().write(vals)
         return res
