@@ -8,7 +8,6 @@ from psycopg2.errors import LockNotAvailable
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
-from odoo.osv import expression
 from odoo.tools import SQL
 
 from .. import const
@@ -99,7 +98,7 @@ class QboBinding(models.Model):
                 continue
             ids = self.env[res_model]._search([('display_name', operator, value)])
             domains.append(['&', ('res_model', '=', res_model), ('res_id', 'in', ids)])
-        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        return qbo_compat.domain_or(domains)
 
     @api.depends('qbo_id', 'entity', 'connection_id.environment', 'connection_id.custom_base_url')
     def _compute_qbo_url(self):

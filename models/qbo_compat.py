@@ -11,6 +11,12 @@ try:
 except ImportError:  # Odoo 19 moved it with the rest of the ORM
     from odoo.orm.environments import Transaction  # noqa: F401 - re-exported
 
+try:
+    from odoo.fields import Domain
+except ImportError:  # Odoo 18: domains are lists combined by odoo.osv.expression (deprecated in 19)
+    Domain = None
+    from odoo.osv import expression
+
 #: The running series, e.g. "19.0" (for messages and logs; code branches on features below).
 SERIES = release.major_version
 
@@ -37,6 +43,13 @@ else:
             assert name.startswith('_'), "Names of SQL constraints in a model must start with '_'"
             owner._sql_constraints = [*owner.__dict__.get('_sql_constraints', ()),
                                       (name[1:], self.definition, self.message)]
+
+
+def domain_or(domains):
+    """The union of domains (nothing for none): 19's ``Domain.OR``, 18's ``expression.OR``."""
+    if Domain is not None:
+        return Domain.OR(domains)
+    return expression.OR(domains) if domains else expression.FALSE_DOMAIN
 
 
 def is_test_cursor(cr):

@@ -4,6 +4,7 @@ Nothing is mocked: the emulator runs in this process on an ephemeral 127.0.0.1 p
 harness lets loopback requests through), the connection is made through Intuit's code flow as the
 emulator serves it, and assertions read back what the emulator holds.
 """
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
 from odoo.tests import HttpCase, new_test_user
@@ -90,6 +91,16 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
                                        'res_id': cls.tax_ca.id, 'qbo_ref_id': cls.qbo_ca.id})
         # Odoo's default sales tax matches QuickBooks' default (California, 8%).
         company.account_sale_tax_id = cls.tax_ca
+
+    @contextmanager
+    def qbo_external_requests(self):
+        """Let requests that do not come from this test's HTTP client reach Odoo (the emulator's webhook
+        POSTs). Odoo 19's HttpCase refuses them outside ``allow_requests(all_requests=True)``; 18 serves them."""
+        if hasattr(self, 'allow_requests'):
+            with self.allow_requests(all_requests=True):
+                yield
+        else:
+            yield
 
     def setUp(self):
         super().setUp()

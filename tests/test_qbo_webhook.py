@@ -134,10 +134,12 @@ class TestQboWebhook(QboPaymentsCommon):
         invoice = self._sent()
         self.qbo.configure_webhook(self.base_url() + const.WEBHOOK_ROUTE, VERIFIER, realm_ids=[self.realm])
         self.addCleanup(self.qbo.configure_webhook, None, VERIFIER)
-        self.qbo.flush_webhooks()  # the invoice's own creation
+        with self.qbo_external_requests():
+            self.qbo.flush_webhooks()  # the invoice's own creation
         self.env['qbo.connection']._cron_qbo_change_feed()
         qbo_payment = self.qbo.record_payment(self.realm, invoices=[{'id': self._qbo_id(invoice), 'amount': 108.0}])
-        attempts = self.qbo.flush_webhooks()
+        with self.qbo_external_requests():
+            attempts = self.qbo.flush_webhooks()
         self.assertTrue(attempts and all(a['status'] == 200 for a in attempts), attempts)
         self.env.invalidate_all()
         event = self.events().filtered(lambda e: e.entity == 'Payment')
