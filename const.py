@@ -59,6 +59,11 @@ RATE_LIMIT_CONCURRENT = 10
 # After a 429, Intuit asks to wait 60 s.
 THROTTLE_RETRY_SECONDS = 60
 
+# Auto-send: documents queued per connection and per cron run, at most (the cron re-triggers itself).
+AUTO_SEND_BATCH_SIZE = 1000
+# Customer tax registration number (VAT/GST): PrimaryTaxIdentifier, for the locales that have it.
+TAX_IDENTIFIER_LOCALES = ('GB', 'CA', 'AU', 'IN')
+
 # --- Tokens
 # Refresh the access token when it expires within this many seconds.
 ACCESS_TOKEN_REFRESH_MARGIN = 300
@@ -77,13 +82,17 @@ PHONE_MAX_LENGTH = 30
 WEB_URI_MAX_LENGTH = 1000
 ADDRESS_LINE_MAX_LENGTH = 500
 CITY_MAX_LENGTH = 255
+COUNTRY_MAX_LENGTH = 255
 POSTAL_CODE_MAX_LENGTH = 30
 NOTES_MAX_LENGTH = 2000
-RESALE_NUM_MAX_LENGTH = 16
+TAX_IDENTIFIER_MAX_LENGTH = 20
 ITEM_NAME_MAX_LENGTH = 100
 CUSTOMER_MEMO_MAX_LENGTH = 1000
 PRIVATE_NOTE_MAX_LENGTH = 4000
 LINE_DESCRIPTION_MAX_LENGTH = 4000
+# Decimals of a line UnitPrice and of an ExchangeRate sent to QuickBooks.
+UNIT_PRICE_DIGITS = 7
+EXCHANGE_RATE_DIGITS = 6
 # Characters QBO refuses in names (DisplayName, GivenName, ...).
 NAME_FORBIDDEN_CHARS = (':', '\t', '\n', '\r')
 

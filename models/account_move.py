@@ -60,7 +60,7 @@ class AccountMove(models.Model):
                 binding._qbo_mark_to_send()  # re-posted after a reset to draft: update in QuickBooks
             elif not binding and auto:
                 connection = move._qbo_connection()
-                if connection and connection.state == 'connected':
+                if connection and connection.state == 'connected' and connection._qbo_auto_send_applies(move):
                     self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
                     self.env['qbo.binding']._qbo_trigger_cron()
         return posted
@@ -76,17 +76,9 @@ class AccountMove(models.Model):
 
     @api.model
     def _qbo_enqueue_auto_send(self):
-        """With 'Send posted invoices automatically', queue posted invoices that have no link yet."""
-        if not self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send'):
-            return
-        for connection in self.env['qbo.connection'].sudo().search([('state', '=', 'connected')]):
-            linked = self.env['qbo.binding'].sudo().search([
-                ('connection_id', '=', connection.id), ('res_model', '=', 'account.move')]).mapped('res_id')
-            moves = self.search([('company_id', '=', connection.company_id.id), ('state', '=', 'posted'),
-                                 ('move_type', 'in', list(ENTITY_BY_MOVE_TYPE)), ('id', 'not in', linked)],
-                                limit=500)
-            for move in moves:
-                self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
+        """With 'Send posted invoices automatically', queue posted documents dated from each
+        connection's cut-off that have no link yet (see qbo.connection._qbo_enqueue_auto_send)."""
+        return self.env['qbo.connection']._qbo_enqueue_auto_send_all()
 
     # ------------------------------------------------------------------ export
 
@@ -103,10 +95,13 @@ class AccountMove(models.Model):
         connection._qbo_check_default_tax()
         self._qbo_export_missing_items(connection, client)
         customer_id = self._qbo_export_customer(connection, client)
-        payload = self.env['qbo.mapper']._qbo_prepare_invoice_vals(self, connection, customer_id)
+        mapper = self.env['qbo.mapper']
         if binding.qbo_id:
+            # Sparse: fields only QuickBooks users set (e-mail, payment flags, custom fields) are kept.
+            payload = mapper._qbo_prepare_invoice_update_vals(self, connection, customer_id)
             document = self._qbo_update_document(binding, client, payload, res_ref)
         else:
+            payload = mapper._qbo_prepare_invoice_vals(self, connection, customer_id)
             document = self._qbo_create_document(binding, client, payload, res_ref)
         if document is None:
             return
@@ -117,7 +112,8 @@ class AccountMove(models.Model):
         partner = self.commercial_partner_id
         foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
         partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
-        if partner_binding.qbo_id and foreign:
+        # With multicurrency, a customer created for another currency cannot take home-currency documents either.
+        if partner_binding.qbo_id and connection.multi_currency:
             customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
             customer_currency = (customer.get('CurrencyRef') or {}).get('value')
             if customer_currency and customer_currency != self.currency_id.name:
@@ -236,8 +232,12 @@ class AccountMove(models.Model):
         self.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
 
     def _qbo_void(self, binding, client, res_ref):
+        """Cancelled in Odoo: void the Invoice; delete the CreditMemo (the API has no void for it)."""
         if not binding.qbo_id:
             binding.write({'state': 'voided'})
+            return
+        if binding.entity == 'CreditMemo':
+            self._qbo_delete_credit_memo(binding, client, res_ref)
             return
         current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
         if not self._qbo_is_voided(current):
@@ -247,6 +247,23 @@ class AccountMove(models.Model):
         binding.write({'state': 'voided', 'error_message': False})
         self.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
                                  message_type='comment', subtype_xmlid='mail.mt_note')
+
+    def _qbo_delete_credit_memo(self, binding, client, res_ref):
+        """Delete the QuickBooks CreditMemo of a cancelled credit note (already gone: nothing to do)."""
+        try:
+            current = client.read('CreditMemo', binding.qbo_id, res_ref=res_ref)
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_OBJECT_NOT_FOUND:
+                raise
+            current = None
+        if current:
+            body = {'Id': binding.qbo_id, 'SyncToken': current['SyncToken']}
+            client.delete('CreditMemo', binding.qbo_id, current['SyncToken'],
+                          binding._qbo_request_id('delete', body), res_ref=res_ref)
+        message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
+                    "for credit memos.", binding.qbo_id)
+        binding.write({'state': 'voided', 'error_message': message})
+        self.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
 
     def _qbo_store_result(self, binding, document):
         """Store what QuickBooks holds and compare its totals with Odoo's (parity check)."""
@@ -259,9 +276,11 @@ class AccountMove(models.Model):
             'odoo_total': self.amount_total, 'odoo_tax': self.amount_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
         }
         if currency.compare_amounts(qbo_total, self.amount_total) or currency.compare_amounts(qbo_tax, self.amount_tax):
+            reason = self.env['qbo.mapper']._qbo_variance_reason(self, binding.connection_id)
             vals.update(state='variance', error_message=_(
-                "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s).",
-                qbo=qbo_total, qtax=qbo_tax, odoo=self.amount_total, otax=self.amount_tax))
+                "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s). "
+                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=self.amount_total, otax=self.amount_tax,
+                reason=reason))
         else:
             vals['state'] = 'sent'
         binding.write(vals)

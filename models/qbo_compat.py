@@ -70,16 +70,18 @@ def group_users(group):
     return group.all_user_ids if 'all_user_ids' in group._fields else group.users
 
 
-def line_gross_amount(line):
-    """A product line's amount tax included, unrounded: what the customer owes for the line.
+def line_totals(line):
+    """A product line's ``(untaxed, tax included)`` amounts, unrounded, as 18's ``price_subtotal`` and
+    ``price_total`` hold them.
 
-    18's ``price_total`` is exactly that; 19 rounds the untaxed amount and the tax of each line
-    separately (3 x 33.33 at 20% included: 83.33 + 16.67 = 100.00, while the invoice says 99.99).
-    Computed the same way on both series through the tax engine both share.
+    19 stores them rounded, the untaxed amount and the tax of each line separately (3 x 33.33 at 20%
+    included: 83.33 + 16.67 = 100.00 while the customer owes 99.99). Computed here the same way on
+    both series, through the tax engine they share, so that payloads are identical.
     """
     base_line = line.move_id._prepare_product_base_line_for_taxes_computation(line)
     line.env['account.tax']._add_tax_details_in_base_line(base_line, line.company_id)
-    return base_line['tax_details']['raw_total_included_currency']
+    details = base_line['tax_details']
+    return details['raw_total_excluded_currency'], details['raw_total_included_currency']
 
 
 def groups_field(model):

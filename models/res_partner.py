@@ -95,11 +95,20 @@ class ResPartner(models.Model):
         return rows[0] if rows else None
 
     def _qbo_is_same_party(self, customer):
-        """A QuickBooks customer is this partner when the email (or the VAT number) is the same."""
+        """The QuickBooks customer of the same name is this partner: same email, or same VAT number
+        *and* same billing postal code.
+
+        A VAT number never decides alone: QuickBooks masks `PrimaryTaxIdentifier` in responses
+        (only its last five characters are shown) and VAT groups share one number.
+        """
         email = ((customer.get('PrimaryEmailAddr') or {}).get('Address') or '').strip().lower()
         if self.email and email and email == self.email.strip().lower():
             return True
-        return bool(self.vat and customer.get('ResaleNum') and customer['ResaleNum'] == self.vat[:16])
+        masked = (customer.get('PrimaryTaxIdentifier') or '').replace(' ', '')
+        vat = (self.vat or '').replace(' ', '')
+        postal = ((customer.get('BillAddr') or {}).get('PostalCode') or '').replace(' ', '').lower()
+        return bool(vat and masked and masked[-5:] == vat[-5:]
+                    and self.zip and postal == self.zip.replace(' ', '').lower())
 
     def _qbo_create_customer(self, binding, client, payload, res_ref):
         """Create the customer. A duplicate name links to the same party or gets a visible suffix."""

@@ -2,6 +2,7 @@ from . import test_qbo_mapper
 from . import test_qbo_oauth
 from . import test_qbo_export
 from . import test_qbo_multi
+from . import test_qbo_parity
 from . import test_qbo_security
 from . import test_qbo_payments
 from . import test_qbo_webhook

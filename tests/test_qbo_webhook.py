@@ -10,6 +10,7 @@ from odoo.tests import new_test_user, tagged
 
 from .. import const
 from ..models import qbo_compat
+from ..models.qbo_connection import QboReconnectNeeded
 from .test_qbo_payments import QboPaymentsCommon
 
 VERIFIER = 'emulator-verifier-token'
@@ -178,6 +179,31 @@ class TestQboConnectionHealth(QboPaymentsCommon):
         self.assertNotEqual(token.refresh_token, old_refresh)
         self.assertGreater(token.refresh_token_expiry, now + timedelta(days=90), "100 days again")
         self.assertTrue(self.connection.last_keepalive_date)
+
+    def test_keepalive_beats_the_100_day_limit_on_the_emulator_clock(self):
+        day = 86400
+        # 71 idle days, in QuickBooks (emulator clock) and in Odoo (the expiry Odoo computed at the last refresh).
+        self.qbo.advance_clock(71 * day)
+        self.token().refresh_token_expiry = fields.Datetime.now() + timedelta(days=101 - 71)
+        self.env.flush_all()
+        self.env['qbo.connection']._cron_qbo_keepalive()
+        self.assertTrue(self.connection.last_keepalive_date)
+        # 71 more days: 142 days after the consent, the kept-alive connection still works...
+        self.qbo.advance_clock(71 * day)
+        self.connection._qbo_get_access_token(force_refresh=True)
+        self.assertEqual(self.connection.state, 'connected')
+        # ...while one left idle past 100 days is refused by QuickBooks: reconnection needed.
+        self.qbo.advance_clock(102 * day)
+        self.env.flush_all()  # the refresh writes the state on a cursor of its own: nothing pending here
+        # Not assertRaises: Odoo's rolls its block back, and the reconnect state is what we check.
+        try:
+            self.connection._qbo_get_access_token(force_refresh=True)
+            refused = None
+        except QboReconnectNeeded as exc:
+            refused = exc
+        self.assertIn('invalid_grant', str(refused))
+        self.env.invalidate_all()
+        self.assertEqual(self.connection.state, 'reconnect')
 
     def requests_count(self):
         return len(self.qbo.requests_log(path_contains='/oauth2/v1/tokens/bearer'))

@@ -458,6 +458,13 @@ class QboClient:
                             operation='void', res_ref=res_ref)
         return body[entity]
 
+    def delete(self, entity, qbo_id, sync_token, request_id, res_ref=None):
+        """Delete a transaction (e.g. a CreditMemo, which has no void); return QuickBooks' status dict."""
+        body = self.request('POST', self.entity_path(entity), params={'operation': 'delete'},
+                            json_body={'Id': qbo_id, 'SyncToken': sync_token}, request_id=request_id,
+                            operation='delete', res_ref=res_ref)
+        return body[entity]
+
     def query(self, statement, res_ref=None):
         """Run one query statement; return the QueryResponse dict."""
         if len(statement) > 2000:
