@@ -56,6 +56,16 @@ BATCH_MAX_ITEMS = 30
 # Published throttles, per realm: 500 requests per minute and 10 concurrent requests.
 RATE_LIMIT_PER_MINUTE = 500
 RATE_LIMIT_CONCURRENT = 10
+# Scheduled exports (per connection): default and shortest interval, in minutes.
+EXPORT_INTERVAL_DEFAULT_MINUTES = 60
+EXPORT_INTERVAL_MIN_MINUTES = 15
+# ... 10 requests per second and 40 batch requests per minute.
+RATE_LIMIT_PER_SECOND = 10
+RATE_LIMIT_BATCH_PER_MINUTE = 40
+# Reads (queries, GETs, CDC) are metered per month ("CorePlus" calls): 500,000 on the free tier.
+METERED_MONTHLY_BUDGET = 500000
+# Administrators get an activity when this share of the monthly budget is used.
+METERED_ALERT_RATIO = 0.8
 # After a 429, Intuit asks to wait 60 s.
 THROTTLE_RETRY_SECONDS = 60
 

@@ -1,6 +1,8 @@
 from . import qbo_compat
 from . import qbo_token
 from . import qbo_connection
+from . import qbo_connection_settings
+from . import qbo_error_advice
 from . import qbo_sync_log
 from . import qbo_binding
 from . import qbo_mapping
@@ -11,6 +13,7 @@ from . import res_partner
 from . import account_move
 from . import qbo_auto_send
 from . import res_config_settings
+from . import qbo_rate_limit
 from . import qbo_connection_inbound
 from . import qbo_webhook_event
 from . import qbo_change_feed

@@ -77,6 +77,7 @@ def main():
     sys.path.insert(0, args.odoo_src)
     # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
     import odoo.modules.registry  # noqa: PLC0415
+    import odoo.netsvc  # noqa: PLC0415
     import odoo.release  # noqa: PLC0415
     import odoo.service.db  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
@@ -86,12 +87,15 @@ def main():
     series19 = odoo.release.version_info[0] >= 19
     # No demo data: 19 has none unless --with-demo; 18 needs --without-demo (a value that 19 rejects).
     options = ['-d', args.db, '--addons-path', args.addons_path, *([] if series19 else ['--without-demo', 'all']),
-               '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'warn']
+               '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'info']
     # Install on first run; upgrade afterwards so that the demo always shows the current code.
     options += ['-u', ADDON] if installed else ['-i', ADDON]
     if args.logfile:
         options += ['--logfile', args.logfile]
     config.parse_config(options, setup_logging=True)
+    # parse_config only reads the options: the log file is opened by init_logger (odoo-bin calls it
+    # when it starts a server, which this script does not), hence the empty setup.log before.
+    odoo.netsvc.init_logger()
     if new_db:
         print(f"demo: creating database {args.db} and installing {ADDON} (a minute or two)", flush=True)
         odoo.service.db._create_empty_database(args.db)

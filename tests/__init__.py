@@ -2,8 +2,13 @@ from . import test_qbo_mapper
 from . import test_qbo_oauth
 from . import test_qbo_export
 from . import test_qbo_multi
+from . import test_qbo_tours
+from . import test_qbo_settings
+from . import test_qbo_rate_limit
+from . import test_qbo_throughput
 from . import test_qbo_parity
 from . import test_qbo_security
 from . import test_qbo_payments
 from . import test_qbo_webhook
 from . import test_qbo_compat
+from . import test_qbo_i18n

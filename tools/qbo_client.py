@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 from .. import const
+from .i18n import _lt
 from .qbo_exceptions import (
     QboAuthError,
     QboConnectionError,
@@ -58,11 +59,11 @@ def endpoints_for(environment, custom_base_url=None):
     """
     if environment == 'custom':
         if not custom_base_url:
-            raise ValueError("A custom QuickBooks endpoint needs a base URL.")
+            raise ValueError(_lt("A custom QuickBooks endpoint needs a base URL."))
         base = custom_base_url.rstrip('/')
         return {key: base + path for key, path in const.CUSTOM_PATHS.items()}
     if environment not in const.OAUTH_ENDPOINTS:
-        raise ValueError(f"Unknown QuickBooks environment {environment!r}.")
+        raise ValueError(_lt("Unknown QuickBooks environment %r.", environment))
     return dict(const.OAUTH_ENDPOINTS[environment])
 
 
@@ -107,16 +108,16 @@ class RateLimiter:
                 wait = 60 - (now - self._starts[0])
             if time.monotonic() + wait > deadline:
                 raise QboRateLimitError(
-                    "Local throttle: more than %d QuickBooks requests in one minute." % self.per_minute,
+                    _lt("Local throttle: more than %s QuickBooks requests in one minute.", self.per_minute),
                     code=const.FAULT_THROTTLED)
             time.sleep(min(wait, 1.0))
 
     @contextmanager
-    def slot(self):
-        """Hold one request slot for the duration of a call."""
+    def slot(self, kind='write'):
+        """Hold one request slot for the duration of a call (`kind` is for the shared limiter)."""
         deadline = time.monotonic() + self.max_wait
         if not self._semaphore.acquire(timeout=self.max_wait):
-            raise QboRateLimitError("Local throttle: too many concurrent QuickBooks requests.",
+            raise QboRateLimitError(_lt("Local throttle: too many concurrent QuickBooks requests."),
                                     code=const.FAULT_THROTTLED)
         try:
             self._wait_for_window(deadline)
@@ -204,7 +205,7 @@ def _transport_error(exc, method):
         isinstance(exc, requests.exceptions.ConnectionError)
         and ('NewConnectionError' in repr(exc) or 'Connection refused' in str(exc)))
     outcome_unknown = method != 'GET' and not never_sent
-    return QboConnectionError(f"No answer from QuickBooks: {exc.__class__.__name__}",
+    return QboConnectionError(_lt("No answer from QuickBooks: %s", exc.__class__.__name__),
                               outcome_unknown=outcome_unknown, detail=str(exc)[:300])
 
 
@@ -282,10 +283,10 @@ class QboOAuthClient:
         try:
             tokens = response.json()
         except ValueError:
-            raise QboOAuthError("The token endpoint did not answer JSON.", status=response.status_code,
+            raise QboOAuthError(_lt("The token endpoint did not answer JSON."), status=response.status_code,
                                 intuit_tid=response.headers.get('intuit_tid')) from None
         if not tokens.get('access_token') or not tokens.get('refresh_token'):
-            raise QboOAuthError("The token endpoint answered without tokens.", status=response.status_code,
+            raise QboOAuthError(_lt("The token endpoint answered without tokens."), status=response.status_code,
                                 intuit_tid=response.headers.get('intuit_tid'))
         return tokens
 
@@ -392,7 +393,7 @@ class QboClient:
         response = None
         error = None
         try:
-            with (self.limiter.slot() if self.limiter else _null_context()):
+            with (self.limiter.slot(_limiter_kind(method, url)) if self.limiter else _null_context()):
                 response = self.session.request(method, url, headers=headers, **kwargs)
         except requests.exceptions.RequestException as exc:
             error = _transport_error(exc, method)
@@ -401,13 +402,16 @@ class QboClient:
         else:
             if response.status_code >= 300:
                 error = _error_from_response(response)
+            if response.status_code == 429 and hasattr(self.limiter, 'throttled'):
+                # Intuit throttled the realm: the shared limiter pauses it for every worker.
+                self.limiter.throttled()
         self._report(operation, method, url, response, error, started, request_id, res_ref)
         if error:
             raise error
         try:
             return response.json()
         except ValueError:
-            raise QboServerError("QuickBooks answered something that is not JSON.",
+            raise QboServerError(_lt("QuickBooks answered something that is not JSON."),
                                  status=response.status_code,
                                  intuit_tid=response.headers.get('intuit_tid')) from None
 
@@ -534,6 +538,17 @@ class QboClient:
 @contextmanager
 def _null_context():
     yield
+
+
+def _limiter_kind(method, url):
+    """What a call is for the limiter: 'batch', 'read' (metered by Intuit: queries, reads, CDC) or 'write'."""
+    path = url.split('/v3/company/', 1)[-1].split('?', 1)[0]
+    endpoint = path.split('/')[1] if '/' in path else ''
+    if endpoint == 'batch':
+        return 'batch'
+    if method == 'GET' or endpoint == 'query':
+        return 'read'
+    return 'write'
 
 
 __all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'qbo_quote', 'QboError']
