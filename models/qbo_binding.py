@@ -8,11 +8,11 @@ from psycopg2.errors import LockNotAvailable
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
-from odoo.osv import expression
 from odoo.tools import SQL
 
 from .. import const
 from ..tools import QboConnectionError, QboError, QboRateLimitError
+from . import qbo_compat
 from .qbo_connection import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
@@ -74,12 +74,10 @@ class QboBinding(models.Model):
     currency_id = fields.Many2one('res.currency', copy=False)
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
 
-    _sql_constraints = [
-        ('record_uniq', 'unique(connection_id, res_model, res_id)',
-         'A record is linked at most once per QuickBooks connection.'),
-        ('qbo_object_uniq', 'unique(connection_id, entity, qbo_id)',
-         'A QuickBooks object is linked to at most one Odoo record.'),
-    ]
+    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id)',
+                                         'A record is linked at most once per QuickBooks connection.')
+    _qbo_object_uniq = qbo_compat.Constraint('unique(connection_id, entity, qbo_id)',
+                                             'A QuickBooks object is linked to at most one Odoo record.')
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
@@ -100,7 +98,7 @@ class QboBinding(models.Model):
                 continue
             ids = self.env[res_model]._search([('display_name', operator, value)])
             domains.append(['&', ('res_model', '=', res_model), ('res_id', 'in', ids)])
-        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        return qbo_compat.domain_or(domains)
 
     @api.depends('qbo_id', 'entity', 'connection_id.environment', 'connection_id.custom_base_url')
     def _compute_qbo_url(self):
@@ -309,7 +307,7 @@ class QboBinding(models.Model):
         counts = pending._qbo_process(with_commit=True)
         remaining = self.search_count(self._qbo_pending_domain())
         if self._qbo_can_commit():
-            self.env['ir.cron']._notify_progress(done=len(pending), remaining=remaining)
+            qbo_compat.cron_commit_progress(self.env, len(pending), remaining)
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)

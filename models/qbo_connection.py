@@ -3,7 +3,6 @@ import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.api import Transaction
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 from odoo.tools import consteq
@@ -12,6 +11,7 @@ from odoo.tools.misc import hmac as hmac_tool
 from .. import const
 from ..tools import QboClient, QboError, QboOAuthClient
 from ..tools.qbo_client import endpoints_for
+from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
 
@@ -91,9 +91,7 @@ class QboConnection(models.Model):
     multi_currency = fields.Boolean('Multicurrency', compute='_compute_preference_flags')
     preflight_message = fields.Text(compute='_compute_preflight')
 
-    _sql_constraints = [
-        ('company_uniq', 'unique(company_id)', 'A company has a single QuickBooks Online connection.'),
-    ]
+    _company_uniq = qbo_compat.Constraint('unique(company_id)', 'A company has a single QuickBooks Online connection.')
 
     # ------------------------------------------------------------------ compute
 
@@ -288,7 +286,7 @@ class QboConnection(models.Model):
         self.env.flush_all()  # the dedicated cursor reads the connection's settings
         try:
             with self.env.registry.cursor() as cr:
-                cr.transaction = cr.transaction or Transaction(self.env.registry)
+                cr.transaction = cr.transaction or qbo_compat.Transaction(self.env.registry)
                 return self.with_env(self.env(cr=cr))._qbo_exchange_code(code, realm_id)
         finally:
             # The dedicated cursor changed the connection and its tokens: forget cached values.
@@ -568,7 +566,7 @@ class QboConnection(models.Model):
             with self.env.registry.cursor() as cr:
                 # Bind the cursor to the registry we already hold (what Environment would look up
                 # by name, under the global registry lock).
-                cr.transaction = cr.transaction or Transaction(self.env.registry)
+                cr.transaction = cr.transaction or qbo_compat.Transaction(self.env.registry)
                 return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
         finally:
             # The dedicated cursor may have changed the state or tokens: forget cached values.
@@ -581,7 +579,7 @@ class QboConnection(models.Model):
         Note: must run on a cursor of its own (see `_qbo_get_access_token`); commits it.
         """
         cr = self.env.cr
-        if not self.env.registry.in_test_mode():
+        if not qbo_compat.is_test_cursor(cr):
             # See rows committed by the worker that held the lock before us.
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         cr.execute("""SELECT id, access_token, access_token_expiry, refresh_token, database_uuid
@@ -649,7 +647,7 @@ class QboConnection(models.Model):
         message = _("QuickBooks refused to renew the connection (%(code)s). Reconnect in %(where)s. Nothing was "
                     "lost: queued exports resume after reconnecting.", code=error.code, where=self._qbo_where('settings'))
         self.sudo().write({'state': 'reconnect', 'last_error': message})
-        admins = self.env.ref('base.group_system').sudo().users.filtered(
+        admins = qbo_compat.group_users(self.env.ref('base.group_system').sudo()).filtered(
             lambda u: not u.share and self.company_id in u.company_ids and u.active)
         conn = self.sudo()
         if not conn.activity_ids:

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from . import qbo_compat
+
 
 class QboToken(models.Model):
     """OAuth tokens of a QuickBooks connection, in their own system-only table.
@@ -26,7 +28,6 @@ class QboToken(models.Model):
     refresh_token_expiry = fields.Datetime(copy=False)
     refresh_token_hard_expiry = fields.Datetime(copy=False)
 
-    _sql_constraints = [
-        ('connection_pending_uniq', 'unique(connection_id, is_pending)',
-         'A QuickBooks connection has one active and at most one pending token set.'),
-    ]
+    _connection_pending_uniq = qbo_compat.Constraint(
+        'unique(connection_id, is_pending)',
+        'A QuickBooks connection has one active and at most one pending token set.')
