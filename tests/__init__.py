@@ -2,3 +2,4 @@ from . import test_qbo_mapper
 from . import test_qbo_oauth
 from . import test_qbo_export
 from . import test_qbo_multi
+from . import test_qbo_exactly_once

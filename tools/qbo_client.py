@@ -183,12 +183,13 @@ def _error_from_response(response):
         'errors': errors,
     }
     message = first.get('message') or f"HTTP {status}"
+    # 3001 first: QuickBooks sometimes throttles with a 403 carrying 3001, which is no authorization fault.
+    if status == 429 or first.get('code') == const.FAULT_THROTTLED:
+        return QboRateLimitError(message, **kwargs)
     if status == 401:
         return QboAuthError(message, **kwargs)
     if status == 403:
         return QboForbiddenError(message, **kwargs)
-    if status == 429 or first.get('code') == const.FAULT_THROTTLED:
-        return QboRateLimitError(message, **kwargs)
     if status >= 500:
         return QboServerError(message, **kwargs)
     return QboValidationError(message, **kwargs)
@@ -330,6 +331,9 @@ class QboClient:
         self.on_call = on_call
         self.limiter = limiter
         self.minor_version = minor_version
+        # The token this client sends. After a 401 it is the one the refresh returned, never a
+        # re-read: the caller's transaction may predate the refresh and still see the old token.
+        self._token = None
 
     # ------------------------------------------------------------------ core
 
@@ -364,22 +368,24 @@ class QboClient:
         while True:
             try:
                 return self._send_once(method, url, query, json_body, text_body, request_id,
-                                       operation or method.lower(), res_ref, force_refresh=False)
+                                       operation or method.lower(), res_ref)
             except QboAuthError:
                 if refreshed:
                     raise
                 refreshed = True
-                # The access token was rejected: refresh it once (under the connection's lock) and retry.
-                self.token_provider(force_refresh=True)
+                # The access token was rejected: refresh it once (under the connection's lock) and
+                # retry with the token the refresh returned.
+                self._token = self.token_provider(force_refresh=True)
             except (QboConnectionError, QboServerError):
                 if attempt >= retries:
                     raise
                 time.sleep(const.RETRY_BACKOFF_SECONDS[min(attempt, len(const.RETRY_BACKOFF_SECONDS) - 1)])
                 attempt += 1
 
-    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref,
-                   force_refresh):
-        token = self.token_provider(force_refresh=force_refresh)
+    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref):
+        if not self._token:
+            self._token = self.token_provider()
+        token = self._token
         headers = {'Authorization': f'Bearer {token}', 'Accept': 'application/json'}
         kwargs = {'params': query, 'timeout': const.HTTP_TIMEOUT}
         if json_body is not None:
@@ -466,11 +472,12 @@ class QboClient:
             body = self.request('GET', 'query', params={'query': statement}, operation='query', res_ref=res_ref)
         return body.get('QueryResponse', {})
 
-    def query_all(self, entity, where=None, include_inactive=False, order_by='Id'):
+    def query_all(self, entity, where=None, include_inactive=False, order_by='Id', res_ref=None):
         """Return every object of an entity matching `where`, paging 1000 at a time.
 
         :param str where: WHERE clause without the keyword, e.g. "DisplayName = 'X'"
         :param bool include_inactive: name-list entities are active-only unless Active is filtered
+        :param str res_ref: 'model,id' of the Odoo record concerned, for the transfer history
         :rtype: list
         """
         clauses = [where] if where else []
@@ -484,7 +491,7 @@ class QboClient:
         results = []
         position = 1
         while True:
-            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {const.QUERY_PAGE_SIZE}")
+            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {const.QUERY_PAGE_SIZE}", res_ref=res_ref)
             rows = page.get(entity, [])
             results.extend(rows)
             if len(rows) < const.QUERY_PAGE_SIZE:
