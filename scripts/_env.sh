@@ -7,6 +7,9 @@ PY="$VENV/bin/python"
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432}
 export PGUSER=${PGUSER:-$(id -un)}
 BUILD="$ROOT/.build"
+# The emulator is its own distribution (emulator/pyproject.toml, package qbo_emulator). It is imported from the
+# checkout, not installed into the venv, which several checkouts may share.
+export PYTHONPATH="$ROOT/emulator${PYTHONPATH:+:$PYTHONPATH}"
 
 # Why Odoo cannot be used, or nothing when it can.
 odoo_problem() {

@@ -157,7 +157,7 @@ def setup_company(env, company):
 
 def ensure_connected(connection, emulator_url):
     """Connect through the real code flow unless the current tokens still work."""
-    from odoo.addons.quickbooks_online.qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
 
     control = EmulatorControl(emulator_url)
     realms = {company['realm_id'] for company in control.companies()}

@@ -10,9 +10,10 @@ from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
+from qbo_emulator import EmulatorServer
+from qbo_emulator.testing import EmulatorControl
+
 from .. import const
-from ..qbo_emulator import EmulatorServer
-from ..qbo_emulator.testing import EmulatorControl
 
 CLIENT_ID = 'odoo-test-client'
 CLIENT_SECRET = 'odoo-test-secret'

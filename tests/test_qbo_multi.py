@@ -4,8 +4,9 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase, tagged
 
-from ..qbo_emulator import EmulatorServer
-from ..qbo_emulator.testing import EmulatorControl
+from qbo_emulator import EmulatorServer
+from qbo_emulator.testing import EmulatorControl
+
 from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
 
 

@@ -9,13 +9,28 @@ import urllib.parse
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+EMULATOR_DIR = os.path.join(ROOT, 'emulator')   # the qbo-emulator distribution (package qbo_emulator)
+if EMULATOR_DIR not in sys.path:
+    sys.path.insert(0, EMULATOR_DIR)
 
 from qbo_emulator.server import EmulatorServer  # noqa: E402
 from qbo_emulator.testing import EmulatorControl  # noqa: E402
 
-SAMPLES = os.path.abspath(os.path.join(ROOT, '..', 'shared', 'qbo-samples'))
+
+
+def _samples_dir():
+    """Real QuickBooks payloads: $QBO_SAMPLES, else the first `shared/qbo-samples` beside a parent of the checkout."""
+    if os.environ.get('QBO_SAMPLES'):
+        return os.environ['QBO_SAMPLES']
+    parent = ROOT
+    while True:
+        candidate = os.path.join(os.path.dirname(parent), 'shared', 'qbo-samples')
+        if os.path.isdir(candidate) or os.path.dirname(parent) == parent:
+            return candidate
+        parent = os.path.dirname(parent)
+
+
+SAMPLES = _samples_dir()
 CLIENT_ID = 'test-client'
 CLIENT_SECRET = 'test-secret'
 REDIRECT = 'http://localhost:8069/qbo/callback'

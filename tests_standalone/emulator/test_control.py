@@ -244,7 +244,8 @@ def test_cli_starts_fast_and_prints(tmp_path):
     p = subprocess.Popen([sys.executable, '-m', 'qbo_emulator', '--host', '127.0.0.1', '--port', '0',
                           '--client-id', 'ID', '--client-secret', 'SECRET', '--redirect-uri', 'http://localhost/cb',
                           '--redirect-uri', 'http://localhost/cb2'],
-                         cwd=ROOT, stdout=subprocess.PIPE, text=True)
+                         cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'emulator')))
     try:
         lines = [p.stdout.readline() for _ in range(3)]
         assert time.time() - t < 5

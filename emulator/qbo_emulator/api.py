@@ -207,7 +207,7 @@ def send(ctx, entity, obj_id, params):
     obj['EmailStatus'] = 'EmailSent'
     obj['DeliveryInfo'] = {'DeliveryType': 'Email',
                            'DeliveryTime': util.fmt_dt(ctx.now, ctx.company.tz_minutes)}
-    entities.touch(ctx, obj)
+    entities.touch(ctx, obj, entity, 'Emailed')
     return obj
 
 

@@ -59,6 +59,14 @@ class Company:
         self.docnums = {}
         self.cseq = 0
         self.addr_seq = 100
+        # set by the Emulator (not persisted): called as listener(realm_id, entity, id, operation, epoch,
+        # deleted_id) for every change a QuickBooks webhook would report
+        self.listener = None
+
+    def notify(self, entity, obj_id, operation, now, deleted_id=None):
+        """An object changed (operation: Create, Update, Delete, Void, Merge, Emailed)."""
+        if self.listener is not None:
+            self.listener(self.realm_id, entity, str(obj_id), operation, now, deleted_id)
 
     # -- basics -----------------------------------------------------------
     @property
@@ -122,6 +130,7 @@ class Company:
         marker['_updated'] = now
         marker.setdefault('MetaData', {})['LastUpdatedTime'] = util.fmt_dt(now, self.tz_minutes)
         self.deleted[entity][str(obj['Id'])] = marker
+        self.notify(entity, obj['Id'], 'Delete', now)
 
     def find_name(self, display_name, exclude=None):
         """Case-insensitive DisplayName clash across Customer/Vendor/Employee (active or not)."""

@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import oauth as oauth_mod
-from . import seed, util
+from . import seed, util, webhooks
 
 SEED_REALM = '9341453908059321'
 SEED_NAME = 'Sandbox Company_US_1'
@@ -26,6 +26,8 @@ DEFAULT_SETTINGS = {
     'rate_limit_per_minute': 500,
     'concurrency_limit': 10,
     'batch_limit_per_minute': 40,
+    'webhook_window_seconds': 1.0,       # aggregation window of emitted webhooks (production: minutes)
+    'webhook_retry_scale': 1.0,          # multiplies Intuit's retry schedule (10 s, 20 s, 30 s, 5 min...)
 }
 
 FAULT_KINDS = ('429', '500', '503', 'delay', 'timeout_after_commit', '401', '403', 'drop')
@@ -50,6 +52,7 @@ class Emulator:
         self.realm_seq = 0
         self.dirty = False
         self.webhook_log = []
+        self.webhooks = webhooks.Dispatcher(self)
         if client_id:
             self.oauth.register_app(client_id, client_secret or '', redirect_uris)
         self.default_client = client_id
@@ -59,7 +62,8 @@ class Emulator:
 
     # ------------------------------------------------------------------ lifecycle
     def reset(self):
-        """Back to the single seeded US company; tokens, faults, log, requestids, clock and settings reset.
+        """Back to the single seeded US company; tokens, faults, log, requestids, clock, settings and webhook
+        endpoints reset.
         Registered OAuth apps are kept."""
         with self.lock:
             self.clock.offset = 0.0
@@ -68,14 +72,20 @@ class Emulator:
             self.companies.clear()
             self.realm_seq = 0
             now = self.clock.now()
-            self.companies[SEED_REALM] = seed.build_company(SEED_REALM, SEED_NAME, 'US', 'USD', now)
+            self.companies[SEED_REALM] = self.listen(seed.build_company(SEED_REALM, SEED_NAME, 'US', 'USD', now))
             self.oauth.clear_tokens()
             self.requestids.clear()
             self.faults.clear()
             self.log.clear()
             self.rate.clear()
             self.batch_rate.clear()
+            self.webhooks.reset()
             self.dirty = True
+
+    def listen(self, company):
+        """Route the company's change notifications to the webhook dispatcher."""
+        company.listener = self.webhooks.event
+        return company
 
     def create_company(self, name, country='US', currency=None, preferences=None):
         with self.lock:
@@ -83,7 +93,7 @@ class Emulator:
             realm = str(int(SEED_REALM) + self.realm_seq * 1111)
             c = seed.build_company(realm, name or 'Sandbox Company %d' % self.realm_seq, country, currency,
                                    self.clock.now(), preferences)
-            self.companies[realm] = c
+            self.companies[realm] = self.listen(c)
             self.dirty = True
             return c
 
@@ -162,7 +172,7 @@ class Emulator:
             return json.dumps({
                 'version': 1, 'clock_offset': self.clock.offset, 'settings': self.settings,
                 'companies': [c.to_json() for c in self.companies.values()], 'realm_seq': self.realm_seq,
-                'oauth': self.oauth.to_json(),
+                'oauth': self.oauth.to_json(), 'webhooks': self.webhooks.to_json(),
                 'requestids': [[k[0], k[1], v[0], v[1].decode('utf-8', 'replace'), v[2]]
                                for k, v in self.requestids.items()],
             })
@@ -192,9 +202,10 @@ class Emulator:
             self.companies.clear()
             for cj in d.get('companies', []):
                 c = Company.from_json(cj)
-                self.companies[c.realm_id] = c
+                self.companies[c.realm_id] = self.listen(c)
             self.realm_seq = d.get('realm_seq', 0)
             self.oauth.load(d.get('oauth', {}))
+            self.webhooks.load(d.get('webhooks'))
             self.requestids = {(r[0], r[1]): (r[2], r[3].encode('utf-8'), r[4]) for r in d.get('requestids', [])}
         return bool(self.companies)
 

@@ -1,7 +1,7 @@
 """Local emulator of QuickBooks Online (Intuit OAuth 2.0 + Accounting API v3).
 
-Standard library only; imported both as top-level ``qbo_emulator`` and as
-``odoo.addons.quickbooks_online.qbo_emulator`` (relative imports only).
+Standard library only; the distribution ``qbo-emulator`` (``emulator/`` in the connector's
+repository), imported as the top-level package ``qbo_emulator``. See ``emulator/README.rst``.
 
     from qbo_emulator import EmulatorServer
     srv = EmulatorServer(host='127.0.0.1', port=0, client_id='ID', client_secret='SECRET',

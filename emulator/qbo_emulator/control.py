@@ -11,7 +11,8 @@ from .store import BY_LOWER, ENTITIES
 
 SETTINGS_TYPES = {'latency_ms': float, 'limits_enabled': bool, 'refresh_rotation': str,
                   'refresh_grace_seconds': float, 'code_lifetime_seconds': float,
-                  'rate_limit_per_minute': int, 'concurrency_limit': int, 'batch_limit_per_minute': int}
+                  'rate_limit_per_minute': int, 'concurrency_limit': int, 'batch_limit_per_minute': int,
+                  'webhook_window_seconds': float, 'webhook_retry_scale': float}
 
 
 class ControlError(Exception):
@@ -74,6 +75,86 @@ def seed_objects(emu, c, entity, count, prefix):
     return ids
 
 
+def record_payment(emu, c, data):
+    """Receive a customer payment as a QuickBooks user would (Sales > Receive payment): ``invoices`` and
+    ``credit_memos`` are lists of ``{"id", "amount"}`` (amount defaults to the open balance / remaining
+    credit), ``unapplied`` an amount left as customer credit. ``total`` defaults to invoices - credits +
+    unapplied, so applying a credit memo to an invoice of the same amount is a $0 payment, as in QuickBooks.
+    Optional: ``customer_id``, ``txn_date``, ``payment_method_id``, ``deposit_account_id``, ``reference``,
+    ``private_note``. Applying more than an invoice's balance is refused, as QuickBooks' screen does."""
+    lines = []
+    customers = set()
+    totals = {'Invoice': util.D(0), 'CreditMemo': util.D(0)}
+    for ttype, key, open_field in (('Invoice', 'invoices', 'Balance'), ('CreditMemo', 'credit_memos', 'RemainingCredit')):
+        for spec in data.get(key) or []:
+            spec = spec if isinstance(spec, dict) else {'id': spec}
+            target = c.get(ttype, str(spec.get('id')))
+            if target is None:
+                raise ControlError(404, 'unknown %s %s' % (ttype, spec.get('id')))
+            open_amount = util.D(target.get(open_field, target.get('Balance', 0)) or 0)
+            amount = util.round2(util.D(spec['amount'])) if spec.get('amount') not in (None, '') else open_amount
+            if amount <= 0 or amount > open_amount:
+                raise ControlError(400, '%s %s: amount %s must be positive and at most its open amount %s'
+                                   % (ttype, target['Id'], amount, open_amount))
+            customers.add(target['CustomerRef']['value'])
+            totals[ttype] += amount
+            lines.append({'Amount': util.num(amount), 'LinkedTxn': [{'TxnId': target['Id'], 'TxnType': ttype}]})
+    customer_id = str(data.get('customer_id') or next(iter(customers), ''))
+    if not customer_id:
+        raise ControlError(400, 'customer_id is required when no invoice or credit memo is given')
+    if customers - {customer_id}:
+        raise ControlError(400, 'every invoice and credit memo must belong to customer %s' % customer_id)
+    unapplied = util.round2(util.D(data.get('unapplied') or 0))
+    total = data.get('total')
+    total = util.round2(util.D(total)) if total not in (None, '') else \
+        totals['Invoice'] - totals['CreditMemo'] + unapplied
+    if total < 0:
+        raise ControlError(400, 'the credits applied exceed the invoices paid: apply less credit')
+    body = {'CustomerRef': {'value': customer_id}, 'TotalAmt': util.num(total), 'Line': lines}
+    for src, field, wrap in (('txn_date', 'TxnDate', None), ('payment_method_id', 'PaymentMethodRef', 'ref'),
+                             ('deposit_account_id', 'DepositToAccountRef', 'ref'), ('reference', 'PaymentRefNum', None),
+                             ('private_note', 'PrivateNote', None)):
+        if data.get(src) not in (None, ''):
+            body[field] = {'value': str(data[src])} if wrap else data[src]
+    return entities.create(Ctx(c, emu.clock.now()), 'Payment', body)
+
+
+def merge_names(emu, c, entity, source, data):
+    """Merge ``source`` into ``into`` as a QuickBooks user would (Customer/Vendor/Item with the same name
+    rules): transactions move to the survivor, the merged record is made inactive and renamed
+    "<name> (deleted)", and a Merge event names both (``deletedId``)."""
+    if entity not in ('Customer', 'Vendor', 'Item'):
+        raise ControlError(400, 'merge is supported for Customer, Vendor and Item')
+    into = c.get(entity, str(data.get('into') or ''))
+    if into is None or into is source:
+        raise ControlError(400, 'into must name another %s' % entity)
+    now = emu.clock.now()
+    ctx = Ctx(c, now)
+    field = 'ItemRef' if entity == 'Item' else 'CustomerRef'
+    for txn_entity in ('Invoice', 'CreditMemo', 'SalesReceipt', 'Payment'):
+        for txn in c.data[txn_entity].values():
+            refs = [txn.get(field)] if field == 'CustomerRef' else \
+                [(ln.get('SalesItemLineDetail') or {}).get('ItemRef') for ln in txn.get('Line', [])]
+            hit = False
+            for ref in refs:
+                if ref and ref.get('value') == source['Id']:
+                    ref['value'] = into['Id']
+                    ref['name'] = into.get('DisplayName', into.get('Name'))
+                    hit = True
+            if hit:
+                entities.touch(ctx, txn, txn_entity)
+    name_field = 'Name' if entity == 'Item' else 'DisplayName'
+    source[name_field] = '%s (deleted)' % source[name_field]
+    source['Active'] = False
+    if entity == 'Customer':
+        entities.recompute_customer_balance(ctx, into['Id'])
+        entities.recompute_customer_balance(ctx, source['Id'])
+    entities.touch(ctx, source)
+    entities.touch(ctx, into)
+    c.notify(entity, into['Id'], 'Merge', now, deleted_id=source['Id'])
+    return into
+
+
 def raw(obj, deleted=False):
     out = util.public(obj)
     if deleted:
@@ -91,6 +172,8 @@ def handle(emu, method, parts, params, data):
     if head == 'reset' and method == 'POST':
         emu.reset()
         return 200, {'ok': True, 'realm_id': next(iter(emu.companies))}
+    if head == 'apps' and len(parts) == 3 and parts[2] == 'webhook':
+        return app_webhook(emu, method, parts[1], data)
     if head == 'apps' and method == 'POST':
         if not data.get('client_id'):
             raise ControlError(400, 'client_id is required')
@@ -100,7 +183,8 @@ def handle(emu, method, parts, params, data):
         return 200, {'ok': True, 'client_id': data['client_id']}
     if head == 'apps' and method == 'GET':
         return 200, {'apps': [{'client_id': k, 'redirect_uris': v['redirect_uris']}
-                              for k, v in emu.oauth.apps.items()]}
+                              for k, v in emu.oauth.apps.items()],
+                     'default_client_id': emu.default_client}
     if head == 'companies':
         return companies(emu, method, parts[1:], params, data)
     if head == 'faults':
@@ -158,7 +242,7 @@ def handle(emu, method, parts, params, data):
         with emu.lock:
             rows = [dict(r) for r in emu.log if not pc or pc in r['path']]
         return 200, {'requests': rows}
-    if head == 'webhooks':
+    if head == 'webhooks' and len(parts) == 1:
         if method == 'POST':
             for k in ('url', 'realm_id'):
                 if not data.get(k):
@@ -168,10 +252,36 @@ def handle(emu, method, parts, params, data):
             entry = webhooks.send_later(data, emu.clock.now(), emu.webhook_log)
             return 200, {'ok': True, 'body': entry['body'], 'signature': entry['signature']}
         return 200, {'sent': list(emu.webhook_log)}
+    if head == 'webhooks' and parts[1:] == ['flush'] and method == 'POST':
+        # outside the emulator lock: the receiver may call the API while it handles the delivery
+        return 200, {'attempts': emu.webhooks.run_once(force=True)}
+    if head == 'webhooks' and parts[1:] == ['status'] and method == 'GET':
+        return 200, emu.webhooks.status()
     if head == 'state' and method == 'POST':
         emu.save()
         return 200, {'ok': True}
     raise ControlError(404, 'not found')
+
+
+def app_webhook(emu, method, client_id, data):
+    """``GET|POST apps/<client_id>/webhook``: the app's endpoint as set in Intuit's developer portal: ``url``
+    (empty removes it), ``format`` (cloudevents | legacy), ``verifier_token``, ``enabled``, and optionally
+    ``realm_ids`` (companies notified even without an OAuth grant)."""
+    if client_id not in emu.oauth.apps:
+        raise ControlError(404, 'unknown app %s' % client_id)
+    if method == 'POST':
+        try:
+            cfg = emu.webhooks.configure(client_id, data.get('url'), data.get('format', 'cloudevents'),
+                                         data.get('verifier_token', ''), data.get('enabled', True),
+                                         data.get('realm_ids'))
+        except ValueError as e:
+            raise ControlError(400, str(e))
+        emu.dirty = True
+    else:
+        cfg = emu.webhooks.config(client_id)
+    if cfg:
+        cfg = dict(cfg, verifier_token_set=bool(cfg.pop('verifier_token')))
+    return 200, {'client_id': client_id, 'webhook': cfg}
 
 
 def companies(emu, method, parts, params, data):
@@ -192,6 +302,10 @@ def companies(emu, method, parts, params, data):
             ids = seed_objects(emu, c, ent, int(data.get('count', 1)), data.get('prefix'))
             emu.dirty = True
             return 200, {'created': len(ids), 'ids': ids}
+        if rest[0] == 'payments' and method == 'POST':
+            pay = record_payment(emu, c, data)
+            emu.dirty = True
+            return 200, raw(pay)
         if rest[0] == 'preferences' and method in ('POST', 'PATCH'):
             prefs = c.prefs()
             ctx = Ctx(c, now)
@@ -215,6 +329,12 @@ def companies(emu, method, parts, params, data):
             entities.void_obj(ctx, ent, obj)
             emu.dirty = True
             return 200, raw(obj)
+        if len(rest) == 4 and rest[3] == 'merge' and method == 'POST':
+            if obj is None:
+                raise ControlError(404, 'not found')
+            into = merge_names(emu, c, ent, obj, data)
+            emu.dirty = True
+            return 200, raw(into)
         if method == 'GET':
             if obj is not None:
                 return 200, raw(obj)

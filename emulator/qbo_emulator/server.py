@@ -16,7 +16,7 @@ import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from . import api, control, errors, util
+from . import api, control, errors, page, util
 from .emulator import Emulator
 from .refs import Ctx
 
@@ -138,7 +138,7 @@ class Handler(BaseHTTPRequestHandler):
             elif path == '/op/v1/jwks':
                 self.send(200, {'keys': []})
             elif path == '/':
-                self.send(200, self.index_page(), 'text/html; charset=utf-8')
+                self.send(200, page.index(emu), 'text/html; charset=utf-8')
             else:
                 self.send(404, {'error': 'not_found'})
             if fault and fault['kind'] == 'timeout_after_commit':
@@ -177,13 +177,20 @@ class Handler(BaseHTTPRequestHandler):
         host = self.client_address[0]
         if host not in ('127.0.0.1', '::1', '::ffff:127.0.0.1') and not host.startswith('127.'):
             return self.send(403, {'error': 'control API is loopback only'})
+        parts = [p for p in path.split('/') if p][1:]
+        if parts[:1] == ['ui'] and method == 'POST':
+            # the HTML page's forms (form-encoded), answered with a redirect back to the page
+            form = {k: v[-1] for k, v in urllib.parse.parse_qs(body.decode('utf-8', 'replace')).items()}
+            status, text, location = page.action(self.emu, parts[1:], form)
+            if location:
+                return self.send(status, b'', 'text/plain', extra={'Location': location})
+            return self.send(status, text, 'text/html; charset=utf-8')
         try:
             data = json.loads(body.decode('utf-8')) if body else {}
             if not isinstance(data, dict):
                 raise ValueError('JSON object expected')
         except ValueError as e:
             return self.send(400, {'error': 'invalid JSON: %s' % e})
-        parts = [p for p in path.split('/') if p][1:]
         try:
             status, out = control.handle(self.emu, method, parts, params, data)
         except control.ControlError as e:
@@ -346,36 +353,6 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             emu.leave(realm)
 
-    # ------------------------------------------------------------------ status page
-    def index_page(self):
-        e = html.escape
-        out = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>QuickBooks Online emulator</title>'
-               '<style>body{font-family:sans-serif}table{border-collapse:collapse;margin-bottom:1em}'
-               'td,th{border:1px solid #ccc;padding:2px 6px}</style></head><body>'
-               '<h1>QuickBooks Online emulator</h1>']
-        with self.emu.lock:
-            for c in self.emu.companies.values():
-                out.append('<h2>%s <small>realm %s, %s, %s</small></h2>' % (e(c.name), e(c.realm_id),
-                                                                          e(c.country), e(c.currency)))
-                out.append('<h3>Customers</h3><table><tr><th>Id</th><th>DisplayName</th><th>Email</th>'
-                           '<th>Balance</th><th>Active</th></tr>')
-                for o in sorted(c.data['Customer'].values(), key=lambda o: util.id_sort_key(o['Id']))[:500]:
-                    out.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
-                        e(o['Id']), e(str(o.get('DisplayName', ''))),
-                        e(str((o.get('PrimaryEmailAddr') or {}).get('Address', ''))),
-                        e(str(o.get('Balance', ''))), e(str(o.get('Active', True)))))
-                out.append('</table><h3>Invoices</h3><table><tr><th>Id</th><th>DocNumber</th><th>Date</th>'
-                           '<th>Customer</th><th>Tax</th><th>Total</th><th>Balance</th><th>Note</th></tr>')
-                for o in sorted(c.data['Invoice'].values(), key=lambda o: util.id_sort_key(o['Id']))[:500]:
-                    out.append('<tr>%s</tr>' % ''.join('<td>%s</td>' % e(str(v)) for v in (
-                        o['Id'], o.get('DocNumber', ''), o.get('TxnDate', ''),
-                        o.get('CustomerRef', {}).get('name', ''),
-                        (o.get('TxnTaxDetail') or {}).get('TotalTax', 0), o.get('TotalAmt', ''),
-                        o.get('Balance', ''), o.get('PrivateNote', ''))))
-                out.append('</table>')
-        out.append('</body></html>')
-        return ''.join(out)
-
 
 class EmulatorServer:
     """In-process emulator: ``start()`` is non-blocking (background thread), ``stop()`` is clean.
@@ -407,12 +384,14 @@ class EmulatorServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={'poll_interval': 0.1},
                                         name='qbo-emulator', daemon=True)
         self._thread.start()
+        self.emulator.webhooks.start()
         if self.emulator.state_file:
             self.emulator.start_saver(self._stop)
         return self
 
     def stop(self):
         self._stop.set()
+        self.emulator.webhooks.stop()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

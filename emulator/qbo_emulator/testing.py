@@ -93,7 +93,7 @@ class EmulatorControl:
         return self._call('GET', 'health')
 
     def reset(self):
-        """Back to the single seeded US company; clears tokens, faults, log, settings, clock."""
+        """Back to the single seeded US company; clears tokens, faults, log, settings, clock, webhook endpoints."""
         return self._call('POST', 'reset', {})
 
     def register_app(self, client_id, client_secret, redirect_uris):
@@ -184,6 +184,69 @@ class EmulatorControl:
 
     def clear_requests_log(self):
         return self._call('DELETE', 'requests')
+
+    # ------------------------------------------------------------------ payments (as a QuickBooks user)
+    def record_payment(self, realm_id, invoices=(), credit_memos=(), unapplied=0, total=None, customer_id=None,
+                       **extra):
+        """Receive a payment in QuickBooks: ``invoices``/``credit_memos`` are ids or ``{"id", "amount"}``
+        (amount defaults to the open balance / remaining credit); ``unapplied`` stays as customer credit;
+        ``total`` defaults to invoices - credits + unapplied (a credit memo applied to an invoice is a $0
+        payment). ``extra``: txn_date, payment_method_id, deposit_account_id, reference, private_note.
+        Returns the stored Payment; the invoices' Balance and the customer's balance follow."""
+        payload = dict(extra, invoices=[i if isinstance(i, dict) else {'id': str(i)} for i in invoices],
+                       credit_memos=[i if isinstance(i, dict) else {'id': str(i)} for i in credit_memos],
+                       unapplied=unapplied)
+        if total is not None:
+            payload['total'] = total
+        if customer_id is not None:
+            payload['customer_id'] = str(customer_id)
+        return self._call('POST', 'companies/%s/payments' % realm_id, payload)
+
+    def void_payment(self, realm_id, payment_id):
+        """Void as in QuickBooks: amounts become 0, the invoices are open again, the Payment stays."""
+        return self.void_entity(realm_id, 'Payment', payment_id)
+
+    def delete_payment(self, realm_id, payment_id):
+        """Delete: the Payment is gone (CDC reports it "Deleted"), the invoices are open again."""
+        return self.delete_entity(realm_id, 'Payment', payment_id)
+
+    def merge(self, realm_id, entity, source_id, into_id):
+        """Merge Customer/Vendor/Item ``source_id`` into ``into_id`` (a Merge event with deletedId)."""
+        return self._call('POST', 'companies/%s/entities/%s/%s/merge' % (realm_id, entity, source_id),
+                          {'into': str(into_id)})
+
+    # ------------------------------------------------------------------ webhooks (emitted by the emulator)
+    def configure_webhook(self, url, verifier_token, format='cloudevents', client_id=None, enabled=True,
+                          realm_ids=None):
+        """The app's webhook endpoint, as set in Intuit's developer portal. From then on every change in a
+        company connected to the app (or listed in ``realm_ids``) is POSTed there, signed with
+        ``verifier_token``, aggregated over ``webhook_window_seconds`` and retried on Intuit's schedule
+        (scaled by ``webhook_retry_scale``). ``format``: "cloudevents" or "legacy". ``url=None`` removes it.
+        ``client_id`` defaults to the app the server was started with."""
+        client_id = client_id or self._default_client()
+        return self._call('POST', 'apps/%s/webhook' % client_id, {
+            'url': url, 'verifier_token': verifier_token, 'format': format, 'enabled': enabled,
+            'realm_ids': list(realm_ids) if realm_ids else None})['webhook']
+
+    def webhook_config(self, client_id=None):
+        return self._call('GET', 'apps/%s/webhook' % (client_id or self._default_client()))['webhook']
+
+    def flush_webhooks(self):
+        """Deliver now every queued event and every delivery waiting for a retry (ignoring the window and
+        the schedule); returns the attempts (status, body, signature...)."""
+        return self._call('POST', 'webhooks/flush', {})['attempts']
+
+    def webhook_status(self):
+        """{"endpoints", "pending" (events not yet sent), "retrying", "deliveries" (every attempt)}."""
+        return self._call('GET', 'webhooks/status')
+
+    def _default_client(self):
+        answer = self._call('GET', 'apps')
+        if answer.get('default_client_id'):
+            return answer['default_client_id']
+        if len(answer['apps']) != 1:
+            raise ControlAPIError(400, 'several apps are registered: pass client_id')
+        return answer['apps'][0]['client_id']
 
     def send_webhook(self, url, verifier_token, realm_id, entity, entity_id, operation='Create',
                      format='legacy', delay_seconds=0):

@@ -321,6 +321,7 @@ def finish_new(ctx, entity, obj):
     obj['sparse'] = False
     c.stamp(obj, ctx.now, created=True)
     c.put(entity, obj)
+    c.notify(entity, obj['Id'], 'Create', ctx.now)
     return obj
 
 
@@ -334,13 +335,17 @@ def finish_update(ctx, entity, existing, obj):
     obj['_cseq'] = existing.get('_cseq', 0)
     c.stamp(obj, ctx.now)
     c.put(entity, obj)
+    c.notify(entity, obj['Id'], 'Update', ctx.now)
     return obj
 
 
-def touch(ctx, obj):
-    """QBO itself changed the object (e.g. a payment applied): SyncToken and LastUpdatedTime move."""
+def touch(ctx, obj, entity=None, operation='Update'):
+    """QBO itself changed the object (e.g. a payment applied): SyncToken and LastUpdatedTime move; a webhook
+    event (``operation``) is emitted when ``entity`` is given."""
     obj['SyncToken'] = str(int(obj.get('SyncToken', '0')) + 1)
     ctx.company.stamp(obj, ctx.now)
+    if entity:
+        ctx.company.notify(entity, obj['Id'], operation, ctx.now)
 
 
 def apply_payment_links(ctx, pay_id, old, new):
@@ -369,7 +374,7 @@ def apply_payment_links(ctx, pay_id, old, new):
         if 'HomeBalance' in target:
             target['HomeBalance'] = util.num(util.round2(util.D(target['Balance']) *
                                                          util.D(target.get('ExchangeRate', 1))))
-        touch(ctx, target)
+        touch(ctx, target, ttype)
 
 
 def recompute_customer_balance(ctx, customer_id):
@@ -508,7 +513,7 @@ def void_obj(ctx, entity, existing):
         existing['_voided'] = True
     else:
         compute.void_sales_txn(existing)
-    touch(ctx, existing)
+    touch(ctx, existing, entity, 'Void')
     after_write(ctx, entity, existing, None)
     return existing
 
@@ -578,6 +583,7 @@ def patch_stored(ctx, entity, existing, fields):
         obj['MetaData']['LastUpdatedTime'] = util.fmt_dt(ctx.now, ctx.company.tz_minutes)
         obj['_updated'] = ctx.now
         ctx.company.put(entity, obj)
+        ctx.company.notify(entity, obj['Id'], 'Update', ctx.now)
         return obj
     finish_update(ctx, entity, existing, obj)
     after_write(ctx, entity, obj, old)
