@@ -3,7 +3,6 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-
 _logger = logging.getLogger(__name__)
 
 ENTITY_BY_MOVE_TYPE = {'out_invoice': 'Invoice', 'out_refund': 'CreditMemo'}
@@ -83,7 +82,7 @@ class AccountMove(models.Model):
             for move in moves:
                 self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
 
-    # ------------------------------------------------------------------ export (what to send; qbo.exporter.invoice sends it)
+    # ------------------------------------------------------------------ export (qbo.exporter.invoice sends it)
 
     def _qbo_exporter(self):
         return self.env['qbo.exporter.invoice']
@@ -94,7 +93,8 @@ class AccountMove(models.Model):
         if self.state != 'posted':
             return []
         connection = binding.connection_id
-        partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, self.commercial_partner_id, 'Customer')
+        partner_binding = self.env['qbo.binding']._qbo_get_or_create(
+            connection, self.commercial_partner_id, 'Customer')
         if partner_binding.qbo_id and partner_binding.state != 'to_send':
             return []
         if partner_binding.state in ('error', 'blocked'):

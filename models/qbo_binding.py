@@ -10,7 +10,8 @@ from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .. import const
-from ..tools import QboError, QboRateLimitError
+from ..tools import QboError, QboRateLimitError, QboServerError
+from ..tools.qbo_client import error_from_batch_fault
 from ..tools.qbo_exceptions import is_auth_failure, is_definite_answer, never_executed
 from .qbo_connection import QboReconnectNeeded
 
@@ -318,35 +319,172 @@ class QboBinding(models.Model):
         committing = with_commit and self._qbo_can_commit()
         counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': 0}
         stopped = set()
-        for binding, context in self._qbo_with_dependencies():
-            connection = binding.connection_id
+        for group in self._qbo_groups(self._qbo_with_dependencies()):
+            connection = group[0][0].connection_id
             if connection.id in stopped or connection.state != 'connected' or connection._qbo_is_throttled():
-                counts['skipped'] += 1
+                counts['skipped'] += len(group)
                 continue
-            if committing:
-                if not binding._qbo_try_lock(session=True):
-                    counts['skipped'] += 1  # another worker (or a button) is exporting it
-                    continue
-                try:
-                    # A fresh snapshot after the lock: skip what another worker finished meanwhile.
+            taken = [(binding, context) for binding, context in group if binding._qbo_try_lock(session=committing)]
+            counts['skipped'] += len(group) - len(taken)  # another worker (or a button) is exporting them
+            try:
+                if committing:
+                    # A fresh snapshot after the locks: skip what another worker finished meanwhile.
                     self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only
-                    binding.invalidate_recordset()
-                    if not binding.exists() or binding.state != 'to_send':
-                        counts['skipped'] += 1
-                        continue
-                    outcome = binding.with_context(qbo_committing=True, **context)._qbo_process_one()
-                finally:
-                    binding._qbo_unlock()
-            elif binding._qbo_try_lock(session=False):
-                outcome = binding.with_context(**context)._qbo_process_one()
-            else:
-                counts['skipped'] += 1  # a cron worker is exporting it right now
-                continue
-            if outcome in ('reconnect', 'throttled'):
-                stopped.add(connection.id)
-                outcome = 'skipped' if outcome == 'reconnect' else 'retry'
-            counts[outcome] = counts.get(outcome, 0) + 1
+                    self.invalidate_model()
+                    due = [(b, c) for b, c in taken if b.exists() and b.state == 'to_send']
+                    counts['skipped'] += len(taken) - len(due)
+                else:
+                    due = taken
+                if len(due) > 1:
+                    outcomes = self._qbo_process_batch(due, committing)
+                else:
+                    outcomes = [binding.with_context(qbo_committing=committing, **context)._qbo_process_one()
+                                for binding, context in due]
+            finally:
+                if committing:
+                    for binding, _context in taken:
+                        binding._qbo_unlock()
+            for outcome in outcomes:
+                if outcome in ('reconnect', 'throttled'):
+                    stopped.add(connection.id)
+                    outcome = 'skipped' if outcome == 'reconnect' else 'retry'
+                counts[outcome] = counts.get(outcome, 0) + 1
         return counts
+
+    @api.model
+    def _qbo_groups(self, queue):
+        """Cut the export queue into groups sent together: same connection and entity, at most 30
+        (one QuickBooks batch request). Customers come in earlier groups than their invoices."""
+        groups = []
+        for binding, context in queue:
+            last = groups[-1] if groups else None
+            if (last and len(last) < const.BATCH_MAX_ITEMS and last[0][0].connection_id == binding.connection_id
+                    and last[0][0].entity == binding.entity):
+                last.append((binding, context))
+            else:
+                groups.append([(binding, context)])
+        return groups
+
+    def _qbo_success_vals(self):
+        vals = {'error_code': False, 'retry_count': 0, 'next_retry_date': False,
+                'last_sync_date': fields.Datetime.now()}
+        if self.state in ('to_send', 'error', 'blocked'):
+            vals.update(state='sent', error_message=False)
+        # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
+        return vals
+
+    def _qbo_finish(self, record, outcome, vals):
+        """Write the outcome and let the business record react (chatter); never loses the outcome."""
+        self.write(vals)
+        if outcome in ('sent', 'error', 'blocked'):
+            try:
+                with self.env.cr.savepoint():
+                    record._qbo_after_process(self, outcome)
+            except Exception:  # noqa: BLE001 - a chatter note must not lose the outcome
+                _logger.exception("QuickBooks: could not note the outcome on %s,%s", self.res_model, self.res_id)
+
+    def _qbo_process_batch(self, group, committing):
+        """Send a group of bindings of one connection and entity in one QuickBooks batch request.
+
+        Each item keeps the exactly-once rules of a single write: its own requestid (the binding's,
+        as for a single call) and intent, all recorded (committed in the cron) before the batch
+        leaves; the batch request's requestid is derived from the items' so that the same batch is
+        replayed. Items an exporter cannot batch (an unknown outcome to look up first, an update
+        that must read the document) and items whose fault needs a lookup (6240, 6140, 5010) go
+        through the single path. Per-item results and faults land on their own binding.
+
+        :param list group: (binding, context) pairs, locked by the caller
+        :return: one outcome per processed binding
+        """
+        connection = group[0][0].connection_id
+        entity = group[0][0].entity
+        calls, items, singles, results = [], [], [], []
+        try:
+            issues = connection._qbo_preflight_issues()
+            if issues:
+                raise QboBlocked('\n'.join(issues))
+            client = connection._qbo_get_client(calls)
+        except Exception as exc:  # noqa: BLE001 - recorded on every binding of the group
+            for binding, _context in group:
+                outcome, vals = binding._qbo_outcome_of(exc, connection)
+                binding._qbo_finish(binding._qbo_record(), outcome, vals)
+                results.append(outcome)
+            return results
+        for binding, context in group:
+            record = binding._qbo_record()
+            if not record:
+                binding.unlink()
+                results.append('skipped')
+                continue
+            try:
+                exporter = record._qbo_exporter().with_context(**context)
+                # Preparing may write (the customer's binding, items); a failure undoes only its own.
+                with self.env.cr.savepoint():
+                    item = exporter._qbo_batch_item(binding.with_context(qbo_committing=False, **context),
+                                                    record, client)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
+                outcome, vals = binding._qbo_outcome_of(exc, connection)
+                binding._qbo_finish(record, outcome, vals)
+                results.append(outcome)
+                continue
+            if item is None:
+                singles.append((binding, context))
+            else:
+                items.append((binding, context, record, exporter) + item)
+        if items:
+            request_ids = []
+            for binding, _context, _record, _exporter, operation, _payload in items:
+                request_ids.append(binding.with_context(qbo_committing=False)._qbo_begin(operation))
+            if committing:
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents, before sending
+            batch_id = str(uuid.uuid5(REQUEST_ID_NAMESPACE, ','.join(sorted(request_ids))))
+            requests_ = [{'bId': f'b{index}', 'operation': operation, entity: payload}
+                         for index, (_b, _c, _r, _e, operation, payload) in enumerate(items)]
+            try:
+                responses = {r.get('bId'): r for r in client.batch(requests_, request_id=batch_id)}
+            except QboError as exc:
+                for binding, _context, record, _exporter, _operation, _payload in items:
+                    if never_executed(exc):
+                        binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                    outcome, vals = binding._qbo_outcome_of(exc, connection)
+                    binding._qbo_finish(record, outcome, vals)
+                    results.append(outcome)
+                items = []
+                responses = {}
+            for index, (binding, context, record, exporter, _operation, _payload) in enumerate(items):
+                response = responses.get(f'b{index}')
+                if response is None:  # no answer for this item: outcome unknown, looked up next time
+                    outcome, vals = binding._qbo_outcome_of(QboServerError(
+                        "QuickBooks did not answer this item of the batch."), connection)
+                    binding._qbo_finish(record, outcome, vals)
+                    results.append(outcome)
+                    continue
+                if 'Fault' in response:
+                    error = error_from_batch_fault(response['Fault'])
+                    if is_definite_answer(error):
+                        binding._qbo_settle()
+                        if exporter._qbo_batch_single_after(error):
+                            singles.append((binding, context))  # 6240, 6140, 5010: look up, then link
+                            continue
+                    elif never_executed(error):
+                        binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                    outcome, vals = binding._qbo_outcome_of(error, connection)
+                else:
+                    binding._qbo_settle()
+                    try:
+                        with self.env.cr.savepoint():
+                            exporter._qbo_batch_apply(binding, record, response[entity])
+                        outcome, vals = 'sent', binding._qbo_success_vals()
+                    except Exception as exc:  # noqa: BLE001 - recorded on the item's binding
+                        outcome, vals = binding._qbo_outcome_of(exc, connection)
+                binding._qbo_finish(record, outcome, vals)
+                results.append(outcome)
+        self.env['qbo.sync.log']._qbo_create_from_calls(connection, calls)
+        if committing:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the batch's outcomes
+        for binding, context in singles:
+            results.append(binding.with_context(qbo_committing=committing, **context)._qbo_process_one())
+        return results
 
     def _qbo_process_one(self):
         """Export one binding; return 'sent', 'error', 'blocked', 'retry', 'throttled' or 'reconnect'.
@@ -372,11 +510,7 @@ class QboBinding(models.Model):
             record._qbo_exporter()._qbo_export(self, record, client)
             if savepoint:
                 savepoint.close(rollback=False)
-            outcome, vals = 'sent', {'error_code': False, 'retry_count': 0, 'next_retry_date': False,
-                                     'last_sync_date': fields.Datetime.now()}
-            if self.state in ('to_send', 'error', 'blocked'):
-                vals.update(state='sent', error_message=False)
-            # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
+            outcome, vals = 'sent', self._qbo_success_vals()
         except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run; recorded below
             truth = self._qbo_read_truth()
             if committing:
@@ -389,13 +523,7 @@ class QboBinding(models.Model):
             outcome, vals = self._qbo_outcome_of(exc, connection)
         # After the rollback: the history and the outcome survive a failed export.
         self.env['qbo.sync.log']._qbo_create_from_calls(connection, calls)
-        self.write(vals)
-        if outcome in ('sent', 'error', 'blocked'):
-            try:
-                with self.env.cr.savepoint():
-                    record._qbo_after_process(self, outcome)
-            except Exception:  # noqa: BLE001 - a chatter note must not lose the outcome
-                _logger.exception("QuickBooks: could not note the outcome on %s,%s", self.res_model, self.res_id)
+        self._qbo_finish(record, outcome, vals)
         if committing:
             self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the outcome, before unlocking
         return outcome

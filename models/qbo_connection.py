@@ -554,9 +554,9 @@ class QboConnection(models.Model):
             message = _("QuickBooks refused to renew the connection (%s). Reconnect in Settings > Accounting > "
                         "QuickBooks Online. Nothing was lost: queued exports resume after reconnecting.", error.code)
         else:
-            message = _("QuickBooks refuses this connection's requests (%(error)s). Check the Intuit app's keys and the "
-                        "QuickBooks user's rights, then reconnect in Settings > Accounting > QuickBooks Online. "
-                        "Nothing was lost: queued exports resume after reconnecting.",
+            message = _("QuickBooks refuses this connection's requests (%(error)s). Check the Intuit app's keys "
+                        "and the QuickBooks user's rights, then reconnect in Settings > Accounting > "
+                        "QuickBooks Online. Nothing was lost: queued exports resume after reconnecting.",
                         error=error.code or error.status or error)
         self.sudo().write({'state': 'reconnect', 'last_error': message})
         admins = self.env.ref('base.group_system').sudo().users.filtered(
@@ -574,6 +574,8 @@ class QboConnection(models.Model):
     def _qbo_pause(self):
         """QuickBooks answered 429: pause this connection's exports for 60 s plus jitter; return the end."""
         self.ensure_one()
+        if self._qbo_is_throttled():
+            return self.throttled_until  # already paused by another record of the same run
         until = fields.Datetime.now() + timedelta(seconds=const.THROTTLE_RETRY_SECONDS + random.randint(0, 15))
         self.sudo().throttled_until = until
         _logger.info("QuickBooks throttled company %s: exports paused until %s", self.company_id.name, until)

@@ -57,6 +57,33 @@ class QboExporterCustomer(models.AbstractModel):
             customer = self._qbo_create(binding, partner, client, payload, res_ref)
         self._qbo_apply(binding, customer)
 
+    # ------------------------------------------------------------------ batch (see qbo.binding._qbo_process_batch)
+
+    @api.model
+    def _qbo_batch_item(self, binding, partner, client):
+        """(operation, payload) of this customer in a batch request, or None to send it alone.
+
+        An unknown outcome is looked up first, alone; a create and a sparse update (with the
+        SyncToken we hold) go in batches.
+        """
+        if binding._qbo_pending_create():
+            return None
+        payload = self._qbo_payload(binding, partner)
+        if not binding.qbo_id:
+            return 'create', payload
+        body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
+        body.pop('CurrencyRef', None)
+        return 'update', body
+
+    @api.model
+    def _qbo_batch_apply(self, binding, partner, customer):
+        self._qbo_apply(binding, customer)
+
+    @api.model
+    def _qbo_batch_single_after(self, error):
+        """A duplicate name (ours? the same party?) or a stale SyncToken: handled alone, with a lookup."""
+        return error.code in (const.FAULT_DUPLICATE_NAME, const.FAULT_STALE_OBJECT)
+
     @api.model
     def _qbo_apply(self, binding, customer):
         """Record what QuickBooks answered (the write's response is the truth: no read-back)."""
@@ -122,7 +149,8 @@ class QboExporterCustomer(models.AbstractModel):
                 existing = client.read('Customer', clash.group(1), res_ref=res_ref)
             except QboValidationError:
                 existing = None  # the name belongs to a vendor or an employee
-        if existing and (self._qbo_is_ours(existing, binding._qbo_marker()) or self._qbo_is_same_party(existing, partner)):
+        ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
+        if existing and (ours or self._qbo_is_same_party(existing, partner)):
             return self._qbo_link(binding, partner, client, existing, payload, res_ref)
         payload = dict(payload, DisplayName=self._qbo_display_name(partner, suffix=True))
         _logger.info("QuickBooks name clash for partner %s: sending as %r", partner.id, payload['DisplayName'])

@@ -45,6 +45,32 @@ class QboExporterInvoice(models.AbstractModel):
         if document is not None:
             self._qbo_store_result(binding, move, document)
 
+    # ------------------------------------------------------------------ batch (see qbo.binding._qbo_process_batch)
+
+    @api.model
+    def _qbo_batch_item(self, binding, move, client):
+        """('create', payload) of a new document for a batch request, or None to send it alone.
+
+        Updates and voids read the document first (deleted or voided in QuickBooks?) and unknown
+        outcomes are looked up first: those go alone.
+        """
+        if move.state != 'posted' or binding.qbo_id or binding._qbo_pending_create():
+            return None
+        connection = binding.connection_id
+        connection._qbo_check_default_tax()
+        self._qbo_export_missing_items(binding, move, client)
+        customer_id = self._qbo_customer_id(move, connection, client)
+        return 'create', self.env['qbo.mapper']._qbo_prepare_invoice_vals(move, connection, customer_id)
+
+    @api.model
+    def _qbo_batch_apply(self, binding, move, document):
+        self._qbo_store_result(binding, move, document)
+
+    @api.model
+    def _qbo_batch_single_after(self, error):
+        """A duplicate number: ours (link it) or someone else's (say which), decided alone."""
+        return error.code == const.FAULT_DUPLICATE_DOC_NUMBER
+
     # ------------------------------------------------------------------ customer
 
     @api.model

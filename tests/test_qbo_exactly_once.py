@@ -8,8 +8,9 @@ from datetime import timedelta
 from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase, new_test_user, tagged
 
-from ..qbo_emulator import EmulatorServer
-from ..qbo_emulator.testing import EmulatorControl
+from qbo_emulator import EmulatorServer
+from qbo_emulator.testing import EmulatorControl
+
 from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
 
 
@@ -96,7 +97,9 @@ class TestQboExactlyOnce(QboTestCommon):
         partner.action_qbo_send()
         binding = partner._qbo_binding(self.connection)
         first_id = binding.qbo_id
-        self.assertTrue(self.qbo_read(self.realm, 'Customer', first_id)['Notes'].endswith(binding._qbo_marker()))
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        self.assertTrue(self.qbo_read(self.realm, 'Customer', first_id)['Notes'].endswith(
+            f"odoo:{dbuuid}:res.partner:{partner.id}"))
         binding.unlink()  # the link is lost (e.g. a restored backup)
         partner.action_qbo_send()
         self.assertEqual(partner._qbo_binding(self.connection).qbo_id, first_id)
@@ -106,7 +109,9 @@ class TestQboExactlyOnce(QboTestCommon):
         """6140, then the clashing document is deleted in QuickBooks: Retry sends it (no replayed refusal)."""
         self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
         self.connection._qbo_refresh_company_info()
-        move = self._invoice(self._partner('Renumbered Ltd'))
+        partner = self._partner('Renumbered Ltd')
+        partner.action_qbo_send()
+        move = self._invoice(partner)
         clash = {'CustomerRef': {'value': '1'}, 'DocNumber': move.name, 'Line': [{
             'DetailType': 'SalesItemLineDetail', 'Amount': 5.0,
             'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': 5.0}}]}
@@ -119,6 +124,7 @@ class TestQboExactlyOnce(QboTestCommon):
         binding.action_qbo_retry()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['DocNumber'], move.name)
+        self.assertEqual(len(self._customers_named('Renumbered Ltd')), 1)
 
     def test_persistent_auth_failure_stops_the_connection_records_stay_queued(self):
         partners = [self._partner(f'Locked Out {i}') for i in range(3)]
@@ -128,7 +134,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertEqual(self.connection.state, 'reconnect')
         self.assertEqual(set(bindings.mapped('state')), {'to_send'})
         self.assertFalse(any(bindings.mapped('error_message')), "no record is failed one by one")
-        api_calls = [r for r in self.qbo.requests_log(path_contains=f'/{self.realm}/customer')]
+        api_calls = self.qbo.requests_log(path_contains=f'/{self.realm}/')
         self.assertEqual(len(api_calls), 2, "one call, one refresh, one retry: then the connection stops")
         self.qbo.clear_faults()
         self._qbo_connect(self.connection, self.realm)
@@ -146,7 +152,7 @@ class TestQboExactlyOnce(QboTestCommon):
     def test_429_is_retried_by_itself_within_minutes(self):
         partners = [self._partner(f'Throttled {i}') for i in range(3)]
         bindings = self._queue(*partners)
-        self.qbo.inject_fault('429', count=1, realm_id=self.realm, path_contains='/customer')
+        self.qbo.inject_fault('429', count=1, realm_id=self.realm, path_contains='/v3/')
         before = fields.Datetime.now()
         self.env['qbo.binding']._cron_qbo_export()
         self.assertEqual(set(bindings.mapped('state')), {'to_send'}, "the rest of the run waits")
@@ -158,10 +164,46 @@ class TestQboExactlyOnce(QboTestCommon):
                                                               ('call_at', '>', before)])
         self.assertTrue(triggers and min(triggers.mapped('call_at')) <= retry_at + timedelta(seconds=15),
                         "the cron wakes itself at the retry date")
-        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/{self.realm}/customer')), 1, "nothing sent while paused")
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/{self.realm}/')), 1,
+                         "nothing sent while paused")
         self._drain()  # the trigger fires
         self.assertEqual(set(bindings.mapped('state')), {'sent'})
         self.assertEqual(len(self._customers_named('Throttled')), 3)
+
+    def test_batch_items_land_on_their_own_bindings(self):
+        """One batch request for the customers; a per-item 6240 (someone else's name) is handled alone."""
+        partners = [self._partner(f'Batch Buyer {i}') for i in range(3)]
+        namesake = self._partner("Amy's Bird Sanctuary", email='not.amy@example.com')
+        bindings = self._queue(*partners, namesake)
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/{self.realm}/batch')), 1)
+        for partner in partners:
+            binding = partner._qbo_binding(self.connection)
+            self.assertEqual(binding.state, 'sent', binding.error_message)
+            self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['DisplayName'], partner.name)
+        suffixed = namesake._qbo_binding(self.connection)
+        self.assertEqual(suffixed.state, 'sent', suffixed.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Customer', suffixed.qbo_id)['DisplayName'],
+                         f"Amy's Bird Sanctuary ({namesake.id})")
+        self.assertEqual(len(set(bindings.mapped('last_request_id'))), 4, "each item has its own requestid")
+
+    def test_batch_with_unknown_outcome_is_looked_up_not_resent(self):
+        partners = [self._partner(f'Lost Batch {i}') for i in range(3)]
+        moves = [self._invoice(partner) for partner in partners]
+        self._queue(*moves)
+        self._unknown_outcome_on('/batch')  # the customers' batch executes, its answer is lost
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(len(self._customers_named('Lost Batch')), 3)
+        self._unknown_outcome_on('/batch')  # the customers are found; the invoices' batch is lost too
+        self._drain()
+        self._drain()
+        customers = self._customers_named('Lost Batch')
+        self.assertEqual(len(customers), 3, "no customer created twice")
+        for move in moves:
+            binding = move._qbo_binding(self.connection)
+            self.assertEqual(binding.state, 'sent', binding.error_message)
+        for customer in customers:
+            self.assertEqual(len(self._invoices_of(customer['Id'])), 1, "one invoice per customer")
 
     def test_one_record_raising_an_unexpected_exception_does_not_stop_the_rest(self):
         # A link left behind by an uninstalled customisation: its model has no exporter any more.
@@ -178,7 +220,8 @@ class TestQboExactlyOnce(QboTestCommon):
 
     def test_marker_lookup_for_a_user_in_another_language(self):
         self.env['res.lang']._activate_lang('fr_FR')
-        french = new_test_user(self.env, login='qbo_fr', groups='account.group_account_invoice,base.group_partner_manager',
+        french = new_test_user(self.env, login='qbo_fr',
+                               groups='account.group_account_invoice,base.group_partner_manager',
                                company_id=self.company.id, company_ids=[(6, 0, self.company.ids)], lang='fr_FR')
         partner = self._partner('Boulangerie Dupont')
         move = self._invoice(partner)

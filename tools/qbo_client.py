@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from urllib.parse import quote, urlencode
@@ -170,6 +171,32 @@ def _parse_fault(response):
             if errors:
                 return errors, fault_type
     return [{'message': text[:300] or response.reason or '', 'detail': '', 'code': '', 'element': ''}], None
+
+
+def error_from_batch_fault(fault):
+    """Build the exception matching the Fault of one batch item (same classes as a single call).
+
+    :param dict fault: the item's ``Fault`` (``{"type": ..., "Error": [...]}``)
+    :rtype: QboError
+    """
+    raw = fault.get('Error') or fault.get('error') or []
+    errors = [{'message': e.get('Message') or e.get('message') or '',
+               'detail': e.get('Detail') or e.get('detail') or '',
+               'code': str(e.get('code') or ''), 'element': e.get('element') or ''} for e in raw]
+    first = errors[0] if errors else {}
+    kwargs = {'code': first.get('code') or None, 'detail': first.get('detail') or None,
+              'element': first.get('element') or None, 'errors': errors}
+    message = first.get('message') or "A batch item failed."
+    fault_type = (fault.get('type') or '').lower()
+    if first.get('code') == const.FAULT_THROTTLED:
+        return QboRateLimitError(message, status=429, **kwargs)
+    if fault_type == 'authenticationfault':
+        return QboAuthError(message, status=401, **kwargs)
+    if fault_type == 'authorizationfault':
+        return QboForbiddenError(message, status=403, **kwargs)
+    if fault_type == 'systemfault':
+        return QboServerError(message, status=500, **kwargs)
+    return QboValidationError(message, status=400, **kwargs)
 
 
 def _error_from_response(response):
@@ -509,13 +536,18 @@ class QboClient:
     def batch(self, items, request_id=None):
         """Send batch operations, at most 30 per request; return the BatchItemResponse list.
 
-        :param list items: dicts with bId, operation and one entity payload (or Query)
-        :param str request_id: base requestid; chunk N uses '<request_id>-N' (max 36 characters)
+        :param list items: dicts with bId (at most 10 characters), operation and one entity payload (or Query)
+        :param str request_id: requestid of the batch (at most 36 characters); when the items need
+            several requests, chunk N uses a uuid5 of it and N
         """
+        if request_id and len(request_id) > const.BATCH_REQUEST_ID_MAX_LENGTH:
+            raise ValueError(f"batch requestid longer than {const.BATCH_REQUEST_ID_MAX_LENGTH} characters")
         responses = []
         for index in range(0, len(items), const.BATCH_MAX_ITEMS):
             chunk = items[index:index + const.BATCH_MAX_ITEMS]
-            rid = f"{request_id}-{index // const.BATCH_MAX_ITEMS}" if request_id else None
+            rid = request_id
+            if request_id and len(items) > const.BATCH_MAX_ITEMS:
+                rid = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{request_id}:{index // const.BATCH_MAX_ITEMS}"))
             body = self.request('POST', 'batch', json_body={'BatchItemRequest': chunk}, request_id=rid,
                                 operation='batch')
             responses.extend(body.get('BatchItemResponse', []))
@@ -527,4 +559,5 @@ def _null_context():
     yield
 
 
-__all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'qbo_quote', 'QboError']
+__all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'error_from_batch_fault', 'qbo_quote',
+           'QboError']
