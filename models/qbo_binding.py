@@ -420,8 +420,9 @@ class QboBinding(models.Model):
                 exporter = record._qbo_exporter().with_context(**context)
                 # Preparing may write (the customer's binding, items); a failure undoes only its own.
                 with self.env.cr.savepoint():
-                    item = exporter._qbo_batch_item(binding.with_context(qbo_committing=False, **context),
-                                                    record, client)
+                    item = exporter._qbo_batch_item(
+                        binding.with_context(qbo_committing=False, **context), record, client
+                    ) if hasattr(exporter, '_qbo_batch_item') else None  # exporters may not batch
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
                 outcome, vals = binding._qbo_outcome_of(exc, connection)
                 binding._qbo_finish(record, outcome, vals)

@@ -271,39 +271,29 @@ class Soak:
         return self.drain(move_ids, partner_ids)
 
     def phase_faults(self, move_ids, partner_ids):
-        """Faults injected on writes for the first half of the phase; each scenario defeats the client's
-        own two retries, so the binding itself sees the transient failure or the unknown outcome."""
+        """Faults on writes until half of the phase is sent: before each cron run one to three fault
+        scenarios are queued in the emulator. Each defeats the client's own two retries, so the
+        binding itself sees the transient failure or the unknown outcome."""
         scenarios = [
             [('500', 3)],                                   # QuickBooks failing
             [('timeout_after_commit', 1), ('500', 2)],      # committed, answer lost, retries fail
             [('drop', 1), ('503', 2)],                      # dropped connection
             [('429', 1)],                                   # throttled
         ]
-        stop_at = len(move_ids) // 2
         rng = random.Random(10)
-
-        def inject():
-            sent = self.sql("SELECT count(*) FROM qbo_binding WHERE res_model = 'account.move' AND res_id = ANY(%s) "
-                            "AND state <> 'to_send'", (move_ids,))[0][0]
-            if sent < stop_at:
+        deadline = time.monotonic() + PHASE_TIMEOUT
+        while self.done(move_ids) < len(move_ids) // 2 and time.monotonic() < deadline:
+            for _ in range(rng.randint(1, 3)):
                 for kind, count in rng.choice(scenarios):
                     self.control.inject_fault(kind, count=count, realm_id=self.realm, method='POST')
-        return self.drain_with(move_ids, partner_ids, inject, until=lambda: self.sql(
-            "SELECT count(*) FROM qbo_binding WHERE res_model = 'account.move' AND res_id = ANY(%s) "
-            "AND state <> 'to_send'", (move_ids,))[0][0] >= stop_at)
-
-    def drain_with(self, move_ids, partner_ids, action, until):
-        """Run the cron in a thread while `action` keeps injecting faults, until `until()` holds."""
-        deadline = time.monotonic() + PHASE_TIMEOUT
-        while time.monotonic() < deadline and not until():
-            worker = threading.Thread(target=self._cron_quietly)
-            worker.start()
-            while worker.is_alive():
-                if not self.control._call('GET', 'faults')['faults']:
-                    action()
-                time.sleep(0.05)
+            self.run_cron()
+            self.control.clear_faults()
             self.fast_forward()
         return True
+
+    def done(self, move_ids):
+        return self.sql("SELECT count(*) FROM qbo_binding WHERE res_model = 'account.move' AND res_id = ANY(%s) "
+                        "AND state <> 'to_send'", (move_ids,))[0][0]
 
     def _cron_quietly(self):
         try:
@@ -314,7 +304,8 @@ class Soak:
     def phase_crash(self, move_ids, partner_ids):
         """kill -9 while QuickBooks executes a customer create, then an invoice create (a delay fault
         holds each request in the emulator; the server dies before the answer can be committed)."""
-        for path in ('/customer', '/invoice'):
+        # The customers' write, then the invoices' (batch requests when several are due at once).
+        for path in (('/batch', '/batch') if len(move_ids) > 1 else ('/customer', '/invoice')):
             log_size = len(self.control.requests_log(path_contains=f'/{self.realm}{path}'))
             self.control.inject_fault('delay', count=1, realm_id=self.realm, method='POST', path_contains=path,
                                       delay_seconds=4)
@@ -345,8 +336,7 @@ class Soak:
                   (len(move_ids) // 2, lambda: self.control.revoke_tokens(realm_id=self.realm), 'revoked')]
 
         def during():
-            done = self.sql("SELECT count(*) FROM qbo_binding WHERE res_model = 'account.move' AND res_id = ANY(%s) "
-                            "AND state <> 'to_send'", (move_ids,))[0][0]
+            done = self.done(move_ids)
             while events and done >= events[0][0]:
                 _at, event, label = events.pop(0)
                 event()
