@@ -12,10 +12,12 @@
         'security/qbo_security.xml',
         'data/ir_cron_data.xml',
         'data/qbo_server_actions.xml',
+        'data/qbo_inbound_cron_data.xml',
         'views/qbo_connection_views.xml',
         'views/res_config_settings_views.xml',
         'views/account_move_views.xml',
         'views/res_partner_views.xml',
         'views/qbo_templates.xml',
+        'views/qbo_payment_views.xml',
     ],
 }

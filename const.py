@@ -112,3 +112,21 @@ SYNC_STATES = [
     ('voided', 'Voided'),
     ('deleted_in_qbo', 'Deleted in QuickBooks'),
 ]
+
+# --- Inbound: webhooks, change data capture, payments (issue 12)
+WEBHOOK_ROUTE = '/quickbooks_online/webhook'
+RECONNECT_ROUTE = '/quickbooks_online/reconnect'
+# Entities whose changes the connector reads back (one CDC call covers all of them).
+CDC_ENTITIES = ('Payment', 'Invoice', 'CreditMemo')
+# QuickBooks returns at most 1000 objects per CDC response and looks back at most 30 days.
+CDC_MAX_OBJECTS = 1000
+CDC_MAX_DAYS = 30
+# Re-read a few seconds before the checkpoint: objects stamped in the same second as the last
+# answer are not missed (processing is idempotent on Id + SyncToken).
+CDC_OVERLAP_SECONDS = 5
+# Without webhooks the drain still runs this often (the cron's own schedule).
+CDC_POLL_MINUTES = 55
+# Keep-alive: refresh a connection whose 100-day rolling refresh-token expiry is this close.
+KEEPALIVE_MARGIN_DAYS = 30
+# A webhook body larger than this is refused (Intuit's notifications are a few KB).
+WEBHOOK_MAX_BYTES = 1024 * 1024

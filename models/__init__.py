@@ -11,3 +11,8 @@ from . import res_company
 from . import res_partner
 from . import account_move
 from . import res_config_settings
+from . import qbo_connection_inbound
+from . import qbo_webhook_event
+from . import qbo_change_feed
+from . import qbo_payment_import
+from . import account_payment

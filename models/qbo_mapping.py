@@ -18,13 +18,20 @@ MAPPING_TYPES = [
     ('term', 'Payment term'),
     ('product', 'Product'),
     ('analytic', 'Analytic account (Class)'),
+    ('payment_method', 'Payment method (journal)'),
+    ('deposit_account', 'Deposit account (journal)'),
 ]
 MAPPING_MODELS = {
     'tax': ('account.tax', 'TaxCode'),
     'term': ('account.payment.term', 'Term'),
     'product': ('product.product', 'Item'),
     'analytic': ('account.analytic.account', 'Class'),
+    # Payments (qbo_payment_import.py): QuickBooks PaymentMethodRef / DepositToAccountRef <-> Odoo journal.
+    'payment_method': ('account.journal', 'PaymentMethod'),
+    'deposit_account': ('account.journal', 'Account'),
 }
+TYPED_FIELDS = {'tax': 'tax_id', 'term': 'term_id', 'product': 'product_id', 'analytic': 'analytic_id',
+                'payment_method': 'journal_id', 'deposit_account': 'journal_id'}
 
 
 class QboRef(models.Model):
@@ -72,6 +79,7 @@ class QboMapping(models.Model):
     product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed')
     analytic_id = fields.Many2one('account.analytic.account', compute='_compute_typed', inverse='_inverse_typed',
                                   string='Analytic account')
+    journal_id = fields.Many2one('account.journal', compute='_compute_typed', inverse='_inverse_typed')
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
     qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
@@ -89,16 +97,15 @@ class QboMapping(models.Model):
     @api.depends('res_id', 'mapping_type')
     def _compute_typed(self):
         for mapping in self:
-            for mtype, fname in (('tax', 'tax_id'), ('term', 'term_id'), ('product', 'product_id'),
-                                 ('analytic', 'analytic_id')):
-                model = MAPPING_MODELS[mtype][0]
-                mapping[fname] = self.env[model].browse(mapping.res_id) if mapping.mapping_type == mtype else False
+            for fname in set(TYPED_FIELDS.values()):
+                mapping[fname] = False
+            fname = TYPED_FIELDS.get(mapping.mapping_type)
+            if fname:
+                mapping[fname] = self.env[MAPPING_MODELS[mapping.mapping_type][0]].browse(mapping.res_id)
 
     def _inverse_typed(self):
         for mapping in self:
-            fname = {'tax': 'tax_id', 'term': 'term_id', 'product': 'product_id',
-                     'analytic': 'analytic_id'}[mapping.mapping_type]
-            mapping.res_id = mapping[fname].id
+            mapping.res_id = mapping[TYPED_FIELDS[mapping.mapping_type]].id
 
     @api.depends('qbo_ref_id.active')
     def _compute_health(self):

@@ -41,6 +41,41 @@ class ResConfigSettings(models.TransientModel):
     qbo_export_interval = fields.Integer('Export every (minutes)', compute='_compute_qbo_export_interval',
                                          readonly=False)
 
+    # --- Payments and webhooks (issue 12, helper "pay"): one block, saved by _qbo_save_inbound_settings
+    qbo_webhook_verifier_token = fields.Char('Webhook verifier token', compute='_compute_qbo_inbound',
+                                             readonly=False, groups='base.group_system')
+    qbo_payment_export = fields.Boolean('Send Odoo payments to QuickBooks', compute='_compute_qbo_inbound',
+                                        readonly=False)
+    qbo_payment_journal_id = fields.Many2one('account.journal', 'Journal for QuickBooks payments',
+                                             compute='_compute_qbo_inbound', readonly=False,
+                                             domain="[('type', 'in', ('bank', 'cash')), "
+                                                    "('company_id', '=', company_id)]")
+    qbo_webhook_url = fields.Char('Webhook endpoint', compute='_compute_qbo_inbound')
+    qbo_reconnect_url = fields.Char('Reconnect URL', compute='_compute_qbo_inbound')
+
+    @api.depends('company_id')
+    def _compute_qbo_inbound(self):
+        for settings in self:
+            connection = self.env['qbo.connection']._qbo_get_for_company(settings.company_id)
+            settings.qbo_payment_export = connection.payment_export if connection else False
+            settings.qbo_payment_journal_id = connection.payment_journal_id if connection else False
+            template = connection or self.env['qbo.connection'].new({})
+            settings.qbo_webhook_url = template.webhook_url
+            settings.qbo_reconnect_url = template.reconnect_url
+            if self.env.user.has_group('base.group_system'):
+                settings.qbo_webhook_verifier_token = connection.sudo().webhook_verifier_token if connection else False
+
+    def _qbo_save_inbound_settings(self, connection):
+        """Write the payment/webhook settings on the connection (admins only, like the secrets)."""
+        vals = {'payment_export': self.qbo_payment_export, 'payment_journal_id': self.qbo_payment_journal_id.id}
+        if self.qbo_webhook_verifier_token is not False:
+            vals['webhook_verifier_token'] = self.qbo_webhook_verifier_token
+        current = dict(connection.read(list(vals))[0], payment_journal_id=connection.payment_journal_id.id)
+        changed = {k: v for k, v in vals.items() if current[k] != v}
+        if changed:
+            connection.write(changed)
+    # --- end of the payments and webhooks block
+
     @api.depends('company_id')
     def _compute_qbo_connection(self):
         for settings in self:
@@ -98,6 +133,7 @@ class ResConfigSettings(models.TransientModel):
         changed = {k: v for k, v in vals.items() if connection[k] != v}
         if changed:
             connection.write(changed)
+        self._qbo_save_inbound_settings(connection)
         return connection.sudo(False)
 
     def _qbo_connection_action(self, method):

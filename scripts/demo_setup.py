@@ -121,6 +121,7 @@ def setup(cr, args, new_db):
     connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
                       'client_id': args.client_id, 'client_secret': args.client_secret})
     cr.commit()  # the token refresh runs in a transaction of its own: it must see this row
+    setup_webhook(connection, args)
 
     # Everything from here on runs as the admin, as a click in the settings would.
     admin_env = env(user=admin)
@@ -135,6 +136,17 @@ def setup(cr, args, new_db):
         cr.commit()
     print(f"demo: connection {connection.state} to QuickBooks company {connection.qbo_company_name} "
           f"(realm {connection.realm_id})", flush=True)
+
+
+def setup_webhook(connection, args):
+    """Webhooks on: the emulator POSTs every change to Odoo, signed with the app's verifier token."""
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415 - on PYTHONPATH through scripts/_env.sh
+
+    verifier = 'qbo-demo-verifier-token'
+    connection.write({'webhook_verifier_token': verifier})
+    EmulatorControl(args.emulator_url).configure_webhook(
+        f'http://127.0.0.1:{args.http_port}/quickbooks_online/webhook', verifier, client_id=args.client_id)
+    connection.env.cr.commit()
 
 
 def setup_company(env, company):

@@ -525,6 +525,15 @@ class QboClient:
                 return results
             position += len(rows)
 
+    def cdc(self, entities, changed_since):
+        """Change data capture: every object of `entities` changed since `changed_since` (ISO time).
+
+        One call whatever the number of entities; QuickBooks caps the answer at 1000 objects and
+        looks back at most 30 days. Deleted objects come as {"Id", "status": "Deleted"}.
+        """
+        return self.request('GET', 'cdc', params={'entities': ','.join(entities), 'changedSince': changed_since},
+                            operation='cdc')
+
     def company_info(self):
         """Read CompanyInfo (its Id is the realm id)."""
         return self.read('CompanyInfo', self.realm_id)

@@ -17,12 +17,15 @@ def main(argv=None):
     p.add_argument('--redirect-uri', action='append', dest='redirect_uris', default=None,
                    help='registered redirect URI (repeatable)')
     p.add_argument('--state', default=None, help='JSON file to persist state across restarts')
-    p.add_argument('--limits', action='store_true', help='enable rate/concurrency limits (429/3001)')
+    p.add_argument('--limits', action='store_true', help="enforce Intuit's rate/concurrency/batch limits (429/3001)")
+    p.add_argument('--latency-ms', type=float, default=0, help='added to every API call (the server stays concurrent)')
     args = p.parse_args(argv)
     redirect_uris = args.redirect_uris or ['http://localhost:8069/quickbooks/oauth/callback']
     srv = EmulatorServer(host=args.host, port=args.port, client_id=args.client_id,
                          client_secret=args.client_secret, redirect_uris=redirect_uris,
                          state_file=args.state, limits=args.limits)
+    srv.emulator.settings['latency_ms'] = args.latency_ms
+    srv.emulator.initial_settings['latency_ms'] = args.latency_ms
     srv.start()
     url = srv.url
     auth = url + '/connect/oauth2?' + urllib.parse.urlencode({
@@ -38,6 +41,7 @@ def main(argv=None):
     print('  Redirect URIs:  %s' % ', '.join(redirect_uris))
     print('  Seeded realm:   %s' % srv.seeded_realm_id)
     print('  Limits:         %s' % ('on' if args.limits else 'off'))
+    print('  Latency:        %g ms' % args.latency_ms)
     if args.state:
         print('  State file:     %s' % args.state)
     sys.stdout.flush()

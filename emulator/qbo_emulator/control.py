@@ -11,7 +11,8 @@ from .store import BY_LOWER, ENTITIES
 
 SETTINGS_TYPES = {'latency_ms': float, 'limits_enabled': bool, 'refresh_rotation': str,
                   'refresh_grace_seconds': float, 'code_lifetime_seconds': float,
-                  'rate_limit_per_minute': int, 'concurrency_limit': int, 'batch_limit_per_minute': int,
+                  'rate_limit_per_minute': int, 'rate_limit_per_second': int, 'concurrency_limit': int,
+                  'batch_limit_per_minute': int,
                   'webhook_window_seconds': float, 'webhook_retry_scale': float}
 
 
@@ -155,6 +156,16 @@ def merge_names(emu, c, entity, source, data):
     return into
 
 
+USAGE_KEYS = ('requests', 'reads', 'writes', 'throttled')
+
+
+def usage_of(emu, realm):
+    """API calls answered for ``realm`` since the last reset: ``requests`` (all), ``reads`` (metered
+    "CorePlus" calls answered 2xx), ``writes`` (2xx "Core" calls, not metered), ``throttled`` (429s sent)."""
+    u = emu.usage.get(realm) or {}
+    return {k: u.get(k, 0) for k in USAGE_KEYS}
+
+
 def raw(obj, deleted=False):
     out = util.public(obj)
     if deleted:
@@ -257,6 +268,11 @@ def handle(emu, method, parts, params, data):
         return 200, {'attempts': emu.webhooks.run_once(force=True)}
     if head == 'webhooks' and parts[1:] == ['status'] and method == 'GET':
         return 200, emu.webhooks.status()
+    if head == 'usage':
+        with emu.lock:
+            if method == 'DELETE':
+                emu.usage.clear()
+            return 200, {'usage': {realm: usage_of(emu, realm) for realm in emu.usage}}
     if head == 'state' and method == 'POST':
         emu.save()
         return 200, {'ok': True}
@@ -302,6 +318,10 @@ def companies(emu, method, parts, params, data):
             ids = seed_objects(emu, c, ent, int(data.get('count', 1)), data.get('prefix'))
             emu.dirty = True
             return 200, {'created': len(ids), 'ids': ids}
+        if rest[0] == 'usage':
+            if method == 'DELETE':
+                emu.usage.pop(c.realm_id, None)
+            return 200, usage_of(emu, c.realm_id)
         if rest[0] == 'payments' and method == 'POST':
             pay = record_payment(emu, c, data)
             emu.dirty = True

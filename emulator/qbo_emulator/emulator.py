@@ -24,6 +24,7 @@ DEFAULT_SETTINGS = {
     'refresh_grace_seconds': 0,
     'code_lifetime_seconds': 600,
     'rate_limit_per_minute': 500,
+    'rate_limit_per_second': 10,
     'concurrency_limit': 10,
     'batch_limit_per_minute': 40,
     'webhook_window_seconds': 1.0,       # aggregation window of emitted webhooks (production: minutes)
@@ -47,6 +48,8 @@ class Emulator:
         self.log = []
         self.log_seq = 0
         self.rate = collections.defaultdict(collections.deque)
+        self.rate_second = collections.defaultdict(collections.deque)
+        self.usage = collections.defaultdict(collections.Counter)
         self.batch_rate = collections.defaultdict(collections.deque)
         self.inflight = collections.Counter()
         self.realm_seq = 0
@@ -78,7 +81,9 @@ class Emulator:
             self.faults.clear()
             self.log.clear()
             self.rate.clear()
+            self.rate_second.clear()
             self.batch_rate.clear()
+            self.usage.clear()
             self.webhooks.reset()
             self.dirty = True
 
@@ -126,12 +131,16 @@ class Emulator:
         return None
 
     def check_limits(self, realm_id, is_batch):
-        """Per-realm 500/min, 10 concurrent, 40 batch/min. True if allowed; an allowed request is counted
-        in flight and the caller must call ``leave(realm_id)`` when done."""
+        """Per-realm 500/min, 10/s, 10 concurrent, 40 batch/min (Intuit's limits, see settings). True if
+        allowed; an allowed request is counted in flight and the caller must call ``leave(realm_id)`` when
+        done."""
         if not self.settings.get('limits_enabled'):
             with self.lock:
                 self.inflight[realm_id] += 1
             return True
+        return self._admit(realm_id, is_batch)
+
+    def _admit(self, realm_id, is_batch):
         now = self.clock.now()
         with self.lock:
             win = self.rate[realm_id]
@@ -139,18 +148,38 @@ class Emulator:
                 win.popleft()
             if len(win) >= int(self.settings['rate_limit_per_minute']):
                 return False
+            sec = self.rate_second[realm_id]
+            while sec and sec[0] <= now - 1:
+                sec.popleft()
+            if len(sec) >= int(self.settings.get('rate_limit_per_second') or 10):
+                return False
             if is_batch:
                 bwin = self.batch_rate[realm_id]
                 while bwin and bwin[0] <= now - 60:
                     bwin.popleft()
                 if len(bwin) >= int(self.settings['batch_limit_per_minute']):
                     return False
-                bwin.append(now)
             if self.inflight[realm_id] >= int(self.settings['concurrency_limit']):
                 return False
+            if is_batch:
+                bwin.append(now)
             win.append(now)
+            sec.append(now)
             self.inflight[realm_id] += 1
             return True
+
+    def meter(self, realm_id, reads=0, writes=0, status=200):
+        """Count an answered API call for ``realm_id``. Intuit meters *CorePlus* calls (reads: GET by id,
+        queries, CDC, reports) against a monthly quota and not *Core* ones (writes); only 2xx answers
+        count. Every call is counted in ``requests``, and 429s in ``throttled``."""
+        with self.lock:
+            u = self.usage[realm_id]
+            u['requests'] += 1
+            if status == 429:
+                u['throttled'] += 1
+            if 200 <= status < 300:
+                u['reads'] += reads
+                u['writes'] += writes
 
     def leave(self, realm_id):
         with self.lock:

@@ -23,6 +23,23 @@ from .refs import Ctx
 JSON_CT = 'application/json;charset=UTF-8'
 
 
+def metered(method, parts, batch_body=None):
+    """(reads, writes) of one API call, as Intuit meters them: reads ("CorePlus": GET by id, queries, CDC,
+    reports, PDFs) are counted against the monthly quota, writes ("Core") are not. A batch counts its items:
+    query items as reads, the others as writes."""
+    head = parts[0].lower() if parts else ''
+    if head == 'batch':
+        try:
+            items = json.loads(batch_body or b'{}').get('BatchItemRequest') or []
+        except (ValueError, AttributeError):
+            items = []
+        reads = sum(1 for i in items if isinstance(i, dict) and 'Query' in i)
+        return reads, len(items) - reads
+    if method == 'GET' or head == 'query':
+        return 1, 0
+    return 0, 1
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -162,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
         now = emu.clock.now()
         tstr = util.fmt_dt(now, -420, ms=True)
         if kind == '429':
+            if fault.get('realm_id') or '/v3/company/' in self.path:
+                emu.meter(fault.get('realm_id') or self.path.split('/')[3], status=429)
             self.send(429, errors.throttle_error().body(tstr))
         elif kind in ('500', '503'):
             self.send(int(kind), errors.system_fault(int(kind)).body(tstr))
@@ -320,6 +339,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(403, errors.authz_failed(None).body(emu.clock.now()))
         is_batch = len(parts) > 3 and parts[3].lower() == 'batch'
         if not emu.check_limits(realm, is_batch):
+            emu.meter(realm, status=429)
             return self.send(429, errors.throttle_error().body(
                 util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
         rid = params.get('requestid')
@@ -329,10 +349,13 @@ class Handler(BaseHTTPRequestHandler):
             with emu.lock:
                 if rid and (realm, rid) in emu.requestids:
                     status, data, ctype = emu.requestids[(realm, rid)]
+                    emu.meter(realm, *metered(method, parts[3:], body if is_batch else None), status=status)
                     # replay: same response, nothing re-executed (spec §2.6)
                     return self.send(status, data, ctype)
-                if rid and len(rid) > 50:
-                    err = errors.string_length('requestid', 50, len(rid))
+                limit = 36 if is_batch else 50        # batch requestids are shorter (§13)
+                if rid and len(rid) > limit:
+                    err = errors.string_length('requestid', limit, len(rid))
+                    emu.meter(realm, status=400)
                     return self.send(400, err.body(util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
                 now = emu.clock.now()
                 ctx = Ctx(company, now, include=(params.get('include') or '').split(','))
@@ -341,6 +364,8 @@ class Handler(BaseHTTPRequestHandler):
                                                         self.headers.get('Content-Type', ''))
                 except errors.QBOError as e:
                     status, payload, ctype = e.status, e.body(util.fmt_dt(now, company.tz_minutes, ms=True)), None
+                reads, writes = metered(method, parts[3:], body if is_batch and status == 200 else None)
+                emu.meter(realm, reads, writes, status)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode('utf-8')
                 ctype = ctype or JSON_CT
                 if rid:

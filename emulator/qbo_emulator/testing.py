@@ -173,7 +173,12 @@ class EmulatorControl:
         return self._call('POST', 'clock/advance', {'seconds': seconds})
 
     def settings(self, **changes):
-        """Without arguments: read settings; with keyword arguments: update them. Returns all settings."""
+        """Without arguments: read settings; with keyword arguments: update them. Returns all settings:
+        ``latency_ms`` (added to every API call; the server stays concurrent), ``limits_enabled`` and Intuit's
+        limits ``rate_limit_per_minute`` (500), ``rate_limit_per_second`` (10), ``concurrency_limit`` (10),
+        ``batch_limit_per_minute`` (40); ``refresh_rotation`` ("always" | "daily"), ``refresh_grace_seconds``,
+        ``code_lifetime_seconds``; ``webhook_window_seconds`` (aggregation, default 1), ``webhook_retry_scale``
+        (multiplies Intuit's retry schedule, default 1)."""
         if changes:
             return self._call('POST', 'settings', changes)
         return self._call('GET', 'settings')
@@ -184,6 +189,14 @@ class EmulatorControl:
 
     def clear_requests_log(self):
         return self._call('DELETE', 'requests')
+
+    def usage(self, realm_id=None, reset=False):
+        """API calls answered per realm since the last reset: {"requests", "reads" (metered CorePlus calls:
+        GET by id, queries, CDC, reports; 2xx only; batch query items count one each), "writes" (Core calls,
+        not metered), "throttled" (429s sent)}. Without ``realm_id``: {realm_id: usage}. ``reset`` zeroes."""
+        if realm_id:
+            return self._call('DELETE' if reset else 'GET', 'companies/%s/usage' % realm_id)
+        return self._call('DELETE' if reset else 'GET', 'usage')['usage']
 
     # ------------------------------------------------------------------ payments (as a QuickBooks user)
     def record_payment(self, realm_id, invoices=(), credit_memos=(), unapplied=0, total=None, customer_id=None,

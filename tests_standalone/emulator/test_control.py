@@ -137,7 +137,7 @@ def test_batch_rules(api):
 
 def test_limits_rate_concurrency_and_batch(ctl, base):
     api = connect(ctl, base)
-    ctl.settings(limits_enabled=True)
+    ctl.settings(limits_enabled=True, rate_limit_per_second=1000)      # 10/s: see test_limits_per_second...
     statuses = [api.get('preferences').status for _ in range(505)]
     assert statuses[:500] == [200] * 500 and statuses[500:] == [429] * 5
     ctl.advance_clock(61)
@@ -155,6 +155,7 @@ def test_limits_rate_concurrency_and_batch(ctl, base):
     ctl.settings(latency_ms=0)
     ctl.advance_clock(61)
     q = {'BatchItemRequest': [{'bId': 'q', 'Query': 'select * from Term'}]}
+    ctl.settings(rate_limit_per_second=1000)
     codes = [api.post('batch', q).status for _ in range(41)]
     assert codes[:40] == [200] * 40 and codes[40] == 429
     ctl.settings(limits_enabled=False)

@@ -1,0 +1,239 @@
+import logging
+from datetime import datetime, timedelta, timezone
+
+from odoo import _, api, fields, models
+
+from .. import const
+from ..tools import QboError, QboValidationError
+from .qbo_connection import QboReconnectNeeded
+
+_logger = logging.getLogger(__name__)
+
+
+def qbo_parse_time(value):
+    """QuickBooks timestamp ('2026-11-29T15:04:05.123-08:00') -> naive UTC datetime (Odoo's convention)."""
+    if not value:
+        return None
+    text = str(value).replace('Z', '+00:00')
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def qbo_format_time(moment):
+    """Naive UTC datetime -> the ISO form QuickBooks accepts in changedSince."""
+    return moment.replace(microsecond=0).isoformat() + '+00:00'
+
+
+def qbo_cdc_groups(body):
+    """{entity: [objects]} from a CDC response (deleted objects carry status 'Deleted')."""
+    groups = {}
+    for response in body.get('CDCResponse') or []:
+        for group in response.get('QueryResponse') or []:
+            for key, value in (group or {}).items():
+                if isinstance(value, list):
+                    groups.setdefault(key, []).extend(value)
+    return groups
+
+
+class QboConnectionFeed(models.Model):
+    """The change feed: what changed in QuickBooks (payments, invoices) comes back to Odoo.
+
+    One change-data-capture (CDC) call per connection and drain, since the connection's
+    checkpoint, whatever the number of webhook events waiting: webhooks only say "look now".
+    The checkpoint moves to QuickBooks' own time of the answer, and only once every object of the
+    window was processed (a failure leaves it where it was, the next drain reads the window
+    again: processing is idempotent on Id + SyncToken). A window that hits QuickBooks' 1,000-object
+    cap is split (entity by entity, then by LastUpdatedTime); a checkpoint older than CDC's
+    30-day look-back falls back to a full reconciliation by query.
+    """
+    _inherit = 'qbo.connection'
+
+    @api.model
+    def _qbo_trigger_feed(self):
+        """Wake the change-feed cron now (a webhook arrived)."""
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_change_feed', raise_if_not_found=False)
+        if cron and cron.active:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cron_qbo_change_feed(self):
+        """Drain every connected connection that has webhook events waiting or is due for a poll.
+
+        Runs on its own (hourly by default) so that nothing is lost when webhooks are off, blocked
+        or misconfigured, and at once when a webhook arrives. Then sends the Odoo payments waiting
+        for QuickBooks (opt-in).
+        """
+        Event = self.env['qbo.webhook.event'].sudo()
+        now = fields.Datetime.now()
+        due_before = now - timedelta(minutes=const.CDC_POLL_MINUTES)
+        for connection in self.sudo().search([('state', '=', 'connected')]):
+            pending = Event.search_count([('connection_id', '=', connection.id), ('state', '=', 'pending')])
+            if not pending and connection.last_cdc_date and connection.last_cdc_date > due_before:
+                continue
+            try:
+                connection._qbo_drain()
+            except QboReconnectNeeded:
+                continue
+            except QboError as exc:
+                _logger.warning("QuickBooks change feed of %s failed (retried next run): %s",
+                                connection.company_id.name, exc)
+            if self.env['qbo.binding']._qbo_can_commit():
+                # Cron: each connection's drain is its own transaction.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+
+    def _qbo_drain(self):
+        """Read and apply every change since the checkpoint; mark the waiting events as processed.
+
+        :return: {'objects': n, 'calls': n} (what was read, and how many QuickBooks calls it took)
+        :raise QboError: the CDC call failed (the checkpoint and the events stay as they were)
+        """
+        self.ensure_one()
+        Event = self.env['qbo.webhook.event'].sudo()
+        # Events stored until now are covered by the call below (it starts after them).
+        events = Event.search([('connection_id', '=', self.id), ('state', '=', 'pending')])
+        now = fields.Datetime.now()
+        since = self.cdc_checkpoint or self.connected_date or now
+        stats = {'objects': 0, 'calls': 0}
+        with self._qbo_client_session() as client:
+            if since < now - timedelta(days=const.CDC_MAX_DAYS) + timedelta(minutes=10):
+                checkpoint = self._qbo_full_reconcile(client, since, stats)
+            else:
+                try:
+                    checkpoint = self._qbo_read_window(client, since - timedelta(seconds=const.CDC_OVERLAP_SECONDS),
+                                                       stats)
+                except QboValidationError as exc:
+                    # By QuickBooks' clock the checkpoint is beyond CDC's 30 days.
+                    if 'changedSince' not in f"{exc} {exc.detail or ''} {exc.element or ''}":
+                        raise
+                    checkpoint = self._qbo_full_reconcile(client, since, stats)
+        self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now})
+        events.write({'state': 'done', 'processed_date': now})
+        return stats
+
+    def _qbo_read_window(self, client, since, stats):
+        """One CDC call for every entity; split the window when QuickBooks capped the answer.
+
+        :return: the new checkpoint (QuickBooks time up to which everything was read)
+        """
+        body = client.cdc(const.CDC_ENTITIES, qbo_format_time(since))
+        stats['calls'] += 1
+        groups = qbo_cdc_groups(body)
+        checkpoint = qbo_parse_time(body.get('time'))
+        if sum(len(rows) for rows in groups.values()) >= const.CDC_MAX_OBJECTS:
+            groups, checkpoint = self._qbo_read_split(client, since, stats)
+        self._qbo_apply_changes(groups, stats)
+        return checkpoint
+
+    def _qbo_read_split(self, client, since, stats):
+        """The window hit the 1,000-object cap: read it entity by entity, in LastUpdatedTime slices.
+
+        CDC has no upper bound, so a slice ends where the capped answer ends: the next slice
+        starts at the last LastUpdatedTime read (objects of that instant are read twice, which
+        the idempotent processing absorbs). The checkpoint is the earliest end over entities.
+        """
+        groups = {}
+        checkpoint = None
+        for entity in const.CDC_ENTITIES:
+            cursor = since
+            while True:
+                body = client.cdc([entity], qbo_format_time(cursor))
+                stats['calls'] += 1
+                rows = qbo_cdc_groups(body).get(entity, [])
+                groups.setdefault(entity, []).extend(rows)
+                end = qbo_parse_time(body.get('time'))
+                if len(rows) < const.CDC_MAX_OBJECTS:
+                    break
+                last = max((qbo_parse_time((row.get('MetaData') or {}).get('LastUpdatedTime')) or cursor
+                            for row in rows), default=cursor)
+                if last <= cursor:
+                    # 1,000 changes in one instant: nothing left to split on; what was read is applied
+                    # and the rest comes with the next full reconciliation.
+                    _logger.warning("QuickBooks CDC: more than %s %s changes at %s.", const.CDC_MAX_OBJECTS,
+                                    entity, cursor)
+                    end = last
+                    break
+                cursor = last
+                end = last
+            checkpoint = end if checkpoint is None or (end and end < checkpoint) else checkpoint
+        return groups, checkpoint
+
+    def _qbo_full_reconcile(self, client, since, stats):
+        """Checkpoint beyond CDC's 30 days: re-read by query what changed, find what disappeared.
+
+        Payments changed since the checkpoint are read by query; imported payments and sent
+        documents that QuickBooks no longer returns were deleted there.
+        """
+        self.ensure_one()
+        now = fields.Datetime.now()
+        groups = {}
+        where = f"MetaData.LastUpdatedTime >= '{qbo_format_time(since)}'"
+        for entity in const.CDC_ENTITIES:
+            groups[entity] = client.query_all(entity, where=where)
+            stats['calls'] += 1
+        # Deletions leave no trace in queries: ask for the ids we hold and compare.
+        imports = self.env['qbo.payment.import'].sudo().search([
+            ('connection_id', '=', self.id), ('state', 'in', ('imported', 'unmatched'))])
+        bindings = self.env['qbo.binding'].sudo().search([
+            ('connection_id', '=', self.id), ('entity', 'in', list(const.CDC_ENTITIES)), ('qbo_id', '!=', False),
+            ('state', 'not in', ('voided', 'deleted_in_qbo'))])
+        held = {}
+        for entity, qbo_id in [('Payment', i.qbo_id) for i in imports] + [(b.entity, b.qbo_id) for b in bindings]:
+            held.setdefault(entity, set()).add(qbo_id)
+        for entity, ids in held.items():
+            ids = sorted(ids)
+            found = set()
+            for index in range(0, len(ids), 500):
+                chunk = ', '.join(f"'{i}'" for i in ids[index:index + 500])
+                found |= {row['Id'] for row in client.query_all(entity, where=f"Id IN ({chunk})", order_by=None)}
+                stats['calls'] += 1
+            groups.setdefault(entity, []).extend({'Id': i, 'status': 'Deleted'} for i in ids if i not in found)
+        self._qbo_apply_changes(groups, stats)
+        self.sudo().last_full_reconcile_date = now
+        self.message_post(body=_("Full reconciliation with QuickBooks (the last change check was older than "
+                                 "%s days).", const.CDC_MAX_DAYS))
+        return now
+
+    def _qbo_apply_changes(self, groups, stats):
+        """Apply changed objects: payments first (they may free invoices), then invoices and credit notes."""
+        self.ensure_one()
+        for entity in ('Payment', 'Invoice', 'CreditMemo'):
+            for obj in self._qbo_latest(groups.get(entity, [])):
+                stats['objects'] += 1
+                if entity == 'Payment':
+                    self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj)
+                else:
+                    self._qbo_sync_document(entity, obj)
+
+    @api.model
+    def _qbo_latest(self, rows):
+        """One object per Id, the latest version (split windows may return an object twice)."""
+        latest = {}
+        for row in rows:
+            current = latest.get(row.get('Id'))
+            if current is None or int(row.get('SyncToken') or 0) >= int(current.get('SyncToken') or 0) \
+                    or row.get('status') == 'Deleted':
+                latest[row.get('Id')] = row
+        return list(latest.values())
+
+    def _qbo_sync_document(self, entity, obj):
+        """An invoice or credit memo changed in QuickBooks: voided or deleted ones are shown at once."""
+        binding = self.env['qbo.binding'].sudo().search([
+            ('connection_id', '=', self.id), ('entity', '=', entity), ('qbo_id', '=', obj.get('Id'))], limit=1)
+        if not binding or binding.state in ('voided', 'deleted_in_qbo'):
+            return
+        move = binding._qbo_record()
+        if not move:
+            return
+        if obj.get('status') == 'Deleted':
+            move._qbo_mark_gone(binding, 'deleted_in_qbo', _(
+                "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: use 'Send "
+                "again as new' if it should exist there.", binding.qbo_id))
+        elif move._qbo_is_voided(obj):
+            move._qbo_mark_gone(binding, 'voided', _("This document was voided in QuickBooks (Id %s).",
+                                                     binding.qbo_id))

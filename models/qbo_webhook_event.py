@@ -1,0 +1,163 @@
+import base64
+import hashlib
+import hmac
+import json
+import logging
+
+from odoo import _, api, fields, models
+from odoo.tools import SQL, consteq
+
+from .. import const
+
+_logger = logging.getLogger(__name__)
+
+# CloudEvents verbs (qbo.<entity>.<verb>.v1) -> the legacy operation names.
+CLOUDEVENT_OPERATIONS = {'created': 'Create', 'updated': 'Update', 'deleted': 'Delete', 'merged': 'Merge',
+                         'voided': 'Void', 'emailed': 'Emailed'}
+
+
+class QboWebhookSignatureError(Exception):
+    """The intuit-signature header does not match the body with any configured verifier token."""
+
+
+class QboWebhookEvent(models.Model):
+    """Inbox of QuickBooks webhook notifications: one row per event, stored before anything else.
+
+    The webhook controller only verifies the signature, inserts rows (a duplicate delivery hits the
+    unique key and is dropped) and wakes the change-feed cron; it never calls QuickBooks, so Intuit
+    gets its 200 within its 3 seconds. The cron then reads every change of the connection with one
+    change-data-capture call (see qbo_change_feed.py) and marks the rows it covered as done.
+    Notifications carry only ids: what changed is always read from QuickBooks, never trusted
+    from the notification.
+    """
+    _name = 'qbo.webhook.event'
+    _description = 'QuickBooks Online webhook event'
+    _order = 'id desc'
+
+    connection_id = fields.Many2one('qbo.connection', ondelete='cascade', index=True, readonly=True)
+    company_id = fields.Many2one(related='connection_id.company_id', store=True)
+    event_key = fields.Char(required=True, readonly=True,
+                            help="CloudEvents id, or realm/entity/id/operation/lastUpdated for the legacy format.")
+    payload_format = fields.Selection([('cloudevents', 'CloudEvents'), ('legacy', 'Legacy')], readonly=True)
+    realm_id = fields.Char(readonly=True)
+    entity = fields.Char(readonly=True)
+    entity_id = fields.Char('QuickBooks Id', readonly=True)
+    operation = fields.Char(readonly=True)
+    event_time = fields.Char(readonly=True)
+    state = fields.Selection([('pending', 'Pending'), ('done', 'Processed'), ('ignored', 'Ignored')],
+                             default='pending', required=True, index=True, readonly=True)
+    note = fields.Char(readonly=True)
+    processed_date = fields.Datetime(readonly=True)
+
+    _sql_constraints = [('event_key_uniq', 'unique(event_key)', 'This webhook event is already stored.')]
+
+    # ------------------------------------------------------------------ signature
+
+    @api.model
+    def _qbo_verify_signature(self, body, signature):
+        """Return the connections whose verifier token signed `body`.
+
+        :param bytes body: the raw request body, exactly as received
+        :param str signature: the intuit-signature header (base64 HMAC-SHA256)
+        :raise QboWebhookSignatureError: no configured token produces this signature
+        """
+        if not signature:
+            raise QboWebhookSignatureError("missing intuit-signature")
+        connections = self.env['qbo.connection'].sudo().search([('webhook_verifier_token', '!=', False)])
+        matching = self.env['qbo.connection']
+        for connection in connections:
+            digest = hmac.new(connection.webhook_verifier_token.encode(), body, hashlib.sha256).digest()
+            if consteq(base64.b64encode(digest).decode(), signature.strip()):
+                matching |= connection
+        if not matching:
+            raise QboWebhookSignatureError("intuit-signature does not match")
+        return matching
+
+    # ------------------------------------------------------------------ parsing and storing
+
+    @api.model
+    def _qbo_parse(self, payload):
+        """Normalise both payload formats to a list of event dicts (no database access).
+
+        CloudEvents (mandatory since 2026): a JSON array of events with `id`, `type`
+        (qbo.<entity>.<verb>.v1), `intuitaccountid` and `intuitentityid`. Legacy: an object with
+        `eventNotifications`, each with `realmId` and `dataChangeEvent.entities`.
+        """
+        events = []
+        if isinstance(payload, list):
+            for item in payload:
+                if not isinstance(item, dict):
+                    continue
+                parts = str(item.get('type') or '').split('.')
+                entity = parts[1] if len(parts) >= 4 and parts[0] == 'qbo' else ''
+                verb = parts[2] if len(parts) >= 4 else ''
+                events.append({
+                    'payload_format': 'cloudevents',
+                    'event_key': 'ce:' + str(item.get('id') or ''),
+                    'realm_id': str(item.get('intuitaccountid') or ''),
+                    'entity': entity, 'entity_id': str(item.get('intuitentityid') or ''),
+                    'operation': CLOUDEVENT_OPERATIONS.get(verb, verb),
+                    'event_time': str(item.get('time') or ''),
+                    'valid': bool(item.get('id')) and bool(entity),
+                })
+        elif isinstance(payload, dict):
+            for notification in payload.get('eventNotifications') or []:
+                realm = str((notification or {}).get('realmId') or '')
+                for ent in ((notification or {}).get('dataChangeEvent') or {}).get('entities') or []:
+                    key = '|'.join(str(ent.get(k) or '') for k in ('name', 'id', 'operation', 'lastUpdated'))
+                    events.append({
+                        'payload_format': 'legacy', 'event_key': f"legacy:{realm}|{key}", 'realm_id': realm,
+                        'entity': str(ent.get('name') or ''), 'entity_id': str(ent.get('id') or ''),
+                        'operation': str(ent.get('operation') or ''), 'event_time': str(ent.get('lastUpdated') or ''),
+                        'valid': bool(ent.get('name')) and bool(ent.get('id')),
+                    })
+        return events
+
+    @api.model
+    def _qbo_receive(self, body, signature):
+        """Verify, store one row per event (duplicates dropped), wake the change-feed cron.
+
+        :param bytes body: raw request body
+        :param str signature: intuit-signature header
+        :return: number of new rows stored
+        :raise QboWebhookSignatureError: forged or unsigned body (nothing is stored)
+        """
+        signers = self._qbo_verify_signature(body, signature)
+        try:
+            payload = json.loads(body.decode('utf-8'))
+        except (UnicodeDecodeError, ValueError):
+            # Signed by Intuit but unreadable: answering 4xx would make Intuit retry it for days.
+            _logger.warning("QuickBooks webhook: signed body is not JSON; ignored.")
+            return 0
+        by_realm = {c.realm_id: c for c in signers if c.realm_id}
+        known = {name.lower(): name for name in const.CDC_ENTITIES}
+        created = 0
+        now = fields.Datetime.now()
+        for event in self._qbo_parse(payload):
+            connection = by_realm.get(event['realm_id'])
+            entity = known.get(event['entity'].lower())
+            note = False
+            if not event['valid']:
+                note = _("Not a QuickBooks data-change event.")
+            elif not connection:
+                note = _("No connection to QuickBooks company %s uses this verifier token.", event['realm_id'])
+            elif not entity:
+                note = _("Entity %s is not read back by the connector.", event['entity'])
+            state = 'ignored' if note else 'pending'
+            key = event['event_key'][:255]
+            # ON CONFLICT: a redelivery (Intuit retries, or two workers receiving it at once) is dropped
+            # at the unique key, without an error that would abort this request's transaction.
+            self.env.cr.execute(SQL("""
+                INSERT INTO qbo_webhook_event (connection_id, company_id, event_key, payload_format, realm_id,
+                                               entity, entity_id, operation, event_time, state, note,
+                                               processed_date, create_uid, create_date, write_uid, write_date)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                ON CONFLICT (event_key) DO NOTHING
+            """, connection.id if connection else None, connection.company_id.id if connection else None, key,
+                event['payload_format'], event['realm_id'], entity or event['entity'][:64], event['entity_id'][:64],
+                event['operation'][:32], event['event_time'][:64], state, note, now if note else None,
+                self.env.uid, now, self.env.uid, now))
+            created += self.env.cr.rowcount
+        if created:
+            self.env['qbo.connection']._qbo_trigger_feed()
+        return created

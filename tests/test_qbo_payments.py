@@ -1,0 +1,317 @@
+import json
+import urllib.request
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .. import const
+from .common import QboTestCommon
+
+
+class QboPaymentsCommon(QboTestCommon):
+    """Invoices sent to the emulator, then paid there as a QuickBooks user would (Accounting API)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.customer = cls.env['res.partner'].create({'name': 'Heron Fittings', 'is_company': True,
+                                                      'email': 'ap@heron.example'})
+        cls.bank = cls.company_data['default_journal_bank']
+        cls.connection.sudo().payment_journal_id = cls.bank
+
+    def _sent(self, move_type='out_invoice', amount=100.0):
+        """A posted invoice (or credit note) of `amount` + 8% tax, sent to QuickBooks."""
+        move = self.env['account.move'].create({
+            'move_type': move_type, 'partner_id': self.customer.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'product_id': self.product_a.id, 'quantity': 1,
+                                                 'price_unit': amount, 'tax_ids': [Command.set(self.tax_ca.ids)]})],
+        })
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        return move
+
+    def _qbo_id(self, record):
+        return record._qbo_binding(self.connection).qbo_id
+
+    def qbo_user_post(self, entity, body, params=''):
+        """What another QuickBooks user or app does: a call to the Accounting API, outside Odoo's client."""
+        token = self.env['qbo.token'].sudo().search([('connection_id', '=', self.connection.id),
+                                                     ('is_pending', '=', False)]).access_token
+        url = f"{self.qbo_server.url}/v3/company/{self.realm}/{entity.lower()}?minorversion=75{params}"
+        request = urllib.request.Request(url, data=json.dumps(body).encode(), method='POST', headers={
+            'Authorization': f'Bearer {token}', 'Content-Type': 'application/json', 'Accept': 'application/json'})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())[entity]
+
+    def qbo_pay(self, applications, total=None, **extra):
+        """Record a payment in QuickBooks: applications = [(move, amount)] (credit notes included)."""
+        customer = self.customer._qbo_binding(self.connection).qbo_id
+        lines = [{'Amount': amount, 'LinkedTxn': [{'TxnId': self._qbo_id(move),
+                                                   'TxnType': 'Invoice' if move.move_type == 'out_invoice'
+                                                   else 'CreditMemo'}]}
+                 for move, amount in applications]
+        if total is None:
+            total = sum(a if m.move_type == 'out_invoice' else -a for m, a in applications)
+        return self.qbo_user_post('Payment', dict({'CustomerRef': {'value': customer}, 'TotalAmt': total,
+                                                   'Line': lines}, **extra))
+
+    def drain(self):
+        """One change-feed drain, as the cron runs it; returns the number of CDC calls it made."""
+        before = len(self.qbo.requests_log(path_contains='/cdc'))
+        self.connection._qbo_drain()
+        return len(self.qbo.requests_log(path_contains='/cdc')) - before
+
+    def imported(self, qbo_payment):
+        return self.env['qbo.payment.import'].search([('connection_id', '=', self.connection.id),
+                                                      ('qbo_id', '=', qbo_payment['Id'])])
+
+
+@tagged('post_install', '-at_install')
+class TestQboPayments(QboPaymentsCommon):
+    """QuickBooks payments -> Odoo payments reconciled exactly; the change feed; Odoo payments -> QuickBooks."""
+
+    def test_full_payment_marks_the_invoice_paid_with_one_cdc_call(self):
+        invoice = self._sent()
+        qbo_payment = self.qbo_pay([(invoice, 108.0)], PaymentRefNum='CHK-1001')
+        self.assertEqual(self.drain(), 1)
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        payment = record.payment_id
+        self.assertEqual(payment.amount, 108.0)
+        self.assertEqual(payment.journal_id, self.bank)
+        self.assertEqual(payment.payment_reference, 'CHK-1001')
+        self.assertNotEqual(payment.outstanding_account_id, self.bank.default_account_id,
+                            "Undeposited Funds: outstanding receipts, not the bank account")
+        self.assertEqual(payment.state, 'paid', "its invoice is paid")
+        self.assertEqual(payment.reconciled_invoice_ids, invoice)
+        # Read again (webhook redelivered, overlapping window): nothing new.
+        self.drain()
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
+
+    def test_partial_then_rest(self):
+        invoice = self._sent()
+        first = self.qbo_pay([(invoice, 40.0)])
+        self.drain()
+        self.assertEqual(invoice.payment_state, 'partial')
+        self.assertAlmostEqual(invoice.amount_residual, 68.0)
+        self.qbo_pay([(invoice, 68.0)])
+        self.drain()
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.imported(first).payment_id.state, 'paid')
+
+    def test_one_payment_over_several_invoices_with_unapplied_credit(self):
+        inv1, inv2 = self._sent(amount=100.0), self._sent(amount=50.0)
+        # 108 pays inv1, 30 goes to inv2 (54), 20 stays as customer credit.
+        qbo_payment = self.qbo_pay([(inv1, 108.0), (inv2, 30.0)], total=158.0)
+        self.assertEqual(qbo_payment['UnappliedAmt'], 20.0)
+        self.assertEqual(self.drain(), 1)
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertEqual(record.payment_id.amount, 158.0)
+        self.assertIn(inv1.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(inv2.payment_state, 'partial')
+        self.assertAlmostEqual(inv2.amount_residual, 24.0)
+        credit = record.payment_id.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == 'asset_receivable' and not line.reconciled)
+        self.assertAlmostEqual(sum(credit.mapped('amount_residual')), -20.0, msg="open customer credit")
+        self.assertEqual(record.move_ids, inv1 | inv2)
+
+    def test_zero_payment_applying_a_credit_memo(self):
+        invoice = self._sent(amount=100.0)
+        refund = self._sent('out_refund', amount=50.0)
+        qbo_payment = self.qbo_pay([(invoice, 54.0), (refund, 54.0)], total=0)
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertEqual(record.payment_id.amount, 0.0)
+        self.assertEqual(invoice.payment_state, 'partial')
+        self.assertAlmostEqual(invoice.amount_residual, 54.0)
+        self.assertIn(refund.payment_state, ('paid', 'in_payment', 'reversed'))
+        self.assertAlmostEqual(refund.amount_residual, 0.0)
+
+    def test_void_then_delete_unreconcile_and_cancel(self):
+        invoice = self._sent()
+        voided = self.qbo_pay([(invoice, 108.0)])
+        self.drain()
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        current = self.qbo_read(self.realm, 'Payment', voided['Id'])
+        self.qbo_user_post('Payment', {'Id': voided['Id'], 'SyncToken': current['SyncToken'], 'sparse': True},
+                           '&operation=update&include=void')
+        self.drain()
+        record = self.imported(voided)
+        self.assertEqual(record.state, 'voided')
+        self.assertEqual(record.payment_id.state, 'canceled')
+        self.assertEqual(invoice.payment_state, 'not_paid')
+        deleted = self.qbo_pay([(invoice, 108.0)])
+        self.drain()
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        current = self.qbo_read(self.realm, 'Payment', deleted['Id'])
+        self.qbo_user_post('Payment', {'Id': deleted['Id'], 'SyncToken': current['SyncToken']}, '&operation=delete')
+        self.drain()
+        record = self.imported(deleted)
+        self.assertEqual(record.state, 'deleted')
+        self.assertEqual(record.payment_id.state, 'canceled')
+        self.assertEqual(invoice.payment_state, 'not_paid')
+        self.assertIn('cancelled in Odoo', invoice.message_ids[0].body)
+
+    def test_payment_of_an_invoice_odoo_does_not_know_is_listed(self):
+        invoice = self._sent()
+        customer = self.customer._qbo_binding(self.connection).qbo_id
+        foreign = self.qbo_user_post('Invoice', {'CustomerRef': {'value': customer}, 'Line': [{
+            'Amount': 20.0, 'DetailType': 'SalesItemLineDetail',
+            'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': 20.0}}]})
+        body = {'CustomerRef': {'value': customer}, 'TotalAmt': 128.0, 'Line': [
+            {'Amount': 108.0, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]},
+            {'Amount': 20.0, 'LinkedTxn': [{'TxnId': foreign['Id'], 'TxnType': 'Invoice'}]}]}
+        qbo_payment = self.qbo_user_post('Payment', body)
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'unmatched')
+        self.assertIn(f"Invoice {foreign['Id']} is not linked", record.message)
+        self.assertFalse(record.payment_id, "not guessed")
+        self.assertEqual(invoice.payment_state, 'not_paid')
+
+    def test_payment_method_mapped_to_a_journal_and_deposited(self):
+        invoice = self._sent()
+        Ref = self.env['qbo.ref']
+        method = Ref.search([('connection_id', '=', self.connection.id), ('entity', '=', 'PaymentMethod')], limit=1)
+        checking = Ref.search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
+                               ('name', '=', 'Checking')], limit=1)
+        cash = self.company_data['default_journal_cash']
+        self.env['qbo.mapping'].create([
+            {'connection_id': self.connection.id, 'mapping_type': 'payment_method', 'res_id': cash.id,
+             'qbo_ref_id': method.id},
+            {'connection_id': self.connection.id, 'mapping_type': 'deposit_account', 'res_id': self.bank.id,
+             'qbo_ref_id': checking.id}])
+        by_method = self.qbo_pay([(invoice, 8.0)], PaymentMethodRef={'value': method.qbo_id})
+        deposited = self.qbo_pay([(invoice, 100.0)], DepositToAccountRef={'value': checking.qbo_id})
+        self.drain()
+        self.assertEqual(self.imported(by_method).payment_id.journal_id, cash)
+        payment = self.imported(deposited).payment_id
+        self.assertEqual(payment.journal_id, self.bank)
+        self.assertEqual(payment.outstanding_account_id, self.bank.default_account_id, "deposited: in the bank")
+        self.assertEqual(payment.state, 'paid')
+
+    def test_invoice_voided_or_deleted_in_quickbooks_is_noticed_by_the_feed(self):
+        voided, deleted = self._sent(), self._sent()
+        self.qbo.void_entity(self.realm, 'Invoice', self._qbo_id(voided))
+        self.qbo.delete_entity(self.realm, 'Invoice', self._qbo_id(deleted))
+        self.drain()
+        self.assertEqual(voided._qbo_binding(self.connection).state, 'voided')
+        self.assertIn('voided in QuickBooks', voided.message_ids[0].body)
+        self.assertEqual(deleted._qbo_binding(self.connection).state, 'deleted_in_qbo')
+        self.assertIn('deleted in QuickBooks', deleted.message_ids[0].body)
+
+    def test_checkpoint_older_than_30_days_falls_back_to_full_reconciliation(self):
+        invoice = self._sent()
+        kept = self.qbo_pay([(invoice, 50.0)])
+        self.drain()
+        gone = self.qbo_pay([(invoice, 58.0)])
+        self.drain()
+        current = self.qbo_read(self.realm, 'Payment', gone['Id'])
+        self.qbo_user_post('Payment', {'Id': gone['Id'], 'SyncToken': current['SyncToken']}, '&operation=delete')
+        self.connection.sudo().cdc_checkpoint = fields.Datetime.now() - timedelta(days=40)
+        cdc_before = len(self.qbo.requests_log(path_contains='/cdc'))
+        self.connection._qbo_drain()
+        self.assertEqual(len(self.qbo.requests_log(path_contains='/cdc')), cdc_before, "queries, not CDC")
+        self.assertTrue(self.connection.last_full_reconcile_date)
+        self.assertEqual(self.imported(gone).state, 'deleted')
+        self.assertEqual(self.imported(kept).state, 'imported')
+        self.assertEqual(invoice.payment_state, 'partial')
+        self.assertGreater(self.connection.cdc_checkpoint, fields.Datetime.now() - timedelta(minutes=5))
+
+    def test_a_capped_window_is_split(self):
+        invoices = [self._sent(amount=10.0 * (i + 1)) for i in range(3)]
+        payments = []
+        for move in invoices:
+            self.qbo.advance_clock(10)  # distinct LastUpdatedTime per payment
+            payments.append(self.qbo_pay([(move, move.amount_total)]))
+        # QuickBooks caps a CDC answer at 1,000 objects; with a cap of 2 this window is "full".
+        with patch.object(const, 'CDC_MAX_OBJECTS', 2):
+            calls = self.drain()
+        self.assertGreater(calls, 2, "the window was read again, entity by entity and in slices")
+        for qbo_payment in payments:
+            self.assertEqual(self.imported(qbo_payment).state, 'imported')
+        for move in invoices:
+            self.assertIn(move.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 3)
+
+    def test_checkpoint_only_moves_over_processed_windows(self):
+        invoice = self._sent()
+        self.drain()
+        checkpoint = self.connection.cdc_checkpoint
+        self.qbo_pay([(invoice, 108.0)])
+        self.qbo.inject_fault('500', count=5, path_contains='/cdc', realm_id=self.realm)
+        with self.assertRaises(Exception):
+            self.connection._qbo_drain()
+        self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
+        self.qbo.clear_faults()
+        self.drain()
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+
+
+@tagged('post_install', '-at_install')
+class TestQboPaymentExport(QboPaymentsCommon):
+    """Odoo payments -> one QuickBooks Payment each (opt-in), never imported back."""
+
+    def _register(self, invoice, amount):
+        return self.env['account.payment.register'].with_context(
+            active_model='account.move', active_ids=invoice.ids).create({
+                'amount': amount, 'journal_id': self.bank.id, 'communication': 'WIRE-77'})._create_payments()
+
+    def qbo_payments(self):
+        return [p for p in self.qbo_all(self.realm, 'Payment') if p.get('status') != 'Deleted']
+
+    def test_off_by_default(self):
+        invoice = self._sent()
+        self._register(invoice, 108.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(self.qbo_payments(), [])
+
+    def test_payment_sent_once_and_not_imported_back(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 50.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        [qbo_payment] = self.qbo_payments()
+        self.assertEqual(qbo_payment['TotalAmt'], 50.0)
+        self.assertEqual(qbo_payment['PaymentRefNum'], 'WIRE-77')
+        self.assertEqual(qbo_payment['Line'][0]['LinkedTxn'][0]['TxnId'], self._qbo_id(invoice))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 58.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.drain()
+        self.assertEqual(len(self.qbo_payments()), 1)
+        self.assertFalse(self.imported(qbo_payment), "our own payment is not imported back")
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
+
+    def test_one_quickbooks_payment_after_timeouts_and_a_crash(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 108.0)
+        # Timeout after QuickBooks committed, then a 500: the outcome is unknown.
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/payment', realm_id=self.realm)
+        self.qbo.inject_fault('500', count=3, path_contains='/payment', realm_id=self.realm)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'to_send')
+        self.qbo.clear_faults()
+        # A crash after QuickBooks answered: Odoo's transaction is lost, binding and all.
+        with self.assertRaises(RuntimeError), self.env.cr.savepoint():
+            binding.write({'next_retry_date': False})
+            binding._qbo_process()
+            self.assertTrue(binding.qbo_id)
+            raise RuntimeError("worker killed")
+        self.env.invalidate_all()
+        self.assertFalse(binding.qbo_id)
+        binding.write({'next_retry_date': False})
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertEqual(len(self.qbo_payments()), 1)
+        self.assertEqual(self.qbo_payments()[0]['Id'], binding.qbo_id)
