@@ -191,11 +191,15 @@ class QboBinding(models.Model):
         key = f"{self._qbo_database_uuid()}:{res_model}:{res_id}:{connection.id}:{operation}:{generation}"
         return str(uuid.uuid5(REQUEST_ID_NAMESPACE, key))
 
-    def _qbo_request_id(self, operation, res_model=None, res_id=None):
-        """This binding's requestid for `operation` in its current generation."""
+    def _qbo_request_id(self, operation, payload=None):
+        """This binding's requestid for `operation` in its current generation.
+
+        :param payload: ignored (older callers pass it): the requestid must not change with the
+            payload, or a retry after an unknown outcome would not be replayed
+        """
         self.ensure_one()
-        return self._qbo_make_request_id(self.connection_id, res_model or self.res_model, res_id or self.res_id,
-                                         operation, self.request_generation)
+        return self._qbo_make_request_id(self.connection_id, self.res_model, self.res_id, operation,
+                                         self.request_generation)
 
     def _qbo_marker(self):
         """Untranslated marker written on the QuickBooks object (Customer.Notes, PrivateNote)."""

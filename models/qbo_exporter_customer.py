@@ -166,3 +166,13 @@ class QboExporterCustomer(models.AbstractModel):
                        name=existing.get('DisplayName'), id=existing['Id']),
                 message_type='comment', subtype_xmlid='mail.mt_note')
         return self._qbo_update(binding, client, dict(payload, DisplayName=existing['DisplayName']), res_ref)
+
+
+class QboExporterSelf(models.AbstractModel):
+    """Exporter of records that keep their export code themselves (`record._qbo_export(binding, client)`)."""
+    _name = 'qbo.exporter.self'
+    _description = 'QuickBooks Online exporter (record-defined)'
+
+    @api.model
+    def _qbo_export(self, binding, record, client):
+        record._qbo_export(binding, client)

@@ -73,7 +73,13 @@ class QboSyncMixin(models.AbstractModel):
         return self.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id == connection)[:1]
 
     def _qbo_exporter(self):
-        """The exporter model (qbo.exporter.*) whose `_qbo_export(binding, record, client)` sends this record."""
+        """The exporter model (qbo.exporter.*) whose `_qbo_export(binding, record, client)` sends this record.
+
+        Default: the record sends itself with its own `_qbo_export(binding, client)`.
+        """
+        return self.env['qbo.exporter.self']
+
+    def _qbo_export(self, binding, client):
         raise NotImplementedError
 
     def _qbo_dependencies(self, binding):
