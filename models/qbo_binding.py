@@ -447,9 +447,9 @@ class QboBinding(models.Model):
                          for index, (_b, _c, _r, _e, operation, payload) in enumerate(items)]
             try:
                 responses = {r.get('bId'): r for r in client.batch(requests_, request_id=batch_id)}
-            except QboError as exc:
+            except Exception as exc:  # noqa: BLE001 - the whole batch failed: every item says why
                 for binding, _context, record, _exporter, _operation, _payload in items:
-                    if never_executed(exc):
+                    if isinstance(exc, QboError) and never_executed(exc):
                         binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
                     outcome, vals = binding._qbo_outcome_of(exc, connection)
                     binding._qbo_finish(record, outcome, vals)

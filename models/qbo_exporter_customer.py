@@ -71,9 +71,7 @@ class QboExporterCustomer(models.AbstractModel):
         payload = self._qbo_payload(binding, partner)
         if not binding.qbo_id:
             return 'create', payload
-        body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
-        body.pop('CurrencyRef', None)
-        return 'update', body
+        return 'update', self._qbo_update_body(binding, payload)
 
     @api.model
     def _qbo_batch_apply(self, binding, partner, customer):
@@ -91,10 +89,19 @@ class QboExporterCustomer(models.AbstractModel):
                        'qbo_sent_name': customer.get('DisplayName')})
 
     @api.model
-    def _qbo_update(self, binding, client, payload, res_ref):
-        """Sparse update with the known SyncToken; on a stale token (5010) re-read and retry once."""
+    def _qbo_update_body(self, binding, payload):
+        """Sparse update body. Notes that hold only our marker are left alone: the marker was written at
+        creation, and notes typed in QuickBooks since then are kept."""
         body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
         body.pop('CurrencyRef', None)  # read-only after creation
+        if (body.get('Notes') or '').strip() == binding._qbo_marker():
+            body.pop('Notes')
+        return body
+
+    @api.model
+    def _qbo_update(self, binding, client, payload, res_ref):
+        """Sparse update with the known SyncToken; on a stale token (5010) re-read and retry once."""
+        body = self._qbo_update_body(binding, payload)
         try:
             return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
         except QboValidationError as exc:
