@@ -556,7 +556,8 @@ class QboBinding(models.Model):
         if is_auth_failure(exc):
             # The refresh worked (or was refused with invalid_client) and QuickBooks still refuses:
             # nothing per record can fix it. Stop the connection; its records stay queued.
-            connection._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
+            if connection.state != 'reconnect':  # once per connection, not per record
+                connection._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
             return 'reconnect', {}
         if isinstance(exc, QboRateLimitError):
             until = connection._qbo_pause()
@@ -637,7 +638,7 @@ class QboBinding(models.Model):
                               order='next_retry_date asc nulls first, id')
         counts = pending._qbo_process(with_commit=True)
         remaining = self.search_count(self._qbo_pending_domain())
-        done = len(pending) - counts.get('skipped', 0)
+        done = max(0, len(pending) - counts.get('skipped', 0))  # skipped may include dependencies
         self.env['ir.cron']._notify_progress(done=done, remaining=remaining if done else 0)
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
