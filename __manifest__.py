@@ -11,6 +11,7 @@
         'security/ir.model.access.csv',
         'security/qbo_security.xml',
         'data/ir_cron_data.xml',
+        'data/qbo_connect_cron.xml',
         'data/qbo_server_actions.xml',
         'data/qbo_inbound_cron_data.xml',
         'views/qbo_connection_views.xml',

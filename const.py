@@ -113,6 +113,12 @@ SYNC_STATES = [
     ('deleted_in_qbo', 'Deleted in QuickBooks'),
 ]
 
+# Security: the Custom endpoint environment receives the client secret; only in developer mode or
+# when this system parameter is True (tests and the demo set it to reach the emulator).
+PARAM_ALLOW_CUSTOM_ENDPOINT = 'quickbooks_online.allow_custom_endpoint'
+# The database that connected: a copy (other database.uuid) must not refresh or revoke its tokens.
+PARAM_DATABASE_UUID = 'database.uuid'
+
 # --- Inbound: webhooks, change data capture, payments (issue 12)
 WEBHOOK_ROUTE = '/quickbooks_online/webhook'
 RECONNECT_ROUTE = '/quickbooks_online/reconnect'
@@ -128,5 +134,7 @@ CDC_OVERLAP_SECONDS = 5
 CDC_POLL_MINUTES = 55
 # Keep-alive: refresh a connection whose 100-day rolling refresh-token expiry is this close.
 KEEPALIVE_MARGIN_DAYS = 30
+# Processed and ignored webhook events are kept this long (the inbox is not an archive).
+WEBHOOK_EVENT_RETENTION_DAYS = 30
 # A webhook body larger than this is refused (Intuit's notifications are a few KB).
 WEBHOOK_MAX_BYTES = 1024 * 1024

@@ -64,10 +64,21 @@ class AccountPayment(models.Model):
 
     # ------------------------------------------------------------------ export
 
+    def action_cancel(self):
+        """Cancelled in Odoo -> voided in QuickBooks (queued, like invoices)."""
+        res = super().action_cancel()
+        for payment in self:
+            binding = payment._qbo_binding()
+            if binding and binding.qbo_id and binding.state == 'sent':
+                binding._qbo_mark_to_send()
+        return res
+
     def _qbo_export(self, binding, client):
-        """Create the QuickBooks Payment once; a sent payment is never re-sent."""
+        """Create the QuickBooks Payment once; a sent payment is never re-sent, only voided when cancelled."""
         self.ensure_one()
         if binding.qbo_id:
+            if self.state == 'canceled':
+                self._qbo_void_payment(binding, client)
             return
         connection = binding.connection_id
         payload = self._qbo_payment_payload(connection)
@@ -83,6 +94,16 @@ class AccountPayment(models.Model):
         binding.write({'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'], 'state': 'sent',
                        'qbo_total': float(document.get('TotalAmt') or 0), 'odoo_total': self.amount,
                        'currency_id': self.currency_id.id})
+
+    def _qbo_void_payment(self, binding, client):
+        """Void the QuickBooks Payment (Intuit: operation=update&include=void): its invoices are open again."""
+        res_ref = f"{self._name},{self.id}"
+        current = client.read('Payment', binding.qbo_id, res_ref=res_ref)
+        if not self.env['qbo.payment.import']._qbo_is_void(current):
+            body = {'Id': binding.qbo_id, 'SyncToken': current['SyncToken'], 'sparse': True}
+            client.request('POST', 'payment', params={'operation': 'update', 'include': 'void'}, json_body=body,
+                           request_id=binding._qbo_request_id('void', body), operation='void', res_ref=res_ref)
+        binding.write({'state': 'voided', 'error_message': False})
 
     def _qbo_payment_payload(self, connection):
         """The QuickBooks Payment: customer, total, one line per invoice applied, method, reference."""

@@ -7,6 +7,7 @@ from markupsafe import escape
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
+from odoo.osv import expression
 from odoo.tools import SQL
 
 from .. import const
@@ -64,7 +65,7 @@ class QboBinding(models.Model):
     company_id = fields.Many2one(related='connection_id.company_id', store=True)
     res_model = fields.Char('Model', required=True, index=True)
     res_id = fields.Many2oneReference('Record', model_field='res_model', required=True, index=True)
-    record_name = fields.Char(compute='_compute_record_name')
+    record_name = fields.Char(compute='_compute_record_name', search='_search_record_name')
     entity = fields.Char('QuickBooks entity', required=True)
     qbo_id = fields.Char('QuickBooks Id', copy=False, index=True)
     qbo_sync_token = fields.Char(copy=False)
@@ -114,6 +115,21 @@ class QboBinding(models.Model):
     def _compute_outcome_unknown(self):
         for binding in self:
             binding.outcome_unknown = bool(binding.intent_request_id)
+
+    def _search_record_name(self, operator, value):
+        """Search the linked records by their display name (the Transfers list's search box).
+
+        The name is computed from the linked record, so the search runs on each linked model's
+        stored name fields (its `_search_display_name`) and returns the matching (model, id) pairs.
+        """
+        groups = self.sudo()._read_group([], ['res_model'])
+        domains = []
+        for (res_model,) in groups:
+            if not res_model or res_model not in self.env:
+                continue
+            ids = self.env[res_model]._search([('display_name', operator, value)])
+            domains.append(['&', ('res_model', '=', res_model), ('res_id', 'in', ids)])
+        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
 
     @api.depends('qbo_id', 'entity', 'connection_id.environment', 'connection_id.custom_base_url')
     def _compute_qbo_url(self):
@@ -606,6 +622,10 @@ class QboBinding(models.Model):
 
     def action_qbo_retry(self):
         """Queue again and export now."""
+        if not self.env.su:
+            # Bindings are read-only to users: whoever may read them may retry them, as the machinery.
+            self.check_access('read')
+            return self.sudo().action_qbo_retry()
         self._qbo_mark_to_send()
         self._qbo_lock_for_button()
         self._qbo_process()

@@ -82,10 +82,28 @@ class QboConnectionFeed(models.Model):
             except QboError as exc:
                 _logger.warning("QuickBooks change feed of %s failed (retried next run): %s",
                                 connection.company_id.name, exc)
+                connection.feed_error = str(exc)
             if self.env['qbo.binding']._qbo_can_commit():
                 # Cron: each connection's drain is its own transaction.
                 self.env.cr.commit()  # pylint: disable=invalid-commit
+        Event.search([('state', '!=', 'pending'),
+                      ('create_date', '<', now - timedelta(days=const.WEBHOOK_EVENT_RETENTION_DAYS))]).unlink()
         self.env['account.payment']._qbo_enqueue_payment_exports()
+
+    def action_qbo_read_changes(self):
+        """Button: read QuickBooks' changes now (what the cron does on each webhook)."""
+        self.ensure_one()
+        try:
+            stats = self._qbo_drain()
+        except (QboError, QboReconnectNeeded) as exc:
+            self.sudo().feed_error = str(exc)
+            return self._qbo_notification(_("QuickBooks changes not read"), str(exc), 'danger')
+        to_check = self.env['qbo.payment.import'].search_count([('connection_id', '=', self.id),
+                                                                ('state', 'in', ('unmatched', 'error'))])
+        message = _("%(objects)s changed object(s) read with %(calls)s request(s).", **stats)
+        if to_check:
+            message += ' ' + _("%s payment(s) to check under Payments from QuickBooks.", to_check)
+        return self._qbo_notification(_("QuickBooks changes read"), message, 'warning' if to_check else 'success')
 
     def _qbo_drain(self):
         """Read and apply every change since the checkpoint; mark the waiting events as processed.
@@ -98,7 +116,8 @@ class QboConnectionFeed(models.Model):
         # Events stored until now are covered by the call below (it starts after them).
         events = Event.search([('connection_id', '=', self.id), ('state', '=', 'pending')])
         now = fields.Datetime.now()
-        since = self.cdc_checkpoint or self.connected_date or now
+        # No checkpoint (a connection made before this feature): start now, never backfill history.
+        since = self.cdc_checkpoint or now
         stats = {'objects': 0, 'calls': 0}
         with self._qbo_client_session() as client:
             if since < now - timedelta(days=const.CDC_MAX_DAYS) + timedelta(minutes=10):
@@ -112,7 +131,7 @@ class QboConnectionFeed(models.Model):
                     if 'changedSince' not in f"{exc} {exc.detail or ''} {exc.element or ''}":
                         raise
                     checkpoint = self._qbo_full_reconcile(client, since, stats)
-        self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now})
+        self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now, 'feed_error': False})
         events.write({'state': 'done', 'processed_date': now})
         return stats
 
@@ -195,7 +214,7 @@ class QboConnectionFeed(models.Model):
             groups.setdefault(entity, []).extend({'Id': i, 'status': 'Deleted'} for i in ids if i not in found)
         self._qbo_apply_changes(groups, stats)
         self.sudo().last_full_reconcile_date = now
-        self.message_post(body=_("Full reconciliation with QuickBooks (the last change check was older than "
+        self.sudo().message_post(body=_("Full reconciliation with QuickBooks (the last change check was older than "
                                  "%s days).", const.CDC_MAX_DAYS))
         return now
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.api import Transaction
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.http import request
 from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_tool
 
@@ -82,6 +83,8 @@ class QboConnection(models.Model):
 
     # Pending consent for another realm: the admin must confirm resetting the old links.
     pending_realm_id = fields.Char(readonly=True, copy=False)
+    # Set by the OAuth callback: company info and reference data are read by a cron job afterwards.
+    reference_import_pending = fields.Boolean(readonly=True, copy=False)
 
     access_token_expiry = fields.Datetime(compute='_compute_token_info')
     refresh_token_expiry = fields.Datetime(compute='_compute_token_info')
@@ -149,12 +152,43 @@ class QboConnection(models.Model):
         for connection in self:
             connection.preflight_message = '\n'.join(connection._qbo_preflight_issues()) or False
 
+    @api.constrains('environment', 'custom_base_url')
+    def _check_custom_endpoint(self):
+        """The Custom endpoint receives the Client Secret: only in developer mode or when allowed.
+
+        Checked when the environment or URL is set, not at each call: a connection configured in
+        developer mode keeps working (cron included) once developer mode is off.
+        """
+        if any(connection.environment == 'custom' for connection in self) and not self._qbo_custom_endpoint_allowed():
+            raise ValidationError(_(
+                "The Custom endpoint environment sends your Intuit Client Secret to the URL you enter. It can be "
+                "chosen in developer mode only, or when the system parameter %s is set to True.",
+                const.PARAM_ALLOW_CUSTOM_ENDPOINT))
+
+    @api.model
+    def _qbo_custom_endpoint_allowed(self):
+        param = self.env['ir.config_parameter'].sudo().get_param(const.PARAM_ALLOW_CUSTOM_ENDPOINT)
+        if (param or '').strip().lower() in ('1', 'true', 'yes'):
+            return True
+        return bool(request and request.session.debug)
+
     # ------------------------------------------------------------------ helpers: access
 
     def _qbo_check_admin(self):
         """Connection management is for administrators only (they handle the app's secrets)."""
         if not self.env.user.has_group('base.group_system'):
             raise AccessError(_("Only administrators can manage the QuickBooks Online connection."))
+
+    def _qbo_check_manager(self):
+        """Test and Import are for accounting managers, who cannot write the connection itself.
+
+        Callers run the action with sudo() after this check: managers never get write access to
+        the connection (its endpoint and secrets stay admin-only).
+        """
+        self.check_access('read')
+        if not (self.env.user.has_group('account.group_account_manager')
+                or self.env.user.has_group('base.group_system')):
+            raise AccessError(_("Only accounting managers can test or import from the QuickBooks Online connection."))
 
     @api.model
     def _qbo_get_for_company(self, company=None, create=False):
@@ -248,6 +282,12 @@ class QboConnection(models.Model):
     def _qbo_complete_authorization(self, code, realm_id):
         """Exchange the authorization code and store the tokens (called by the OAuth callback).
 
+        Does only that, on a cursor of its own that is committed at once: the code is single-use,
+        so the tokens it bought must survive whatever happens to the request afterwards (a rollback,
+        a retried request). Company info and reference data are read afterwards by the cron job
+        *QuickBooks: finish connecting* (see `_cron_qbo_after_connect`). The caller must not hold a
+        write lock on the connection, and sees the new state only in a later transaction.
+
         :return: 'connected', or 'realm_change' when the consent is for another QuickBooks company
             than the one our records are linked to (the admin must confirm in the settings)
         :raise UserError: the exchange failed (wrong client secret, code expired or reused)
@@ -256,11 +296,26 @@ class QboConnection(models.Model):
         self._qbo_check_admin()
         if not code or not realm_id:
             raise UserError(_("Intuit's answer has no authorization code or company id."))
+        self.env.flush_all()  # the dedicated cursor reads the connection's settings
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.transaction = cr.transaction or Transaction(self.env.registry)
+                return self.with_env(self.env(cr=cr))._qbo_exchange_code(code, realm_id)
+        finally:
+            # The dedicated cursor changed the connection and its tokens: forget cached values.
+            self.invalidate_recordset()
+            self.env['qbo.token'].invalidate_model()
+
+    def _qbo_exchange_code(self, code, realm_id):
+        """Body of `_qbo_complete_authorization`, on its dedicated cursor (committed here)."""
+        cr = self.env.cr
         calls = []
         try:
             tokens = self._qbo_oauth_client(calls).exchange_code(code, self._qbo_redirect_uri())
         except QboError as exc:
             self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+            # Own transaction: keep the transfer history of the failed exchange.
+            cr.commit()  # pylint: disable=invalid-commit
             if exc.code == 'invalid_client':
                 raise UserError(_("Intuit refused the Client ID / Client Secret (invalid_client). Copy "
                                   "them again from the Keys & credentials page of your Intuit app.")) from None
@@ -276,30 +331,51 @@ class QboConnection(models.Model):
             self.message_post(body=_("Consent received for another QuickBooks company (realm %(new)s) "
                                      "than the linked one (realm %(old)s): waiting for confirmation.",
                                      new=realm_id, old=self.realm_id))
-            return 'realm_change'
-        self._qbo_activate(tokens, realm_id)
-        return 'connected'
+            result = 'realm_change'
+        else:
+            self._qbo_activate(tokens, realm_id)
+            result = 'connected'
+        # Own transaction: the single-use code is spent, its tokens must be kept whatever follows.
+        cr.commit()  # pylint: disable=invalid-commit
+        return result
 
     def _qbo_activate(self, tokens, realm_id):
-        """Store tokens as the active ones and mark the connection connected."""
+        """Store tokens as the active ones, mark the connection connected, schedule the reference import."""
         self._qbo_store_tokens(tokens, realm_id)
         previous_holder = self.connected_uid
         self.write({
             'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False,
             'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False,
+            'reference_import_pending': True,
         })
         self.activity_unlink(['mail.mail_activity_data_todo'])
         if previous_holder and previous_holder != self.env.user:
             self.message_post(body=_("Connection taken over from %s.", previous_holder.name))
         self.message_post(body=_("Connected to QuickBooks company %s.", realm_id))
-        try:
-            self._qbo_refresh_company_info()
-            # Reference data (accounts, items, tax codes...) is part of connecting.
-            self.action_qbo_import_references()
-        except (QboError, UserError) as exc:
-            # The tokens are valid; a failing read must not undo the connection.
-            _logger.warning("QuickBooks connected but its company data could not be read: %s", exc)
-            self.last_error = str(exc)
+        # Reading company info and reference data is not the callback's job: a cron job does it
+        # right after, then resumes the work queued while the connection was down.
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_after_connect', raise_if_not_found=False)
+        if cron:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cron_qbo_after_connect(self):
+        """Finish new connections: read CompanyInfo and Preferences, import the reference data.
+
+        Triggered by the OAuth callback (see `_qbo_activate`). A failing read does not undo the
+        connection: it is shown as the connection's last error, and Test / Import can be run later.
+        """
+        for connection in self.sudo().search([('reference_import_pending', '=', True), ('state', '=', 'connected')]):
+            try:
+                connection._qbo_refresh_company_info()
+                connection._qbo_import_references()
+            except (QboError, UserError) as exc:
+                _logger.warning("QuickBooks connected but its company data could not be read: %s", exc)
+                connection.last_error = str(exc)
+            connection.reference_import_pending = False
+            if self.env['qbo.binding']._qbo_can_commit():
+                # Cron: one transaction per connection.
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         # Work queued while the connection was down resumes now.
         self.env['qbo.binding']._qbo_trigger_cron()
 
@@ -307,7 +383,8 @@ class QboConnection(models.Model):
         """Create or replace the (active or pending) token set from a token-endpoint answer."""
         Token = self.env['qbo.token'].sudo()
         token = Token.search([('connection_id', '=', self.id), ('is_pending', '=', pending)])
-        vals = dict(self._qbo_token_vals(tokens), realm_id=realm_id, connection_id=self.id, is_pending=pending)
+        vals = dict(self._qbo_token_vals(tokens), realm_id=realm_id, connection_id=self.id, is_pending=pending,
+                    database_uuid=self._qbo_database_uuid())
         if token:
             token.write(vals)
         else:
@@ -373,7 +450,10 @@ class QboConnection(models.Model):
         tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id)])
         calls = []
         revoke_error = None
-        for token in tokens.filtered('refresh_token'):
+        # Tokens issued to another database (this one is an unneutralized copy) are wiped, never
+        # revoked: revoking would disconnect the original database.
+        this_database = self._qbo_database_uuid()
+        for token in tokens.filtered(lambda t: t.refresh_token and t.database_uuid in (False, this_database)):
             try:
                 self._qbo_oauth_client(calls).revoke(token.refresh_token)
             except QboError as exc:
@@ -391,6 +471,10 @@ class QboConnection(models.Model):
     def action_qbo_test(self):
         """Read CompanyInfo and Preferences and tell the admin what matters for exports."""
         self.ensure_one()
+        if not self.env.su:
+            # Accounting managers may test but not write the connection: check, then run as superuser.
+            self._qbo_check_manager()
+            return self.sudo().action_qbo_test()
         try:
             self._qbo_refresh_company_info()
         except QboReconnectNeeded as exc:
@@ -507,7 +591,7 @@ class QboConnection(models.Model):
         if not self.env.registry.in_test_mode():
             # See rows committed by the worker that held the lock before us.
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-        cr.execute("""SELECT id, access_token, access_token_expiry, refresh_token
+        cr.execute("""SELECT id, access_token, access_token_expiry, refresh_token, database_uuid
                         FROM qbo_token WHERE connection_id = %s AND NOT is_pending
                          FOR NO KEY UPDATE""", [self.id])
         row = cr.dictfetchone()
@@ -517,6 +601,7 @@ class QboConnection(models.Model):
         still_valid = row['access_token_expiry'] and row['access_token_expiry'] > margin
         if still_valid and (not force_refresh or (stale_token and row['access_token'] != stale_token)):
             return row['access_token']
+        self._qbo_check_database(row['database_uuid'])
         calls = []
         try:
             tokens = self._qbo_oauth_client(calls).refresh(row['refresh_token'])
@@ -540,6 +625,26 @@ class QboConnection(models.Model):
         with _REFRESHED_LOCK:
             _REFRESHED_TOKENS[(cr.dbname, self.id)] = (tokens['access_token'], vals['access_token_expiry'])
         return tokens['access_token']
+
+    @api.model
+    def _qbo_database_uuid(self):
+        return self.env['ir.config_parameter'].sudo().get_param(const.PARAM_DATABASE_UUID)
+
+    def _qbo_check_database(self, token_uuid):
+        """Refuse to renew (or revoke) tokens issued to another database (a copy not neutralized).
+
+        QuickBooks rotates refresh tokens: a restored copy of production that refreshed would
+        invalidate production's token. The tokens remember the `database.uuid` that connected.
+
+        :param str token_uuid: the database uuid stored with the tokens (empty: older tokens, allowed)
+        :raise QboReconnectNeeded: the uuids differ
+        """
+        if token_uuid and token_uuid != self._qbo_database_uuid():
+            raise QboReconnectNeeded(_(
+                "This database is a copy of the one that connected to QuickBooks Online (its database.uuid "
+                "differs), so it does not renew the QuickBooks tokens: that would disconnect the original "
+                "database. Reconnect from this database (Settings > Accounting > QuickBooks Online) if it "
+                "must export, or neutralize it."))
 
     def _qbo_mark_reconnect_needed(self, error, wipe_tokens=True):
         """Stop the connection until an admin reconnects; tell the administrators.

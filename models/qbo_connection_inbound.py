@@ -33,6 +33,8 @@ class QboConnectionInbound(models.Model):
         help="QuickBooks time up to which every change was processed (the next change-data-capture starts here).")
     last_cdc_date = fields.Datetime('Last change check', readonly=True, copy=False)
     last_full_reconcile_date = fields.Datetime('Last full reconciliation', readonly=True, copy=False)
+    feed_error = fields.Text('Change feed error', readonly=True, copy=False,
+                             help="Why the last change check failed (retried by the next run).")
     last_keepalive_date = fields.Datetime(readonly=True, copy=False)
     hard_expiry_warned = fields.Selection(
         [('30', '30 days'), ('7', '7 days')], readonly=True, copy=False,
@@ -119,7 +121,8 @@ class QboConnectionInbound(models.Model):
         res = super()._qbo_store_tokens(tokens, realm_id, pending=pending)
         if not pending:
             vals = {'hard_expiry_warned': False}
-            if realm_id != self.realm_id:
-                vals['cdc_checkpoint'] = False
+            if realm_id != self.realm_id or not self.cdc_checkpoint:
+                # The feed starts at the connection: history before it is not imported as payments.
+                vals['cdc_checkpoint'] = fields.Datetime.now()
             self.sudo().write(vals)
         return res

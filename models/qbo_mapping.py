@@ -45,6 +45,7 @@ class QboRef(models.Model):
     _order = 'entity, name'
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
+    company_id = fields.Many2one(related='connection_id.company_id', store=True, index=True)
     entity = fields.Char(required=True, index=True)
     qbo_id = fields.Char('QuickBooks Id', required=True)
     name = fields.Char(required=True)
@@ -164,6 +165,12 @@ class QboConnectionReferences(models.Model):
             connection.ref_count = counts.get(connection.id, 0)
 
     def action_qbo_import_references(self):
+        """Button: accounting managers import the reference data (they cannot write the connection)."""
+        self.ensure_one()
+        self._qbo_check_manager()
+        return self.sudo()._qbo_import_references()
+
+    def _qbo_import_references(self):
         """Import accounts, items, tax codes and rates, terms, classes and payment methods (all pages)."""
         self.ensure_one()
         Ref = self.env['qbo.ref'].sudo()

@@ -64,7 +64,7 @@ class QboPaymentImport(models.Model):
             ('connection_id', '=', connection.id), ('entity', '=', 'Payment'), ('qbo_id', '=', qbo_id)], limit=1)
         if exported:
             # Our own payment (sent from Odoo): never imported back.
-            return exported.with_context(qbo_feed=True)._qbo_payment_changed_in_qbo(obj)
+            return exported._qbo_payment_changed_in_qbo(obj)
         deleted = obj.get('status') == 'Deleted'
         if record and not deleted and record.qbo_sync_token == str(obj.get('SyncToken')):
             return 'echo'
@@ -77,6 +77,9 @@ class QboPaymentImport(models.Model):
                 return record._qbo_apply(obj)
         except UserError as exc:
             error = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one bad payment must not hold back the feed (listed instead)
+            _logger.exception("QuickBooks payment %s could not be imported", qbo_id)
+            error = _("Unexpected error: %s", exc)
         record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken'))})
         return 'error'
 
@@ -149,6 +152,12 @@ class QboPaymentImport(models.Model):
                     unknown.append(_("%s is not posted in Odoo.", move.display_name))
                     continue
                 applications[move] = applications.get(move, 0.0) + amount
+        for move, amount in applications.items():
+            # Paid in Odoo too (registered by hand): a second payment would only make a false credit.
+            if move.currency_id.compare_amounts(amount, move.amount_residual) > 0:
+                unknown.append(_("%(doc)s has %(residual)s left to pay in Odoo but QuickBooks applies %(amount)s: "
+                                 "was it also paid in Odoo?", doc=move.display_name, residual=move.amount_residual,
+                                 amount=amount))
         return [(move, amount) for move, amount in applications.items() if amount], unknown
 
     @api.model

@@ -14,6 +14,9 @@ class QboToken(models.Model):
     _description = 'QuickBooks Online OAuth tokens'
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
+    company_id = fields.Many2one(related='connection_id.company_id', store=True)
+    # The database.uuid that connected: a copy of the database (other uuid) never refreshes nor revokes.
+    database_uuid = fields.Char(copy=False)
     # A pending token set belongs to a consent for a *different* realm that the admin must confirm.
     is_pending = fields.Boolean(default=False)
     realm_id = fields.Char(required=True)

@@ -117,6 +117,8 @@ def setup(cr, args, new_db):
     setup_company(env, company)
     cr.commit()
 
+    # The emulator is a Custom endpoint, which receives the client secret: allowed explicitly.
+    env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
     connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
     connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
                       'client_id': args.client_id, 'client_secret': args.client_secret})
@@ -194,6 +196,8 @@ def ensure_connected(connection, emulator_url):
     query = parse_qs(urlsplit(location).query)
     verified = connection._qbo_verify_state(query['state'][0])
     outcome = verified._qbo_complete_authorization(query['code'][0], query['realmId'][0])
+    # The exchange committed on a cursor of its own: end this transaction's snapshot to see it.
+    connection.env.cr.commit()
     if outcome == 'realm_change':
         # The previous QuickBooks company is gone from the emulator: switch to the new one.
         verified.action_qbo_confirm_realm_change()

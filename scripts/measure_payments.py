@@ -35,11 +35,10 @@ def main():
     [connection] = call('qbo.connection', 'search_read', [], fields=['realm_id'])
     realm = connection['realm_id']
     partner = call('res.partner', 'search', [('customer_rank', '>', 0)], limit=1)[0]
-    product = call('product.product', 'search', [('sale_ok', '=', True)], limit=1)[0]
 
     def sent_invoice(amount):
         move = call('account.move', 'create', {'move_type': 'out_invoice', 'partner_id': partner,
-                                               'invoice_line_ids': [(0, 0, {'product_id': product, 'quantity': 1,
+                                               'invoice_line_ids': [(0, 0, {'name': 'Consulting', 'quantity': 1,
                                                                             'price_unit': amount})]})
         call('account.move', 'action_post', [move])
         call('account.move', 'action_qbo_send', [move])

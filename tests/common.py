@@ -30,6 +30,8 @@ class QboEmulatorMixin:
         cls.qbo_server.start()
         cls.addClassCleanup(cls.qbo_server.stop)
         cls.qbo = EmulatorControl(cls.qbo_server.url)
+        # The emulator is a Custom endpoint: allowed by the system parameter (no developer mode in tests).
+        cls.env['ir.config_parameter'].sudo().set_param(const.PARAM_ALLOW_CUSTOM_ENDPOINT, 'True')
 
     @classmethod
     def _qbo_configure(cls, company, client_secret=CLIENT_SECRET):
@@ -46,6 +48,8 @@ class QboEmulatorMixin:
         query = parse_qs(urlsplit(location).query)
         connection._qbo_verify_state(query['state'][0])
         connection._qbo_complete_authorization(query['code'][0], query['realmId'][0])
+        # What the cron job triggered by the callback does: company info and reference data.
+        connection.env['qbo.connection']._cron_qbo_after_connect()
         return connection
 
     def qbo_read(self, realm_id, entity, qbo_id):

@@ -7,6 +7,7 @@ from odoo.tests import TransactionCase, tagged
 from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
 
+from .. import const
 from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
 
 
@@ -170,15 +171,21 @@ class TestQboTokenRace(TransactionCase):
         realm = control.create_company('Race Co', country='US')['realm_id']
         with registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            env['ir.config_parameter'].set_param(const.PARAM_ALLOW_CUSTOM_ENDPOINT, 'True')
             company = env['res.company'].create({'name': 'QBO race company'})
             connection = env['qbo.connection'].create({
                 'company_id': company.id, 'environment': 'custom', 'custom_base_url': server.url,
                 'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
             env.user.company_ids = [Command.link(company.id)]
+        # Committed first: the code exchange runs on a cursor of its own, which must see the connection.
+        with registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            connection = env['qbo.connection'].browse(connection.id)
             action = connection.action_qbo_connect()
             location = control.consent(action['url'], realm_id=realm)
             code = location.split('code=')[1].split('&')[0]
             connection._qbo_complete_authorization(code, realm)
+            cr.commit()  # the exchange committed on a cursor of its own: see its tokens
             token = env['qbo.token'].search([('connection_id', '=', connection.id)])
             token.access_token_expiry = fields.Datetime.now() - timedelta(minutes=1)
             connection_id, company_id = connection.id, company.id
@@ -222,5 +229,6 @@ class TestQboTokenRace(TransactionCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env['qbo.connection'].browse(connection_id).unlink()
+            env['ir.config_parameter'].set_param(const.PARAM_ALLOW_CUSTOM_ENDPOINT, False)
             env.user.company_ids = [Command.unlink(company_id)]
             env['res.company'].browse(company_id).active = False

@@ -93,6 +93,14 @@ class TestQboPayments(QboPaymentsCommon):
         self.drain()
         self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
 
+    def test_read_changes_now_button(self):
+        invoice = self._sent()
+        self.qbo_pay([(invoice, 108.0)])
+        action = self.connection.action_qbo_read_changes()
+        self.assertEqual(action['params']['type'], 'success', action['params']['message'])
+        self.assertIn('1 request', action['params']['message'])
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+
     def test_partial_then_rest(self):
         invoice = self._sent()
         first = self.qbo_pay([(invoice, 40.0)])
@@ -159,6 +167,24 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(invoice.payment_state, 'not_paid')
         self.assertIn('cancelled in Odoo', invoice.message_ids[0].body)
 
+    def test_payment_edited_in_quickbooks_is_rebuilt(self):
+        invoice = self._sent()
+        qbo_payment = self.qbo_pay([(invoice, 50.0)])
+        self.drain()
+        first = self.imported(qbo_payment).payment_id
+        self.assertEqual(invoice.payment_state, 'partial')
+        current = self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])
+        self.qbo_user_post('Payment', {
+            'Id': qbo_payment['Id'], 'SyncToken': current['SyncToken'], 'sparse': True, 'TotalAmt': 108.0,
+            'Line': [{'Amount': 108.0, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]}]})
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(first.state, 'canceled')
+        self.assertEqual(record.payment_id.amount, 108.0)
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id),
+                                                                   ('state', '!=', 'canceled')]), 1)
+
     def test_payment_of_an_invoice_odoo_does_not_know_is_listed(self):
         invoice = self._sent()
         customer = self.customer._qbo_binding(self.connection).qbo_id
@@ -175,6 +201,17 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertIn(f"Invoice {foreign['Id']} is not linked", record.message)
         self.assertFalse(record.payment_id, "not guessed")
         self.assertEqual(invoice.payment_state, 'not_paid')
+
+    def test_invoice_already_paid_in_odoo_is_listed_not_paid_twice(self):
+        invoice = self._sent()
+        self.env['account.payment.register'].with_context(active_model='account.move', active_ids=invoice.ids).create(
+            {'journal_id': self.bank.id})._create_payments()
+        qbo_payment = self.qbo_pay([(invoice, 108.0)])
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'unmatched')
+        self.assertIn('also paid in Odoo', record.message)
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
 
     def test_payment_method_mapped_to_a_journal_and_deposited(self):
         invoice = self._sent()
@@ -241,6 +278,31 @@ class TestQboPayments(QboPaymentsCommon):
             self.assertIn(move.payment_state, ('paid', 'in_payment'))
         self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 3)
 
+    def test_foreign_currency_payment_at_quickbooks_rate(self):
+        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        eur = self.env.ref('base.EUR')
+        eur.active = True
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
+                                              'company_id': self.company.id})
+        invoice = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': self.customer.id, 'invoice_date': fields.Date.today(),
+            'currency_id': eur.id, 'invoice_line_ids': [Command.create({
+                'name': 'Service', 'quantity': 1, 'price_unit': 50.0, 'tax_ids': [Command.set(self.tax_ca.ids)]})]})
+        invoice.action_post()
+        invoice.action_qbo_send()
+        self.assertEqual(invoice._qbo_binding(self.connection).state, 'sent')
+        qbo_payment = self.qbo_pay([(invoice, 54.0)], ExchangeRate=1.3)
+        self.assertEqual(qbo_payment['CurrencyRef']['value'], 'EUR')
+        self.drain()
+        payment = self.imported(qbo_payment).payment_id
+        self.assertEqual(payment.currency_id, eur)
+        self.assertEqual(payment.amount, 54.0)
+        liquidity = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
+        self.assertAlmostEqual(liquidity.balance, 70.2, msg="54 EUR at QuickBooks' rate 1.3")
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertAlmostEqual(invoice.amount_residual, 0.0)
+
     def test_checkpoint_only_moves_over_processed_windows(self):
         invoice = self._sent()
         self.drain()
@@ -250,8 +312,14 @@ class TestQboPayments(QboPaymentsCommon):
         with self.assertRaises(Exception):
             self.connection._qbo_drain()
         self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
+        self.qbo.inject_fault('500', count=5, path_contains='/cdc', realm_id=self.realm)
+        self.connection.sudo().last_cdc_date = False  # due
+        self.env['qbo.connection']._cron_qbo_change_feed()
+        self.assertTrue(self.connection.feed_error, "the failure is shown on the connection")
+        self.assertEqual(self.connection.cdc_checkpoint, checkpoint)
         self.qbo.clear_faults()
         self.drain()
+        self.assertFalse(self.connection.feed_error)
         self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
 
 
@@ -315,3 +383,20 @@ class TestQboPaymentExport(QboPaymentsCommon):
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(len(self.qbo_payments()), 1)
         self.assertEqual(self.qbo_payments()[0]['Id'], binding.qbo_id)
+
+    def test_cancelled_in_odoo_voided_in_quickbooks(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 108.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 0)
+        payment.action_draft()
+        payment.action_cancel()
+        self.assertEqual(binding.state, 'to_send')
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Payment', binding.qbo_id)['TotalAmt'], 0)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108.0)
+        self.drain()  # the void's echo changes nothing
+        self.assertEqual(binding.state, 'voided')

@@ -6,9 +6,10 @@ import uuid
 from datetime import timedelta
 
 from odoo import fields
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from .. import const
+from ..models.qbo_connection import QboReconnectNeeded
 from .test_qbo_payments import QboPaymentsCommon
 
 VERIFIER = 'emulator-verifier-token'
@@ -46,12 +47,21 @@ class TestQboWebhook(QboPaymentsCommon):
         self.assertEqual(self.post(payload, signature='Zm9yZ2Vk').status_code, 401)
         self.assertFalse(self.events())
 
+    def test_signed_but_unreadable_body_is_acknowledged_not_stored(self):
+        body = b'not json'
+        signature = base64.b64encode(hmac.new(VERIFIER.encode(), body, hashlib.sha256).digest()).decode()
+        response = self.url_open(const.WEBHOOK_ROUTE, data=body, headers={'intuit-signature': signature})
+        self.assertEqual(response.status_code, 200, "a 4xx would make Intuit retry it for days")
+        self.assertFalse(self.events())
+
     def test_same_event_delivered_five_times_creates_one_payment(self):
         invoice = self._sent()
         qbo_payment = self.qbo_pay([(invoice, 108.0)])
         event = self.cloudevent('Payment', qbo_payment['Id'])
         for _attempt in range(5):
-            self.assertEqual(self.post([event]).status_code, 200)
+            response = self.post([event])
+            self.assertEqual(response.status_code, 200)
+            self.assertLess(response.elapsed.total_seconds(), 3, "Intuit waits 3 seconds at most")
         self.assertEqual(len(self.events()), 1)
         self.assertEqual(self.events().state, 'pending')
         before = len(self.qbo.requests_log(path_contains='/cdc'))
@@ -167,6 +177,31 @@ class TestQboConnectionHealth(QboPaymentsCommon):
         self.assertGreater(token.refresh_token_expiry, now + timedelta(days=90), "100 days again")
         self.assertTrue(self.connection.last_keepalive_date)
 
+    def test_keepalive_beats_the_100_day_limit_on_the_emulator_clock(self):
+        day = 86400
+        # 71 idle days, in QuickBooks (emulator clock) and in Odoo (the expiry Odoo computed at the last refresh).
+        self.qbo.advance_clock(71 * day)
+        self.token().refresh_token_expiry = fields.Datetime.now() + timedelta(days=101 - 71)
+        self.env.flush_all()
+        self.env['qbo.connection']._cron_qbo_keepalive()
+        self.assertTrue(self.connection.last_keepalive_date)
+        # 71 more days: 142 days after the consent, the kept-alive connection still works...
+        self.qbo.advance_clock(71 * day)
+        self.connection._qbo_get_access_token(force_refresh=True)
+        self.assertEqual(self.connection.state, 'connected')
+        # ...while one left idle past 100 days is refused by QuickBooks: reconnection needed.
+        self.qbo.advance_clock(102 * day)
+        self.env.flush_all()  # the refresh writes the state on a cursor of its own: nothing pending here
+        # Not assertRaises: Odoo's rolls its block back, and the reconnect state is what we check.
+        try:
+            self.connection._qbo_get_access_token(force_refresh=True)
+            refused = None
+        except QboReconnectNeeded as exc:
+            refused = exc
+        self.assertIn('invalid_grant', str(refused))
+        self.env.invalidate_all()
+        self.assertEqual(self.connection.state, 'reconnect')
+
     def requests_count(self):
         return len(self.qbo.requests_log(path_contains='/oauth2/v1/tokens/bearer'))
 
@@ -207,9 +242,7 @@ class TestQboConnectionHealth(QboPaymentsCommon):
         self.assertIn('code=', callback)
 
     def test_reconnect_url_is_for_administrators(self):
-        self.env['res.users'].create({'name': 'Clerk', 'login': 'qbo_clerk', 'password': 'qbo_clerk_pw',
-                                      'groups_id': [(6, 0, [self.env.ref('account.group_account_invoice').id,
-                                                            self.env.ref('base.group_user').id])]})
+        new_test_user(self.env, login='qbo_clerk', password='qbo_clerk_pw', groups='account.group_account_invoice')
         self.authenticate('qbo_clerk', 'qbo_clerk_pw')
         response = self.url_open(const.RECONNECT_ROUTE, allow_redirects=False)
         self.assertEqual(response.status_code, 403)

@@ -19,6 +19,10 @@ def main(argv=None):
     p.add_argument('--state', default=None, help='JSON file to persist state across restarts')
     p.add_argument('--limits', action='store_true', help="enforce Intuit's rate/concurrency/batch limits (429/3001)")
     p.add_argument('--latency-ms', type=float, default=0, help='added to every API call (the server stays concurrent)')
+    p.add_argument('--webhook-url', default=None,
+                   help="the app's webhook endpoint: every change in a connected company is POSTed there")
+    p.add_argument('--webhook-verifier-token', default='', help='signs the webhooks (intuit-signature)')
+    p.add_argument('--webhook-format', choices=('cloudevents', 'legacy'), default='cloudevents')
     args = p.parse_args(argv)
     redirect_uris = args.redirect_uris or ['http://localhost:8069/quickbooks/oauth/callback']
     srv = EmulatorServer(host=args.host, port=args.port, client_id=args.client_id,
@@ -26,6 +30,9 @@ def main(argv=None):
                          state_file=args.state, limits=args.limits)
     srv.emulator.settings['latency_ms'] = args.latency_ms
     srv.emulator.initial_settings['latency_ms'] = args.latency_ms
+    if args.webhook_url:
+        srv.emulator.webhooks.configure(args.client_id, args.webhook_url, args.webhook_format,
+                                        args.webhook_verifier_token)
     srv.start()
     url = srv.url
     auth = url + '/connect/oauth2?' + urllib.parse.urlencode({
@@ -42,6 +49,8 @@ def main(argv=None):
     print('  Seeded realm:   %s' % srv.seeded_realm_id)
     print('  Limits:         %s' % ('on' if args.limits else 'off'))
     print('  Latency:        %g ms' % args.latency_ms)
+    print('  Webhooks:       %s' % ('%s (%s)' % (args.webhook_url, args.webhook_format) if args.webhook_url
+                                    else 'off (set with --webhook-url or the control API)'))
     if args.state:
         print('  State file:     %s' % args.state)
     sys.stdout.flush()

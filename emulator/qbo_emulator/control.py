@@ -86,7 +86,8 @@ def record_payment(emu, c, data):
     lines = []
     customers = set()
     totals = {'Invoice': util.D(0), 'CreditMemo': util.D(0)}
-    for ttype, key, open_field in (('Invoice', 'invoices', 'Balance'), ('CreditMemo', 'credit_memos', 'RemainingCredit')):
+    for ttype, key, open_field in (('Invoice', 'invoices', 'Balance'),
+                                   ('CreditMemo', 'credit_memos', 'RemainingCredit')):
         for spec in data.get(key) or []:
             spec = spec if isinstance(spec, dict) else {'id': spec}
             target = c.get(ttype, str(spec.get('id')))

@@ -1,9 +1,11 @@
 """The HTML overview at ``/``: what each company holds, and plain forms to act as a QuickBooks user.
 
 Shown per company: customers, items, invoices and credit memos (each with its lines, tax and balance),
-payments (with what they are applied to). Forms (POST, loopback only, then back to ``/``): receive a
-payment for an invoice (any amount, optionally applying one of the customer's credit memos), void or
-delete a payment. They call the same functions as the control API.
+payments (with what they are applied to), and the webhook endpoints with their last deliveries. Forms
+(POST, loopback only, then back to ``/``): receive a payment for an invoice (any amount, optionally
+applying one of the customer's credit memos); receive one payment over several invoices of a customer
+(partial amounts, credit memos, unapplied amount); void or delete a payment. They call the same functions
+as the control API.
 """
 import html
 import urllib.parse
@@ -75,8 +77,9 @@ def _tax(doc):
 def _pay_form(c, inv):
     if inv.get('_voided') or not util.D(inv.get('Balance', 0) or 0):
         return ''
+    customer_id = inv['CustomerRef']['value']
     credits = [cm for cm in c.data['CreditMemo'].values()
-               if cm['CustomerRef']['value'] == inv['CustomerRef']['value'] and util.D(cm.get('RemainingCredit', 0) or 0)]
+               if cm['CustomerRef']['value'] == customer_id and util.D(cm.get('RemainingCredit', 0) or 0)]
     options = ''.join('<option value="%s">credit memo %s (%s left)</option>' % (
         _e(cm['Id']), _e(cm.get('DocNumber') or cm['Id']), _e(cm.get('RemainingCredit'))) for cm in credits)
     credit = ('<select name="credit_memo"><option value="">no credit</option>%s</select> ' % options
@@ -93,6 +96,34 @@ def _payment_forms(c, pay):
     return ''.join('<form method="post" action="/_emulator/ui/%s/payment/%s/%s"><button type="submit">%s</button>'
                    '</form> ' % (_e(c.realm_id), _e(pay['Id']), action, label)
                    for action, label in (('void', 'Void'), ('delete', 'Delete')))
+
+
+def _receive_forms(c):
+    """QuickBooks' *Receive payment* screen, one per customer with open invoices: an amount per invoice (empty:
+    not paid), credit memos to apply, an amount left unapplied (customer credit)."""
+    def open_docs(entity, field, customer_id):
+        return [o for o in _sorted(c.data[entity].values()) if o['CustomerRef']['value'] == customer_id
+                and not o.get('_voided') and util.D(o.get(field, 0) or 0)]
+
+    out = []
+    for cust in _sorted(c.data['Customer'].values()):
+        invoices = open_docs('Invoice', 'Balance', cust['Id'])
+        credits = open_docs('CreditMemo', 'RemainingCredit', cust['Id'])
+        if not invoices:
+            continue
+        fields = ''.join('<label>invoice %s (open %s) <input type="text" name="invoice_%s"></label> ' % (
+            _e(o.get('DocNumber') or o['Id']), _e(o['Balance']), _e(o['Id'])) for o in invoices)
+        fields += ''.join('<label>credit memo %s (%s left) <input type="text" name="credit_%s"></label> ' % (
+            _e(o.get('DocNumber') or o['Id']), _e(o['RemainingCredit']), _e(o['Id'])) for o in credits)
+        out.append('<form method="post" action="/_emulator/ui/%s/receive" style="display:block;margin:4px 0">'
+                   '<input type="hidden" name="customer" value="%s"><b>%s</b>: %s<label>unapplied '
+                   '<input type="text" name="unapplied"></label> <label>reference <input type="text" '
+                   'name="reference"></label> <button type="submit">Receive payment</button></form>'
+                   % (_e(c.realm_id), _e(cust['Id']), _e(cust.get('DisplayName')), fields))
+    if not out:
+        return ''
+    return ('<h3>Receive payment</h3><p>Amounts applied to each invoice (empty: not paid) and credit memos '
+            'to apply; the payment total is invoices - credits + unapplied.</p>' + ''.join(out))
 
 
 def _applied_to(pay):
@@ -129,6 +160,7 @@ def company_html(c):
             rows.append('<tr><td></td><td colspan="9">%s</td></tr>' % _lines(o))
         out.append(_table(('Id', 'DocNumber', 'Date', 'Customer', 'Currency', 'Tax', 'Total',
                            'Balance' if entity == 'Invoice' else 'Remaining credit', 'Note', ''), rows))
+    out.append(_receive_forms(c))
     out.append('<h3>Payments</h3>')
     out.append(_table(('Id', 'Date', 'Customer', 'Total', 'Unapplied', 'Applied to', 'Reference', ''), [
         _cells([_e(o['Id']), _e(o.get('TxnDate')), _e(_ref(o, 'CustomerRef')), _e(o.get('TotalAmt')),
@@ -138,11 +170,28 @@ def company_html(c):
     return ''.join(out)
 
 
+def webhooks_html(emu):
+    status = emu.webhooks.status()
+    if not status['endpoints']:
+        return ''
+    out = ['<h2>Webhooks</h2>', _table(('App', 'URL', 'Format', 'Enabled'), [
+        _cells([_e(cid), _e(cfg['url']), _e(cfg['format']), _e(cfg['enabled'])])
+        for cid, cfg in status['endpoints'].items()])]
+    out.append('<p>%d event(s) waiting, %d delivery(ies) being retried.</p>' % (
+        status['pending'], len(status['retrying'])))
+    out.append(_table(('Delivery', 'Attempt', 'Time (UTC)', 'Events', 'Status', 'Next attempt'), [
+        _cells([_e(d['delivery_id']), _e(d['attempt']), _e(d['time']), _e(d['events']),
+                _e(d['status'] or d['error']), _e(d.get('next_attempt', ''))])
+        for d in reversed(status['deliveries'][-20:])]))
+    return ''.join(out)
+
+
 def index(emu):
     out = ['<!DOCTYPE html><html><head><meta charset="utf-8"><title>QuickBooks Online emulator</title>'
            '<style>%s</style></head><body><h1>QuickBooks Online emulator</h1>' % STYLE]
     with emu.lock:
         out.extend(company_html(c) for c in emu.companies.values())
+    out.append(webhooks_html(emu))
     out.append('</body></html>')
     return ''.join(out)
 
@@ -174,6 +223,15 @@ def action(emu, parts, form):
                 if cm is not None:
                     credit = min(util.D(cm.get('RemainingCredit', 0) or 0), applied)
                     data['credit_memos'] = [{'id': cm['Id'], 'amount': str(credit)}]
+                control.record_payment(emu, c, data)
+            elif parts[1:] == ['receive']:
+                data = {'customer_id': form.get('customer'), 'unapplied': form.get('unapplied') or 0,
+                        'invoices': [{'id': k[len('invoice_'):], 'amount': v} for k, v in sorted(form.items())
+                                     if k.startswith('invoice_') and v.strip()],
+                        'credit_memos': [{'id': k[len('credit_'):], 'amount': v} for k, v in sorted(form.items())
+                                         if k.startswith('credit_') and v.strip()]}
+                if form.get('reference'):
+                    data['reference'] = form['reference']
                 control.record_payment(emu, c, data)
             elif len(parts) == 4 and parts[1] == 'payment' and parts[3] in ('void', 'delete'):
                 pay = c.get('Payment', parts[2])

@@ -1,6 +1,9 @@
 """Test helpers (standard library only; safe to import without pytest).
 
-* ``EmulatorControl(base_url)`` - thin client of the ``/_emulator/`` control API, one method per endpoint;
+* ``EmulatorControl(base_url)`` - thin client of the ``/_emulator/`` control API, one method per endpoint:
+  companies and objects, faults, tokens, clock, settings, usage (metered reads, 429s), payments received as
+  a QuickBooks user (``record_payment``, ``void_payment``, ``delete_payment``), webhooks the emulator emits
+  (``configure_webhook``, ``flush_webhooks``, ``webhook_status``);
 * ``EmulatorControl.consent(authorize_url, realm_id=None, approve=True)`` - drive the consent page like a
   user and return the redirect ``Location`` (not followed);
 * ``running_emulator(**kwargs)`` - context manager yielding a started ``EmulatorServer``.

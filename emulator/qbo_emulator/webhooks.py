@@ -275,13 +275,13 @@ class Dispatcher:
                 with self._cond:
                     if self._stop:
                         return
-                    # short polls: the emulator clock can jump forward (clock/advance)
-                    self._cond.wait(0.05)
+                    idle = not any(self.pending.values()) and not self.retrying
+                    # idle: sleep until an event arrives; otherwise short polls, because the emulator clock
+                    # can jump forward (clock/advance) and make a delivery due at once
+                    self._cond.wait(None if idle else 0.05)
                     if self._stop:
                         return
-                    idle = not any(self.pending.values()) and not self.retrying
-                if not idle:
-                    self.run_once()
+                self.run_once()
         self._thread = threading.Thread(target=loop, name='qbo-emulator-webhooks', daemon=True)
         self._thread.start()
 

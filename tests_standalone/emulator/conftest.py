@@ -17,7 +17,6 @@ from qbo_emulator.server import EmulatorServer  # noqa: E402
 from qbo_emulator.testing import EmulatorControl  # noqa: E402
 
 
-
 def _samples_dir():
     """Real QuickBooks payloads: $QBO_SAMPLES, else the first `shared/qbo-samples` beside a parent of the checkout."""
     if os.environ.get('QBO_SAMPLES'):

@@ -51,12 +51,18 @@ def test_installed_wheel_runs(wheel, tmp_path, how):
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     env['PYTHONPATH'] = str(target)
     cmd = [str(target / 'bin' / 'qbo-emulator')] if how == 'console_script' else [sys.executable, '-m', 'qbo_emulator']
-    p = subprocess.Popen(cmd + ['--port', '0', '--client-id', 'ID', '--redirect-uri', 'http://localhost/cb'],
+    p = subprocess.Popen(cmd + ['--port', '0', '--client-id', 'ID', '--redirect-uri', 'http://localhost/cb',
+                                '--latency-ms', '5', '--webhook-url', 'http://127.0.0.1:9/hook',
+                                '--webhook-verifier-token', 'tok', '--webhook-format', 'legacy'],
                          cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         url = p.stdout.readline().split()[-1]
         assert url.startswith('http://127.0.0.1:'), (url, p.stderr.read() if p.poll() is not None else '')
         assert hreq(url, 'GET', '/_emulator/health').json() == {'ok': True}
+        assert hreq(url, 'GET', '/_emulator/settings').json()['latency_ms'] == 5
+        hook = hreq(url, 'GET', '/_emulator/apps/ID/webhook').json()['webhook']
+        assert hook == {'url': 'http://127.0.0.1:9/hook', 'format': 'legacy', 'enabled': True, 'realm_ids': None,
+                        'verifier_token_set': True}
         code = ('import qbo_emulator, sys; sys.stdout.write(qbo_emulator.__file__)')
         where = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path), env=env, capture_output=True,
                                text=True, timeout=60).stdout
