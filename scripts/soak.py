@@ -374,6 +374,8 @@ def main():
 
     from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
 
+    # SIGTERM (e.g. `timeout`) runs the cleanup below too: servers stopped, database dropped.
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
     args.db = f'qbo_soak_{os.getpid()}'
     args.http_port = free_port()
     emu_port = free_port()
