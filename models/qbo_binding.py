@@ -339,7 +339,7 @@ class QboBinding(models.Model):
         committing = with_commit and self._qbo_can_commit()
         counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': 0}
         stopped = set()
-        for group in self._qbo_groups(self._qbo_with_dependencies()):
+        for group in self._qbo_groups(self.sudo()._qbo_with_dependencies()):  # links: written by the connector
             connection = group[0][0].connection_id
             if connection.id in stopped or connection.state != 'connected' or connection._qbo_is_throttled():
                 counts['skipped'] += len(group)

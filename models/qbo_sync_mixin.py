@@ -107,7 +107,7 @@ class QboSyncMixin(models.AbstractModel):
     def action_qbo_send(self):
         """'Send to QuickBooks': queue and export now; summarise the outcome in a notification."""
         records = self._qbo_records_to_send()
-        bindings = self.env['qbo.binding']
+        bindings = self.env['qbo.binding'].sudo()  # links are written by the connector only
         for record in records:
             connection = record._qbo_connection()
             if not connection or connection.state != 'connected':

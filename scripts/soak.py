@@ -69,6 +69,8 @@ def setup_database(args):
         company = env.ref('base.main_company')
         demo_setup.setup_company(env, company)
         cr.commit()
+        # The emulator is a Custom endpoint, which receives the client secret: allowed explicitly.
+        env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
         connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
         connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
                           'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
@@ -77,6 +79,8 @@ def setup_database(args):
         connection = connection.with_env(admin_env)
         demo_setup.ensure_connected(connection, args.emulator_url)
         cr.commit()
+        connection._qbo_refresh_company_info()
+        connection.action_qbo_import_references()
         tax = demo_setup.map_sales_tax(admin_env, connection, company)
         env['ir.config_parameter'].set_param('quickbooks_online.auto_send', '1')
         cr.commit()

@@ -260,6 +260,7 @@ class TestQboExactlyOnceCommitted(TransactionCase):
         self.realm = self.control.create_company('Committed Co', country='US')['realm_id']
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
+            env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
             company = env['res.company'].create({'name': 'QBO committed company',
                                                  'currency_id': env.ref('base.USD').id,
                                                  'country_id': env.ref('base.us').id})
