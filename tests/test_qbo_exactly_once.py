@@ -268,10 +268,17 @@ class TestQboExactlyOnceCommitted(TransactionCase):
             connection = env['qbo.connection'].create({
                 'company_id': company.id, 'environment': 'custom', 'custom_base_url': self.server.url,
                 'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
+        # Committed first: the code exchange runs on a cursor of its own, which must see the connection.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            connection = env['qbo.connection'].browse(connection.id)
+            company = connection.company_id
             action = connection.action_qbo_connect()
             location = self.control.consent(action['url'], realm_id=self.realm)
             code = location.split('code=')[1].split('&')[0]
             connection._qbo_complete_authorization(code, self.realm)
+            cr.commit()  # the exchange committed on a cursor of its own: see its tokens
+            connection.invalidate_recordset()
             partners = env['res.partner'].create([{'name': f'Committed {i}', 'is_company': True} for i in range(4)])
             for partner in partners:
                 env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
