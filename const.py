@@ -57,8 +57,20 @@ BATCH_MAX_ITEMS = 30
 # Published throttles, per realm: 500 requests per minute and 10 concurrent requests.
 RATE_LIMIT_PER_MINUTE = 500
 RATE_LIMIT_CONCURRENT = 10
+# ... 10 requests per second and 40 batch requests per minute.
+RATE_LIMIT_PER_SECOND = 10
+RATE_LIMIT_BATCH_PER_MINUTE = 40
+# Reads (queries, GETs, CDC) are metered per month ("CorePlus" calls): 500,000 on the free tier.
+METERED_MONTHLY_BUDGET = 500000
+# Administrators get an activity when this share of the monthly budget is used.
+METERED_ALERT_RATIO = 0.8
 # After a 429, Intuit asks to wait 60 s.
 THROTTLE_RETRY_SECONDS = 60
+
+# Auto-send: documents queued per connection and per cron run, at most (the cron re-triggers itself).
+AUTO_SEND_BATCH_SIZE = 1000
+# Customer tax registration number (VAT/GST): PrimaryTaxIdentifier, for the locales that have it.
+TAX_IDENTIFIER_LOCALES = ('GB', 'CA', 'AU', 'IN')
 
 # --- Tokens
 # Refresh the access token when it expires within this many seconds.
@@ -78,13 +90,17 @@ PHONE_MAX_LENGTH = 30
 WEB_URI_MAX_LENGTH = 1000
 ADDRESS_LINE_MAX_LENGTH = 500
 CITY_MAX_LENGTH = 255
+COUNTRY_MAX_LENGTH = 255
 POSTAL_CODE_MAX_LENGTH = 30
 NOTES_MAX_LENGTH = 2000
-RESALE_NUM_MAX_LENGTH = 16
+TAX_IDENTIFIER_MAX_LENGTH = 20
 ITEM_NAME_MAX_LENGTH = 100
 CUSTOMER_MEMO_MAX_LENGTH = 1000
 PRIVATE_NOTE_MAX_LENGTH = 4000
 LINE_DESCRIPTION_MAX_LENGTH = 4000
+# Decimals of a line UnitPrice and of an ExchangeRate sent to QuickBooks.
+UNIT_PRICE_DIGITS = 7
+EXCHANGE_RATE_DIGITS = 6
 # Characters QBO refuses in names (DisplayName, GivenName, ...).
 NAME_FORBIDDEN_CHARS = (':', '\t', '\n', '\r')
 

@@ -10,7 +10,9 @@ from . import qbo_sync_mixin
 from . import res_company
 from . import res_partner
 from . import account_move
+from . import qbo_auto_send
 from . import res_config_settings
+from . import qbo_rate_limit
 from . import qbo_connection_inbound
 from . import qbo_webhook_event
 from . import qbo_change_feed

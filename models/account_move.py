@@ -54,7 +54,7 @@ class AccountMove(models.Model):
                 binding._qbo_mark_to_send()  # re-posted after a reset to draft: update in QuickBooks
             elif not binding and auto:
                 connection = move._qbo_connection()
-                if connection and connection.state == 'connected':
+                if connection and connection.state == 'connected' and connection._qbo_auto_send_applies(move):
                     self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
                     self.env['qbo.binding']._qbo_trigger_cron()
         return posted
@@ -70,17 +70,9 @@ class AccountMove(models.Model):
 
     @api.model
     def _qbo_enqueue_auto_send(self):
-        """With 'Send posted invoices automatically', queue posted invoices that have no link yet."""
-        if not self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send'):
-            return
-        for connection in self.env['qbo.connection'].sudo().search([('state', '=', 'connected')]):
-            linked = self.env['qbo.binding'].sudo().search([
-                ('connection_id', '=', connection.id), ('res_model', '=', 'account.move')]).mapped('res_id')
-            moves = self.search([('company_id', '=', connection.company_id.id), ('state', '=', 'posted'),
-                                 ('move_type', 'in', list(ENTITY_BY_MOVE_TYPE)), ('id', 'not in', linked)],
-                                limit=500)
-            for move in moves:
-                self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
+        """With 'Send posted invoices automatically', queue posted documents dated from each
+        connection's cut-off that have no link yet (see qbo.connection._qbo_enqueue_auto_send)."""
+        return self.env['qbo.connection']._qbo_enqueue_auto_send_all()
 
     # ------------------------------------------------------------------ export (qbo.exporter.invoice sends it)
 

@@ -12,7 +12,7 @@ from odoo.tools import consteq
 from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const
-from ..tools import QboClient, QboError, QboOAuthClient, RateLimiter
+from ..tools import QboClient, QboError, QboOAuthClient
 from ..tools.qbo_client import endpoints_for
 
 _logger = logging.getLogger(__name__)
@@ -713,7 +713,7 @@ class QboConnection(models.Model):
             return last['token']
 
         return QboClient(self._qbo_endpoints()['api'], self.realm_id, token_provider, on_call=calls.append,
-                         limiter=RateLimiter.for_realm(self.realm_id))
+                         limiter=self._qbo_rate_limiter())
 
     def _qbo_client_session(self):
         """Context manager yielding a client; writes the transfer history when it ends."""

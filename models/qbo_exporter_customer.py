@@ -117,11 +117,20 @@ class QboExporterCustomer(models.AbstractModel):
 
     @api.model
     def _qbo_is_same_party(self, customer, partner):
-        """A customer not created by us is this partner when the email (or the VAT number) is the same."""
+        """A customer not created by us is this partner: same email, or same VAT number *and* same
+        billing postal code.
+
+        A VAT number never decides alone: QuickBooks masks `PrimaryTaxIdentifier` in responses
+        (only its last five characters are shown) and VAT groups share one number.
+        """
         email = ((customer.get('PrimaryEmailAddr') or {}).get('Address') or '').strip().lower()
         if partner.email and email and email == partner.email.strip().lower():
             return True
-        return bool(partner.vat and customer.get('ResaleNum') and customer['ResaleNum'] == partner.vat[:16])
+        masked = (customer.get('PrimaryTaxIdentifier') or '').replace(' ', '')
+        vat = (partner.vat or '').replace(' ', '')
+        postal = ((customer.get('BillAddr') or {}).get('PostalCode') or '').replace(' ', '').lower()
+        return bool(vat and masked and masked[-5:] == vat[-5:]
+                    and partner.zip and postal == partner.zip.replace(' ', '').lower())
 
     @api.model
     def _qbo_find_ours(self, binding, partner, client, payload, res_ref):

@@ -37,10 +37,13 @@ class QboExporterInvoice(models.AbstractModel):
         connection._qbo_check_default_tax()
         self._qbo_export_missing_items(binding, move, client)
         customer_id = self._qbo_customer_id(move, connection, client)
-        payload = self.env['qbo.mapper']._qbo_prepare_invoice_vals(move, connection, customer_id)
+        mapper = self.env['qbo.mapper']
         if binding.qbo_id:
+            # Sparse: fields only QuickBooks users set (e-mail, payment flags, custom fields) are kept.
+            payload = mapper._qbo_prepare_invoice_update_vals(move, connection, customer_id)
             document = self._qbo_update(binding, move, client, payload, res_ref)
         else:
+            payload = mapper._qbo_prepare_invoice_vals(move, connection, customer_id)
             document = self._qbo_create(binding, move, client, payload, res_ref)
         if document is not None:
             self._qbo_store_result(binding, move, document)
@@ -89,8 +92,8 @@ class QboExporterInvoice(models.AbstractModel):
             retry_at = partner_binding.next_retry_date or fields.Datetime.now() + timedelta(minutes=1)
             raise QboDeferred(_("Waiting for the customer %s to be sent to QuickBooks.", partner.display_name),
                               retry_at=retry_at)
-        foreign = move.currency_id != move.company_id.currency_id and connection.multi_currency
-        if foreign:
+        # With multicurrency, a customer created for another currency cannot take home-currency documents either.
+        if connection.multi_currency:
             customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
             customer_currency = (customer.get('CurrencyRef') or {}).get('value')
             if customer_currency and customer_currency != move.currency_id.name:
@@ -233,6 +236,9 @@ class QboExporterInvoice(models.AbstractModel):
         if not binding.qbo_id:
             binding.write({'state': 'voided'})
             return
+        if binding.entity == 'CreditMemo':
+            self._qbo_delete_credit_memo(binding, move, client, res_ref)
+            return
         current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
         if not self._qbo_is_voided(current):
             binding._qbo_call('void', lambda rid: client.void(binding.entity, binding.qbo_id, current['SyncToken'],
@@ -240,6 +246,23 @@ class QboExporterInvoice(models.AbstractModel):
         binding.write({'state': 'voided', 'error_message': False})
         move.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
                                  message_type='comment', subtype_xmlid='mail.mt_note')
+
+    @api.model
+    def _qbo_delete_credit_memo(self, binding, move, client, res_ref):
+        """Cancelled credit note: delete the QuickBooks CreditMemo (the API has no void for it)."""
+        try:
+            current = client.read('CreditMemo', binding.qbo_id, res_ref=res_ref)
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_OBJECT_NOT_FOUND:
+                raise
+            current = None  # already gone: nothing to do
+        if current:
+            binding._qbo_call('delete', lambda rid: client.delete('CreditMemo', binding.qbo_id, current['SyncToken'],
+                                                                  rid, res_ref=res_ref))
+        message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
+                    "for credit memos.", binding.qbo_id)
+        binding.write({'state': 'voided', 'error_message': message})
+        move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
 
     @api.model
     def _qbo_store_result(self, binding, move, document):
@@ -253,9 +276,11 @@ class QboExporterInvoice(models.AbstractModel):
             'odoo_total': move.amount_total, 'odoo_tax': move.amount_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
         }
         if currency.compare_amounts(qbo_total, move.amount_total) or currency.compare_amounts(qbo_tax, move.amount_tax):
+            reason = self.env['qbo.mapper']._qbo_variance_reason(move, binding.connection_id)
             vals.update(state='variance', error_message=_(
-                "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s).",
-                qbo=qbo_total, qtax=qbo_tax, odoo=move.amount_total, otax=move.amount_tax))
+                "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s). "
+                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=move.amount_total, otax=move.amount_tax,
+                reason=reason))
         else:
             vals['state'] = 'sent'
         binding.write(vals)

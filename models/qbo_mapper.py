@@ -45,7 +45,8 @@ class QboMapper(models.AbstractModel):
         if partner.zip:
             address['PostalCode'] = partner.zip[:const.POSTAL_CODE_MAX_LENGTH]
         if partner.country_id:
-            address['Country'] = partner.country_id.code
+            # Intuit: countries as ISO alpha-3 or the full name; Odoo stores alpha-2, so the English name.
+            address['Country'] = partner.country_id.with_context(lang='en_US').name[:const.COUNTRY_MAX_LENGTH]
         return address
 
     @api.model
@@ -94,8 +95,9 @@ class QboMapper(models.AbstractModel):
         marker = self._qbo_marker(partner)
         comment = html2plaintext(partner.comment) if partner.comment else ''
         vals['Notes'] = (comment[:const.NOTES_MAX_LENGTH - len(marker) - 1] + '\n' + marker).lstrip()
-        if partner.vat:
-            vals['ResaleNum'] = partner.vat[:const.RESALE_NUM_MAX_LENGTH]
+        tax_id = self._qbo_customer_tax_identifier(partner, connection)
+        if tax_id:
+            vals['PrimaryTaxIdentifier'] = tax_id
         if currency and connection.multi_currency:
             vals['CurrencyRef'] = {'value': currency.name}
         term = partner.property_payment_term_id
@@ -103,6 +105,17 @@ class QboMapper(models.AbstractModel):
         if term_ref:
             vals['SalesTermRef'] = {'value': term_ref.qbo_id}
         return vals
+
+    @api.model
+    def _qbo_customer_tax_identifier(self, partner, connection):
+        """The VAT/GST number for `Customer.PrimaryTaxIdentifier` ("Tax Reg. No."), or None.
+
+        Intuit documents that field for the GB, CA, AU and IN locales. `ResaleNum` is a US resale
+        certificate number, not a VAT number, so US companies get no tax number at all.
+        """
+        if not partner.vat or (connection.qbo_country or 'US') not in const.TAX_IDENTIFIER_LOCALES:
+            return None
+        return partner.vat.replace(' ', '')[:const.TAX_IDENTIFIER_MAX_LENGTH]
 
     # ------------------------------------------------------------------ items
 
@@ -137,24 +150,34 @@ class QboMapper(models.AbstractModel):
         return {'value': item.qbo_id, 'name': item.name}
 
     @api.model
+    def _qbo_is_taxed(self, taxes):
+        """Whether Odoo taxes charge something: a group counts through its children (its own amount is 0)."""
+        return any(tax.amount for tax in taxes.flatten_taxes_hierarchy())
+
+    @api.model
+    def _qbo_tax_code_ref(self, connection, taxes):
+        """The active QuickBooks tax code mapped to `taxes` (one Odoo tax or one group), else QboBlocked."""
+        code = self.env['qbo.mapping']._qbo_find(connection, 'tax', taxes)
+        if not code:
+            raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
+                               "(Accounting > Configuration > QuickBooks).", ', '.join(taxes.mapped('name'))))
+        if not code.active:
+            raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
+        return code
+
+    @api.model
     def _qbo_line_tax_code(self, line, connection):
         """TaxCodeRef of a line: TAX/NON in the US, the mapped VAT/GST code elsewhere."""
-        taxes = line.tax_ids.filtered(lambda t: t.amount_type != 'group' or t.children_tax_ids)
+        taxes = line.tax_ids
         if connection.is_us:
-            return {'value': 'TAX' if any(t.amount for t in taxes) else 'NON'}
+            return {'value': 'TAX' if self._qbo_is_taxed(taxes) else 'NON'}
         if len(taxes) > 1:
             raise QboBlocked(_("Blocked: mapping - line '%s' has several taxes; QuickBooks takes one tax code "
                                "per line. Use an Odoo tax group mapped to one QuickBooks code.", line.name))
         if not taxes:
             raise QboBlocked(_("Blocked: mapping - line '%s' has no tax; QuickBooks (non-US) needs a tax code on "
                                "every line (map an exempt or zero-rated tax).", line.name))
-        code = self.env['qbo.mapping']._qbo_find(connection, 'tax', taxes)
-        if not code:
-            raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
-                               "(Accounting > Configuration > QuickBooks).", taxes.name))
-        if not code.active:
-            raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
-        return {'value': code.qbo_id}
+        return {'value': self._qbo_tax_code_ref(connection, taxes).qbo_id}
 
     @api.model
     def _qbo_line_class(self, line, move, connection):
@@ -170,19 +193,29 @@ class QboMapper(models.AbstractModel):
         return {'value': ref.qbo_id} if ref else None
 
     @api.model
-    def _qbo_prepare_invoice_line(self, line, move, connection, tax_inclusive=False):
+    def _qbo_amounts(self, amount, quantity, currency):
+        """(Qty, UnitPrice) whose product QuickBooks rounds back to `amount` (else error 6070)."""
+        qty = quantity or 1.0
+        unit_price = float_round(amount / qty, precision_digits=const.UNIT_PRICE_DIGITS)
+        if currency.round(unit_price * qty) != amount:
+            return 1.0, amount
+        return qty, unit_price
+
+    @api.model
+    def _qbo_prepare_invoice_line(self, line, move, connection, tax_mode=None):
+        """One QuickBooks line of an Odoo invoice line.
+
+        `Amount` is always Odoo's net line amount (after the line discount): QuickBooks treats a
+        line amount as net, also on TaxInclusive documents, where the gross goes to
+        `SalesItemLineDetail.TaxInclusiveAmt`. `Qty x UnitPrice` must round to `Amount`.
+        """
         if line.display_type in ('line_section', 'line_note'):
             return {'DetailType': 'DescriptionOnly',
                     'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
                     'DescriptionLineDetail': {}}
-        qty = line.quantity or 1.0
-        # QuickBooks checks Amount == Qty x UnitPrice: derive the unit price from Odoo's (discounted)
-        # line amount so both systems hold the same figure - tax included when the invoice is sent
-        # TaxInclusive, excluded otherwise.
-        amount = move.currency_id.round(line.price_total if tax_inclusive else line.price_subtotal)
-        unit_price = float_round(amount / qty, precision_digits=7)
-        if move.currency_id.round(unit_price * qty) != amount:
-            qty, unit_price = 1.0, amount
+        currency = move.currency_id
+        amount = currency.round(line.price_subtotal)
+        qty, unit_price = self._qbo_amounts(amount, line.quantity, currency)
         description = line.name or ''
         if line.discount:
             description += _(" (discount %s%%)", f"{line.discount:g}")
@@ -191,8 +224,10 @@ class QboMapper(models.AbstractModel):
             'Qty': qty,
             'UnitPrice': unit_price,
         }
-        if connection.using_sales_tax or not connection.is_us:
+        if connection.using_sales_tax:
             detail['TaxCodeRef'] = self._qbo_line_tax_code(line, connection)
+            if tax_mode == 'TaxInclusive':
+                detail['TaxInclusiveAmt'] = currency.round(line.price_total)
         if move.invoice_date:
             detail['ServiceDate'] = str(move.invoice_date)
         class_ref = self._qbo_line_class(line, move, connection)
@@ -206,23 +241,79 @@ class QboMapper(models.AbstractModel):
         }
 
     @api.model
+    def _qbo_product_lines(self, move):
+        return move.invoice_line_ids.filtered(lambda line: line.display_type == 'product')
+
+    @api.model
     def _qbo_prepare_us_tax_detail(self, move, connection):
-        """Header tax code of a US invoice: the QuickBooks tax group mapped to the invoice's tax."""
+        """US header tax: the mapped QuickBooks tax group and Odoo's own tax total.
+
+        QuickBooks (without Automated Sales Tax) computes US sales tax once on the taxable
+        subtotal, Odoo rounds per line by default: sending `TotalTax` makes QuickBooks keep Odoo's
+        amount (it prorates it over the group's rates), so both hold the same total to the cent.
+        With AST the engine picks the code from the ship-to address and we send no tax detail.
+        """
         if connection.automated_sales_tax or not connection.using_sales_tax:
-            return None  # AST computes the tax itself; a supplied code would be overridden.
-        taxes = move.invoice_line_ids.tax_ids.filtered('amount')
+            return None
+        taxes = self._qbo_product_lines(move).tax_ids.filtered(lambda tax: self._qbo_is_taxed(tax))
         if not taxes:
             return None
-        codes = {self.env['qbo.mapping']._qbo_find(connection, 'tax', tax) for tax in taxes}
-        if len(codes) != 1 or not next(iter(codes)):
-            missing = taxes.filtered(lambda t: not self.env['qbo.mapping']._qbo_find(connection, 'tax', t))
-            if missing:
-                raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
-                                   "(Accounting > Configuration > QuickBooks).", ', '.join(missing.mapped('name'))))
+        codes = {self._qbo_tax_code_ref(connection, tax) for tax in taxes}
+        if len(codes) != 1:
             raise QboBlocked(_("Blocked: mapping - a US invoice carries one tax code; this invoice uses taxes "
-                               "mapped to several QuickBooks codes."))
-        code = next(iter(codes))
-        return {'TxnTaxCodeRef': {'value': code.qbo_id}}
+                               "mapped to several QuickBooks codes (%s).", ', '.join(sorted(c.name for c in codes))))
+        return {'TxnTaxCodeRef': {'value': next(iter(codes)).qbo_id}, 'TotalTax': move.amount_tax}
+
+    @api.model
+    def _qbo_code_rates(self, code):
+        """[(TaxRate Id, rate %)] of a QuickBooks tax code's sales rates (imported reference data)."""
+        details = ((code.data or {}).get('SalesTaxRateList') or {}).get('TaxRateDetail') or []
+        rate_ids = [(d.get('TaxRateRef') or {}).get('value') for d in details]
+        rates = self.env['qbo.ref'].sudo().search([('connection_id', '=', code.connection_id.id),
+                                                   ('entity', '=', 'TaxRate'), ('qbo_id', 'in', rate_ids)])
+        by_id = {rate.qbo_id: rate.rate for rate in rates}
+        return [(rate_id, by_id.get(rate_id, 0.0)) for rate_id in rate_ids if rate_id]
+
+    @api.model
+    def _qbo_prepare_non_us_tax_detail(self, move, connection):
+        """Non-US header tax: one TaxLine per QuickBooks rate, carrying Odoo's tax amounts.
+
+        QuickBooks computes VAT/GST per rate with its own rounding unless the document supplies
+        its tax detail; we supply Odoo's booked amounts (grouped by mapped tax code, a code with
+        several rates split in proportion to the rates) so the VAT is identical to the cent.
+        """
+        currency = move.currency_id
+        by_code = {}
+        for line in self._qbo_product_lines(move):
+            code = self._qbo_tax_code_ref(connection, line.tax_ids)
+            entry = by_code.setdefault(code, {'base': 0.0, 'tax': 0.0})
+            entry['base'] += line.price_subtotal
+            entry['tax'] += line.price_total - line.price_subtotal
+        # Odoo's tax lines hold the rounded amounts actually booked; spread them over the codes.
+        booked = move.amount_tax
+        computed = sum(entry['tax'] for entry in by_code.values())
+        tax_lines = []
+        remaining = booked
+        codes = [code for code in by_code if self._qbo_code_rates(code)]
+        for index, code in enumerate(codes):
+            entry = by_code[code]
+            tax = remaining if index == len(codes) - 1 else currency.round(
+                entry['tax'] * booked / computed if computed else 0.0)
+            remaining -= tax
+            rates = self._qbo_code_rates(code)
+            total_rate = sum(rate for _rate_id, rate in rates)
+            rest = tax
+            for position, (rate_id, rate) in enumerate(rates):
+                part = rest if position == len(rates) - 1 else currency.round(
+                    tax * rate / total_rate if total_rate else 0.0)
+                rest -= part
+                tax_lines.append({
+                    'DetailType': 'TaxLineDetail',
+                    'Amount': currency.round(part),
+                    'TaxLineDetail': {'TaxRateRef': {'value': rate_id}, 'PercentBased': True, 'TaxPercent': rate,
+                                      'NetAmountTaxable': currency.round(entry['base'])},
+                })
+        return {'TotalTax': booked, 'TaxLine': tax_lines}
 
     @api.model
     def _qbo_doc_number(self, move, connection):
@@ -253,21 +344,31 @@ class QboMapper(models.AbstractModel):
         return f"Odoo {move.name} {self._qbo_marker(move)}"
 
     @api.model
-    def _qbo_global_tax_calculation(self, move):
-        """Non-US: TaxInclusive when every taxed line uses price-included taxes, else TaxExcluded.
+    def _qbo_global_tax_calculation(self, move, connection):
+        """Non-US: TaxInclusive when every taxed line uses price-included taxes, else TaxExcluded;
+        NotApplicable when sales tax (VAT/GST) is off in QuickBooks."""
+        if not connection.using_sales_tax:
+            return 'NotApplicable'
+        taxes = self._qbo_product_lines(move).tax_ids.filtered(lambda tax: self._qbo_is_taxed(tax))
+        return 'TaxInclusive' if taxes and all(taxes.flatten_taxes_hierarchy().mapped('price_include')) \
+            else 'TaxExcluded'
 
-        Gross amounts keep the document total identical to Odoo's. QuickBooks derives the tax from
-        them with its own rounding, which can differ from Odoo's by a cent per line; the parity
-        check then shows the invoice as Variance with both numbers.
-        """
-        taxes = move.invoice_line_ids.filtered(lambda line: line.display_type == 'product').tax_ids
-        return 'TaxInclusive' if taxes and all(taxes.mapped('price_include')) else 'TaxExcluded'
+    @api.model
+    def _qbo_exchange_rate(self, move):
+        """Home-currency units per foreign unit, from the rate the invoice itself was booked at."""
+        rate = move.invoice_currency_rate
+        return round(1.0 / rate, const.EXCHANGE_RATE_DIGITS) if rate else None
 
     @api.model
     def _qbo_prepare_invoice_vals(self, move, connection, customer_id):
-        """Invoice / CreditMemo payload (without Id/SyncToken)."""
-        global_tax = None if connection.is_us else self._qbo_global_tax_calculation(move)
-        lines = [self._qbo_prepare_invoice_line(line, move, connection, tax_inclusive=global_tax == 'TaxInclusive')
+        """Invoice / CreditMemo payload (without Id/SyncToken).
+
+        What is sent and why (README "Taxes"): lines carry Odoo's net amounts; US documents carry
+        the mapped tax group and Odoo's tax total (TxnTaxDetail.TotalTax); non-US documents carry
+        a tax code per line, GlobalTaxCalculation and Odoo's tax per rate (TxnTaxDetail.TaxLine).
+        """
+        global_tax = None if connection.is_us else self._qbo_global_tax_calculation(move, connection)
+        lines = [self._qbo_prepare_invoice_line(line, move, connection, tax_mode=global_tax)
                  for line in move.invoice_line_ids.sorted('sequence')
                  if line.display_type in ('product', 'line_section', 'line_note')]
         vals = {
@@ -292,19 +393,47 @@ class QboMapper(models.AbstractModel):
                                    "then Test connection.", currency=move.currency_id.name,
                                    home=connection.qbo_home_currency))
             vals['CurrencyRef'] = {'value': move.currency_id.name}
-            # ExchangeRate: home-currency units per foreign unit, as Odoo booked it.
-            if move.amount_total and move.amount_total_signed:
-                vals['ExchangeRate'] = round(abs(move.amount_total_signed / move.amount_total), 6)
+            rate = self._qbo_exchange_rate(move)
+            if rate:
+                vals['ExchangeRate'] = rate
         if move.narration:
             vals['CustomerMemo'] = {'value': html2plaintext(move.narration)[:const.CUSTOMER_MEMO_MAX_LENGTH]}
         if connection.is_us:
             tax_detail = self._qbo_prepare_us_tax_detail(move, connection)
-            if tax_detail:
-                vals['TxnTaxDetail'] = tax_detail
         else:
             vals['GlobalTaxCalculation'] = global_tax
+            tax_detail = connection.using_sales_tax and self._qbo_prepare_non_us_tax_detail(move, connection)
+        if tax_detail:
+            vals['TxnTaxDetail'] = tax_detail
         header_class = connection.class_tracking == 'txn' and self._qbo_line_class(
             move.invoice_line_ids[:1], move, connection)
         if header_class:
             vals['ClassRef'] = header_class
         return vals
+
+    @api.model
+    def _qbo_prepare_invoice_update_vals(self, move, connection, customer_id):
+        """Sparse update of an exported document (without Id/SyncToken).
+
+        Only the fields the connector manages are sent (`sparse: true`), so what QuickBooks users
+        added there (billing e-mail, online-payment flags, custom fields, location...) is kept.
+        The lines are always sent whole (QuickBooks replaces the line set). A memo cleared in Odoo
+        is cleared in QuickBooks by sending it empty.
+        """
+        vals = self._qbo_prepare_invoice_vals(move, connection, customer_id)
+        vals['sparse'] = True
+        vals.setdefault('CustomerMemo', {'value': ''})
+        return vals
+
+    @api.model
+    def _qbo_variance_reason(self, move, connection):
+        """Why QuickBooks may legitimately hold another tax than Odoo, in an accountant's words."""
+        if connection.is_us and connection.automated_sales_tax:
+            return _("QuickBooks uses Automated Sales Tax: it computes the tax itself from the shipping address, "
+                     "whatever Odoo charged. Align the Odoo tax with QuickBooks' rate for this address, or adjust "
+                     "the tax on the QuickBooks invoice.")
+        if not connection.using_sales_tax and move.amount_tax:
+            return _("Sales tax (VAT/GST) is turned off in this QuickBooks company: it records no tax, while Odoo "
+                     "charged %s. Turn sales tax on in QuickBooks, then send the document again.", move.amount_tax)
+        return _("QuickBooks changed the amounts it was sent (e.g. a rounding rule of its own). Compare the two "
+                 "documents line by line.")

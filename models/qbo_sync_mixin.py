@@ -3,6 +3,9 @@ from odoo.exceptions import UserError
 
 from .. import const
 
+# Beyond this many records, "Send to QuickBooks" queues them for the cron instead of sending in the request.
+QUEUE_THRESHOLD = 20
+
 
 class QboSyncMixin(models.AbstractModel):
     """What an exportable Odoo model shares: its QuickBooks state, buttons and change tracking.
@@ -118,9 +121,21 @@ class QboSyncMixin(models.AbstractModel):
             if binding.state not in ('voided', 'deleted_in_qbo'):
                 binding.write({'state': 'to_send', 'next_retry_date': False})
             bindings |= binding
+        if len(bindings) > QUEUE_THRESHOLD:
+            return self._qbo_queue_notification(bindings)
         bindings._qbo_lock_for_button()
         counts = bindings._qbo_process()
         return self._qbo_outcome_notification(bindings, counts)
+
+    @api.model
+    def _qbo_queue_notification(self, bindings):
+        """Many records: let the cron send them in the background (in batches, under the shared limiter)
+        rather than hold the browser for minutes, and say so."""
+        bindings._qbo_trigger_cron()
+        return self.env['qbo.connection']._qbo_notification(
+            _("Queued for QuickBooks"),
+            _("%s records are queued: the scheduled action 'QuickBooks: export invoices' sends them in the "
+              "background now. Their QuickBooks status shows the progress.", len(bindings)), 'info')
 
     def _qbo_check_exportable(self):
         """Raise a UserError when the record can never be exported (e.g. a draft invoice)."""

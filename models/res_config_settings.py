@@ -41,6 +41,24 @@ class ResConfigSettings(models.TransientModel):
     qbo_export_interval = fields.Integer('Export every (minutes)', compute='_compute_qbo_export_interval',
                                          readonly=False)
 
+    # --- Metered calls (Intuit's monthly quota of queries and reads) - see models/qbo_rate_limit.py
+    qbo_metered_calls = fields.Integer(related='qbo_connection_id.qbo_metered_calls')
+    qbo_metered_percent = fields.Float(related='qbo_connection_id.qbo_metered_percent')
+    qbo_metered_budget = fields.Integer(
+        'Monthly metered-call budget', default=500000, config_parameter='quickbooks_online.metered_budget',
+        help="Intuit's monthly quota of metered calls (queries and reads) for your app's plan: 500,000 on the "
+             "free tier. Administrators get an activity at 80 %.")
+    # --- end of metered calls
+
+    # --- Auto-send cut-off (parity): documents dated before it are never queued by themselves.
+    qbo_export_from_date = fields.Date(related='qbo_connection_id.export_from_date', readonly=False)
+
+    @api.onchange('qbo_auto_send')
+    def _onchange_qbo_auto_send(self):
+        if self.qbo_auto_send and self.qbo_connection_id and not self.qbo_export_from_date:
+            self.qbo_export_from_date = fields.Date.context_today(self)
+    # --- end auto-send cut-off
+
     # --- Payments and webhooks (issue 12, helper "pay"): one block, saved by _qbo_save_inbound_settings
     qbo_webhook_verifier_token = fields.Char('Webhook verifier token', compute='_compute_qbo_inbound',
                                              readonly=False, groups='base.group_system')

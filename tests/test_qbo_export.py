@@ -146,14 +146,16 @@ class TestQboExport(QboTestCommon):
         self.assertEqual(binding.state, 'deleted_in_qbo')
         self.assertEqual(len(self.qbo_all(self.realm, 'Invoice')), count)
 
-    def test_variance_when_quickbooks_computes_another_tax(self):
+    def test_quickbooks_keeps_odoo_tax_when_its_own_rate_differs(self):
+        """The invoice carries Odoo's TotalTax, which QuickBooks (without AST) keeps: no Variance."""
         self.qbo.patch_entity(self.realm, 'TaxRate', '3', {'RateValue': 9})
         move = self._invoice()
         move.action_qbo_send()
         binding = self._binding(move)
-        self.assertEqual(binding.state, 'variance')
-        self.assertIn('Variance', binding.error_message)
-        self.assertNotAlmostEqual(binding.qbo_tax, binding.odoo_tax)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], move.amount_tax)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
 
     def test_custom_numbers_prefix_and_duplicate_number(self):
         self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})

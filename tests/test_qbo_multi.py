@@ -138,19 +138,20 @@ class TestQboOtherCompanies(QboTestCommon):
         self.assertEqual(binding.state, 'sent', binding.error_message)
         qbo = self.qbo.entity(gb_realm, 'Invoice', binding.qbo_id)
         self.assertEqual(qbo['GlobalTaxCalculation'], 'TaxInclusive')
+        line = next(line for line in qbo['Line'] if line['DetailType'] == 'SalesItemLineDetail')
+        self.assertAlmostEqual(line['Amount'], 100.0, msg="line amounts are net")
+        self.assertAlmostEqual(line['SalesItemLineDetail']['TaxInclusiveAmt'], 120.0)
         self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
         self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], move.amount_tax)
 
-    def test_price_included_rounding_difference_is_shown_as_variance(self):
-        """99.99 gross at 20%: Odoo rounds the VAT to 16.67, QuickBooks derives 16.66 from the gross."""
+    def test_price_included_rounding_is_odoo_vat(self):
+        """99.99 gross at 20%: Odoo books 16.67 VAT; the document carries it, QuickBooks keeps it."""
         connection, gb_realm = self._connect_gb()
         move, binding = self._gb_inclusive_invoice(connection, 33.33)
         qbo = self.qbo.entity(gb_realm, 'Invoice', binding.qbo_id)
-        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total, msg="the amount owed is identical")
-        self.assertEqual(binding.state, 'variance')
-        self.assertAlmostEqual(abs(binding.qbo_tax - binding.odoo_tax), 0.01)
-        self.assertIn('16.66', binding.error_message)
-        self.assertIn('16.67', binding.error_message)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], 16.67)
 
 
 @tagged('post_install', '-at_install')

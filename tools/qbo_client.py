@@ -113,8 +113,8 @@ class RateLimiter:
             time.sleep(min(wait, 1.0))
 
     @contextmanager
-    def slot(self):
-        """Hold one request slot for the duration of a call."""
+    def slot(self, kind='write'):
+        """Hold one request slot for the duration of a call (`kind` is for the shared limiter)."""
         deadline = time.monotonic() + self.max_wait
         if not self._semaphore.acquire(timeout=self.max_wait):
             raise QboRateLimitError("Local throttle: too many concurrent QuickBooks requests.",
@@ -425,7 +425,7 @@ class QboClient:
         response = None
         error = None
         try:
-            with (self.limiter.slot() if self.limiter else _null_context()):
+            with (self.limiter.slot(_limiter_kind(method, url)) if self.limiter else _null_context()):
                 response = self.session.request(method, url, headers=headers, **kwargs)
         except requests.exceptions.RequestException as exc:
             error = _transport_error(exc, method)
@@ -434,6 +434,9 @@ class QboClient:
         else:
             if response.status_code >= 300:
                 error = _error_from_response(response)
+            if response.status_code == 429 and hasattr(self.limiter, 'throttled'):
+                # Intuit throttled the realm: the shared limiter pauses it for every worker.
+                self.limiter.throttled()
         self._report(operation, method, url, response, error, started, request_id, res_ref)
         if error:
             raise error
@@ -489,6 +492,13 @@ class QboClient:
         body = self.request('POST', self.entity_path(entity), params={'operation': 'void'},
                             json_body={'Id': qbo_id, 'SyncToken': sync_token}, request_id=request_id,
                             operation='void', res_ref=res_ref)
+        return body[entity]
+
+    def delete(self, entity, qbo_id, sync_token, request_id, res_ref=None):
+        """Delete a transaction (e.g. a CreditMemo, which has no void); return QuickBooks' status dict."""
+        body = self.request('POST', self.entity_path(entity), params={'operation': 'delete'},
+                            json_body={'Id': qbo_id, 'SyncToken': sync_token}, request_id=request_id,
+                            operation='delete', res_ref=res_ref)
         return body[entity]
 
     def query(self, statement, res_ref=None):
@@ -566,6 +576,17 @@ class QboClient:
 @contextmanager
 def _null_context():
     yield
+
+
+def _limiter_kind(method, url):
+    """What a call is for the limiter: 'batch', 'read' (metered by Intuit: queries, reads, CDC) or 'write'."""
+    path = url.split('/v3/company/', 1)[-1].split('?', 1)[0]
+    endpoint = path.split('/')[1] if '/' in path else ''
+    if endpoint == 'batch':
+        return 'batch'
+    if method == 'GET' or endpoint == 'query':
+        return 'read'
+    return 'write'
 
 
 __all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'error_from_batch_fault', 'qbo_quote',

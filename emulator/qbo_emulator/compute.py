@@ -19,6 +19,8 @@ from .refs import named_ref, ref_value, resolve
 from .seed import currency_ref
 
 SALES_FORMS = ('Invoice', 'CreditMemo', 'SalesReceipt')
+# Transactions the API can void (a CreditMemo can only be deleted).
+VOIDABLE = ('Invoice', 'SalesReceipt', 'Payment')
 ZERO = Decimal('0')
 
 # Fields the server owns on sales forms; values sent by clients are ignored.
@@ -26,6 +28,9 @@ READ_ONLY = {'Id', 'SyncToken', 'MetaData', 'domain', 'sparse', 'TotalAmt', 'Bal
              'HomeBalance', 'DeliveryInfo', 'InvoiceLink', 'RemainingCredit', 'AutoDocNumber',
              'TxnTaxDetail', 'Line', 'LinkedTxn', 'FreeFormAddress', 'TaxExemptionRef', 'RecurDataRef',
              'AllowIPNPayment', 'EInvoiceStatus', 'status'}
+
+# A TaxInclusiveAmt may differ from net x (1 + rate) by the rounding of the line's tax.
+INCLUSIVE_TOLERANCE = Decimal('0.01')
 
 # AST engine emulation: ship-to state -> tax group id (sandbox-like companies only).
 AST_STATE_CODES = {'CA': '2', 'AZ': '3'}
@@ -237,7 +242,11 @@ def build_sales_txn(ctx, entity, body, existing=None):
     # --- tax mode -------------------------------------------------------------
     using_tax = bool(tax_prefs.get('UsingSalesTax'))
     if c.is_us:
-        obj.pop('GlobalTaxCalculation', None)      # not applicable to US companies
+        if body.get('GlobalTaxCalculation') == 'TaxInclusive':
+            # REF-Invoice: "Not applicable to US companies". The default TaxExcluded is tolerated and
+            # dropped (python-quickbooks sends it on every US invoice); tax-inclusive US prices cannot be.
+            raise errors.global_tax_on_us()
+        obj.pop('GlobalTaxCalculation', None)
         mode = 'US'
     else:
         mode = body.get('GlobalTaxCalculation') or 'TaxExcluded'
@@ -281,7 +290,7 @@ def build_sales_txn(ctx, entity, body, existing=None):
             det_in = ln.get('SalesItemLineDetail') or {}
             det = {k: copy.deepcopy(v) for k, v in det_in.items()
                    if k in ('ServiceDate', 'Qty', 'UnitPrice', 'MarkupInfo', 'ItemAccountRef', 'PriceLevelRef',
-                            'DiscountAmt', 'DiscountRate')}
+                            'DiscountAmt', 'DiscountRate', 'TaxInclusiveAmt')}
             item = None
             shipping = False
             if det_in.get('ItemRef'):
@@ -324,8 +333,11 @@ def build_sales_txn(ctx, entity, body, existing=None):
                 if using_tax or det_in.get('TaxCodeRef'):
                     det['TaxCodeRef'] = {'value': tv}
             elif item is not None or shipping:
+                if det_in.get('TaxCodeRef') and not using_tax:
+                    # Sales tax (VAT/GST) off: the company has no usable tax code.
+                    raise errors.line_taxcode_without_tax(ref_value(det_in['TaxCodeRef'], 'TaxCodeRef'))
                 ref = det_in.get('TaxCodeRef') or (item or {}).get('SalesTaxCodeRef')
-                if ref:
+                if ref and using_tax:
                     tax_code = resolve_tax_code(ctx, ref, 'TaxCodeRef')
                     det['TaxCodeRef'] = {'value': tax_code['Id']}
                 elif mode != 'NotApplicable':
@@ -401,7 +413,6 @@ def build_sales_txn(ctx, entity, body, existing=None):
     # --- tax --------------------------------------------------------------------
     txn_tax = {}
     tax_total = ZERO
-    tax_added = True
     supplied_tax = body.get('TxnTaxDetail') or {}
     if mode == 'US':
         if using_tax:
@@ -443,35 +454,11 @@ def build_sales_txn(ctx, entity, body, existing=None):
         else:
             txn_tax['TotalTax'] = 0
     else:
-        by_rate = {}
-        factor = (subtotal - discount_total) / subtotal if (discount_total and subtotal) else Decimal(1)
-        for r in main_lines + shipping_lines:
-            if r['code'] is None or mode == 'NotApplicable':
-                continue
-            rates = tax_rates_of(ctx, r['code'])
-            amount = r['amount'] * factor
-            if mode == 'TaxInclusive':
-                total_rate = sum((rv for _, rv in rates), ZERO)
-                net = util.round2(amount / (1 + total_rate / 100))
-                line_tax = util.round2(amount) - net
-                parts = prorate(line_tax, [rv for _, rv in rates]) if total_rate else [ZERO] * len(rates)
-                r['out']['SalesItemLineDetail']['TaxInclusiveAmt'] = util.num(util.round2(r['amount']))
-            else:
-                net = util.round2(amount)
-                parts = [util.round2(net * rv / 100) for _, rv in rates]
-            for (rate, rv), part in zip(rates, parts):
-                acc = by_rate.setdefault(rate['Id'], [rv, ZERO, ZERO])
-                acc[1] += net
-                acc[2] += part
-        tax_total = sum((v[2] for v in by_rate.values()), ZERO)
-        txn_tax['TotalTax'] = util.num(tax_total)
-        if by_rate:
-            txn_tax['TaxLine'] = [tax_line(rid, v[0], v[1], v[2]) for rid, v in by_rate.items()]
-        tax_added = mode == 'TaxExcluded'
+        tax_total = non_us_tax(ctx, mode, main_lines + shipping_lines, subtotal, discount_total, supplied_tax, txn_tax)
     obj['TxnTaxDetail'] = txn_tax
 
     # --- totals -----------------------------------------------------------------
-    total = subtotal - discount_total + shipping_total + (tax_total if tax_added else ZERO)
+    total = subtotal - discount_total + shipping_total + tax_total
     lines_out = [r['out'] for r in main_lines]
     lines_out.append({'Amount': util.num(subtotal), 'DetailType': 'SubTotalLineDetail', 'SubTotalLineDetail': {}})
     lines_out += [d['out'] for d in discount_lines]
@@ -524,6 +511,61 @@ def build_sales_txn(ctx, entity, body, existing=None):
         if 'Balance' in obj:
             obj['HomeBalance'] = util.num(util.round2(util.D(obj['Balance']) * rate_x))
     return obj
+
+
+def non_us_tax(ctx, mode, rows, subtotal, discount_total, supplied_tax, txn_tax):
+    """Non-US (global tax model) tax of a sales form; fills ``txn_tax`` and returns the total tax.
+
+    Line ``Amount`` is net in every mode (GlobalTaxCalculation only says how prices were
+    entered); on TaxInclusive documents the gross is ``SalesItemLineDetail.TaxInclusiveAmt``,
+    which must agree with the net amount and the code's rates (else 6000: the client sent a gross
+    as net, VAT would be charged on VAT). Tax is computed per line and summarised per TaxRate;
+    a TaxLine the client supplies for a rate of the document replaces QuickBooks' amount (the
+    difference is kept in ``OverrideDeltaAmount``).
+    """
+    by_rate = {}
+    factor = (subtotal - discount_total) / subtotal if (discount_total and subtotal) else Decimal(1)
+    for r in rows:
+        if r['code'] is None or mode == 'NotApplicable':
+            continue
+        rates = tax_rates_of(ctx, r['code'])
+        total_rate = sum((rv for _, rv in rates), ZERO)
+        net = util.round2(r['amount'] * factor)
+        det = r['out']['SalesItemLineDetail']
+        gross = det.get('TaxInclusiveAmt')
+        if mode == 'TaxInclusive' and gross is not None:
+            gross = util.round2(to_dec(gross, 'TaxInclusiveAmt'))
+            expected = util.round2(util.round2(r['amount']) * (1 + total_rate / 100))
+            if abs(gross - expected) > INCLUSIVE_TOLERANCE:
+                raise errors.inclusive_amount_mismatch(r['amount'], gross, total_rate)
+            det['TaxInclusiveAmt'] = util.num(gross)
+            line_tax = util.round2((gross - util.round2(r['amount'])) * factor)
+            parts = prorate(line_tax, [rv for _, rv in rates]) if total_rate else [ZERO] * len(rates)
+        else:
+            det.pop('TaxInclusiveAmt', None)
+            parts = [util.round2(net * rv / 100) for _, rv in rates]
+            if mode == 'TaxInclusive':
+                det['TaxInclusiveAmt'] = util.num(util.round2(r['amount']) + sum(parts, ZERO))
+        for (rate, rv), part in zip(rates, parts):
+            acc = by_rate.setdefault(rate['Id'], [rv, ZERO, ZERO])
+            acc[1] += net
+            acc[2] += part
+    overrides = {}
+    for tl in supplied_tax.get('TaxLine') or []:
+        rid = str(((tl.get('TaxLineDetail') or {}).get('TaxRateRef') or {}).get('value'))
+        if rid in by_rate and tl.get('Amount') is not None:
+            overrides[rid] = util.round2(to_dec(tl['Amount'], 'TaxLine.Amount'))
+    lines = []
+    for rid, (rv, net, amount) in by_rate.items():
+        line = tax_line(rid, rv, net, overrides.get(rid, amount))
+        if rid in overrides and overrides[rid] != amount:
+            line['TaxLineDetail']['OverrideDeltaAmount'] = util.num(overrides[rid] - amount)
+        lines.append(line)
+    tax_total = sum((overrides.get(rid, v[2]) for rid, v in by_rate.items()), ZERO)
+    txn_tax['TotalTax'] = util.num(tax_total)
+    if lines:
+        txn_tax['TaxLine'] = lines
+    return tax_total
 
 
 def merge_custom_fields(prefs, supplied):

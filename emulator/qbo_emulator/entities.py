@@ -491,7 +491,8 @@ def delete_obj(ctx, entity, existing):
 
 
 def void(ctx, entity, body):
-    if entity not in compute.SALES_FORMS and entity != 'Payment':
+    if entity not in compute.VOIDABLE:
+        # REF-CreditMemo lists create, read, update, delete, query, send and PDF: no void.
         raise errors.unsupported('Operation Void is not supported for %s.' % entity)
     body = util.clean_input(body)
     existing = fetch_for_write(ctx, entity, body)

@@ -98,6 +98,25 @@ def stale():
                'root finished before you did, so your work was not saved.')
 
 
+def global_tax_on_us():
+    return business('GlobalTaxCalculation TaxInclusive is not applicable to US companies: US prices exclude '
+                    'sales tax (line TaxCodeRef TAX/NON, TxnTaxDetail.TxnTaxCodeRef).')
+
+
+def line_taxcode_without_tax(supplied):
+    return business('Sales tax is not enabled for this company, a line cannot carry a tax code. '
+                    'Supplied value:%s' % supplied)
+
+
+def inclusive_amount_mismatch(amount, gross, rate):
+    return business('Line Amount must be the amount before tax on a TaxInclusive transaction: '
+                    'Amount %s at %s%% does not give TaxInclusiveAmt %s.' % (amount, util_num(rate), gross))
+
+
+def util_num(value):
+    return ('%f' % value).rstrip('0').rstrip('.')
+
+
 def business(detail):
     return err(6000, 'A business validation error has occurred while processing your request',
                'Business Validation Error: %s' % detail)

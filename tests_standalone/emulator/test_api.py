@@ -258,8 +258,10 @@ def test_gb_vat_company(ctl, base):
     assert inv['GlobalTaxCalculation'] == 'TaxExcluded' and inv['CurrencyRef']['value'] == 'GBP'
     assert inv['TxnTaxDetail']['TotalTax'] == 20.5 and inv['TotalAmt'] == 130.5
     assert 'TxnTaxCodeRef' not in inv['TxnTaxDetail']
+    inclusive_line = line('1', 100.0, std)  # Amount is net; the gross goes to TaxInclusiveAmt
+    inclusive_line['SalesItemLineDetail']['TaxInclusiveAmt'] = 120.0
     inc = api.create('Invoice', {'CustomerRef': {'value': '1'}, 'GlobalTaxCalculation': 'TaxInclusive',
-                                 'Line': [line('1', 120.0, std)]})
+                                 'Line': [inclusive_line]})
     assert inc['TxnTaxDetail']['TotalTax'] == 20.0 and inc['TotalAmt'] == 120.0
     assert inc['TxnTaxDetail']['TaxLine'][0]['TaxLineDetail']['NetAmountTaxable'] == 100.0
     na = api.create('Invoice', {'CustomerRef': {'value': '1'}, 'GlobalTaxCalculation': 'NotApplicable',

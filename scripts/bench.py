@@ -1,0 +1,375 @@
+"""Throughput benchmark of the cron export (called by scripts/bench; see README.rst "Benchmark").
+
+1. starts the emulator with Intuit's limits on (500/min, 10 in flight, 40 batch/min per realm);
+2. prepares a throwaway database in a child process (in-process Odoo, like scripts/demo_setup.py):
+   the addon installed and connected through OAuth, `--existing` customers already in QuickBooks,
+   N posted invoices (half to those customers, half each to a new customer) queued for export;
+3. starts odoo-bin with 2 HTTP workers and 2 cron workers, sets the emulator's latency (150 ms per
+   call), triggers the cron and waits until the queue is drained (bounded by --timeout);
+4. samples the CPU time of every Odoo process and of every PostgreSQL backend of the database
+   (/proc, through psutil) and the Odoo workers' RSS;
+5. reads back what QuickBooks (the emulator) holds and prints the results.
+
+Loopback only. Every process started here is stopped by its pid; the database is dropped unless
+--keep-db.
+"""
+import argparse
+import collections
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ADDON = 'quickbooks_online'
+CLIENT_ID = 'qbo-bench-client'
+CLIENT_SECRET = 'qbo-bench-secret'
+MARKER = re.compile(r'\(id (\d+)\)$')
+HELD_UNTIL = '2100-01-01 00:00:00'
+
+
+def emulator_dir():
+    """The folder holding the `qbo_emulator` package (its own distribution, or the older in-addon layout)."""
+    for folder in (ROOT / 'emulator', ROOT):
+        if (folder / 'qbo_emulator' / '__init__.py').is_file():
+            return folder
+    raise SystemExit("bench: no qbo_emulator package found")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def wait_url(url, timeout, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return True
+        except OSError:
+            if proc is not None and proc.poll() is not None:
+                return False
+            time.sleep(0.3)
+    return False
+
+
+def stop(proc, grace=20):
+    """Stop a process we started: SIGTERM, then SIGKILL after `grace` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+# ---------------------------------------------------------------------- setup (child process)
+
+def setup_database(args):
+    """Create, install, connect and fill the throwaway database; print one JSON line with what the parent needs."""
+    sys.path.insert(0, args.odoo_src)
+    sys.path.insert(0, str(ROOT / 'scripts'))
+    import demo_setup  # noqa: PLC0415 - the demo's company/connection helpers
+    import odoo  # noqa: PLC0415
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config(['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
+                         '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'warn',
+                         '--logfile', str(Path(args.build) / 'bench-setup.log'), '-i', ADDON])
+    odoo.service.db._create_empty_database(args.db)
+    registry = odoo.modules.registry.Registry.new(args.db, update_module=True)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        env['ir.config_parameter'].set_param('web.base.url', f'http://localhost:{args.http_port}')
+        env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')  # the emulator
+        company = env.ref('base.main_company')
+        demo_setup.setup_company(env, company)
+        connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
+        connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
+                          'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
+        cr.commit()
+        admin_env = env(user=env.ref('base.user_admin'))
+        connection = connection.with_env(admin_env)
+        demo_setup.ensure_connected(connection, args.emulator_url)
+        cr.commit()
+        connection.action_qbo_import_references()
+        tax = demo_setup.map_sales_tax(admin_env, connection, company)
+        cr.commit()
+
+        us = env.ref('base.us')
+        Partner = admin_env['res.partner']
+        n_existing_invoices = int(round(args.n * args.existing_share))
+        existing = Partner.create([{'name': f'Bench Existing {i:04d}', 'is_company': True, 'country_id': us.id,
+                                    'email': f'existing{i}@bench.example.com', 'city': 'Austin'}
+                                   for i in range(min(args.existing, max(n_existing_invoices, 1)))])
+        existing.action_qbo_send()  # already in QuickBooks before the clock starts
+        cr.commit()
+        new = Partner.create([{'name': f'Bench New {i:05d}', 'is_company': True, 'country_id': us.id,
+                               'email': f'new{i}@bench.example.com', 'city': 'Dallas'}
+                              for i in range(args.n - n_existing_invoices)])
+        cr.commit()
+        customers = [existing[i % len(existing)] for i in range(n_existing_invoices)] + list(new)
+        Move = admin_env['account.move'].with_company(company)
+        Binding = env['qbo.binding']
+        for start in range(0, len(customers), 100):
+            chunk = customers[start:start + 100]
+            moves = Move.create([{
+                'move_type': 'out_invoice', 'partner_id': partner.id,
+                'invoice_line_ids': [
+                    (0, 0, {'name': 'Consulting (hours)', 'quantity': 2 + i % 5, 'price_unit': 95.0 + i % 40,
+                            'tax_ids': [(6, 0, tax.ids)]}),
+                    (0, 0, {'name': 'Setup fee', 'quantity': 1, 'price_unit': 50.0, 'tax_ids': [(6, 0, tax.ids)]}),
+                ]} for i, partner in enumerate(chunk, start)])
+            moves.action_post()
+            # Queued, but held until the cron workers are warm (see main()).
+            Binding.create([{'connection_id': connection.id, 'res_model': 'account.move', 'res_id': move.id,
+                             'entity': 'Invoice', 'next_retry_date': HELD_UNTIL} for move in moves])
+            cr.commit()
+            print(f"bench: {start + len(chunk)}/{len(customers)} invoices created", file=sys.stderr, flush=True)
+        cron = env.ref(f'{ADDON}.ir_cron_qbo_export')
+        cron.write({'active': True, 'nextcall': '2100-01-01 00:00:00'})  # only our trigger starts it
+        cr.commit()
+        print(json.dumps({'realm': connection.realm_id, 'cron_id': cron.id, 'invoices': len(customers),
+                          'existing_customers': len(existing), 'new_customers': len(new)}), flush=True)
+
+
+def trigger_cron(cr, db, cron_id):
+    """Make the cron due now and wake the cron workers (what ir.cron._trigger does)."""
+    import psycopg2  # noqa: PLC0415
+    cr.execute("UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' WHERE id = %s", [cron_id])
+    notify = psycopg2.connect(dbname='postgres')
+    notify.autocommit = True
+    try:
+        notify.cursor().execute("SELECT pg_notify('cron_trigger', %s)", [db])
+    finally:
+        notify.close()
+
+
+def drop_database(db):
+    import psycopg2  # noqa: PLC0415
+    conn = psycopg2.connect(dbname='postgres')
+    conn.autocommit = True
+    try:
+        conn.cursor().execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+    finally:
+        conn.close()
+
+
+# ---------------------------------------------------------------------- measuring
+
+class CpuSampler:
+    """CPU seconds and RSS of processes, sampled; processes that appear later count from their start."""
+
+    def __init__(self, psutil):
+        self.psutil = psutil
+        self.first = {}
+        self.last = {}
+        self.peak_rss = 0
+
+    def sample(self, pids, baseline=False, rss=False):
+        for pid in pids:
+            try:
+                proc = self.psutil.Process(pid)
+                times = proc.cpu_times()
+                cpu = times.user + times.system
+                if rss:
+                    self.peak_rss = max(self.peak_rss, proc.memory_info().rss)
+            except self.psutil.Error:
+                continue
+            if pid not in self.first:
+                self.first[pid] = cpu if baseline else 0.0
+            self.last[pid] = cpu
+
+    def total(self):
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
+def odoo_pids(psutil, main_pid):
+    try:
+        main = psutil.Process(main_pid)
+        return [main_pid] + [child.pid for child in main.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def backend_pids(cr, db):
+    cr.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [db])
+    return [row[0] for row in cr.fetchall()]
+
+
+def queue_counts(cr):
+    cr.execute("SELECT state, count(*) FROM qbo_binding WHERE res_model = 'account.move' GROUP BY state")
+    return dict(cr.fetchall())
+
+
+def machine():
+    model = ''
+    try:
+        with open('/proc/cpuinfo') as cpuinfo:
+            model = next((line.split(':', 1)[1].strip() for line in cpuinfo if line.startswith('model name')), '')
+    except OSError:
+        pass
+    return f"{model or platform.processor()}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--n', type=int, default=2000, help='invoices (default 2000)')
+    parser.add_argument('--existing-share', type=float, default=0.5,
+                        help='share of invoices to customers already in QuickBooks (default 0.5)')
+    parser.add_argument('--existing', type=int, default=50, help='how many such customers (default 50)')
+    parser.add_argument('--latency-ms', type=float, default=150.0)
+    parser.add_argument('--timeout', type=float, help='longest drain, seconds (default: 120 + 0.5 s per invoice)')
+    parser.add_argument('--keep-db', action='store_true')
+    parser.add_argument('--odoo-src', required=True)
+    parser.add_argument('--addons-path', required=True)
+    parser.add_argument('--build', required=True)
+    parser.add_argument('--setup', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--db', help=argparse.SUPPRESS)
+    parser.add_argument('--http-port', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--emulator-url', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.setup:
+        return setup_database(args)
+
+    import psutil  # noqa: PLC0415 - in Odoo's requirements
+    import psycopg2  # noqa: PLC0415
+    sys.path.append(str(emulator_dir()))
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
+
+    build = Path(args.build)
+    build.mkdir(parents=True, exist_ok=True)
+    db = f"qbo_bench_{os.getpid()}"
+    http_port, emu_port = free_port(), free_port()
+    emu_url = f'http://127.0.0.1:{emu_port}'
+    timeout = args.timeout or 120 + 0.5 * args.n
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(emulator_dir()),
+                                                                      os.environ.get('PYTHONPATH')])))
+    emulator = odoo = None
+    try:
+        with open(build / 'bench-emulator.log', 'w') as log:
+            emulator = subprocess.Popen([
+                sys.executable, '-m', 'qbo_emulator', '--host', '127.0.0.1', '--port', str(emu_port),
+                '--client-id', CLIENT_ID, '--client-secret', CLIENT_SECRET, '--limits',
+                '--redirect-uri', f'http://localhost:{http_port}/quickbooks_online/oauth/callback'],
+                stdout=log, stderr=subprocess.STDOUT, env=env)
+        if not wait_url(emu_url + '/_emulator/health', 30, emulator):
+            raise SystemExit(f"bench: the emulator did not start (see {build / 'bench-emulator.log'})")
+        control = EmulatorControl(emu_url)
+        print(f"bench: emulator at {emu_url}; preparing database {db} with {args.n} invoices...", flush=True)
+        started = time.monotonic()
+        setup = subprocess.run([
+            sys.executable, __file__, '--setup', '--db', db, '--http-port', str(http_port), '--emulator-url', emu_url,
+            '--n', str(args.n), '--existing-share', str(args.existing_share), '--existing', str(args.existing),
+            '--odoo-src', args.odoo_src, '--addons-path', args.addons_path, '--build', str(build)],
+            stdout=subprocess.PIPE, text=True, env=env, check=False)
+        if setup.returncode:
+            raise SystemExit(f"bench: preparing the database failed (see {build / 'bench-setup.log'})")
+        info = json.loads(setup.stdout.strip().splitlines()[-1])
+        print(f"bench: database ready in {time.monotonic() - started:.0f} s: {info}", flush=True)
+
+        odoo_log = build / 'bench-odoo.log'
+        odoo = subprocess.Popen([
+            sys.executable, os.path.join(args.odoo_src, 'odoo-bin'), '-d', db, '--db-filter', f'^{db}$',
+            '--addons-path', args.addons_path, '--http-interface', '127.0.0.1', '--http-port', str(http_port),
+            '--workers', '2', '--max-cron-threads', '2', '--limit-time-real-cron', '0', '--limit-time-cpu', '600',
+            '--limit-time-real', '1200', '--logfile', str(odoo_log), '--log-level', 'info'], env=env)
+        if not wait_url(f'http://127.0.0.1:{http_port}/web/health', 120, odoo):
+            raise SystemExit(f"bench: Odoo did not start (see {odoo_log})")
+        time.sleep(3)  # let the cron workers start and LISTEN
+
+        control.settings(latency_ms=args.latency_ms)
+        control.usage(info['realm'], reset=True)
+        pg = psycopg2.connect(dbname=db)
+        pg.autocommit = True
+        cr = pg.cursor()
+
+        # Warm-up: one cron run with nothing due, so that the worker has loaded the registry.
+        trigger_cron(cr, db, info['cron_id'])
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            cr.execute("SELECT lastcall FROM ir_cron WHERE id = %s", [info['cron_id']])
+            if cr.fetchone()[0]:
+                break
+            time.sleep(0.5)
+        else:
+            raise SystemExit(f"bench: the cron did not run (see {odoo_log})")
+        cr.execute("UPDATE qbo_binding SET next_retry_date = NULL WHERE next_retry_date = %s", [HELD_UNTIL])
+        odoo_cpu, pg_cpu = CpuSampler(psutil), CpuSampler(psutil)
+        odoo_cpu.sample(odoo_pids(psutil, odoo.pid), baseline=True, rss=True)
+        pg_cpu.sample(backend_pids(cr, db), baseline=True)
+        trigger_cron(cr, db, info['cron_id'])
+        t0 = time.monotonic()
+        print(f"bench: cron triggered; draining (at most {timeout:.0f} s)...", flush=True)
+        counts, last_report = {}, 0
+        while time.monotonic() - t0 < timeout:
+            time.sleep(1.0)
+            odoo_cpu.sample(odoo_pids(psutil, odoo.pid), rss=True)
+            pg_cpu.sample(backend_pids(cr, db))
+            counts = queue_counts(cr)
+            if not counts.get('to_send'):
+                break
+            if time.monotonic() - last_report > 15:
+                last_report = time.monotonic()
+                print(f"bench: {time.monotonic() - t0:5.0f} s {counts}", flush=True)
+        elapsed = time.monotonic() - t0
+        drained = not counts.get('to_send')
+        odoo_cpu.sample(odoo_pids(psutil, odoo.pid), rss=True)
+        pg_cpu.sample(backend_pids(cr, db))
+        cr.execute("""SELECT max(write_date) - min(write_date) FROM qbo_binding
+                       WHERE res_model = 'account.move' AND state IN ('sent', 'variance')""")
+        span = cr.fetchone()[0]
+        pg.close()
+
+        usage = control.usage(info['realm'])  # what the emulator answered since the trigger
+        requests, metered, throttled = usage['requests'], usage['reads'], usage['throttled']
+        held = collections.Counter()
+        for invoice in control.entities(info['realm'], 'Invoice'):
+            match = MARKER.search(invoice.get('PrivateNote') or '')
+            if match and invoice.get('status') != 'Deleted':
+                held[int(match.group(1))] += 1
+        n = info['invoices']
+        duplicates = sum(count - 1 for count in held.values() if count > 1)
+        lost = n - len(held)
+        minutes = elapsed / 60
+        rows = [
+            ('machine', machine()),
+            ('invoices', f"{n} ({info['existing_customers']} existing customers, {info['new_customers']} new)"),
+            ('drained', f"{'yes' if drained else 'NO (timeout)'} in {elapsed:.1f} s; states {counts}"),
+            ('invoices/min', f"{n / minutes:.0f}" if drained else f"{(n - counts.get('to_send', 0)) / minutes:.0f}"),
+            ('HTTP requests/invoice', f"{requests / n:.3f} ({requests})"),
+            ('metered reads/invoice', f"{metered / n:.3f} ({metered})"),
+            ('Odoo CPU ms/invoice', f"{1000 * odoo_cpu.total() / n:.1f}"),
+            ('PostgreSQL CPU ms/invoice', f"{1000 * pg_cpu.total() / n:.1f}"),
+            ('peak RSS of an Odoo process', f"{odoo_cpu.peak_rss / 2**20:.0f} MB"),
+            ('429 received', str(throttled)),
+            ('duplicates', str(duplicates)),
+            ('lost', str(lost)),
+            ('first to last sent', f"{span.total_seconds():.1f} s" if span else '-'),
+        ]
+        print()
+        width = max(len(label) for label, _value in rows)
+        for label, value in rows:
+            print(f"{label:<{width}}  {value}")
+        return 0 if drained and not duplicates and not lost else 1
+    finally:
+        stop(odoo)
+        stop(emulator, grace=5)
+        if not args.keep_db:
+            drop_database(db)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
