@@ -194,6 +194,8 @@ class Soak:
         self.sql("UPDATE qbo_binding SET next_retry_date = NULL "
                  "WHERE state = 'to_send' AND next_retry_date IS NOT NULL")
         self.sql("UPDATE qbo_connection SET throttled_until = NULL WHERE throttled_until IS NOT NULL")
+        if self.sql("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")[0][0]:  # the shared limiter's 429 pause
+            self.sql("UPDATE qbo_rate_limit SET paused_until = NULL WHERE paused_until IS NOT NULL")
 
     def run_cron(self):
         return self.rpc.call('ir.cron', 'method_direct_trigger', [[self.info['cron']]])

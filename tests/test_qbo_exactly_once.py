@@ -46,6 +46,9 @@ class TestQboExactlyOnce(QboTestCommon):
         pending.write({'next_retry_date': False})
         if 'throttled_until' in self.connection._fields:  # the 429 pause is over
             self.connection.sudo().throttled_until = False
+        self.env.cr.execute("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")
+        if self.env.cr.fetchone()[0]:  # ... for the shared limiter too
+            self.env.cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
         self.env['qbo.binding']._cron_qbo_export()
 
     def _unknown_outcome_on(self, path):
