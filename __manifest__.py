@@ -13,6 +13,7 @@
         'data/ir_cron_data.xml',
         'data/qbo_connect_cron.xml',
         'data/qbo_server_actions.xml',
+        'data/qbo_client_actions.xml',
         'data/qbo_inbound_cron_data.xml',
         'views/qbo_connection_views.xml',
         'views/res_config_settings_views.xml',
@@ -21,4 +22,12 @@
         'views/qbo_templates.xml',
         'views/qbo_payment_views.xml',
     ],
+    'assets': {
+        'web.assets_backend': [
+            'quickbooks_online/static/src/**/*',
+        ],
+        'web.assets_tests': [
+            'quickbooks_online/static/tests/tours/**/*',
+        ],
+    },
 }

@@ -57,6 +57,9 @@ BATCH_MAX_ITEMS = 30
 # Published throttles, per realm: 500 requests per minute and 10 concurrent requests.
 RATE_LIMIT_PER_MINUTE = 500
 RATE_LIMIT_CONCURRENT = 10
+# Scheduled exports (per connection): default and shortest interval, in minutes.
+EXPORT_INTERVAL_DEFAULT_MINUTES = 60
+EXPORT_INTERVAL_MIN_MINUTES = 15
 # ... 10 requests per second and 40 batch requests per minute.
 RATE_LIMIT_PER_SECOND = 10
 RATE_LIMIT_BATCH_PER_MINUTE = 40

@@ -14,13 +14,15 @@ class QboController(http.Controller):
 
     OAUTH_RETURN_URL = const.OAUTH_CALLBACK_ROUTE
     SETTINGS_URL = '/odoo/action-account.action_account_config'
+    CONNECTED_URL = '/odoo/action-quickbooks_online.qbo_action_connect_done'
 
     @http.route(OAUTH_RETURN_URL, type='http', auth='user', methods=['GET'])
     def qbo_oauth_callback(self, state=None, code=None, realmId=None, error=None, **kwargs):
         """Finish the connection: check the signed state, exchange the code, go back to settings."""
         if not request.env.user.has_group('base.group_system'):
             return self._error_page(_("Only administrators can connect QuickBooks Online."),
-                                    _("Ask an administrator to connect from Settings > Accounting."), status=403)
+                                    _("Ask an administrator to connect from %s.",
+                                      request.env['qbo.connection']._qbo_where('settings')), status=403)
         try:
             connection = request.env['qbo.connection']._qbo_verify_state(state)
             if error:
@@ -34,7 +36,8 @@ class QboController(http.Controller):
         except (UserError, AccessError) as exc:
             _logger.info("QuickBooks OAuth callback refused: %s", exc)
             return self._error_page(str(exc), _("Go back to the settings and click Connect again."))
-        return request.redirect(self.SETTINGS_URL)
+        # The landing client action shows how the connection stands, then the settings block.
+        return request.redirect(self.CONNECTED_URL)
 
     def _error_page(self, message, advice, status=400):
         return request.render('quickbooks_online.qbo_oauth_error_page', {

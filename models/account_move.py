@@ -47,16 +47,16 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         posted = super()._post(soft)
         candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
-        auto = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send')
         for move in candidates:
             binding = move._qbo_binding()
             if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
                 binding._qbo_mark_to_send()  # re-posted after a reset to draft: update in QuickBooks
-            elif not binding and auto:
+            elif not binding:
                 connection = move._qbo_connection()
-                if connection and connection.state == 'connected' and connection._qbo_auto_send_applies(move):
+                if (connection and connection.state == 'connected' and connection.auto_send
+                        and connection._qbo_auto_send_applies(move)):
+                    # Queued now, sent by the scheduler at this company's next run ("Export every").
                     self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
-                    self.env['qbo.binding']._qbo_trigger_cron()
         return posted
 
     def button_cancel(self):

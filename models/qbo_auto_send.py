@@ -55,9 +55,8 @@ class QboConnectionAutoSend(models.Model):
     @api.model
     def _qbo_enqueue_auto_send_all(self):
         """Cron entry: queue the new documents of every connected company when auto-send is on."""
-        if not self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.auto_send'):
-            return self.env['qbo.binding']
         bindings = self.env['qbo.binding']
-        for connection in self.sudo().search([('state', '=', 'connected')]):
+        # Per company: auto-send on, and its "Export every" interval elapsed (qbo_connection_settings.py).
+        for connection in self._qbo_take_due_auto_send():
             bindings |= connection._qbo_enqueue_auto_send()
         return bindings

@@ -163,6 +163,13 @@ class QboBinding(models.Model):
                                           'res_id': record.id, 'entity': entity})
         return binding
 
+    def _qbo_next_attempt_label(self):
+        """When the scheduler will try this binding again, in the user's timezone ('in a few minutes' if unset)."""
+        self.ensure_one()
+        if not self.next_retry_date:
+            return _("within a few minutes")
+        return fields.Datetime.to_string(fields.Datetime.context_timestamp(self, self.next_retry_date))[:16]
+
     def _qbo_mark_to_send(self):
         """Queue the bindings again (record edited, mapping fixed, Retry clicked)."""
         todo = self.filtered(lambda b: b.state not in ('voided',))
@@ -388,7 +395,8 @@ class QboBinding(models.Model):
     def _qbo_success_vals(self):
         vals = {'error_code': False, 'retry_count': 0, 'next_retry_date': False,
                 'last_sync_date': fields.Datetime.now()}
-        if self.state in ('to_send', 'error', 'blocked'):
+        if self.state not in ('variance', 'voided', 'deleted_in_qbo'):
+            # A success clears any earlier failure text (e.g. "Blocked: mapping" before the fix).
             vals.update(state='sent', error_message=False)
         # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
         return vals
@@ -600,23 +608,8 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_describe_error(self, exc):
-        """A message for accountants: what QuickBooks said, and what to do for common codes."""
-        hints = {
-            const.FAULT_DUPLICATE_NAME: _("Another QuickBooks customer, vendor or employee already uses this name."),
-            const.FAULT_DUPLICATE_DOC_NUMBER: _("QuickBooks already has a document with this number."),
-            const.FAULT_INVALID_REFERENCE: _("A linked QuickBooks object (item, tax code, term, class, customer) "
-                                             "does not exist; check the QuickBooks mappings."),
-            const.FAULT_OBJECT_NOT_FOUND: _("A linked QuickBooks object was deleted or made inactive."),
-            const.FAULT_STRING_LENGTH: _("A value is too long for QuickBooks."),
-            const.FAULT_AMOUNT_CALCULATION: _("QuickBooks computed a different line amount."),
-            const.FAULT_INVALID_LINE_TAX_CODE: _("Check the tax mapping of the invoice lines."),
-        }
-        text = str(exc)
-        if exc.code in hints:
-            text = f"{hints[exc.code]}\n{text}"
-        if exc.intuit_tid:
-            text += f"\n(intuit_tid: {exc.intuit_tid})"
-        return text
+        """A message for accountants: what to do (by fault code), what QuickBooks said, intuit_tid."""
+        return self.env['qbo.error.advice']._qbo_describe(exc)
 
     # ------------------------------------------------------------------ actions
 
@@ -679,10 +672,14 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_send_failure_digest(self, bindings):
-        """One email per cron run listing the transfers that failed (to the configured addresses)."""
-        emails = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.error_emails')
-        if not emails:
-            return
+        """One email per cron run and connection listing the transfers that failed (to its addresses)."""
+        for connection in bindings.connection_id:
+            if connection.error_emails:
+                self._qbo_send_connection_digest(connection.error_emails,
+                                                 bindings.filtered(lambda b, c=connection: b.connection_id == c))
+
+    @api.model
+    def _qbo_send_connection_digest(self, emails, bindings):
         rows = ''.join(
             f"<li>{escape(b.record_name)}: {escape(dict(const.SYNC_STATES)[b.state])} - "
             f"{escape((b.error_message or '').splitlines()[0] if b.error_message else '')}</li>"

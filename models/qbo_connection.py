@@ -89,17 +89,17 @@ class QboConnection(models.Model):
     access_token_expiry = fields.Datetime(compute='_compute_token_info')
     refresh_token_expiry = fields.Datetime(compute='_compute_token_info')
     refresh_token_hard_expiry = fields.Datetime(compute='_compute_token_info')
-    hard_expiry_days_left = fields.Integer(compute='_compute_token_info')
-    hard_expiry_warning = fields.Boolean(compute='_compute_token_info')
+    hard_expiry_days_left = fields.Integer('Days left before the 5-year limit', compute='_compute_token_info')
+    hard_expiry_warning = fields.Boolean('Reconnect soon', compute='_compute_token_info')
 
-    custom_txn_numbers = fields.Boolean(compute='_compute_preference_flags')
+    custom_txn_numbers = fields.Boolean('Custom transaction numbers', compute='_compute_preference_flags')
     class_tracking = fields.Selection(
         [('none', 'Off'), ('txn', 'Per transaction'), ('line', 'Per line')], compute='_compute_preference_flags')
-    using_sales_tax = fields.Boolean(compute='_compute_preference_flags')
-    automated_sales_tax = fields.Boolean(compute='_compute_preference_flags')
-    qbo_default_tax_code = fields.Char(compute='_compute_preference_flags')
-    is_us = fields.Boolean(compute='_compute_preference_flags')
-    multi_currency = fields.Boolean(compute='_compute_preference_flags')
+    using_sales_tax = fields.Boolean('Sales tax on', compute='_compute_preference_flags')
+    automated_sales_tax = fields.Boolean('Automated sales tax (AST)', compute='_compute_preference_flags')
+    qbo_default_tax_code = fields.Char('QuickBooks default tax code', compute='_compute_preference_flags')
+    is_us = fields.Boolean('US company', compute='_compute_preference_flags')
+    multi_currency = fields.Boolean('Multicurrency', compute='_compute_preference_flags')
     preflight_message = fields.Text(compute='_compute_preflight')
 
     _sql_constraints = [
@@ -214,8 +214,8 @@ class QboConnection(models.Model):
         self.ensure_one()
         conn = self.sudo()
         if not conn.client_id or not conn.client_secret:
-            raise UserError(_("Enter the Client ID and Client Secret of your Intuit app first "
-                              "(Settings > Accounting > QuickBooks Online)."))
+            raise UserError(_("Enter the Client ID and Client Secret of your Intuit app first (%s).",
+                              self._qbo_where('settings')))
         return QboOAuthClient(self._qbo_endpoints(), conn.client_id, conn.client_secret,
                               on_call=calls.append if calls is not None else None)
 
@@ -328,7 +328,7 @@ class QboConnection(models.Model):
         if self.realm_id and self.realm_id != realm_id and self._qbo_has_links():
             self._qbo_store_tokens(tokens, realm_id, pending=True)
             self.write({'pending_realm_id': realm_id})
-            self.message_post(body=_("Consent received for another QuickBooks company (realm %(new)s) "
+            self._message_log(body=_("Consent received for another QuickBooks company (realm %(new)s) "
                                      "than the linked one (realm %(old)s): waiting for confirmation.",
                                      new=realm_id, old=self.realm_id))
             result = 'realm_change'
@@ -350,8 +350,8 @@ class QboConnection(models.Model):
         })
         self.activity_unlink(['mail.mail_activity_data_todo'])
         if previous_holder and previous_holder != self.env.user:
-            self.message_post(body=_("Connection taken over from %s.", previous_holder.name))
-        self.message_post(body=_("Connected to QuickBooks company %s.", realm_id))
+            self._message_log(body=_("Connection taken over from %s.", previous_holder.name))
+        self._message_log(body=_("Connected to QuickBooks company %s.", realm_id))
         # Reading company info and reference data is not the callback's job: a cron job does it
         # right after, then resumes the work queued while the connection was down.
         cron = self.env.ref('quickbooks_online.ir_cron_qbo_after_connect', raise_if_not_found=False)
@@ -422,7 +422,7 @@ class QboConnection(models.Model):
         self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
         pending.is_pending = False
         realm = pending.realm_id
-        self.message_post(body=_("Switched from QuickBooks company %(old)s to %(new)s; %(count)s links to "
+        self._message_log(body=_("Switched from QuickBooks company %(old)s to %(new)s; %(count)s links to "
                                  "the old company were reset.", old=self.realm_id, new=realm, count=count))
         self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False,
                     'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False})
@@ -465,8 +465,12 @@ class QboConnection(models.Model):
         if revoke_error:
             body += ' ' + _("Intuit did not confirm the revocation (%s); the tokens were wiped here anyway.",
                             revoke_error)
-        self.message_post(body=body)
-        return True
+        self._message_log(body=body)
+        if revoke_error:
+            return self._qbo_notification(_("Disconnected from QuickBooks Online"), body, 'warning')
+        return self._qbo_notification(_("Disconnected from QuickBooks Online"), _(
+            "The connection's tokens were revoked at Intuit and removed here. Links and transfer history are kept; "
+            "queued exports wait until you connect again."), 'success')
 
     def action_qbo_test(self):
         """Read CompanyInfo and Preferences and tell the admin what matters for exports."""
@@ -481,9 +485,10 @@ class QboConnection(models.Model):
             # Already recorded on the connection (by the refresh's own transaction).
             return self._qbo_notification(_("QuickBooks connection failed"), str(exc), 'danger')
         except (QboError, UserError) as exc:
-            self.last_error = str(exc)
+            message = self.env['qbo.error.advice']._qbo_describe(exc) if isinstance(exc, QboError) else str(exc)
+            self.last_error = message
             _logger.info("QuickBooks connection test failed for company %s: %s", self.company_id.name, exc)
-            return self._qbo_notification(_("QuickBooks connection failed"), str(exc), 'danger')
+            return self._qbo_notification(_("QuickBooks connection failed"), message, 'danger')
         self.write({'last_test_date': fields.Datetime.now(), 'last_error': False})
         lines = [
             _("Company: %(name)s (%(country)s, %(currency)s)", name=self.qbo_company_name,
@@ -501,13 +506,17 @@ class QboConnection(models.Model):
                                       'warning' if self.preflight_message else 'success')
 
     @api.model
-    def _qbo_notification(self, title, message, kind):
-        return {
-            'type': 'ir.actions.client',
-            'tag': 'display_notification',
-            'params': {'title': title, 'message': message, 'type': kind, 'sticky': kind != 'success',
-                       'next': {'type': 'ir.actions.client', 'tag': 'soft_reload'}},
-        }
+    def _qbo_notification(self, title, message, kind, reload=True):
+        """A web-client notification (line breaks kept), then reload the current view unless `reload` is off.
+
+        Connection history lines are logged with `_message_log` (not `message_post`): posting needs
+        the author's e-mail address, and an admin without one must still be able to connect.
+        """
+        params = {'title': title, 'message': message, 'type': kind, 'sticky': kind != 'success',
+                  'className': 'o_qbo_notification'}
+        if reload:
+            params['next'] = {'type': 'ir.actions.client', 'tag': 'soft_reload'}
+        return {'type': 'ir.actions.client', 'tag': 'display_notification', 'params': params}
 
     def action_qbo_open_in_quickbooks(self):
         self.ensure_one()
@@ -612,8 +621,8 @@ class QboConnection(models.Model):
                 # Own short transaction: the reconnect state must survive the caller's rollback.
                 cr.commit()  # pylint: disable=invalid-commit
                 raise QboReconnectNeeded(_(
-                    "QuickBooks refused to renew the connection (%s). An administrator must reconnect in "
-                    "Settings > Accounting > QuickBooks Online; queued exports resume afterwards.", exc.code)) from None
+                    "QuickBooks refused to renew the connection (%(code)s). An administrator must reconnect in "
+                    "%(where)s; queued exports resume afterwards.", code=exc.code, where=self._qbo_where('settings'))) from None
             # Own transaction: keep the transfer history of the failed refresh.
             cr.commit()  # pylint: disable=invalid-commit
             raise
@@ -643,8 +652,8 @@ class QboConnection(models.Model):
             raise QboReconnectNeeded(_(
                 "This database is a copy of the one that connected to QuickBooks Online (its database.uuid "
                 "differs), so it does not renew the QuickBooks tokens: that would disconnect the original "
-                "database. Reconnect from this database (Settings > Accounting > QuickBooks Online) if it "
-                "must export, or neutralize it."))
+                "database. Reconnect from this database (%s) if it must export, or neutralize it.",
+                self._qbo_where('settings')))
 
     def _qbo_mark_reconnect_needed(self, error, wipe_tokens=True):
         """Stop the connection until an admin reconnects; tell the administrators.
@@ -656,13 +665,14 @@ class QboConnection(models.Model):
         self.ensure_one()
         if wipe_tokens:
             self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
-            message = _("QuickBooks refused to renew the connection (%s). Reconnect in Settings > Accounting > "
-                        "QuickBooks Online. Nothing was lost: queued exports resume after reconnecting.", error.code)
+            message = _("QuickBooks refused to renew the connection (%(code)s). Reconnect in %(where)s. Nothing was "
+                        "lost: queued exports resume after reconnecting.", code=error.code,
+                        where=self._qbo_where('settings'))
         else:
             message = _("QuickBooks refuses this connection's requests (%(error)s). Check the Intuit app's keys "
-                        "and the QuickBooks user's rights, then reconnect in Settings > Accounting > "
-                        "QuickBooks Online. Nothing was lost: queued exports resume after reconnecting.",
-                        error=error.code or error.status or error)
+                        "and the QuickBooks user's rights, then reconnect in %(where)s. Nothing was lost: queued "
+                        "exports resume after reconnecting.", error=error.code or error.status or error,
+                        where=self._qbo_where('settings'))
         self.sudo().write({'state': 'reconnect', 'last_error': message})
         admins = self.env.ref('base.group_system').sudo().users.filtered(
             lambda u: not u.share and self.company_id in u.company_ids and u.active)
@@ -692,10 +702,10 @@ class QboConnection(models.Model):
 
     def _qbo_not_connected_message(self):
         if self.state == 'reconnect':
-            return _("QuickBooks Online needs to be reconnected (Settings > Accounting > QuickBooks Online). "
-                     "Queued exports resume afterwards.")
-        return _("QuickBooks Online is not connected for %s (Settings > Accounting > QuickBooks Online).",
-                 self.company_id.name)
+            return _("QuickBooks Online needs to be reconnected (%s). Queued exports resume afterwards.",
+                     self._qbo_where('settings'))
+        return _("QuickBooks Online is not connected for %(company)s (%(where)s).",
+                 company=self.company_id.name, where=self._qbo_where('settings'))
 
     def _qbo_get_client(self, calls):
         """Return a QboClient for this connection.

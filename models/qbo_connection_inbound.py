@@ -96,8 +96,8 @@ class QboConnectionInbound(models.Model):
         if not level or self.hard_expiry_warned == level or (self.hard_expiry_warned == '7' and level == '30'):
             return
         message = _("The QuickBooks Online connection of %(company)s reaches Intuit's 5-year limit on %(date)s "
-                    "(%(days)s days left). Reconnect before then in Settings > Accounting > QuickBooks Online: "
-                    "%(url)s", company=self.company_id.name, date=fields.Date.to_string(hard.date()),
+                    "(%(days)s days left). Reconnect before then in %(where)s: "
+                    "%(url)s", where=self._qbo_where('settings'), company=self.company_id.name, date=fields.Date.to_string(hard.date()),
                     days=days_left, url=self.reconnect_url)
         admins = self.env.ref('base.group_system').sudo().users.filtered(
             lambda u: not u.share and u.active and self.company_id in u.company_ids)

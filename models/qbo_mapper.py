@@ -142,9 +142,10 @@ class QboMapper(models.AbstractModel):
         item = line.product_id and self.env['qbo.mapping']._qbo_find(connection, 'product', line.product_id)
         item = item or connection.fallback_item_ref_id
         if not item:
-            raise QboBlocked(_("Blocked: mapping - no QuickBooks item for the product %(product)s and no "
-                               "'Unmatched item' set (Accounting > Configuration > QuickBooks).",
-                               product=line.product_id.display_name or line.name))
+            raise QboBlocked(_("Blocked: mapping - no QuickBooks item for the product %(product)s. Map it in "
+                               "%(mappings)s, or choose an 'Item for unmapped products' in %(settings)s.",
+                               product=line.product_id.display_name or line.name,
+                               mappings=connection._qbo_where('mappings'), settings=connection._qbo_where('settings')))
         if not item.active:
             raise QboBlocked(_("Blocked: mapping - the QuickBooks item %s is inactive or deleted.", item.name))
         return {'value': item.qbo_id, 'name': item.name}
@@ -159,8 +160,9 @@ class QboMapper(models.AbstractModel):
         """The active QuickBooks tax code mapped to `taxes` (one Odoo tax or one group), else QboBlocked."""
         code = self.env['qbo.mapping']._qbo_find(connection, 'tax', taxes)
         if not code:
-            raise QboBlocked(_("Blocked: mapping - the tax %s is not mapped to a QuickBooks tax code "
-                               "(Accounting > Configuration > QuickBooks).", ', '.join(taxes.mapped('name'))))
+            raise QboBlocked(_("Blocked: mapping - the tax %(tax)s is not mapped to a QuickBooks tax code "
+                               "(%(where)s).", tax=', '.join(taxes.mapped('name')),
+                               where=connection._qbo_where('mappings')))
         if not code.active:
             raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
         return code
@@ -320,7 +322,7 @@ class QboMapper(models.AbstractModel):
         """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers."""
         if not connection.custom_txn_numbers:
             return None
-        prefix = self.env['ir.config_parameter'].sudo().get_param('quickbooks_online.doc_number_prefix') or ''
+        prefix = connection.doc_number_prefix or ''
         number = f"{prefix}{move.name}"
         if len(number) > const.DOC_NUMBER_MAX_LENGTH:
             raise QboBlocked(_("The QuickBooks number %(number)s is %(length)s characters long; QuickBooks allows "

@@ -1,7 +1,7 @@
 import logging
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from ..tools import QboError
 from .qbo_binding import QboBlocked
@@ -21,17 +21,20 @@ MAPPING_TYPES = [
     ('payment_method', 'Payment method (journal)'),
     ('deposit_account', 'Deposit account (journal)'),
 ]
+# mapping type -> (Odoo model, QuickBooks entity, field of qbo.mapping holding the Odoo record)
 MAPPING_MODELS = {
-    'tax': ('account.tax', 'TaxCode'),
-    'term': ('account.payment.term', 'Term'),
-    'product': ('product.product', 'Item'),
-    'analytic': ('account.analytic.account', 'Class'),
+    'tax': ('account.tax', 'TaxCode', 'tax_id'),
+    'term': ('account.payment.term', 'Term', 'term_id'),
+    'product': ('product.product', 'Item', 'product_id'),
+    'analytic': ('account.analytic.account', 'Class', 'analytic_id'),
     # Payments (qbo_payment_import.py): QuickBooks PaymentMethodRef / DepositToAccountRef <-> Odoo journal.
-    'payment_method': ('account.journal', 'PaymentMethod'),
-    'deposit_account': ('account.journal', 'Account'),
+    'payment_method': ('account.journal', 'PaymentMethod', 'journal_id'),
+    'deposit_account': ('account.journal', 'Account', 'journal_id'),
 }
-TYPED_FIELDS = {'tax': 'tax_id', 'term': 'term_id', 'product': 'product_id', 'analytic': 'analytic_id',
-                'payment_method': 'journal_id', 'deposit_account': 'journal_id'}
+# Income accounts that must never receive the revenue of items we create (contra-revenue).
+CONTRA_INCOME_SUBTYPES = {'DiscountsRefundsGiven', 'UnappliedCashPaymentIncome'}
+# Preferred income account subtypes for new items, best first.
+PREFERRED_INCOME_SUBTYPES = ('ServiceFeeIncome', 'SalesOfProductIncome', 'OtherPrimaryIncome')
 
 
 class QboRef(models.Model):
@@ -46,41 +49,52 @@ class QboRef(models.Model):
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
     company_id = fields.Many2one(related='connection_id.company_id', store=True, index=True)
-    entity = fields.Char(required=True, index=True)
+    entity = fields.Char('Type', required=True, index=True)
     qbo_id = fields.Char('QuickBooks Id', required=True)
     name = fields.Char(required=True)
     active = fields.Boolean(default=True)
-    rate = fields.Float(help="Tax rate (%) for TaxRate, total rate of its rates for TaxCode.", digits=(16, 4))
-    is_tax_group = fields.Boolean()
+    rate = fields.Float('Tax rate (%)', help="Tax rate (%) for TaxRate, total rate of its rates for TaxCode.",
+                        digits=(16, 4))
+    is_tax_group = fields.Boolean('Tax group')
     data = fields.Json(readonly=True)
 
     _sql_constraints = [('qbo_ref_uniq', 'unique(connection_id, entity, qbo_id)', 'Imported twice.')]
 
-    @api.depends('entity', 'name', 'qbo_id')
+    @api.depends('entity', 'name', 'qbo_id', 'rate')
     def _compute_display_name(self):
         for ref in self:
-            ref.display_name = f"{ref.name} ({ref.entity} {ref.qbo_id})"
+            if ref.entity in ('TaxCode', 'TaxRate'):
+                ref.display_name = f"{ref.name} ({ref.rate:g}%)"
+            else:
+                ref.display_name = ref.name
 
 
 class QboMapping(models.Model):
-    """Odoo record <-> QuickBooks object, editable by accountants (Configuration > QuickBooks)."""
+    """Odoo record <-> QuickBooks object, editable by accountants (Configuration > QuickBooks > Mappings).
+
+    Each kind of Odoo record has its own stored Many2one (tax_id, term_id, ...): the form and the
+    editable list write them directly; `res_id` is derived from them for the unique constraint and
+    the lookups of the exporters.
+    """
     _name = 'qbo.mapping'
     _description = 'QuickBooks Online mapping'
     _order = 'mapping_type, id'
+    _rec_name = 'qbo_ref_id'
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True,
                                     default=lambda self: self.env['qbo.connection']._qbo_get_for_company())
     company_id = fields.Many2one(related='connection_id.company_id', store=True)
-    mapping_type = fields.Selection(MAPPING_TYPES, required=True)
+    mapping_type = fields.Selection(MAPPING_TYPES, 'Kind', required=True)
     res_model = fields.Char(compute='_compute_res_model', store=True)
-    res_id = fields.Many2oneReference('Odoo record', model_field='res_model', required=True)
-    tax_id = fields.Many2one('account.tax', compute='_compute_typed', inverse='_inverse_typed')
-    term_id = fields.Many2one('account.payment.term', compute='_compute_typed', inverse='_inverse_typed',
-                              string='Payment term')
-    product_id = fields.Many2one('product.product', compute='_compute_typed', inverse='_inverse_typed')
-    analytic_id = fields.Many2one('account.analytic.account', compute='_compute_typed', inverse='_inverse_typed',
-                                  string='Analytic account')
-    journal_id = fields.Many2one('account.journal', compute='_compute_typed', inverse='_inverse_typed')
+    res_id = fields.Many2oneReference('Odoo record', model_field='res_model', compute='_compute_res_id', store=True)
+    tax_id = fields.Many2one('account.tax', 'Tax', ondelete='cascade',
+                             domain="[('type_tax_use', '=', 'sale'), ('company_id', 'parent_of', company_id)]",
+                             context={'append_type_to_tax_name': True})
+    term_id = fields.Many2one('account.payment.term', 'Payment term', ondelete='cascade')
+    product_id = fields.Many2one('product.product', 'Product', ondelete='cascade')
+    analytic_id = fields.Many2one('account.analytic.account', 'Analytic account', ondelete='cascade')
+    journal_id = fields.Many2one('account.journal', 'Payment journal', ondelete='cascade',
+                                 domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]")
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
     qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
@@ -93,20 +107,36 @@ class QboMapping(models.Model):
     @api.depends('mapping_type')
     def _compute_res_model(self):
         for mapping in self:
-            mapping.res_model, mapping.qbo_entity = MAPPING_MODELS.get(mapping.mapping_type, (False, False))
+            mapping.res_model, mapping.qbo_entity, _field = MAPPING_MODELS.get(
+                mapping.mapping_type, (False, False, False))
 
-    @api.depends('res_id', 'mapping_type')
-    def _compute_typed(self):
+    @api.depends('mapping_type', 'tax_id', 'term_id', 'product_id', 'analytic_id', 'journal_id')
+    def _compute_res_id(self):
         for mapping in self:
-            for fname in set(TYPED_FIELDS.values()):
-                mapping[fname] = False
-            fname = TYPED_FIELDS.get(mapping.mapping_type)
-            if fname:
-                mapping[fname] = self.env[MAPPING_MODELS[mapping.mapping_type][0]].browse(mapping.res_id)
+            field = MAPPING_MODELS.get(mapping.mapping_type, (None, None, None))[2]
+            mapping.res_id = mapping[field].id if field else False
 
-    def _inverse_typed(self):
+    @api.constrains('mapping_type', 'res_id', 'qbo_ref_id')
+    def _check_complete(self):
         for mapping in self:
-            mapping.res_id = mapping[TYPED_FIELDS[mapping.mapping_type]].id
+            if not mapping.res_id:
+                label = self._fields[MAPPING_MODELS[mapping.mapping_type][2]].get_description(self.env)['string']
+                raise ValidationError(_("Choose the %(what)s this %(kind)s mapping is for.", what=label,
+                                        kind=dict(self._fields['mapping_type']._description_selection(self.env))
+                                        [mapping.mapping_type]))
+            if mapping.qbo_ref_id.entity != mapping.qbo_entity:
+                raise ValidationError(_("A %(kind)s mapping needs a QuickBooks %(entity)s, not %(other)s.",
+                                        kind=mapping.mapping_type, entity=mapping.qbo_entity,
+                                        other=mapping.qbo_ref_id.display_name))
+
+    @api.onchange('mapping_type')
+    def _onchange_mapping_type(self):
+        """Changing the kind empties the fields of the other kinds (and the QuickBooks object)."""
+        for mapping_type, (_model, _entity, field) in MAPPING_MODELS.items():
+            if mapping_type != self.mapping_type:
+                self[field] = False
+        if self.qbo_ref_id and self.qbo_ref_id.entity != self.qbo_entity:
+            self.qbo_ref_id = False
 
     @api.depends('qbo_ref_id.active')
     def _compute_health(self):
@@ -115,6 +145,10 @@ class QboMapping(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            # Code may pass the generic res_id: store it in the field of its kind.
+            if vals.get('res_id') and vals.get('mapping_type') in MAPPING_MODELS:
+                vals[MAPPING_MODELS[vals['mapping_type']][2]] = vals.pop('res_id')
         mappings = super().create(vals_list)
         mappings._qbo_requeue_blocked()
         return mappings
@@ -142,10 +176,12 @@ class QboConnectionReferences(models.Model):
     _inherit = 'qbo.connection'
 
     fallback_item_ref_id = fields.Many2one(
-        'qbo.ref', 'Unmatched item', domain="[('connection_id', '=', id), ('entity', '=', 'Item')]",
+        'qbo.ref', 'Item for unmapped products', domain="[('connection_id', '=', id), ('entity', '=', 'Item')]",
         help="QuickBooks item used for invoice lines whose product is not mapped.")
     income_account_ref_id = fields.Many2one(
-        'qbo.ref', 'Income account for new items', domain="[('connection_id', '=', id), ('entity', '=', 'Account')]")
+        'qbo.ref', 'Income account for new items', domain="[('connection_id', '=', id), ('entity', '=', 'Account')]",
+        help="Income account of the Service items created for unmapped products. Choose a sales income account, "
+             "not a contra-revenue one such as 'Discounts given'.")
     create_missing_items = fields.Boolean(
         help="Create a Service item in QuickBooks for products that match no item (needs the income account).")
     use_classes = fields.Boolean()
@@ -156,7 +192,7 @@ class QboConnectionReferences(models.Model):
     tax_mismatch_proceed = fields.Boolean(
         'Export despite the default tax mismatch',
         help="While Odoo's default sales tax and QuickBooks' default tax differ, exports are held unless this is set.")
-    ref_count = fields.Integer(compute='_compute_ref_count')
+    ref_count = fields.Integer('QuickBooks objects imported', compute='_compute_ref_count')
 
     def _compute_ref_count(self):
         data = self.env['qbo.ref']._read_group([('connection_id', 'in', self.ids)], ['connection_id'], ['__count'])
@@ -229,10 +265,9 @@ class QboConnectionReferences(models.Model):
         new = []
         terms = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'Term')])
         for term in self.env['account.payment.term'].search([('company_id', 'in', (False, self.company_id.id))]):
-            if ('term', term.id) in mapped or len(term.line_ids) != 1:
+            if ('term', term.id) in mapped:
                 continue
-            days = term.line_ids.nb_days
-            match = terms.filtered(lambda t, d=days: (t.data or {}).get('DueDays') == d)
+            match = terms.filtered(lambda t, odoo_term=term: self._qbo_terms_equivalent(odoo_term, t.data or {}))
             if len(match) == 1:
                 new.append({'mapping_type': 'term', 'res_id': term.id, 'qbo_ref_id': match.id})
         # Non-US: real VAT/GST codes (US companies map to one tax group per invoice, chosen by the admin).
@@ -267,9 +302,40 @@ class QboConnectionReferences(models.Model):
             default_item = items.filtered(lambda i: i.name == 'Services')[:1] or items[:1]
             self.fallback_item_ref_id = default_item
         if not self.income_account_ref_id:
-            income = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'Account')]).filtered(
-                lambda a: (a.data or {}).get('AccountType') == 'Income')[:1]
-            self.income_account_ref_id = income
+            self.income_account_ref_id = self._qbo_default_income_account()
+
+    @api.model
+    def _qbo_terms_equivalent(self, term, qbo_term):
+        """True when an Odoo payment term and a QuickBooks Term give the same due date (and discount).
+
+        Only QuickBooks' STANDARD terms ("due N days after the invoice date", optionally with an
+        early-payment discount) have an exact Odoo equivalent: one line of 100 % due N days after
+        the invoice date. End-of-month and date-driven terms are never proposed: a wrong proposal
+        (e.g. "End of Following Month" -> "Due on receipt") is worse than none.
+        """
+        if qbo_term.get('Type', 'STANDARD') != 'STANDARD' or len(term.line_ids) != 1:
+            return False
+        line = term.line_ids
+        if line.value != 'percent' or line.value_amount != 100 or line.delay_type != 'days_after':
+            return False
+        if (qbo_term.get('DueDays') or 0) != line.nb_days:
+            return False
+        qbo_discount = float(qbo_term.get('DiscountPercent') or 0)
+        odoo_discount = term.discount_percentage if term.early_discount else 0.0
+        if abs(qbo_discount - odoo_discount) > 0.001:
+            return False
+        return not odoo_discount or (qbo_term.get('DiscountDays') or 0) == term.discount_days
+
+    def _qbo_default_income_account(self):
+        """Income account proposed for the items we create: a real sales account, never contra-revenue."""
+        accounts = self.env['qbo.ref'].sudo().search([('connection_id', '=', self.id), ('entity', '=', 'Account')])
+        income = accounts.filtered(lambda a: (a.data or {}).get('AccountType') == 'Income'
+                                   and (a.data or {}).get('AccountSubType') not in CONTRA_INCOME_SUBTYPES)
+        for subtype in PREFERRED_INCOME_SUBTYPES:
+            preferred = income.filtered(lambda a, st=subtype: (a.data or {}).get('AccountSubType') == st)
+            if preferred:
+                return preferred[:1]
+        return income[:1]
 
     # ------------------------------------------------------------------ sales-tax default matching
 
@@ -291,16 +357,17 @@ class QboConnectionReferences(models.Model):
         qbo_label = f"{qbo_code.name} ({qbo_code.rate:g}%)" if qbo_code else _("code %s", self.qbo_default_tax_code)
         if not odoo_tax or not qbo_code:
             return 'mismatch', odoo_label, qbo_label, _(
-                "Set a default sales tax in Odoo (Settings > Accounting > Default Taxes) and import the QuickBooks "
-                "reference data (Import from QuickBooks).")
+                "Set a default sales tax in Odoo (%s) and import the QuickBooks reference data "
+                "(Import from QuickBooks).", self._qbo_where('default_taxes'))
         mapped = self.env['qbo.mapping']._qbo_find(self, 'tax', odoo_tax)
         if abs(odoo_tax.amount - qbo_code.rate) < 0.0001 and (not mapped or mapped == qbo_code):
             return 'match', odoo_label, qbo_label, ''
         return 'mismatch', odoo_label, qbo_label, _(
             "Odoo's default sales tax %(odoo)s does not match QuickBooks' default %(qbo)s. Change one of them so the "
-            "rates agree (and map the Odoo tax to the QuickBooks code under Accounting > Configuration > "
-            "QuickBooks), or tick 'Export despite the default tax mismatch'. Taxes on each invoice line are "
-            "still sent as they are.", odoo=odoo_label, qbo=qbo_label)
+            "rates agree (%(taxes)s, and map the Odoo tax to the QuickBooks code in %(mappings)s), or tick "
+            "'Export despite the default tax mismatch' in %(settings)s. Taxes on each invoice line are "
+            "still sent as they are.", odoo=odoo_label, qbo=qbo_label, taxes=self._qbo_where('default_taxes'),
+            mappings=self._qbo_where('mappings'), settings=self._qbo_where('settings'))
 
     def _qbo_check_default_tax(self):
         """Hold invoice exports while the default sales taxes differ (unless the admin chose to proceed)."""

@@ -14,6 +14,7 @@ class QboSyncLog(models.Model):
     _name = 'qbo.sync.log'
     _description = 'QuickBooks Online transfer history'
     _order = 'id desc'
+    _rec_name = 'operation'
 
     connection_id = fields.Many2one('qbo.connection', ondelete='cascade', index=True, readonly=True)
     company_id = fields.Many2one(related='connection_id.company_id', store=True, readonly=True)
@@ -30,6 +31,13 @@ class QboSyncLog(models.Model):
     intuit_tid = fields.Char('intuit_tid', readonly=True, help="Intuit's transaction id: give it to Intuit support.")
     request_id = fields.Char('requestid', readonly=True)
     duration_ms = fields.Integer('Duration (ms)', readonly=True)
+    advice = fields.Text('What to do', compute='_compute_advice')
+
+    @api.depends('error_code', 'message')
+    def _compute_advice(self):
+        advice = self.env['qbo.error.advice']
+        for log in self:
+            log.advice = log.result == 'error' and advice._qbo_advice(log.error_code, log.message) or False
 
     @api.model
     def _qbo_create_from_calls(self, connection, calls):

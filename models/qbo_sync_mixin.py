@@ -27,8 +27,14 @@ class QboSyncMixin(models.AbstractModel):
     qbo_last_sync = fields.Datetime('Last sent to QuickBooks', compute='_compute_qbo_status',
                                     groups='account.group_account_invoice')
     qbo_url = fields.Char('QuickBooks link', compute='_compute_qbo_status', groups='account.group_account_invoice')
+    qbo_next_retry = fields.Datetime('Next attempt', compute='_compute_qbo_status',
+                                     groups='account.group_account_invoice')
+    qbo_sent_name = fields.Char('Name in QuickBooks', compute='_compute_qbo_status',
+                                groups='account.group_account_invoice',
+                                help="The name QuickBooks holds (QuickBooks refuses some characters, e.g. ':').")
 
-    @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.error_message')
+    @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.error_message',
+                 'qbo_binding_ids.next_retry_date', 'qbo_binding_ids.qbo_sent_name')
     @api.depends_context('company')
     def _compute_qbo_status(self):
         connections = self._qbo_connections_by_company()
@@ -40,6 +46,8 @@ class QboSyncMixin(models.AbstractModel):
             record.qbo_error = binding.error_message if binding else False
             record.qbo_last_sync = binding.last_sync_date if binding else False
             record.qbo_url = binding.qbo_url if binding else False
+            record.qbo_next_retry = binding.next_retry_date if binding else False
+            record.qbo_sent_name = binding.qbo_sent_name if binding else False
 
     # ------------------------------------------------------------------ hooks for concrete models
 
@@ -108,24 +116,35 @@ class QboSyncMixin(models.AbstractModel):
         return self
 
     def action_qbo_send(self):
-        """'Send to QuickBooks': queue and export now; summarise the outcome in a notification."""
+        """'Send to QuickBooks': export now what needs it; summarise exactly what happened.
+
+        Records already in QuickBooks and unchanged since are not sent again, and voided or
+        deleted documents are skipped: the summary counts them apart instead of as "sent".
+        """
         records = self._qbo_records_to_send()
         bindings = self.env['qbo.binding'].sudo()  # links are written by the connector only
+        skipped = {'unchanged': 0, 'voided': 0}
         for record in records:
             connection = record._qbo_connection()
             if not connection or connection.state != 'connected':
                 raise UserError(connection._qbo_not_connected_message() if connection else _(
-                    "QuickBooks Online is not configured for %s (Settings > Accounting).", self.env.company.name))
+                    "QuickBooks Online is not configured for %(company)s (%(where)s).", company=self.env.company.name,
+                    where=self.env['qbo.connection']._qbo_where('settings')))
             record._qbo_check_exportable()
             binding = self.env['qbo.binding']._qbo_get_or_create(connection, record, record._qbo_entity())
-            if binding.state not in ('voided', 'deleted_in_qbo'):
-                binding.write({'state': 'to_send', 'next_retry_date': False})
+            if binding.state in ('voided', 'deleted_in_qbo'):
+                skipped['voided'] += 1
+                continue
+            if binding.state == 'sent' and len(records) > 1:
+                skipped['unchanged'] += 1  # edits re-queue a sent record (state 'to_send'): nothing new here
+                continue
+            binding.write({'state': 'to_send', 'next_retry_date': False})
             bindings |= binding
         if len(bindings) > QUEUE_THRESHOLD:
             return self._qbo_queue_notification(bindings)
         bindings._qbo_lock_for_button()
         counts = bindings._qbo_process()
-        return self._qbo_outcome_notification(bindings, counts)
+        return self._qbo_outcome_notification(bindings, dict(counts, **skipped))
 
     @api.model
     def _qbo_queue_notification(self, bindings):
@@ -142,14 +161,31 @@ class QboSyncMixin(models.AbstractModel):
 
     @api.model
     def _qbo_outcome_notification(self, bindings, counts):
+        """Tell the person what the click did: sent, failed (why), will be retried (why, when), skipped."""
+        Connection = self.env['qbo.connection']
         failed = bindings.filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
-        if len(bindings) == 1 and failed:
-            return self.env['qbo.connection']._qbo_notification(
-                _("Not sent to QuickBooks"), failed.error_message or '', 'danger')
-        message = _("%(sent)s sent, %(failed)s failed, %(retry)s will be retried.", sent=counts.get('sent', 0),
-                    failed=len(failed), retry=counts.get('retry', 0))
-        return self.env['qbo.connection']._qbo_notification(
-            _("Sent to QuickBooks"), message, 'danger' if failed else 'success')
+        deferred = bindings.filtered(lambda b: b.state == 'to_send')
+        if len(bindings) == 1 and not (counts.get('unchanged') or counts.get('voided')):
+            if failed:
+                return Connection._qbo_notification(_("Not sent to QuickBooks"), failed.error_message or '', 'danger')
+            if deferred:
+                return Connection._qbo_notification(_("Not sent yet: QuickBooks will be tried again"), _(
+                    "%(reason)s\nNext attempt: %(when)s (automatic, nothing to do).",
+                    reason=deferred.error_message or _("QuickBooks did not answer."),
+                    when=deferred._qbo_next_attempt_label()), 'warning')
+        lines = [_("%s sent.", counts.get('sent', 0))]
+        if failed:
+            lines.append(_("%s failed: see the QuickBooks banner on each document.", len(failed)))
+        if deferred:
+            lines.append(_("%(count)s not sent yet (QuickBooks did not accept them now); next attempt %(when)s.",
+                           count=len(deferred), when=deferred[:1]._qbo_next_attempt_label()))
+        if counts.get('unchanged'):
+            lines.append(_("%s already in QuickBooks and unchanged: not sent again.", counts['unchanged']))
+        if counts.get('voided'):
+            lines.append(_("%s voided or deleted in QuickBooks: skipped.", counts['voided']))
+        kind = 'danger' if failed else 'warning' if deferred else 'success'
+        title = _("Sent to QuickBooks") if kind == 'success' else _("Sent to QuickBooks, with problems")
+        return Connection._qbo_notification(title, '\n'.join(lines), kind)
 
     def action_qbo_retry(self):
         return self.action_qbo_send()

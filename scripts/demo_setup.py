@@ -81,12 +81,15 @@ def main():
     new_db = not database_exists(args.db)
     installed = not new_db and addon_installed(args.db)
     options = ['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
-               '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'warn']
+               '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'info']
     # Install on first run; upgrade afterwards so that the demo always shows the current code.
     options += ['-u', ADDON] if installed else ['-i', ADDON]
     if args.logfile:
         options += ['--logfile', args.logfile]
     config.parse_config(options)
+    # parse_config only reads the options: the log file is opened by init_logger (odoo-bin calls it
+    # when it starts a server, which this script does not), hence the empty setup.log before.
+    odoo.netsvc.init_logger()
     if new_db:
         print(f"demo: creating database {args.db} and installing {ADDON} (a minute or two)", flush=True)
         odoo.service.db._create_empty_database(args.db)

@@ -56,6 +56,16 @@ class QboEmulatorMixin:
         """What QuickBooks holds (raw object from the emulator's store)."""
         return self.qbo.entity(realm_id, entity, qbo_id)
 
+    def qbo_enable_eur(self):
+        """Multicurrency on in QuickBooks, EUR active in Odoo at 1 EUR = 1.25 USD; return EUR."""
+        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        eur = self.env.ref('base.EUR')
+        eur.active = True
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
+                                              'company_id': self.company.id})
+        return eur
+
     def qbo_all(self, realm_id, entity):
         return self.qbo.entities(realm_id, entity)
 

@@ -160,7 +160,7 @@ class TestQboExport(QboTestCommon):
     def test_custom_numbers_prefix_and_duplicate_number(self):
         self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
         self.connection._qbo_refresh_company_info()
-        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.doc_number_prefix', 'OD-')
+        self.connection.sudo().doc_number_prefix = 'OD-'
         move = self._invoice()
         move.action_qbo_send()
         binding = self._binding(move)
@@ -179,7 +179,7 @@ class TestQboExport(QboTestCommon):
         self.assertEqual(self._binding(nxt).state, 'blocked')
         self.assertIn(f"OD-{nxt.name}", self._binding(nxt).error_message)
         # Too long for QuickBooks' 21 characters.
-        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.doc_number_prefix', 'A-VERY-LONG-PREFIX-')
+        self.connection.sudo().doc_number_prefix = 'A-VERY-LONG-PREFIX-'
         third = self._invoice()
         third.action_qbo_send()
         self.assertEqual(self._binding(third).state, 'blocked')
@@ -204,8 +204,8 @@ class TestQboExport(QboTestCommon):
         self.assertEqual(qbo['TxnTaxDetail']['TxnTaxCodeRef']['value'], '3')
 
     def test_cron_over_ready_and_failed_invoices(self):
-        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.auto_send', '1')
-        self.env['ir.config_parameter'].sudo().set_param('quickbooks_online.error_emails', 'acc@example.com')
+        self.connection.sudo().write({'auto_send': True, 'error_emails': 'acc@example.com'})
+        self.connection.sudo().next_auto_export = False  # due now
         ready = self._invoice()
         bad_tax = self.env['account.tax'].create({'name': 'Unmapped', 'amount': 3, 'type_tax_use': 'sale',
                                                   'company_id': self.company.id})

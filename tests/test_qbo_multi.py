@@ -91,12 +91,7 @@ class TestQboOtherCompanies(QboTestCommon):
         self.assertFalse(item.active)
 
     def test_credit_note_and_foreign_currency(self):
-        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
-        self.connection._qbo_refresh_company_info()
-        eur = self.env.ref('base.EUR')
-        eur.active = True
-        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
-                                              'company_id': self.company.id})
+        eur = self.qbo_enable_eur()
         partner = self.env['res.partner'].create({'name': 'Euro Client', 'email': 'e@euro.example'})
         move = self.env['account.move'].create({
             'move_type': 'out_refund', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),

@@ -35,7 +35,7 @@ class TestQboOAuth(QboTestCommon):
         response = self.url_open(self._callback_path(location), allow_redirects=False)
         self.assertEqual(response.status_code, 303, response.text[:500])
         self.assertFalse(self.qbo.requests_log('/v3/company/'), "the callback only exchanges the code")
-        self.assertIn('action-account.action_account_config', response.headers['Location'])
+        self.assertIn('action-quickbooks_online.qbo_action_connect_done', response.headers['Location'])
         self.connection.invalidate_recordset()
         self.assertEqual(self.connection.state, 'connected')
         self.assertEqual(self.connection.realm_id, self.realm)

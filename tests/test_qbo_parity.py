@@ -109,12 +109,7 @@ class TestQboParityUS(QboTestCommon, QboRandomInvoices):
 
     def test_home_currency_invoice_for_a_foreign_currency_customer_is_blocked(self):
         """A QuickBooks customer has one currency: after a EUR invoice, a USD one is blocked, not refused."""
-        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
-        self.connection._qbo_refresh_company_info()
-        eur = self.env.ref('base.EUR')
-        eur.active = True
-        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
-                                              'company_id': self.company.id})
+        eur = self.qbo_enable_eur()
         partner = self.env['res.partner'].create({'name': 'Euro Only GmbH', 'is_company': True})
         euro, dollar = self.env['account.move'].create([{
             'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
@@ -236,6 +231,7 @@ class TestQboAutoSendCutoff(QboTestCommon):
         self.assertFalse(self.env['account.move']._qbo_enqueue_auto_send())
         # Moving the cut-off back is the explicit way to export history.
         self.connection.export_from_date = old_day + timedelta(days=299)
+        self.connection.next_auto_export = False  # the company's "Export every" interval has elapsed
         swept = self.env['account.move']._qbo_enqueue_auto_send()
         expected = old.filtered(lambda m: m.invoice_date >= self.connection.export_from_date)
         self.assertEqual(sorted(swept.mapped('res_id')), sorted(expected.ids))

@@ -279,12 +279,7 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 3)
 
     def test_foreign_currency_payment_at_quickbooks_rate(self):
-        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
-        self.connection._qbo_refresh_company_info()
-        eur = self.env.ref('base.EUR')
-        eur.active = True
-        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
-                                              'company_id': self.company.id})
+        eur = self.qbo_enable_eur()
         invoice = self.env['account.move'].create({
             'move_type': 'out_invoice', 'partner_id': self.customer.id, 'invoice_date': fields.Date.today(),
             'currency_id': eur.id, 'invoice_line_ids': [Command.create({

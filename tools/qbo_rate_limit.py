@@ -95,7 +95,7 @@ class PgRateLimiter:
         with self.cursor_factory() as cr:
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute("""INSERT INTO qbo_rate_limit (key, metered_count, paused_until)
-                          VALUES (%(key)s, 0, extract(epoch FROM clock_timestamp()) + %(pause)s)
+                          VALUES (%(key)s, 0, extract(epoch FROM clock_timestamp())::float8 + %(pause)s)
                           ON CONFLICT (key) DO UPDATE
                           SET paused_until = GREATEST(COALESCE(qbo_rate_limit.paused_until, 0), EXCLUDED.paused_until)""",
                        {'key': self.key, 'pause': pause})
@@ -127,12 +127,12 @@ class PgRateLimiter:
         with self.cursor_factory() as cr:
             # Each statement must see what the previous lock holder committed.
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-            cr.execute("""SELECT extract(epoch FROM clock_timestamp()), COALESCE(paused_until, 0)
+            cr.execute("""SELECT extract(epoch FROM clock_timestamp())::float8, COALESCE(paused_until, 0)
                             FROM qbo_rate_limit WHERE key = %s FOR UPDATE""", [self.key])
             row = cr.fetchone()
             if row is None:
                 self._ensure_row(cr)
-                cr.execute("""SELECT extract(epoch FROM clock_timestamp()), COALESCE(paused_until, 0)
+                cr.execute("""SELECT extract(epoch FROM clock_timestamp())::float8, COALESCE(paused_until, 0)
                                 FROM qbo_rate_limit WHERE key = %s FOR UPDATE""", [self.key])
                 row = cr.fetchone()
             now, paused_until = row
@@ -184,7 +184,7 @@ class PgRateLimiter:
 
     def _release(self, slot_id):
         with self.cursor_factory() as cr:
-            cr.execute("UPDATE qbo_rate_limit_slot SET released_at = extract(epoch FROM clock_timestamp()) "
+            cr.execute("UPDATE qbo_rate_limit_slot SET released_at = extract(epoch FROM clock_timestamp())::float8 "
                        "WHERE id = %s", [slot_id])
 
 
