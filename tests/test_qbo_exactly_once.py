@@ -5,7 +5,7 @@ Every assertion reads QuickBooks (the emulator) back; nothing is mocked.
 """
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import SUPERUSER_ID, Command, api, fields, sql_db
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from qbo_emulator import EmulatorServer
@@ -47,8 +47,10 @@ class TestQboExactlyOnce(QboTestCommon):
         if 'throttled_until' in self.connection._fields:  # the 429 pause is over
             self.connection.sudo().throttled_until = False
         self.env.cr.execute("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")
-        if self.env.cr.fetchone()[0]:  # ... for the shared limiter too
-            self.env.cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        if self.env.cr.fetchone()[0]:
+            # ... for the shared limiter too, which keeps it on connections of its own (committed).
+            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+                cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
         self.env['qbo.binding']._cron_qbo_export()
 
     def _unknown_outcome_on(self, path):
