@@ -157,12 +157,14 @@ def merge_names(emu, c, entity, source, data):
     return into
 
 
-USAGE_KEYS = ('requests', 'reads', 'writes', 'throttled')
+USAGE_KEYS = ('requests', 'reads', 'writes', 'throttled', 'peak_per_second', 'peak_per_minute',
+              'peak_batch_per_minute', 'peak_concurrent')
 
 
 def usage_of(emu, realm):
     """API calls answered for ``realm`` since the last reset: ``requests`` (all), ``reads`` (metered
-    "CorePlus" calls answered 2xx), ``writes`` (2xx "Core" calls, not metered), ``throttled`` (429s sent)."""
+    "CorePlus" calls answered 2xx), ``writes`` (2xx "Core" calls, not metered), ``throttled`` (429s sent),
+    and the peaks of admitted requests: per second, per minute, batch requests per minute, concurrent."""
     u = emu.usage.get(realm) or {}
     return {k: u.get(k, 0) for k in USAGE_KEYS}
 

@@ -133,39 +133,35 @@ class Emulator:
     def check_limits(self, realm_id, is_batch):
         """Per-realm 500/min, 10/s, 10 concurrent, 40 batch/min (Intuit's limits, see settings). True if
         allowed; an allowed request is counted in flight and the caller must call ``leave(realm_id)`` when
-        done."""
-        if not self.settings.get('limits_enabled'):
-            with self.lock:
-                self.inflight[realm_id] += 1
-            return True
-        return self._admit(realm_id, is_batch)
-
-    def _admit(self, realm_id, is_batch):
+        done. The windows are kept whether or not the limits are enforced, so that ``usage`` shows the peaks
+        a client reached (e.g. that several workers sharing a realm stayed under Intuit's limits)."""
+        enforce = bool(self.settings.get('limits_enabled'))
         now = self.clock.now()
         with self.lock:
-            win = self.rate[realm_id]
+            win, sec = self.rate[realm_id], self.rate_second[realm_id]
             while win and win[0] <= now - 60:
                 win.popleft()
-            if len(win) >= int(self.settings['rate_limit_per_minute']):
-                return False
-            sec = self.rate_second[realm_id]
             while sec and sec[0] <= now - 1:
                 sec.popleft()
-            if len(sec) >= int(self.settings.get('rate_limit_per_second') or 10):
+            bwin = self.batch_rate[realm_id] if is_batch else None
+            while bwin and bwin[0] <= now - 60:
+                bwin.popleft()
+            if enforce and (len(win) >= int(self.settings['rate_limit_per_minute'])
+                            or len(sec) >= int(self.settings.get('rate_limit_per_second') or 10)
+                            or (is_batch and len(bwin) >= int(self.settings['batch_limit_per_minute']))
+                            or self.inflight[realm_id] >= int(self.settings['concurrency_limit'])):
                 return False
-            if is_batch:
-                bwin = self.batch_rate[realm_id]
-                while bwin and bwin[0] <= now - 60:
-                    bwin.popleft()
-                if len(bwin) >= int(self.settings['batch_limit_per_minute']):
-                    return False
-            if self.inflight[realm_id] >= int(self.settings['concurrency_limit']):
-                return False
-            if is_batch:
-                bwin.append(now)
             win.append(now)
             sec.append(now)
+            if is_batch:
+                bwin.append(now)
             self.inflight[realm_id] += 1
+            u = self.usage[realm_id]
+            for key, value in (('peak_per_minute', len(win)), ('peak_per_second', len(sec)),
+                               ('peak_concurrent', self.inflight[realm_id]),
+                               ('peak_batch_per_minute', len(bwin) if is_batch else 0)):
+                if value > u[key]:
+                    u[key] = value
             return True
 
     def meter(self, realm_id, reads=0, writes=0, status=200):

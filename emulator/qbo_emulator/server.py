@@ -50,6 +50,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
     server_version = 'QBOEmulator/1.0'
     emu = None            # set on the per-server subclass
+    log_entry = None      # this request's row in the request log
 
     def log_message(self, fmt, *args):      # keep test output quiet
         pass
@@ -100,8 +101,11 @@ class Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b'\r\n')
         if self.command != 'HEAD':
             self._headers_buffer.append(data)
-        self.flush_headers()
+        # logged before the client can read the answer (and ask the request log about it)
         self.status_sent = status
+        if self.log_entry is not None:
+            self.log_entry['status'] = status
+        self.flush_headers()
 
     def drop_connection(self):
         """Close the socket without any response (client sees a dropped connection)."""
@@ -115,6 +119,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         self.tid = util.new_tid()
         self.status_sent = None
+        self.log_entry = None
         url = urllib.parse.urlsplit(self.path)
         path = url.path
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
@@ -135,7 +140,7 @@ class Handler(BaseHTTPRequestHandler):
             form = None
         is_page = path in ('/', '/favicon.ico')
         if not is_page:
-            emu.log_request(entry)
+            self.log_entry = emu.log_request(entry)
         try:
             fault = None if is_page else emu.take_fault(method, path, entry['realm_id'])
             if fault and self.apply_fault(fault):
@@ -342,41 +347,51 @@ class Handler(BaseHTTPRequestHandler):
             emu.meter(realm, status=429)
             return self.send(429, errors.throttle_error().body(
                 util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
-        rid = params.get('requestid')
         try:
-            if emu.settings.get('latency_ms'):
-                time.sleep(float(emu.settings['latency_ms']) / 1000.0)
-            with emu.lock:
-                if rid and (realm, rid) in emu.requestids:
-                    status, data, ctype = emu.requestids[(realm, rid)]
-                    emu.meter(realm, *metered(method, parts[3:], body if is_batch else None), status=status)
-                    # replay: same response, nothing re-executed (spec §2.6)
-                    return self.send(status, data, ctype)
-                limit = 36 if is_batch else 50        # batch requestids are shorter (§13)
-                if rid and len(rid) > limit:
-                    err = errors.string_length('requestid', limit, len(rid))
-                    emu.meter(realm, status=400)
-                    return self.send(400, err.body(util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True)))
-                now = emu.clock.now()
-                ctx = Ctx(company, now, include=(params.get('include') or '').split(','))
-                try:
-                    status, payload, ctype = api.handle(ctx, method, parts[3:], params, body,
-                                                        self.headers.get('Content-Type', ''))
-                except errors.QBOError as e:
-                    status, payload, ctype = e.status, e.body(util.fmt_dt(now, company.tz_minutes, ms=True)), None
-                reads, writes = metered(method, parts[3:], body if is_batch and status == 200 else None)
-                emu.meter(realm, reads, writes, status)
-                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode('utf-8')
-                ctype = ctype or JSON_CT
-                if rid:
-                    emu.requestids[(realm, rid)] = (status, data, ctype)
-                if method != 'GET':
-                    emu.dirty = True
-            if fault and fault['kind'] == 'timeout_after_commit':
-                return self.drop_connection()
-            self.send(status, data, ctype)
+            status, data, ctype = self.api_call(method, parts, params, body, company, is_batch)
         finally:
+            # no longer in flight once answered: a client's next request may follow at once
             emu.leave(realm)
+        if fault and fault['kind'] == 'timeout_after_commit':
+            return self.drop_connection()
+        self.send(status, data, ctype)
+
+    def api_call(self, method, parts, params, body, company, is_batch):
+        """Run one admitted API call (latency, requestid replay, execution, metering); returns
+        (status, bytes, content type)."""
+        emu = self.emu
+        realm = company.realm_id
+        rid = params.get('requestid')
+        if emu.settings.get('latency_ms'):
+            time.sleep(float(emu.settings['latency_ms']) / 1000.0)
+        with emu.lock:
+            if rid and (realm, rid) in emu.requestids:
+                status, data, ctype = emu.requestids[(realm, rid)]
+                emu.meter(realm, *metered(method, parts[3:], body if is_batch else None), status=status)
+                # replay: same response, nothing re-executed (spec §2.6)
+                return status, data, ctype
+            limit = 36 if is_batch else 50        # batch requestids are shorter (§13)
+            if rid and len(rid) > limit:
+                err = errors.string_length('requestid', limit, len(rid))
+                emu.meter(realm, status=400)
+                body = err.body(util.fmt_dt(emu.clock.now(), company.tz_minutes, ms=True))
+                return 400, json.dumps(body).encode('utf-8'), JSON_CT
+            now = emu.clock.now()
+            ctx = Ctx(company, now, include=(params.get('include') or '').split(','))
+            try:
+                status, payload, ctype = api.handle(ctx, method, parts[3:], params, body,
+                                                    self.headers.get('Content-Type', ''))
+            except errors.QBOError as e:
+                status, payload, ctype = e.status, e.body(util.fmt_dt(now, company.tz_minutes, ms=True)), None
+            reads, writes = metered(method, parts[3:], body if is_batch and status == 200 else None)
+            emu.meter(realm, reads, writes, status)
+            data = payload if isinstance(payload, bytes) else json.dumps(payload).encode('utf-8')
+            ctype = ctype or JSON_CT
+            if rid:
+                emu.requestids[(realm, rid)] = (status, data, ctype)
+            if method != 'GET':
+                emu.dirty = True
+            return status, data, ctype
 
 
 class EmulatorServer:

@@ -196,7 +196,9 @@ class EmulatorControl:
     def usage(self, realm_id=None, reset=False):
         """API calls answered per realm since the last reset: {"requests", "reads" (metered CorePlus calls:
         GET by id, queries, CDC, reports; 2xx only; batch query items count one each), "writes" (Core calls,
-        not metered), "throttled" (429s sent)}. Without ``realm_id``: {realm_id: usage}. ``reset`` zeroes."""
+        not metered), "throttled" (429s sent), "peak_per_second", "peak_per_minute", "peak_batch_per_minute",
+        "peak_concurrent" (highest load admitted, limits on or off)}. Without ``realm_id``: {realm_id: usage}.
+        ``reset`` zeroes."""
         if realm_id:
             return self._call('DELETE' if reset else 'GET', 'companies/%s/usage' % realm_id)
         return self._call('DELETE' if reset else 'GET', 'usage')['usage']

@@ -23,7 +23,7 @@ def test_limits_per_second(ctl, base):
     ctl.advance_clock(1.5)
     assert api.get('preferences').status == 200
     usage = ctl.usage(api.realm)
-    assert usage['throttled'] >= 1 and usage['reads'] == 4
+    assert usage['throttled'] >= 1 and usage['reads'] == 4 and usage['peak_per_second'] == 3
 
 
 def test_batch_size_and_requestid_length(ctl, base):
@@ -52,15 +52,19 @@ def test_usage_counts_metered_reads_writes_and_429s(ctl, base):
     assert api.post('batch', batch).status == 200                           # 2 reads + 1 write
     ctl.inject_fault('429', realm_id=api.realm)
     assert api.get('preferences').status == 429                             # counted as throttled, not a read
-    assert ctl.usage(api.realm) == {'requests': 8, 'reads': 6, 'writes': 2, 'throttled': 1}
+    usage = ctl.usage(api.realm)
+    assert {k: usage[k] for k in ('requests', 'reads', 'writes', 'throttled')} == \
+        {'requests': 8, 'reads': 6, 'writes': 2, 'throttled': 1}
+    assert usage['peak_per_minute'] == 7 and usage['peak_batch_per_minute'] == 1 and usage['peak_concurrent'] == 1
     assert ctl.usage()[api.realm]['reads'] == 6
     ctl.usage(reset=True)
-    assert ctl.usage(api.realm) == {'requests': 0, 'reads': 0, 'writes': 0, 'throttled': 0}
+    assert set(ctl.usage(api.realm).values()) == {0}
 
 
 def test_latency_keeps_the_server_concurrent(ctl, base):
     api = connect(ctl, base)
     ctl.settings(latency_ms=300)
+    ctl.usage(reset=True)
     results = []
 
     def worker():
@@ -72,6 +76,8 @@ def test_latency_keeps_the_server_concurrent(ctl, base):
     elapsed = time.perf_counter() - t
     assert results == [200] * 8
     assert 0.3 <= elapsed < 1.5, elapsed                                   # not 8 x 300 ms one after another
+    # limits off: nothing refused, but the peaks show what a client did
+    assert ctl.usage(api.realm)['peak_concurrent'] >= 4 and ctl.usage(api.realm)['peak_per_second'] >= 4
     single = time.perf_counter()
     api.get('preferences')
     assert time.perf_counter() - single >= 0.3
