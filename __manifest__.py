@@ -1,6 +1,6 @@
 {
     'name': 'QuickBooks Online Connector',
-    'version': '18.0.1.0.0',
+    'version': '1.0.0',  # Odoo prefixes the running series: 18.0.1.0.0 / 19.0.1.0.0
     'category': 'Accounting/Accounting',
     'summary': 'Export customers, invoices and credit notes to QuickBooks Online, exactly once.',
     'author': 'QuickBooks Online connector team',

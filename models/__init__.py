@@ -1,3 +1,4 @@
+from . import qbo_compat
 from . import qbo_token
 from . import qbo_connection
 from . import qbo_connection_settings

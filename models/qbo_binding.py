@@ -7,13 +7,13 @@ from markupsafe import escape
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
-from odoo.osv import expression
 from odoo.tools import SQL
 
 from .. import const
 from ..tools import QboError, QboRateLimitError, QboServerError
 from ..tools.qbo_client import error_from_batch_fault
 from ..tools.qbo_exceptions import is_auth_failure, is_definite_answer, never_executed
+from . import qbo_compat
 from .qbo_connection import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
@@ -98,12 +98,10 @@ class QboBinding(models.Model):
     currency_id = fields.Many2one('res.currency', copy=False)
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
 
-    _sql_constraints = [
-        ('record_uniq', 'unique(connection_id, res_model, res_id)',
-         'A record is linked at most once per QuickBooks connection.'),
-        ('qbo_object_uniq', 'unique(connection_id, entity, qbo_id)',
-         'A QuickBooks object is linked to at most one Odoo record.'),
-    ]
+    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id)',
+                                         'A record is linked at most once per QuickBooks connection.')
+    _qbo_object_uniq = qbo_compat.Constraint('unique(connection_id, entity, qbo_id)',
+                                             'A QuickBooks object is linked to at most one Odoo record.')
 
     @api.depends('res_model', 'res_id')
     def _compute_record_name(self):
@@ -129,7 +127,7 @@ class QboBinding(models.Model):
                 continue
             ids = self.env[res_model]._search([('display_name', operator, value)])
             domains.append(['&', ('res_model', '=', res_model), ('res_id', 'in', ids)])
-        return expression.OR(domains) if domains else expression.FALSE_DOMAIN
+        return qbo_compat.domain_or(domains)
 
     @api.depends('qbo_id', 'entity', 'connection_id.environment', 'connection_id.custom_base_url')
     def _compute_qbo_url(self):
@@ -652,7 +650,9 @@ class QboBinding(models.Model):
         counts = pending._qbo_process(with_commit=True)
         remaining = self.search_count(self._qbo_pending_domain())
         done = max(0, len(pending) - counts.get('skipped', 0))  # skipped may include dependencies
-        self.env['ir.cron']._notify_progress(done=done, remaining=remaining if done else 0)
+        if self._qbo_can_commit():
+            # Odoo runs the job again at once while due work remains (progress API, 18 and 19).
+            qbo_compat.cron_commit_progress(self.env, done, remaining if done else 0)
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)

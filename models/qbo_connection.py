@@ -5,7 +5,6 @@ import time
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.api import Transaction
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 from odoo.tools import consteq
@@ -14,6 +13,7 @@ from odoo.tools.misc import hmac as hmac_tool
 from .. import const
 from ..tools import QboClient, QboError, QboOAuthClient
 from ..tools.qbo_client import endpoints_for
+from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
 
@@ -102,9 +102,7 @@ class QboConnection(models.Model):
     multi_currency = fields.Boolean('Multicurrency', compute='_compute_preference_flags')
     preflight_message = fields.Text(compute='_compute_preflight')
 
-    _sql_constraints = [
-        ('company_uniq', 'unique(company_id)', 'A company has a single QuickBooks Online connection.'),
-    ]
+    _company_uniq = qbo_compat.Constraint('unique(company_id)', 'A company has a single QuickBooks Online connection.')
 
     # ------------------------------------------------------------------ compute
 
@@ -299,7 +297,7 @@ class QboConnection(models.Model):
         self.env.flush_all()  # the dedicated cursor reads the connection's settings
         try:
             with self.env.registry.cursor() as cr:
-                cr.transaction = cr.transaction or Transaction(self.env.registry)
+                cr.transaction = cr.transaction or qbo_compat.Transaction(self.env.registry)
                 return self.with_env(self.env(cr=cr))._qbo_exchange_code(code, realm_id)
         finally:
             # The dedicated cursor changed the connection and its tokens: forget cached values.
@@ -384,7 +382,7 @@ class QboConnection(models.Model):
         Token = self.env['qbo.token'].sudo()
         token = Token.search([('connection_id', '=', self.id), ('is_pending', '=', pending)])
         vals = dict(self._qbo_token_vals(tokens), realm_id=realm_id, connection_id=self.id, is_pending=pending,
-                    database_uuid=self._qbo_database_uuid())
+                    database_uuid=self._qbo_database_identity())
         if token:
             token.write(vals)
         else:
@@ -452,7 +450,7 @@ class QboConnection(models.Model):
         revoke_error = None
         # Tokens issued to another database (this one is an unneutralized copy) are wiped, never
         # revoked: revoking would disconnect the original database.
-        this_database = self._qbo_database_uuid()
+        this_database = self._qbo_database_identity()
         for token in tokens.filtered(lambda t: t.refresh_token and t.database_uuid in (False, this_database)):
             try:
                 self._qbo_oauth_client(calls).revoke(token.refresh_token)
@@ -584,7 +582,7 @@ class QboConnection(models.Model):
             with self.env.registry.cursor() as cr:
                 # Bind the cursor to the registry we already hold (what Environment would look up
                 # by name, under the global registry lock).
-                cr.transaction = cr.transaction or Transaction(self.env.registry)
+                cr.transaction = cr.transaction or qbo_compat.Transaction(self.env.registry)
                 return self.with_env(self.env(cr=cr))._qbo_refresh_locked(force_refresh, stale_token)
         finally:
             # The dedicated cursor may have changed the state or tokens: forget cached values.
@@ -597,7 +595,7 @@ class QboConnection(models.Model):
         Note: must run on a cursor of its own (see `_qbo_get_access_token`); commits it.
         """
         cr = self.env.cr
-        if not self.env.registry.in_test_mode():
+        if not qbo_compat.is_test_cursor(cr):
             # See rows committed by the worker that held the lock before us.
             cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
         cr.execute("""SELECT id, access_token, access_token_expiry, refresh_token, database_uuid
@@ -636,8 +634,14 @@ class QboConnection(models.Model):
         return tokens['access_token']
 
     @api.model
-    def _qbo_database_uuid(self):
-        return self.env['ir.config_parameter'].sudo().get_param(const.PARAM_DATABASE_UUID)
+    def _qbo_database_identity(self):
+        """This database as the tokens remember it: its `database.uuid` and its name.
+
+        Odoo gives a duplicated database a new uuid; a dump restored by hand keeps it, but is
+        restored under another name.
+        """
+        uuid = self.env['ir.config_parameter'].sudo().get_param(const.PARAM_DATABASE_UUID)
+        return f"{uuid}/{self.env.cr.dbname}"
 
     def _qbo_check_database(self, token_uuid):
         """Refuse to renew (or revoke) tokens issued to another database (a copy not neutralized).
@@ -645,14 +649,14 @@ class QboConnection(models.Model):
         QuickBooks rotates refresh tokens: a restored copy of production that refreshed would
         invalidate production's token. The tokens remember the `database.uuid` that connected.
 
-        :param str token_uuid: the database uuid stored with the tokens (empty: older tokens, allowed)
+        :param str token_uuid: the database identity stored with the tokens (empty: older tokens, allowed)
         :raise QboReconnectNeeded: the uuids differ
         """
-        if token_uuid and token_uuid != self._qbo_database_uuid():
+        if token_uuid and token_uuid != self._qbo_database_identity():
             raise QboReconnectNeeded(_(
                 "This database is a copy of the one that connected to QuickBooks Online (its database.uuid "
-                "differs), so it does not renew the QuickBooks tokens: that would disconnect the original "
-                "database. Reconnect from this database (%s) if it must export, or neutralize it.",
+                "or name differs), so it does not renew the QuickBooks tokens: that would disconnect the "
+                "original database. Reconnect from this database (%s) if it must export, or neutralize it.",
                 self._qbo_where('settings')))
 
     def _qbo_mark_reconnect_needed(self, error, wipe_tokens=True):
@@ -674,7 +678,7 @@ class QboConnection(models.Model):
                         "exports resume after reconnecting.", error=error.code or error.status or error,
                         where=self._qbo_where('settings'))
         self.sudo().write({'state': 'reconnect', 'last_error': message})
-        admins = self.env.ref('base.group_system').sudo().users.filtered(
+        admins = qbo_compat.group_users(self.env.ref('base.group_system').sudo()).filtered(
             lambda u: not u.share and self.company_id in u.company_ids and u.active)
         conn = self.sudo()
         if not conn.activity_ids:

@@ -6,6 +6,7 @@ from odoo.exceptions import UserError
 
 from .. import const
 from ..tools import QboError
+from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class QboConnectionInbound(models.Model):
                     "(%(days)s days left). Reconnect before then in %(where)s: "
                     "%(url)s", where=self._qbo_where('settings'), company=self.company_id.name, date=fields.Date.to_string(hard.date()),
                     days=days_left, url=self.reconnect_url)
-        admins = self.env.ref('base.group_system').sudo().users.filtered(
+        admins = qbo_compat.group_users(self.env.ref('base.group_system').sudo()).filtered(
             lambda u: not u.share and u.active and self.company_id in u.company_ids)
         conn = self.sudo()
         for admin in admins:

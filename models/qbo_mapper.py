@@ -4,6 +4,7 @@ from odoo import _, api, models
 from odoo.tools import float_round, html2plaintext
 
 from .. import const
+from . import qbo_compat
 from .qbo_binding import QboBlocked
 
 _WHITESPACE = re.compile(r'\s+')
@@ -79,8 +80,8 @@ class QboMapper(models.AbstractModel):
             vals['PrimaryEmailAddr'] = {'Address': partner.email.strip()[:const.EMAIL_MAX_LENGTH]}
         if partner.phone:
             vals['PrimaryPhone'] = {'FreeFormNumber': partner.phone[:const.PHONE_MAX_LENGTH]}
-        if partner.mobile:
-            vals['Mobile'] = {'FreeFormNumber': partner.mobile[:const.PHONE_MAX_LENGTH]}
+        if mobile := qbo_compat.partner_mobile(partner):
+            vals['Mobile'] = {'FreeFormNumber': mobile[:const.PHONE_MAX_LENGTH]}
         if partner.website:
             vals['WebAddr'] = {'URI': partner.website[:const.WEB_URI_MAX_LENGTH]}
         addresses = partner.address_get(['invoice', 'delivery'])
@@ -216,11 +217,12 @@ class QboMapper(models.AbstractModel):
                     'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
                     'DescriptionLineDetail': {}}
         currency = move.currency_id
-        amount = currency.round(line.price_subtotal)
+        untaxed, taxed = qbo_compat.line_totals(line)
+        amount = currency.round(untaxed)
         qty, unit_price = self._qbo_amounts(amount, line.quantity, currency)
         description = line.name or ''
         if line.discount:
-            description += _(" (discount %s%%)", f"{line.discount:g}")
+            description += _(" (discount %s%%)", format(line.discount, "g"))
         detail = {
             'ItemRef': self._qbo_line_item_ref(line, connection),
             'Qty': qty,
@@ -229,7 +231,7 @@ class QboMapper(models.AbstractModel):
         if connection.using_sales_tax:
             detail['TaxCodeRef'] = self._qbo_line_tax_code(line, connection)
             if tax_mode == 'TaxInclusive':
-                detail['TaxInclusiveAmt'] = currency.round(line.price_total)
+                detail['TaxInclusiveAmt'] = currency.round(taxed)
         if move.invoice_date:
             detail['ServiceDate'] = str(move.invoice_date)
         class_ref = self._qbo_line_class(line, move, connection)
@@ -289,8 +291,9 @@ class QboMapper(models.AbstractModel):
         for line in self._qbo_product_lines(move):
             code = self._qbo_tax_code_ref(connection, line.tax_ids)
             entry = by_code.setdefault(code, {'base': 0.0, 'tax': 0.0})
-            entry['base'] += line.price_subtotal
-            entry['tax'] += line.price_total - line.price_subtotal
+            untaxed, taxed = qbo_compat.line_totals(line)
+            entry['base'] += untaxed
+            entry['tax'] += taxed - untaxed
         # Odoo's tax lines hold the rounded amounts actually booked; spread them over the codes.
         booked = move.amount_tax
         computed = sum(entry['tax'] for entry in by_code.values())

@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from ..tools import QboError
+from . import qbo_compat
 from .qbo_binding import QboBlocked
 
 _logger = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class QboRef(models.Model):
     is_tax_group = fields.Boolean('Tax group')
     data = fields.Json(readonly=True)
 
-    _sql_constraints = [('qbo_ref_uniq', 'unique(connection_id, entity, qbo_id)', 'Imported twice.')]
+    _qbo_ref_uniq = qbo_compat.Constraint('unique(connection_id, entity, qbo_id)', 'Imported twice.')
 
     @api.depends('entity', 'name', 'qbo_id', 'rate')
     def _compute_display_name(self):
@@ -101,8 +102,8 @@ class QboMapping(models.Model):
     health = fields.Selection([('ok', 'OK'), ('broken', 'Missing or inactive in QuickBooks')],
                               compute='_compute_health')
 
-    _sql_constraints = [('mapping_uniq', 'unique(connection_id, mapping_type, res_id)',
-                         'This Odoo record is already mapped.')]
+    _mapping_uniq = qbo_compat.Constraint('unique(connection_id, mapping_type, res_id)',
+                                          'This Odoo record is already mapped.')
 
     @api.depends('mapping_type')
     def _compute_res_model(self):

@@ -3,6 +3,8 @@ import logging
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
+from . import qbo_compat
+
 _logger = logging.getLogger(__name__)
 
 
@@ -45,8 +47,8 @@ class QboPaymentImport(models.Model):
     move_ids = fields.Many2many('account.move', string='Documents paid', readonly=True)
     data = fields.Json('QuickBooks payment', readonly=True)
 
-    _sql_constraints = [('qbo_payment_uniq', 'unique(connection_id, qbo_id)',
-                         'A QuickBooks payment is imported once per connection.')]
+    _qbo_payment_uniq = qbo_compat.Constraint('unique(connection_id, qbo_id)',
+                                              'A QuickBooks payment is imported once per connection.')
 
     # ------------------------------------------------------------------ entry point (change feed)
 

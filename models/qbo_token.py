@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from . import qbo_compat
+
 
 class QboToken(models.Model):
     """OAuth tokens of a QuickBooks connection, in their own system-only table.
@@ -15,8 +17,8 @@ class QboToken(models.Model):
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
     company_id = fields.Many2one(related='connection_id.company_id', store=True)
-    # The database.uuid that connected: a copy of the database (other uuid) never refreshes nor revokes.
-    database_uuid = fields.Char(copy=False)
+    # The database that connected (database.uuid/name): a copy never refreshes nor revokes the tokens.
+    database_uuid = fields.Char('Connected from database', copy=False)
     # A pending token set belongs to a consent for a *different* realm that the admin must confirm.
     is_pending = fields.Boolean(default=False)
     realm_id = fields.Char(required=True)
@@ -26,7 +28,6 @@ class QboToken(models.Model):
     refresh_token_expiry = fields.Datetime(copy=False)
     refresh_token_hard_expiry = fields.Datetime(copy=False)
 
-    _sql_constraints = [
-        ('connection_pending_uniq', 'unique(connection_id, is_pending)',
-         'A QuickBooks connection has one active and at most one pending token set.'),
-    ]
+    _connection_pending_uniq = qbo_compat.Constraint(
+        'unique(connection_id, is_pending)',
+        'A QuickBooks connection has one active and at most one pending token set.')

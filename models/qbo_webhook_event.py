@@ -8,6 +8,7 @@ from odoo import _, api, fields, models
 from odoo.tools import SQL, consteq
 
 from .. import const
+from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class QboWebhookEvent(models.Model):
     note = fields.Char(readonly=True)
     processed_date = fields.Datetime(readonly=True)
 
-    _sql_constraints = [('event_key_uniq', 'unique(event_key)', 'This webhook event is already stored.')]
+    _event_key_uniq = qbo_compat.Constraint('unique(event_key)', 'This webhook event is already stored.')
 
     # ------------------------------------------------------------------ signature
 

@@ -1,9 +1,16 @@
-# Shared by scripts/test and scripts/demo: locate Odoo, PostgreSQL and the virtualenv.
+# Shared by scripts/test and scripts/demo: locate the Odoo trees, PostgreSQL and the virtualenvs.
 # shellcheck shell=bash
+# Supported Odoo series, each with its own source tree and virtualenv (Odoo's requirements differ):
+#   18.0: ODOO_SRC   (default /opt/odoo18), QBO_VENV   (default .venv)
+#   19.0: ODOO19_SRC (default /opt/odoo19), QBO_VENV19 (default: QBO_VENV's path + "19", else .venv19)
+# QBO_SERIES narrows the series a command uses (e.g. QBO_SERIES=18.0); `use_series` selects one.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ODOO_SRC=${ODOO_SRC:-/opt/odoo18}
-VENV=${QBO_VENV:-$ROOT/.venv}
-PY="$VENV/bin/python"
+SUPPORTED_SERIES="18.0 19.0"
+ODOO18_SRC=${ODOO_SRC:-/opt/odoo18}
+ODOO19_SRC=${ODOO19_SRC:-/opt/odoo19}
+VENV18=${QBO_VENV:-$ROOT/.venv}
+VENV19=${QBO_VENV19:-${QBO_VENV:+${QBO_VENV%/}19}}
+VENV19=${VENV19:-$ROOT/.venv19}
 export PGHOST=${PGHOST:-127.0.0.1} PGPORT=${PGPORT:-5432}
 export PGUSER=${PGUSER:-$(id -un)}
 BUILD="$ROOT/.build"
@@ -11,21 +18,54 @@ BUILD="$ROOT/.build"
 # checkout, not installed into the venv, which several checkouts may share.
 export PYTHONPATH="$ROOT/emulator${PYTHONPATH:+:$PYTHONPATH}"
 
+# Select a series: sets SERIES, ODOO_SRC (its tree), SRC_VAR (the variable naming it), VENV and PY.
+use_series() {
+    case "$1" in
+        18|18.0) SERIES=18.0; ODOO_SRC=$ODOO18_SRC; SRC_VAR=ODOO_SRC; VENV=$VENV18 ;;
+        19|19.0) SERIES=19.0; ODOO_SRC=$ODOO19_SRC; SRC_VAR=ODOO19_SRC; VENV=$VENV19 ;;
+        *) echo "unsupported Odoo series '$1' (supported: $SUPPORTED_SERIES)" >&2; return 1 ;;
+    esac
+    PY="$VENV/bin/python"
+}
+
+# The series to use: QBO_SERIES if set (normalised, e.g. "19" -> "19.0"), else all supported ones.
+wanted_series() {
+    local s out=""
+    for s in ${QBO_SERIES:-$SUPPORTED_SERIES}; do
+        case "$s" in *.*) ;; *) s="$s.0" ;; esac
+        out="$out $s"
+    done
+    echo $out
+}
+
+use_series 18.0
+
 # Why Odoo cannot be used, or nothing when it can.
 odoo_problem() {
     if [ ! -f "$ODOO_SRC/odoo/release.py" ]; then
-        echo "no Odoo tree at ODOO_SRC=$ODOO_SRC; set ODOO_SRC to an Odoo 18.0 source checkout"
-    elif ! grep -q "version_info = (18, 0" "$ODOO_SRC/odoo/release.py"; then
-        echo "ODOO_SRC=$ODOO_SRC is not Odoo 18.0; set ODOO_SRC to an Odoo 18.0 source checkout"
+        echo "no Odoo tree at $SRC_VAR=$ODOO_SRC; set $SRC_VAR to an Odoo $SERIES source checkout"
+    elif ! grep -q "version_info = (${SERIES%.0}, 0" "$ODOO_SRC/odoo/release.py"; then
+        echo "$SRC_VAR=$ODOO_SRC is not Odoo $SERIES; set $SRC_VAR to an Odoo $SERIES source checkout"
     elif ! pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null && ! "$PY" -c "import psycopg2,os;psycopg2.connect(dbname='postgres')" 2>/dev/null; then
         echo "PostgreSQL does not answer at $PGHOST:$PGPORT as $PGUSER; set PGHOST/PGPORT/PGUSER/PGPASSWORD"
     fi
 }
 
-# Create or reuse the git-ignored virtualenv with Odoo's requirements and ours.
+# Create or reuse the git-ignored virtualenv of the selected series with its Odoo's requirements and ours.
+# A lock inside the virtualenv keeps two commands (or two helpers sharing it) from building it at once.
 ensure_venv() {
     local stamp="$VENV/.qbo-stamp" want
     want=$(cat "$ROOT/requirements-dev.txt" "$ODOO_SRC/requirements.txt" 2>/dev/null | sha1sum | cut -c1-12)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    mkdir -p "$VENV" || return 1
+    (
+        flock 9
+        _ensure_venv_locked "$want"
+    ) 9>"$VENV/.qbo-lock"
+}
+
+_ensure_venv_locked() {
+    local stamp="$VENV/.qbo-stamp" want=$1
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
     [ -x "$PY" ] || python3 -m venv "$VENV" || return 1
     local cons="$VENV/build-constraints.txt" log="$VENV/pip.log"

@@ -75,18 +75,24 @@ def main():
     args = parser.parse_args()
 
     sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415
+    # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
+    import odoo.modules.registry  # noqa: PLC0415
+    import odoo.netsvc  # noqa: PLC0415
+    import odoo.release  # noqa: PLC0415
+    import odoo.service.db  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
     new_db = not database_exists(args.db)
     installed = not new_db and addon_installed(args.db)
-    options = ['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
+    series19 = odoo.release.version_info[0] >= 19
+    # No demo data: 19 has none unless --with-demo; 18 needs --without-demo (a value that 19 rejects).
+    options = ['-d', args.db, '--addons-path', args.addons_path, *([] if series19 else ['--without-demo', 'all']),
                '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'info']
     # Install on first run; upgrade afterwards so that the demo always shows the current code.
     options += ['-u', ADDON] if installed else ['-i', ADDON]
     if args.logfile:
         options += ['--logfile', args.logfile]
-    config.parse_config(options)
+    config.parse_config(options, setup_logging=True)
     # parse_config only reads the options: the log file is opened by init_logger (odoo-bin calls it
     # when it starts a server, which this script does not), hence the empty setup.log before.
     odoo.netsvc.init_logger()
@@ -96,7 +102,9 @@ def main():
     else:
         print(f"demo: reusing database {args.db} ({'upgrading' if installed else 'installing'} {ADDON})",
               flush=True)
-    registry = odoo.modules.registry.Registry.new(args.db, update_module=True)
+    # 19 takes the modules to install/upgrade as arguments instead of reading them from the config.
+    modules = {'install_modules': config['init'], 'upgrade_modules': config['update']} if series19 else {}
+    registry = odoo.modules.registry.Registry.new(args.db, update_module=True, **modules)
     with registry.cursor() as cr:
         cr.execute('SELECT state FROM ir_module_module WHERE name = %s', (ADDON,))
         state = cr.fetchone()

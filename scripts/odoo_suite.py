@@ -1,7 +1,8 @@
 """Run the addon's Odoo suite in a throwaway database and report exact counts.
 
 Installs quickbooks_online with --test-enable (at_install and post_install tests of the tags
-given), then uninstalls it, and checks the log for warnings about access rules, views or fields.
+given), upgrades it, then uninstalls it, and checks the log of each phase for warnings about the
+addon (access rules, views, fields, data).
 Prints the interesting log lines and, last, "counts: <passed> <failed>".
 
 Called by scripts/test; `--drop DB` only drops a database.
@@ -41,18 +42,23 @@ def main():
         return 0
 
     sys.path.insert(0, args.odoo_src)
-    import odoo  # noqa: PLC0415
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+    # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
+    import odoo.modules.registry  # noqa: PLC0415
+    import odoo.release  # noqa: PLC0415
+    import odoo.service.db  # noqa: PLC0415
+    import odoo.service.server  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
     if os.path.exists(args.log):
         os.unlink(args.log)
+    # No demo data: 19 has none unless --with-demo; 18 needs --without-demo (a value that 19 rejects).
+    no_demo = [] if odoo.release.version_info[0] >= 19 else ['--without-demo', 'all']
     config.parse_config([
         '-d', args.db, '--addons-path', args.addons_path, '-i', 'quickbooks_online',
-        '--test-enable', '--test-tags', args.tags, '--stop-after-init', '--without-demo', 'all',
-        '--http-port', str(args.http_port), '--max-cron-threads', '0', '--logfile', args.log,
-        '--log-level', 'info',
-    ])
+        '--test-enable', '--test-tags', args.tags, '--stop-after-init', *no_demo,
+        '--http-interface', '127.0.0.1', '--http-port', str(args.http_port), '--max-cron-threads', '0',
+        '--logfile', args.log, '--log-level', 'info',
+    ], setup_logging=True)
     odoo.service.db._create_empty_database(args.db)
     rc = odoo.service.server.start(preload=[args.db], stop=True)
     registry = odoo.modules.registry.Registry.registries.get(args.db)
@@ -64,31 +70,16 @@ def main():
         failed = 1  # the install itself failed
     passed = max(run - failed - skipped, 0)
     install_warnings = _addon_warnings(args.log, stop_at='Starting post tests')
-    uninstall_offset = os.path.getsize(args.log)
 
+    # Upgrade check: updating the installed addon (what every deployment does) logs nothing about it.
+    config['test_enable'] = False  # the upgrade must not run the tests a second time
+    upgrade_problems = _module_phase(args, 'button_immediate_upgrade', _check_upgraded)
     # Uninstall check: the addon must leave cleanly.
-    uninstall_error = None
-    try:
-        registry = odoo.modules.registry.Registry.new(args.db)
-        with registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            module = env['ir.module.module'].search([('name', '=', 'quickbooks_online')])
-            module.button_immediate_uninstall()
-        with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
-            cr.execute("SELECT state FROM ir_module_module WHERE name = 'quickbooks_online'")
-            state = cr.fetchone()[0]
-            if state != 'uninstalled':
-                uninstall_error = f"module state after uninstall: {state}"
-            cr.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'qbo\\_%%'")
-            if cr.fetchone()[0]:
-                uninstall_error = "qbo_* tables remain after uninstall"
-    except Exception as exc:  # noqa: BLE001 - reported as a failed check
-        uninstall_error = repr(exc)
-    uninstall_warnings = _addon_warnings(args.log, start_offset=uninstall_offset)
+    uninstall_problems = _module_phase(args, 'button_immediate_uninstall', _check_uninstalled)
 
     for check, problems in (('install without addon warnings', install_warnings),
-                            ('uninstall cleanly', ([uninstall_error] if uninstall_error else [])
-                             + uninstall_warnings)):
+                            ('upgrade without addon warnings', upgrade_problems),
+                            ('uninstall cleanly', uninstall_problems)):
         if problems:
             failed += 1
             print(f"FAILED check: {check}")
@@ -98,12 +89,55 @@ def main():
             passed += 1
 
     with open(args.log, encoding='utf-8', errors='replace') as log:
+        in_traceback = False
         for line in log:
             if ' ERROR ' in line or 'FAIL:' in line or ' CRITICAL ' in line:
                 print(line.rstrip()[:400])
+            # The exception that ends a traceback (e.g. the ImportError that stopped the install).
+            if line.startswith('Traceback'):
+                in_traceback = True
+            elif in_traceback and line[:1] not in (' ', '\t', '\n', ''):
+                print(f"    {line.rstrip()[:400]}")
+                in_traceback = False
     print(f"odoo tests run: {run} (log: {args.log})")
     print(f"counts: {passed} {failed} {skipped}")
     return 0 if not failed else 1
+
+
+def _module_phase(args, button, check):
+    """Press a button of the addon's ir.module.module (in a fresh registry), then run `check` on a new
+    cursor; return the problems: the exception or check failure, and the addon warnings logged meanwhile."""
+    import odoo.modules.registry  # noqa: PLC0415
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    offset = os.path.getsize(args.log)
+    error = None
+    try:
+        with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            getattr(env['ir.module.module'].search([('name', '=', 'quickbooks_online')]), button)()
+        with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
+            error = check(cr)
+    except Exception as exc:  # noqa: BLE001 - reported as a failed check
+        error = repr(exc)
+    return ([error] if error else []) + _addon_warnings(args.log, start_offset=offset)
+
+
+def _check_upgraded(cr):
+    cr.execute("SELECT state FROM ir_module_module WHERE name = 'quickbooks_online'")
+    state = cr.fetchone()[0]
+    return None if state == 'installed' else f"module state after upgrade: {state}"
+
+
+def _check_uninstalled(cr):
+    cr.execute("SELECT state FROM ir_module_module WHERE name = 'quickbooks_online'")
+    state = cr.fetchone()[0]
+    if state != 'uninstalled':
+        return f"module state after uninstall: {state}"
+    cr.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'qbo\\_%%'")
+    if cr.fetchone()[0]:
+        return "qbo_* tables remain after uninstall"
+    return None
 
 
 def _addon_warnings(path, stop_at=None, start_offset=0):

@@ -11,3 +11,5 @@ from . import test_qbo_parity
 from . import test_qbo_security
 from . import test_qbo_payments
 from . import test_qbo_webhook
+from . import test_qbo_compat
+from . import test_qbo_i18n

@@ -214,9 +214,10 @@ class TestQboSecurity(QboTestCommon):
 
     def test_database_copy_never_refreshes_nor_revokes(self):
         token = self._token()
-        self.assertEqual(token.database_uuid, self.env['ir.config_parameter'].sudo().get_param('database.uuid'))
-        # Simulate a restored copy: this database's uuid differs from the one that connected.
-        token.database_uuid = 'uuid-of-the-production-database'
+        uuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        self.assertEqual(token.database_uuid, f"{uuid}/{self.env.cr.dbname}")
+        # Simulate a dump restored by hand under another name (same uuid): not the database that connected.
+        token.database_uuid = f"{uuid}/production"
         token.access_token_expiry = fields.Datetime.now() - timedelta(minutes=1)
         self.env.flush_all()  # the refresh reads the token row on a cursor of its own
         refresh_token = token.refresh_token

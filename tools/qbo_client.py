@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode
 import requests
 
 from .. import const
+from .i18n import _lt
 from .qbo_exceptions import (
     QboAuthError,
     QboConnectionError,
@@ -59,11 +60,11 @@ def endpoints_for(environment, custom_base_url=None):
     """
     if environment == 'custom':
         if not custom_base_url:
-            raise ValueError("A custom QuickBooks endpoint needs a base URL.")
+            raise ValueError(_lt("A custom QuickBooks endpoint needs a base URL."))
         base = custom_base_url.rstrip('/')
         return {key: base + path for key, path in const.CUSTOM_PATHS.items()}
     if environment not in const.OAUTH_ENDPOINTS:
-        raise ValueError(f"Unknown QuickBooks environment {environment!r}.")
+        raise ValueError(_lt("Unknown QuickBooks environment %r.", environment))
     return dict(const.OAUTH_ENDPOINTS[environment])
 
 
@@ -108,7 +109,7 @@ class RateLimiter:
                 wait = 60 - (now - self._starts[0])
             if time.monotonic() + wait > deadline:
                 raise QboRateLimitError(
-                    "Local throttle: more than %d QuickBooks requests in one minute." % self.per_minute,
+                    _lt("Local throttle: more than %s QuickBooks requests in one minute.", self.per_minute),
                     code=const.FAULT_THROTTLED)
             time.sleep(min(wait, 1.0))
 
@@ -117,7 +118,7 @@ class RateLimiter:
         """Hold one request slot for the duration of a call (`kind` is for the shared limiter)."""
         deadline = time.monotonic() + self.max_wait
         if not self._semaphore.acquire(timeout=self.max_wait):
-            raise QboRateLimitError("Local throttle: too many concurrent QuickBooks requests.",
+            raise QboRateLimitError(_lt("Local throttle: too many concurrent QuickBooks requests."),
                                     code=const.FAULT_THROTTLED)
         try:
             self._wait_for_window(deadline)
@@ -232,7 +233,7 @@ def _transport_error(exc, method):
         isinstance(exc, requests.exceptions.ConnectionError)
         and ('NewConnectionError' in repr(exc) or 'Connection refused' in str(exc)))
     outcome_unknown = method != 'GET' and not never_sent
-    return QboConnectionError(f"No answer from QuickBooks: {exc.__class__.__name__}",
+    return QboConnectionError(_lt("No answer from QuickBooks: %s", exc.__class__.__name__),
                               outcome_unknown=outcome_unknown, detail=str(exc)[:300])
 
 
@@ -310,10 +311,10 @@ class QboOAuthClient:
         try:
             tokens = response.json()
         except ValueError:
-            raise QboOAuthError("The token endpoint did not answer JSON.", status=response.status_code,
+            raise QboOAuthError(_lt("The token endpoint did not answer JSON."), status=response.status_code,
                                 intuit_tid=response.headers.get('intuit_tid')) from None
         if not tokens.get('access_token') or not tokens.get('refresh_token'):
-            raise QboOAuthError("The token endpoint answered without tokens.", status=response.status_code,
+            raise QboOAuthError(_lt("The token endpoint answered without tokens."), status=response.status_code,
                                 intuit_tid=response.headers.get('intuit_tid'))
         return tokens
 
@@ -443,7 +444,7 @@ class QboClient:
         try:
             return response.json()
         except ValueError:
-            raise QboServerError("QuickBooks answered something that is not JSON.",
+            raise QboServerError(_lt("QuickBooks answered something that is not JSON."),
                                  status=response.status_code,
                                  intuit_tid=response.headers.get('intuit_tid')) from None
 

@@ -4,12 +4,13 @@ Every exception carries what a person needs to understand and report the failure
 status, QuickBooks' fault code, element and detail, and Intuit's transaction id (`intuit_tid`),
 which Intuit support asks for.
 """
+from .i18n import _lt
 
 
 class QboError(Exception):
     """Base class of every QuickBooks Online failure.
 
-    :param str message: human-readable summary
+    :param message: human-readable summary (a str, or a lazily translated `_lt` message)
     :param int status: HTTP status, or None when no response was received
     :param str code: QuickBooks fault code (e.g. '6240'), or the OAuth error (e.g. 'invalid_grant')
     :param str detail: QuickBooks' Detail text
@@ -21,7 +22,8 @@ class QboError(Exception):
     def __init__(self, message, status=None, code=None, detail=None, element=None, intuit_tid=None,
                  errors=None):
         super().__init__(message)
-        self.message = message
+        # Translated when shown, in the language of whoever reads it (see tools/i18n.py).
+        self._message = message
         self.status = status
         self.code = code
         self.detail = detail
@@ -32,14 +34,20 @@ class QboError(Exception):
     #: True when the same call may succeed later without anybody changing anything.
     transient = False
 
+    @property
+    def message(self):
+        """The summary as text, translated for the current user when inside Odoo."""
+        return str(self._message)
+
     def __str__(self):
-        parts = [self.message]
+        message = self.message
+        parts = [message]
         if self.code:
             parts.append(f"[code {self.code}]")
-        if self.detail and self.detail not in self.message:
+        if self.detail and self.detail not in message:
             parts.append(f"- {self.detail}")
         if self.element:
-            parts.append(f"(field: {self.element})")
+            parts.append(str(_lt("(field: %s)", self.element)))
         return ' '.join(parts)
 
     def to_dict(self):

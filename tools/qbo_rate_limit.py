@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .. import const
+from .i18n import _lt
 from .qbo_exceptions import QboRateLimitError
 
 _logger = logging.getLogger(__name__)
@@ -137,9 +138,9 @@ class PgRateLimiter:
                 row = cr.fetchone()
             now, paused_until = row
             if paused_until > now:
-                return None, paused_until - now, (
-                    "QuickBooks throttled this company (429): every worker waits %d s before sending again."
-                    % round(paused_until - now))
+                return None, paused_until - now, _lt(
+                    "QuickBooks throttled this company (429): every worker waits %d s before sending again.",
+                    round(paused_until - now))
             cr.execute("""
                 SELECT count(*) FILTER (WHERE released_at IS NULL AND lease_until > %(now)s),
                        count(*) FILTER (WHERE started_at > %(now)s - %(minute)s),
@@ -153,17 +154,17 @@ class PgRateLimiter:
             """, {'now': now, 'key': self.key, 'minute': MINUTE_WINDOW, 'second': SECOND_WINDOW})
             in_flight, minute, minute_first, second, second_first, batches, batch_first = cr.fetchone()
             if minute >= limits.per_minute:
-                return None, max(minute_first + MINUTE_WINDOW - now, 0.0), (
-                    "Local throttle: %d QuickBooks requests in the last minute for this company." % minute)
+                return None, max(minute_first + MINUTE_WINDOW - now, 0.0), _lt(
+                    "Local throttle: %d QuickBooks requests in the last minute for this company.", minute)
             if kind == 'batch' and batches >= limits.batch_per_minute:
-                return None, max(batch_first + MINUTE_WINDOW - now, 0.0), (
-                    "Local throttle: %d QuickBooks batch requests in the last minute for this company." % batches)
+                return None, max(batch_first + MINUTE_WINDOW - now, 0.0), _lt(
+                    "Local throttle: %d QuickBooks batch requests in the last minute for this company.", batches)
             if second >= limits.per_second:
-                return None, max(second_first + SECOND_WINDOW - now, 0.0), (
-                    "Local throttle: %d QuickBooks requests in the last second for this company." % second)
+                return None, max(second_first + SECOND_WINDOW - now, 0.0), _lt(
+                    "Local throttle: %d QuickBooks requests in the last second for this company.", second)
             if in_flight >= limits.in_flight:
-                return None, IN_FLIGHT_POLL_SECONDS, (
-                    "Local throttle: %d QuickBooks requests in flight for this company." % in_flight)
+                return None, IN_FLIGHT_POLL_SECONDS, _lt(
+                    "Local throttle: %d QuickBooks requests in flight for this company.", in_flight)
             cr.execute("""INSERT INTO qbo_rate_limit_slot (key, started_at, is_batch, lease_until)
                           VALUES (%s, %s, %s, %s) RETURNING id""",
                        [self.key, now, kind == 'batch', now + SLOT_LEASE_SECONDS])
