@@ -42,6 +42,7 @@ OAUTH_STATE_TTL_SECONDS = 600
 MINOR_VERSION = '75'
 # requestid: unique per realm, at most 50 characters (36 for batch requests).
 REQUEST_ID_MAX_LENGTH = 50
+BATCH_REQUEST_ID_MAX_LENGTH = 36
 # Timeout (seconds) of connecting and of each read: QBO itself gives up on requests after 120 s.
 # One number rather than a (connect, read) tuple: Odoo's test harness only accepts numbers.
 HTTP_TIMEOUT = 60

@@ -84,10 +84,13 @@ class AccountPayment(models.Model):
         payload = self._qbo_payment_payload(connection)
         res_ref = f"{self._name},{self.id}"
         document = None
-        if binding.outcome_unknown:
+        if binding._qbo_pending_create():
             document = self._qbo_find_payment(client, payload, res_ref)
+            if document is not None:
+                binding._qbo_settle()
         if document is None:
-            document = client.create('Payment', payload, binding._qbo_request_id('create', payload), res_ref=res_ref)
+            # Durable intent and stable requestid (see qbo.binding._qbo_call).
+            document = binding._qbo_call('create', lambda rid: client.create('Payment', payload, rid, res_ref=res_ref))
         binding.write({'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'], 'state': 'sent',
                        'qbo_total': float(document.get('TotalAmt') or 0), 'odoo_total': self.amount,
                        'currency_id': self.currency_id.id})

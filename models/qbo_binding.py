@@ -1,17 +1,18 @@
-import hashlib
-import json
 import logging
+import traceback
+import uuid
 from datetime import timedelta
 
 from markupsafe import escape
-from psycopg2.errors import LockNotAvailable
 
 from odoo import _, api, fields, models, modules
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
 from .. import const
-from ..tools import QboConnectionError, QboError, QboRateLimitError
+from ..tools import QboError, QboRateLimitError, QboServerError
+from ..tools.qbo_client import error_from_batch_fault
+from ..tools.qbo_exceptions import is_auth_failure, is_definite_answer, never_executed
 from . import qbo_compat
 from .qbo_connection import QboReconnectNeeded
 
@@ -21,6 +22,13 @@ _logger = logging.getLogger(__name__)
 ENTITY_ORDER = {'Item': 0, 'Customer': 1, 'Invoice': 2, 'CreditMemo': 2}
 # Exponential back-off of transient failures (minutes), capped at the last value.
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
+# uuid5 namespace of our requestids (any fixed uuid; never change it: it would change every requestid).
+REQUEST_ID_NAMESPACE = uuid.UUID('6f1c3c2e-8a4b-5d0e-9f17-0d0b0c0a1e51')
+# First key of the advisory locks taken on bindings (second key: the binding id).
+LOCK_CLASS = 0x51B0
+# Fields that record what QuickBooks answered: kept when an export fails after the answer came.
+TRUTH_FIELDS = ['qbo_id', 'qbo_sync_token', 'qbo_sent_name', 'request_generation', 'last_request_id',
+                'intent_operation', 'intent_request_id', 'intent_date']
 
 
 class QboBlocked(UserError):
@@ -29,6 +37,15 @@ class QboBlocked(UserError):
     Puts the binding in the visible 'blocked' state with this message; it is queued again by
     itself once the mapping is set (see qbo.mapping) or the record is edited.
     """
+
+
+class QboDeferred(QboError):
+    """The record waits for another one (its customer) that is itself deferred: retry at `retry_at`."""
+    transient = True
+
+    def __init__(self, message, retry_at=None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_at = retry_at
 
 
 class QboBinding(models.Model):
@@ -62,11 +79,18 @@ class QboBinding(models.Model):
     retry_count = fields.Integer(copy=False)
     next_retry_date = fields.Datetime(copy=False, index=True)
     last_sync_date = fields.Datetime(copy=False)
-    # requestid ingredients: the same payload in the same generation keeps the same requestid, so
-    # a retry after an unknown outcome is replayed by QuickBooks instead of creating a duplicate.
+    # Exactly once (see _qbo_call): the generation counts the answers QuickBooks gave for this
+    # record; the requestid of a write is derived from it, so a retry after an unknown outcome
+    # reuses the requestid (QuickBooks replays its answer) and anything after an answer gets a new one.
     request_generation = fields.Integer(default=0, copy=False)
     last_request_id = fields.Char(copy=False)
-    outcome_unknown = fields.Boolean(copy=False, help="A create may have reached QuickBooks without an answer.")
+    # The durable intent: the write about to be sent (committed first in the cron) and its requestid.
+    # Set and unanswered = outcome unknown: the next attempt looks for our object before sending.
+    intent_operation = fields.Char(copy=False)
+    intent_request_id = fields.Char(copy=False)
+    intent_date = fields.Datetime(copy=False)
+    outcome_unknown = fields.Boolean(compute='_compute_outcome_unknown',
+                                     help="A write may have reached QuickBooks without its answer being recorded.")
     odoo_total = fields.Monetary(currency_field='currency_id', copy=False)
     qbo_total = fields.Monetary(currency_field='currency_id', copy=False)
     odoo_tax = fields.Monetary(currency_field='currency_id', copy=False)
@@ -84,6 +108,11 @@ class QboBinding(models.Model):
         for binding in self:
             record = binding._qbo_record()
             binding.record_name = record.display_name if record else f"{binding.res_model},{binding.res_id}"
+
+    @api.depends('intent_request_id')
+    def _compute_outcome_unknown(self):
+        for binding in self:
+            binding.outcome_unknown = bool(binding.intent_request_id)
 
     def _search_record_name(self, operator, value):
         """Search the linked records by their display name (the Transfers list's search box).
@@ -132,14 +161,6 @@ class QboBinding(models.Model):
                                           'res_id': record.id, 'entity': entity})
         return binding
 
-    def _qbo_request_id(self, operation, payload):
-        """Deterministic requestid: same binding, operation, payload and generation -> same id."""
-        self.ensure_one()
-        digest = hashlib.sha1(json.dumps([operation, payload, self.request_generation], sort_keys=True,
-                                         default=str).encode()).hexdigest()[:20]
-        db_tag = self.env.cr.dbname[-8:].replace('-', '')
-        return f"odoo-{db_tag}-{self.id}-{operation[:1]}{digest}"[:const.REQUEST_ID_MAX_LENGTH]
-
     def _qbo_next_attempt_label(self):
         """When the scheduler will try this binding again, in the user's timezone ('in a few minutes' if unset)."""
         self.ensure_one()
@@ -155,103 +176,433 @@ class QboBinding(models.Model):
             self._qbo_trigger_cron()
 
     @api.model
-    def _qbo_trigger_cron(self):
+    def _qbo_trigger_cron(self, at=None):
+        """Wake the export cron now, or at `at` (a deferred retry). One pending wake-up per moment."""
         cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
-        if cron and cron.active:
-            cron.sudo()._trigger()
+        if not cron or not cron.active:
+            return
+        if at and self.env['ir.cron.trigger'].sudo().search_count(
+                [('cron_id', '=', cron.id), ('call_at', '>', fields.Datetime.now()), ('call_at', '<=', at)], limit=1):
+            return  # an earlier wake-up is planned; that run plans the next one
+        cron.sudo()._trigger(at)
 
     @api.model
     def _qbo_can_commit(self):
-        """Never commit inside tests (same rule as account.move.send)."""
-        return not modules.module.current_test
+        """Commit only in real cron runs: never inside tests (same rule as account.move.send).
+
+        Tests that drive the cron on a real cursor of their own (committed data, two transactions)
+        opt in with the context key ``qbo_cron_commit``.
+        """
+        return self.env.context.get('qbo_cron_commit', not modules.module.current_test)
+
+    # ------------------------------------------------------------------ exactly once: identity and intents
+
+    @api.model
+    def _qbo_database_uuid(self):
+        return self.env['ir.config_parameter'].sudo().get_param('database.uuid') or self.env.cr.dbname
+
+    @api.model
+    def _qbo_make_request_id(self, connection, res_model, res_id, operation, generation):
+        """requestid = uuid5 of (database.uuid, model, record id, connection, operation, generation).
+
+        Stable across restarts, serialization retries and payload edits (unlike a binding row id or
+        a payload hash), 36 characters so that it also fits a batch request, and unique per
+        database: two Odoo databases on one QuickBooks company never replay each other's answers.
+        """
+        key = f"{self._qbo_database_uuid()}:{res_model}:{res_id}:{connection.id}:{operation}:{generation}"
+        return str(uuid.uuid5(REQUEST_ID_NAMESPACE, key))
+
+    def _qbo_request_id(self, operation, payload=None):
+        """This binding's requestid for `operation` in its current generation.
+
+        :param payload: ignored (older callers pass it): the requestid must not change with the
+            payload, or a retry after an unknown outcome would not be replayed
+        """
+        self.ensure_one()
+        return self._qbo_make_request_id(self.connection_id, self.res_model, self.res_id, operation,
+                                         self.request_generation)
+
+    def _qbo_marker(self):
+        """Untranslated marker written on the QuickBooks object (Customer.Notes, PrivateNote)."""
+        self.ensure_one()
+        return self.env['qbo.mapper']._qbo_marker(self._qbo_record())
+
+    def _qbo_begin(self, operation):
+        """Record the durable intent of a write and return the requestid to send it with.
+
+        In the cron the intent is committed before the request leaves: after a crash, a timeout or
+        a dropped connection the binding says "outcome unknown" (an intent without an answer), and
+        the next attempt looks for what it may have created before sending the same requestid
+        again. The binding stays locked by the run (session advisory lock) across the commit.
+        """
+        self.ensure_one()
+        request_id = self._qbo_request_id(operation)
+        if (self.intent_operation, self.intent_request_id) != (operation, request_id):
+            self.write({'intent_operation': operation, 'intent_request_id': request_id,
+                        'intent_date': fields.Datetime.now(), 'last_request_id': request_id})
+        if self.env.context.get('qbo_committing'):
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intent must survive a crash
+        return request_id
+
+    def _qbo_settle(self):
+        """QuickBooks answered the intent (success or a definite refusal): next writes get a new generation."""
+        self.ensure_one()
+        self.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False,
+                    'request_generation': self.request_generation + 1})
+
+    def _qbo_call(self, operation, send):
+        """Send one write exactly once: intent first, then the request with the intent's requestid.
+
+        :param str operation: 'create', 'update', 'void', 'delete' or a label such as 'item-42'
+        :param send: callable(request_id) doing the HTTP call and returning its result
+        :return: what `send` returned
+        :raise QboError: as raised by the client; definite answers are settled first, transient
+            and unknown outcomes keep the intent (same requestid next time)
+        """
+        self.ensure_one()
+        request_id = self._qbo_begin(operation)
+        try:
+            result = send(request_id)
+        except QboError as exc:
+            if is_definite_answer(exc):
+                self._qbo_settle()
+            elif never_executed(exc):
+                # Refused before execution (429, authentication, connection refused): nothing to look for.
+                self.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+            raise
+        self._qbo_settle()
+        return result
+
+    def _qbo_pending_create(self):
+        """True when a create was sent (or about to be) and its answer was never recorded."""
+        self.ensure_one()
+        return self.intent_operation == 'create' and bool(self.intent_request_id)
+
+    # ------------------------------------------------------------------ locks
+
+    def _qbo_try_lock(self, session):
+        """Take this binding's advisory lock without waiting; False when another worker holds it.
+
+        Session locks (cron) survive the commits of one export; transaction locks (button) end with
+        the request. Both live in one lock space, so the button and the cron exclude each other.
+        """
+        self.ensure_one()
+        function = 'pg_try_advisory_lock' if session else 'pg_try_advisory_xact_lock'
+        self.env.cr.execute(SQL(f"SELECT {function}(%s, %s)", LOCK_CLASS, self.id))  # noqa: S608 - constant name
+        return self.env.cr.fetchone()[0]
+
+    def _qbo_unlock(self):
+        self.ensure_one()
+        self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, self.id))
+
+    def _qbo_lock_for_button(self):
+        """Refuse to export bindings that a cron worker is exporting right now."""
+        for binding in self:
+            if not binding._qbo_try_lock(session=False):
+                raise UserError(_("These records are being sent to QuickBooks right now. Try again in a minute."))
 
     # ------------------------------------------------------------------ processing (button and cron)
 
+    def _qbo_with_dependencies(self):
+        """The bindings to process, each preceded by what it needs (an invoice's customer).
+
+        A dependency is exported as a binding of its own, in its own savepoint or transaction, so
+        that its outcome (a customer created in QuickBooks) is recorded even if the document that
+        needed it fails afterwards. Returns a list of (binding, context) pairs in export order.
+        """
+        ordered = self.sorted(lambda b: (b.connection_id.id, ENTITY_ORDER.get(b.entity, 9), b.id))
+        result, seen = [], set()
+        for binding in ordered:
+            record = binding._qbo_record() if binding.state == 'to_send' else None
+            try:
+                dependencies = record._qbo_dependencies(binding) if record else []
+            except Exception:  # noqa: BLE001 - the export of this binding will fail and say why
+                _logger.exception("Could not list the dependencies of %s,%s", binding.res_model, binding.res_id)
+                dependencies = []
+            for dependency, context in dependencies:
+                if dependency.id not in seen and dependency.state == 'to_send':
+                    seen.add(dependency.id)
+                    result.append((dependency, context))
+            if binding.id not in seen:
+                seen.add(binding.id)
+                result.append((binding, {}))
+        return sorted(result, key=lambda item: (item[0].connection_id.id, ENTITY_ORDER.get(item[0].entity, 9)))
+
     def _qbo_process(self, with_commit=False):
-        """Export the bindings, each in its own savepoint; record the outcome on the binding.
+        """Export the bindings and record each outcome on its binding; one bad record never stops the run.
 
-        Dependencies (the customer of an invoice) are exported first by the business model.
-        Outcomes: sent / variance; to_send with a retry date for transient failures; error for
-        data QuickBooks refused; blocked for a missing mapping or a failing preflight. A dead
-        connection stops its bindings without marking them failed.
+        Outcomes: sent / variance; to_send with a retry date for transient failures; error for data
+        QuickBooks refused (or an unexpected exception); blocked for a missing mapping or a failing
+        preflight. An authentication failure stops its connection (Reconnection needed) and a 429
+        pauses it: their bindings stay queued, untouched.
 
-        :param bool with_commit: commit after each binding (cron); never inside tests
+        :param bool with_commit: cron: lock each binding for the whole export (session lock),
+            commit its intent before sending and its outcome after; never inside tests
         :return: counts per outcome
         :rtype: dict
         """
+        committing = with_commit and self._qbo_can_commit()
         counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': 0}
-        ordered = self.sorted(lambda b: (b.connection_id.id, ENTITY_ORDER.get(b.entity, 9), b.id))
-        dead_connections = set()
-        for binding in ordered:
-            connection = binding.connection_id
-            if connection.id in dead_connections or connection.state != 'connected':
-                counts['skipped'] += 1
+        stopped = set()
+        for group in self._qbo_groups(self.sudo()._qbo_with_dependencies()):  # links: written by the connector
+            connection = group[0][0].connection_id
+            if connection.id in stopped or connection.state != 'connected' or connection._qbo_is_throttled():
+                counts['skipped'] += len(group)
                 continue
-            outcome = binding._qbo_process_one()
-            if outcome == 'reconnect':
-                dead_connections.add(connection.id)
-                counts['skipped'] += 1
-            else:
+            taken = [(binding, context) for binding, context in group if binding._qbo_try_lock(session=committing)]
+            counts['skipped'] += len(group) - len(taken)  # another worker (or a button) is exporting them
+            try:
+                if committing:
+                    # A fresh snapshot after the locks: skip what another worker finished meanwhile.
+                    self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only
+                    self.invalidate_model()
+                    due = [(b, c) for b, c in taken if b.exists() and b.state == 'to_send']
+                    counts['skipped'] += len(taken) - len(due)
+                else:
+                    due = taken
+                if len(due) > 1:
+                    outcomes = self._qbo_process_batch(due, committing)
+                else:
+                    outcomes = [binding.with_context(qbo_committing=committing, **context)._qbo_process_one()
+                                for binding, context in due]
+            finally:
+                if committing:
+                    for binding, _context in taken:
+                        binding._qbo_unlock()
+            for outcome in outcomes:
+                if outcome in ('reconnect', 'throttled'):
+                    stopped.add(connection.id)
+                    outcome = 'skipped' if outcome == 'reconnect' else 'retry'
                 counts[outcome] = counts.get(outcome, 0) + 1
-            if with_commit and self._qbo_can_commit():
-                # Cron: one transaction per exported record, as Odoo's own batch senders do.
-                self.env.cr.commit()  # pylint: disable=invalid-commit
         return counts
 
+    @api.model
+    def _qbo_groups(self, queue):
+        """Cut the export queue into groups sent together: same connection and entity, at most 30
+        (one QuickBooks batch request). Customers come in earlier groups than their invoices."""
+        groups = []
+        for binding, context in queue:
+            last = groups[-1] if groups else None
+            if (last and len(last) < const.BATCH_MAX_ITEMS and last[0][0].connection_id == binding.connection_id
+                    and last[0][0].entity == binding.entity):
+                last.append((binding, context))
+            else:
+                groups.append([(binding, context)])
+        return groups
+
+    def _qbo_success_vals(self):
+        vals = {'error_code': False, 'retry_count': 0, 'next_retry_date': False,
+                'last_sync_date': fields.Datetime.now()}
+        if self.state not in ('variance', 'voided', 'deleted_in_qbo'):
+            # A success clears any earlier failure text (e.g. "Blocked: mapping" before the fix).
+            vals.update(state='sent', error_message=False)
+        # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
+        return vals
+
+    def _qbo_finish(self, record, outcome, vals):
+        """Write the outcome and let the business record react (chatter); never loses the outcome."""
+        self.write(vals)
+        if outcome in ('sent', 'error', 'blocked'):
+            try:
+                with self.env.cr.savepoint():
+                    record._qbo_after_process(self, outcome)
+            except Exception:  # noqa: BLE001 - a chatter note must not lose the outcome
+                _logger.exception("QuickBooks: could not note the outcome on %s,%s", self.res_model, self.res_id)
+
+    def _qbo_process_batch(self, group, committing):
+        """Send a group of bindings of one connection and entity in one QuickBooks batch request.
+
+        Each item keeps the exactly-once rules of a single write: its own requestid (the binding's,
+        as for a single call) and intent, all recorded (committed in the cron) before the batch
+        leaves; the batch request's requestid is derived from the items' so that the same batch is
+        replayed. Items an exporter cannot batch (an unknown outcome to look up first, an update
+        that must read the document) and items whose fault needs a lookup (6240, 6140, 5010) go
+        through the single path. Per-item results and faults land on their own binding.
+
+        :param list group: (binding, context) pairs, locked by the caller
+        :return: one outcome per processed binding
+        """
+        connection = group[0][0].connection_id
+        entity = group[0][0].entity
+        calls, items, singles, results = [], [], [], []
+        try:
+            issues = connection._qbo_preflight_issues()
+            if issues:
+                raise QboBlocked('\n'.join(issues))
+            client = connection._qbo_get_client(calls)
+        except Exception as exc:  # noqa: BLE001 - recorded on every binding of the group
+            for binding, _context in group:
+                outcome, vals = binding._qbo_outcome_of(exc, connection)
+                binding._qbo_finish(binding._qbo_record(), outcome, vals)
+                results.append(outcome)
+            return results
+        for binding, context in group:
+            record = binding._qbo_record()
+            if not record:
+                binding.unlink()
+                results.append('skipped')
+                continue
+            try:
+                exporter = record._qbo_exporter().with_context(**context)
+                # Preparing may write (the customer's binding, items); a failure undoes only its own.
+                with self.env.cr.savepoint():
+                    item = exporter._qbo_batch_item(
+                        binding.with_context(qbo_committing=False, **context), record, client
+                    ) if hasattr(exporter, '_qbo_batch_item') else None  # exporters may not batch
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
+                outcome, vals = binding._qbo_outcome_of(exc, connection)
+                binding._qbo_finish(record, outcome, vals)
+                results.append(outcome)
+                continue
+            if item is None:
+                singles.append((binding, context))
+            else:
+                items.append((binding, context, record, exporter) + item)
+        if items:
+            request_ids = []
+            for binding, _context, _record, _exporter, operation, _payload in items:
+                request_ids.append(binding.with_context(qbo_committing=False)._qbo_begin(operation))
+            if committing:
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents, before sending
+            batch_id = str(uuid.uuid5(REQUEST_ID_NAMESPACE, ','.join(sorted(request_ids))))
+            requests_ = [{'bId': f'b{index}', 'operation': operation, entity: payload}
+                         for index, (_b, _c, _r, _e, operation, payload) in enumerate(items)]
+            try:
+                responses = {r.get('bId'): r for r in client.batch(requests_, request_id=batch_id)}
+            except Exception as exc:  # noqa: BLE001 - the whole batch failed: every item says why
+                for binding, _context, record, _exporter, _operation, _payload in items:
+                    if isinstance(exc, QboError) and never_executed(exc):
+                        binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                    outcome, vals = binding._qbo_outcome_of(exc, connection)
+                    binding._qbo_finish(record, outcome, vals)
+                    results.append(outcome)
+                items = []
+                responses = {}
+            for index, (binding, context, record, exporter, _operation, _payload) in enumerate(items):
+                response = responses.get(f'b{index}')
+                if response is None:  # no answer for this item: outcome unknown, looked up next time
+                    outcome, vals = binding._qbo_outcome_of(QboServerError(
+                        "QuickBooks did not answer this item of the batch."), connection)
+                    binding._qbo_finish(record, outcome, vals)
+                    results.append(outcome)
+                    continue
+                if 'Fault' in response:
+                    error = error_from_batch_fault(response['Fault'])
+                    if is_definite_answer(error):
+                        binding._qbo_settle()
+                        if exporter._qbo_batch_single_after(error):
+                            singles.append((binding, context))  # 6240, 6140, 5010: look up, then link
+                            continue
+                    elif never_executed(error):
+                        binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                    outcome, vals = binding._qbo_outcome_of(error, connection)
+                else:
+                    binding._qbo_settle()
+                    try:
+                        with self.env.cr.savepoint():
+                            exporter._qbo_batch_apply(binding, record, response[entity])
+                        outcome, vals = 'sent', binding._qbo_success_vals()
+                    except Exception as exc:  # noqa: BLE001 - recorded on the item's binding
+                        outcome, vals = binding._qbo_outcome_of(exc, connection)
+                binding._qbo_finish(record, outcome, vals)
+                results.append(outcome)
+        self.env['qbo.sync.log']._qbo_create_from_calls(connection, calls)
+        if committing:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the batch's outcomes
+        for binding, context in singles:
+            results.append(binding.with_context(qbo_committing=committing, **context)._qbo_process_one())
+        return results
+
     def _qbo_process_one(self):
-        """Export one binding; return 'sent', 'error', 'blocked', 'retry' or 'reconnect'."""
+        """Export one binding; return 'sent', 'error', 'blocked', 'retry', 'throttled' or 'reconnect'.
+
+        Button: the export runs in a savepoint, rolled back on failure. Cron (context
+        ``qbo_committing``): intents are committed before each write, so a failure rolls back to
+        the last intent and the outcome is written and committed after it.
+        """
         self.ensure_one()
         record = self._qbo_record()
         if not record:
             self.unlink()
             return 'skipped'
+        committing = self.env.context.get('qbo_committing')
         connection = self.connection_id
         calls = []
-        outcome = 'sent'
-        vals = {}
+        savepoint = None if committing else self.env.cr.savepoint()
         try:
             issues = connection._qbo_preflight_issues()
             if issues:
                 raise QboBlocked('\n'.join(issues))
-            with self.env.cr.savepoint():
-                client = connection._qbo_get_client(calls)
-                record._qbo_export(self, client)
-            vals = {'error_code': False, 'retry_count': 0, 'next_retry_date': False,
-                    'last_sync_date': fields.Datetime.now(), 'outcome_unknown': False}
-            if self.state not in ('variance', 'voided', 'deleted_in_qbo'):
-                # A success clears any earlier failure text (e.g. "Blocked: mapping" before the fix).
-                vals.update(state='sent', error_message=False)
-            # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
-            outcome = 'sent'
-        except QboReconnectNeeded as exc:
-            vals = {'error_message': str(exc)}
-            outcome = 'reconnect'
-        except QboBlocked as exc:
-            vals = {'state': 'blocked', 'error_message': str(exc), 'error_code': False}
-            outcome = 'blocked'
-        except QboError as exc:
+            client = connection._qbo_get_client(calls)
+            record._qbo_exporter()._qbo_export(self, record, client)
+            if savepoint:
+                savepoint.close(rollback=False)
+            outcome, vals = 'sent', self._qbo_success_vals()
+        except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run; recorded below
+            truth = self._qbo_read_truth()
+            if committing:
+                self.env.cr.rollback()  # back to the last committed intent
+            else:
+                savepoint.close(rollback=True)
+            # What QuickBooks answered stays recorded, whatever failed afterwards in Odoo: a link
+            # and a generation rolled back here would mean a second create next time.
+            self._qbo_restore_truth(truth)
+            outcome, vals = self._qbo_outcome_of(exc, connection)
+        # After the rollback: the history and the outcome survive a failed export.
+        self.env['qbo.sync.log']._qbo_create_from_calls(connection, calls)
+        self._qbo_finish(record, outcome, vals)
+        if committing:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the outcome, before unlocking
+        return outcome
+
+    def _qbo_read_truth(self):
+        """The binding's record of QuickBooks' answers (link, generation, pending intent), or None."""
+        try:
+            return self.read(TRUTH_FIELDS, load=None)[0]
+        except Exception:  # noqa: BLE001 - aborted transaction: fall back to the last committed intent
+            return None
+
+    def _qbo_restore_truth(self, truth):
+        if not truth or not self.exists():
+            return
+        current = self.read(TRUTH_FIELDS, load=None)[0]
+        changed = {name: truth[name] for name in TRUTH_FIELDS if truth[name] != current[name]}
+        if changed:
+            self.write(changed)
+
+    def _qbo_outcome_of(self, exc, connection):
+        """Classify a failed export: (outcome, binding values). Connection-wide faults touch the connection."""
+        now = fields.Datetime.now()
+        if isinstance(exc, QboReconnectNeeded):
+            return 'reconnect', {}
+        if is_auth_failure(exc):
+            # The refresh worked (or was refused with invalid_client) and QuickBooks still refuses:
+            # nothing per record can fix it. Stop the connection; its records stay queued.
+            if connection.state != 'reconnect':  # once per connection, not per record
+                connection._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
+            return 'reconnect', {}
+        if isinstance(exc, QboRateLimitError):
+            until = connection._qbo_pause()
+            return 'throttled', {'state': 'to_send', 'next_retry_date': until}
+        if isinstance(exc, QboDeferred):
+            return 'retry', {'state': 'to_send', 'next_retry_date': exc.retry_at, 'error_message': str(exc)}
+        if isinstance(exc, QboBlocked):
+            return 'blocked', {'state': 'blocked', 'error_message': str(exc), 'error_code': False}
+        if isinstance(exc, QboError):
             vals = {'error_message': self._qbo_describe_error(exc), 'error_code': exc.code,
                     'intuit_tid': exc.intuit_tid}
             if exc.transient:
-                delay = const.THROTTLE_RETRY_SECONDS / 60 if isinstance(exc, QboRateLimitError) else \
-                    RETRY_DELAYS_MINUTES[min(self.retry_count, len(RETRY_DELAYS_MINUTES) - 1)]
+                delay = RETRY_DELAYS_MINUTES[min(self.retry_count, len(RETRY_DELAYS_MINUTES) - 1)]
                 vals.update(state='to_send', retry_count=self.retry_count + 1,
-                            next_retry_date=fields.Datetime.now() + timedelta(minutes=delay))
-                if isinstance(exc, QboConnectionError) and exc.outcome_unknown:
-                    vals['outcome_unknown'] = True
-                outcome = 'retry'
-            else:
-                vals['state'] = 'error'
-                outcome = 'error'
-        except UserError as exc:
-            vals = {'state': 'error', 'error_message': str(exc), 'error_code': False}
-            outcome = 'error'
-        # Outside the savepoint: the history and the outcome survive a rolled-back export.
-        self.env['qbo.sync.log']._qbo_create_from_calls(connection, calls)
-        self.write(vals)
-        if outcome in ('sent', 'error', 'blocked'):
-            record._qbo_after_process(self, outcome)
-        return outcome
+                            next_retry_date=now + timedelta(minutes=delay))
+                return 'retry', vals
+            return 'error', dict(vals, state='error')
+        if isinstance(exc, UserError):
+            return 'error', {'state': 'error', 'error_message': str(exc), 'error_code': False}
+        _logger.exception("Unexpected error while exporting %s,%s to QuickBooks", self.res_model, self.res_id)
+        summary = ''.join(traceback.format_exception(exc, limit=-3)).strip()
+        return 'error', {'state': 'error', 'error_code': False, 'error_message': _(
+            "Unexpected error (please report it): %(error)s\n%(trace)s", error=repr(exc), trace=summary[-1500:])}
 
     @api.model
     def _qbo_describe_error(self, exc):
@@ -271,17 +622,6 @@ class QboBinding(models.Model):
         self._qbo_process()
         return True
 
-    def _qbo_lock_for_button(self):
-        """Refuse to export bindings that a cron worker is exporting right now."""
-        if not self:
-            return
-        try:
-            with self.env.cr.savepoint(flush=False):
-                self.env.cr.execute(SQL("SELECT id FROM qbo_binding WHERE id IN %s FOR NO KEY UPDATE NOWAIT",
-                                        tuple(self.ids)))
-        except LockNotAvailable:
-            raise UserError(_("These records are being sent to QuickBooks right now. Try again in a minute.")) from None
-
     def action_qbo_open_record(self):
         self.ensure_one()
         return {'type': 'ir.actions.act_window', 'res_model': self.res_model, 'res_id': self.res_id,
@@ -291,29 +631,44 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_pending_domain(self):
+        now = fields.Datetime.now()
         return [('state', '=', 'to_send'), ('connection_id.state', '=', 'connected'),
-                '|', ('next_retry_date', '=', False), ('next_retry_date', '<=', fields.Datetime.now())]
+                '|', ('connection_id.throttled_until', '=', False), ('connection_id.throttled_until', '<=', now),
+                '|', ('next_retry_date', '=', False), ('next_retry_date', '<=', now)]
 
     @api.model
     def _cron_qbo_export(self, batch_size=100):
-        """Scheduled export: queue what is due, send a bounded batch, re-trigger if more remains."""
+        """Scheduled export: queue what is due, send a bounded batch, and plan the next run.
+
+        Re-running: Odoo's cron progress API (done/remaining) runs the job again at once while due
+        work remains; work deferred to a later moment (5xx back-off, 429 pause) is the only reason
+        to add a trigger, at the earliest of those moments.
+        """
         self.env['account.move']._qbo_enqueue_auto_send()
-        pending = self.search(self._qbo_pending_domain(), limit=batch_size)
-        # Skip rows a button is exporting right now.
-        if pending:
-            self.env.cr.execute(SQL("SELECT id FROM qbo_binding WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
-                                    tuple(pending.ids)))
-            pending = self.browse([row[0] for row in self.env.cr.fetchall()])
+        pending = self.search(self._qbo_pending_domain(), limit=batch_size,
+                              order='next_retry_date asc nulls first, id')
         counts = pending._qbo_process(with_commit=True)
         remaining = self.search_count(self._qbo_pending_domain())
+        done = max(0, len(pending) - counts.get('skipped', 0))  # skipped may include dependencies
         if self._qbo_can_commit():
-            qbo_compat.cron_commit_progress(self.env, len(pending), remaining)
+            # Odoo runs the job again at once while due work remains (progress API, 18 and 19).
+            qbo_compat.cron_commit_progress(self.env, done, remaining if done else 0)
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)
-        if remaining and pending:
-            self._qbo_trigger_cron()
+        self._qbo_schedule_deferred()
         return counts
+
+    @api.model
+    def _qbo_schedule_deferred(self):
+        """Wake the cron at the earliest retry date of deferred work (a 5xx back-off, a 429 pause)."""
+        now = fields.Datetime.now()
+        dates = self.search([('state', '=', 'to_send'), ('connection_id.state', '=', 'connected'),
+                             ('next_retry_date', '>', now)], order='next_retry_date', limit=1).mapped('next_retry_date')
+        dates += [date for date in self.env['qbo.connection'].sudo().search(
+            [('throttled_until', '>', now)]).mapped('throttled_until')]
+        if dates:
+            self._qbo_trigger_cron(at=min(dates))
 
     @api.model
     def _qbo_send_failure_digest(self, bindings):

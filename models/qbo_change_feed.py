@@ -249,10 +249,11 @@ class QboConnectionFeed(models.Model):
         move = binding._qbo_record()
         if not move:
             return
+        exporter = self.env['qbo.exporter.invoice']
         if obj.get('status') == 'Deleted':
-            move._qbo_mark_gone(binding, 'deleted_in_qbo', _(
+            exporter._qbo_mark_gone(binding, move, 'deleted_in_qbo', _(
                 "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: use 'Send "
                 "again as new' if it should exist there.", binding.qbo_id))
-        elif move._qbo_is_voided(obj):
-            move._qbo_mark_gone(binding, 'voided', _("This document was voided in QuickBooks (Id %s).",
-                                                     binding.qbo_id))
+        elif exporter._qbo_is_voided(obj):
+            exporter._qbo_mark_gone(binding, move, 'voided', _("This document was voided in QuickBooks (Id %s).",
+                                                               binding.qbo_id))

@@ -1,4 +1,6 @@
 import logging
+import random
+import threading
 import time
 from datetime import timedelta
 
@@ -14,6 +16,12 @@ from ..tools.qbo_client import endpoints_for
 from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
+
+# Access tokens this process obtained by a refresh, {(database, connection id): (token, expiry)}.
+# A caller whose transaction started before the refresh committed (on its own cursor) would read
+# the old token back; this is where it finds the new one.
+_REFRESHED_TOKENS = {}
+_REFRESHED_LOCK = threading.Lock()
 
 
 class QboReconnectNeeded(UserError):
@@ -68,6 +76,9 @@ class QboConnection(models.Model):
                                     help="The holder of the connection: the admin whose consent issued the tokens.")
     connected_date = fields.Datetime('Connected on', readonly=True, copy=False)
     last_error = fields.Text(readonly=True, copy=False)
+    throttled_until = fields.Datetime(
+        readonly=True, copy=False,
+        help="QuickBooks answered 429 (too many requests): exports to this company pause until then.")
     last_test_date = fields.Datetime(readonly=True, copy=False)
 
     # Pending consent for another realm: the admin must confirm resetting the old links.
@@ -559,6 +570,11 @@ class QboConnection(models.Model):
             raise QboReconnectNeeded(self._qbo_not_connected_message())
         token = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)])
         margin = fields.Datetime.now() + timedelta(seconds=const.ACCESS_TOKEN_REFRESH_MARGIN)
+        with _REFRESHED_LOCK:
+            fresh = _REFRESHED_TOKENS.get((self.env.cr.dbname, self.id))
+        if (not force_refresh and fresh and fresh[1] > margin
+                and (not token.access_token_expiry or fresh[1] > token.access_token_expiry)):
+            return fresh[0]  # refreshed after this transaction's snapshot was taken
         if (not force_refresh and token.access_token and token.access_token_expiry
                 and token.access_token_expiry > margin):
             return token.access_token
@@ -609,9 +625,12 @@ class QboConnection(models.Model):
             cr.commit()  # pylint: disable=invalid-commit
             raise
         self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
-        self.env['qbo.token'].browse(row['id']).sudo().write(self._qbo_token_vals(tokens))
+        vals = self._qbo_token_vals(tokens)
+        self.env['qbo.token'].browse(row['id']).sudo().write(vals)
         # Commit now: the previous refresh token may already be invalid at Intuit.
         cr.commit()  # pylint: disable=invalid-commit
+        with _REFRESHED_LOCK:
+            _REFRESHED_TOKENS[(cr.dbname, self.id)] = (tokens['access_token'], vals['access_token_expiry'])
         return tokens['access_token']
 
     @api.model
@@ -640,12 +659,24 @@ class QboConnection(models.Model):
                 "original database. Reconnect from this database (%s) if it must export, or neutralize it.",
                 self._qbo_where('settings')))
 
-    def _qbo_mark_reconnect_needed(self, error):
-        """Dead refresh token: wipe tokens, flag the connection and tell the administrators."""
+    def _qbo_mark_reconnect_needed(self, error, wipe_tokens=True):
+        """Stop the connection until an admin reconnects; tell the administrators.
+
+        :param error: the QboError that proves it: a dead refresh token (tokens wiped), or a
+            persistent 401/403 or invalid_client (`wipe_tokens=False`: the tokens may be fine,
+            the app or the user's rights are not)
+        """
         self.ensure_one()
-        self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
-        message = _("QuickBooks refused to renew the connection (%(code)s). Reconnect in %(where)s. Nothing was "
-                    "lost: queued exports resume after reconnecting.", code=error.code, where=self._qbo_where('settings'))
+        if wipe_tokens:
+            self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
+            message = _("QuickBooks refused to renew the connection (%(code)s). Reconnect in %(where)s. Nothing was "
+                        "lost: queued exports resume after reconnecting.", code=error.code,
+                        where=self._qbo_where('settings'))
+        else:
+            message = _("QuickBooks refuses this connection's requests (%(error)s). Check the Intuit app's keys "
+                        "and the QuickBooks user's rights, then reconnect in %(where)s. Nothing was lost: queued "
+                        "exports resume after reconnecting.", error=error.code or error.status or error,
+                        where=self._qbo_where('settings'))
         self.sudo().write({'state': 'reconnect', 'last_error': message})
         admins = qbo_compat.group_users(self.env.ref('base.group_system').sudo()).filtered(
             lambda u: not u.share and self.company_id in u.company_ids and u.active)
@@ -658,6 +689,20 @@ class QboConnection(models.Model):
                           subtype_xmlid='mail.mt_comment')
         _logger.warning("QuickBooks connection of company %s needs reconnection (%s).",
                         self.company_id.name, error.code)
+
+    def _qbo_pause(self):
+        """QuickBooks answered 429: pause this connection's exports for 60 s plus jitter; return the end."""
+        self.ensure_one()
+        if self._qbo_is_throttled():
+            return self.throttled_until  # already paused by another record of the same run
+        until = fields.Datetime.now() + timedelta(seconds=const.THROTTLE_RETRY_SECONDS + random.randint(0, 15))
+        self.sudo().throttled_until = until
+        _logger.info("QuickBooks throttled company %s: exports paused until %s", self.company_id.name, until)
+        return until
+
+    def _qbo_is_throttled(self):
+        self.ensure_one()
+        return bool(self.throttled_until and self.throttled_until > fields.Datetime.now())
 
     def _qbo_not_connected_message(self):
         if self.state == 'reconnect':

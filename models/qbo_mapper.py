@@ -92,8 +92,10 @@ class QboMapper(models.AbstractModel):
             vals['BillAddr'] = bill
         if ship:
             vals['ShipAddr'] = ship
-        if partner.comment:
-            vals['Notes'] = html2plaintext(partner.comment)[:const.NOTES_MAX_LENGTH]
+        # Notes end with our marker: a customer we created is recognised as ours (6240, lookups).
+        marker = self._qbo_marker(partner)
+        comment = html2plaintext(partner.comment) if partner.comment else ''
+        vals['Notes'] = (comment[:const.NOTES_MAX_LENGTH - len(marker) - 1] + '\n' + marker).lstrip()
         tax_id = self._qbo_customer_tax_identifier(partner, connection)
         if tax_id:
             vals['PrimaryTaxIdentifier'] = tax_id
@@ -332,9 +334,19 @@ class QboMapper(models.AbstractModel):
         return number
 
     @api.model
+    def _qbo_marker(self, record):
+        """Untranslated marker of the Odoo record on every object we create: ``odoo:<database.uuid>:<model>:<id>``.
+
+        Independent of the user's language and of names, so the exporter can recognise its own
+        objects after an unknown outcome (lookups) or a duplicate-name answer (6240).
+        """
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid') or self.env.cr.dbname
+        return f"odoo:{dbuuid}:{record._name}:{record.id}"
+
+    @api.model
     def _qbo_private_note(self, move):
-        """Marker identifying the Odoo document in QuickBooks (found again after an unknown outcome)."""
-        return _("Odoo %(name)s (id %(id)s)", name=move.name, id=move.id)
+        """PrivateNote of a document: its Odoo number, then the marker (kept last, see _qbo_marker)."""
+        return f"Odoo {move.name} {self._qbo_marker(move)}"
 
     @api.model
     def _qbo_global_tax_calculation(self, move, connection):

@@ -10,8 +10,9 @@ QUEUE_THRESHOLD = 20
 class QboSyncMixin(models.AbstractModel):
     """What an exportable Odoo model shares: its QuickBooks state, buttons and change tracking.
 
-    Concrete models define `_qbo_entity()`, `_qbo_synced_fields()`, `_qbo_export(binding, client)`
-    and may override `_qbo_connection()` and `_qbo_after_process()`.
+    Concrete models say what to send and react to the outcome: they define `_qbo_entity()`,
+    `_qbo_synced_fields()` and `_qbo_exporter()` (the qbo.exporter.* model that sends them), and may
+    override `_qbo_dependencies()`, `_qbo_connection()` and `_qbo_after_process()`.
     """
     _name = 'qbo.sync.mixin'
     _description = 'QuickBooks Online export mixin'
@@ -82,8 +83,19 @@ class QboSyncMixin(models.AbstractModel):
             return self.env['qbo.binding']
         return self.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id == connection)[:1]
 
+    def _qbo_exporter(self):
+        """The exporter model (qbo.exporter.*) whose `_qbo_export(binding, record, client)` sends this record.
+
+        Default: the record sends itself with its own `_qbo_export(binding, client)`.
+        """
+        return self.env['qbo.exporter.self']
+
     def _qbo_export(self, binding, client):
         raise NotImplementedError
+
+    def _qbo_dependencies(self, binding):
+        """Bindings to export before this record's, as (binding, context) pairs (e.g. an invoice's customer)."""
+        return []
 
     def _qbo_after_process(self, binding, outcome):
         """Called after an export attempt, outside its savepoint (e.g. to post in the chatter)."""
@@ -110,7 +122,7 @@ class QboSyncMixin(models.AbstractModel):
         deleted documents are skipped: the summary counts them apart instead of as "sent".
         """
         records = self._qbo_records_to_send()
-        bindings = self.env['qbo.binding']
+        bindings = self.env['qbo.binding'].sudo()  # links are written by the connector only
         skipped = {'unchanged': 0, 'voided': 0}
         for record in records:
             connection = record._qbo_connection()

@@ -2,6 +2,7 @@ from . import test_qbo_mapper
 from . import test_qbo_oauth
 from . import test_qbo_export
 from . import test_qbo_multi
+from . import test_qbo_exactly_once
 from . import test_qbo_tours
 from . import test_qbo_settings
 from . import test_qbo_rate_limit

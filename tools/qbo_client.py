@@ -17,6 +17,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 import xml.etree.ElementTree as ET
 from contextlib import contextmanager
 from urllib.parse import quote, urlencode
@@ -173,6 +174,32 @@ def _parse_fault(response):
     return [{'message': text[:300] or response.reason or '', 'detail': '', 'code': '', 'element': ''}], None
 
 
+def error_from_batch_fault(fault):
+    """Build the exception matching the Fault of one batch item (same classes as a single call).
+
+    :param dict fault: the item's ``Fault`` (``{"type": ..., "Error": [...]}``)
+    :rtype: QboError
+    """
+    raw = fault.get('Error') or fault.get('error') or []
+    errors = [{'message': e.get('Message') or e.get('message') or '',
+               'detail': e.get('Detail') or e.get('detail') or '',
+               'code': str(e.get('code') or ''), 'element': e.get('element') or ''} for e in raw]
+    first = errors[0] if errors else {}
+    kwargs = {'code': first.get('code') or None, 'detail': first.get('detail') or None,
+              'element': first.get('element') or None, 'errors': errors}
+    message = first.get('message') or "A batch item failed."
+    fault_type = (fault.get('type') or '').lower()
+    if first.get('code') == const.FAULT_THROTTLED:
+        return QboRateLimitError(message, status=429, **kwargs)
+    if fault_type == 'authenticationfault':
+        return QboAuthError(message, status=401, **kwargs)
+    if fault_type == 'authorizationfault':
+        return QboForbiddenError(message, status=403, **kwargs)
+    if fault_type == 'systemfault':
+        return QboServerError(message, status=500, **kwargs)
+    return QboValidationError(message, status=400, **kwargs)
+
+
 def _error_from_response(response):
     """Build the exception matching an unsuccessful HTTP response."""
     errors, _fault_type = _parse_fault(response)
@@ -184,12 +211,13 @@ def _error_from_response(response):
         'errors': errors,
     }
     message = first.get('message') or f"HTTP {status}"
+    # 3001 first: QuickBooks sometimes throttles with a 403 carrying 3001, which is no authorization fault.
+    if status == 429 or first.get('code') == const.FAULT_THROTTLED:
+        return QboRateLimitError(message, **kwargs)
     if status == 401:
         return QboAuthError(message, **kwargs)
     if status == 403:
         return QboForbiddenError(message, **kwargs)
-    if status == 429 or first.get('code') == const.FAULT_THROTTLED:
-        return QboRateLimitError(message, **kwargs)
     if status >= 500:
         return QboServerError(message, **kwargs)
     return QboValidationError(message, **kwargs)
@@ -331,6 +359,9 @@ class QboClient:
         self.on_call = on_call
         self.limiter = limiter
         self.minor_version = minor_version
+        # The token this client sends. After a 401 it is the one the refresh returned, never a
+        # re-read: the caller's transaction may predate the refresh and still see the old token.
+        self._token = None
 
     # ------------------------------------------------------------------ core
 
@@ -365,22 +396,24 @@ class QboClient:
         while True:
             try:
                 return self._send_once(method, url, query, json_body, text_body, request_id,
-                                       operation or method.lower(), res_ref, force_refresh=False)
+                                       operation or method.lower(), res_ref)
             except QboAuthError:
                 if refreshed:
                     raise
                 refreshed = True
-                # The access token was rejected: refresh it once (under the connection's lock) and retry.
-                self.token_provider(force_refresh=True)
+                # The access token was rejected: refresh it once (under the connection's lock) and
+                # retry with the token the refresh returned.
+                self._token = self.token_provider(force_refresh=True)
             except (QboConnectionError, QboServerError):
                 if attempt >= retries:
                     raise
                 time.sleep(const.RETRY_BACKOFF_SECONDS[min(attempt, len(const.RETRY_BACKOFF_SECONDS) - 1)])
                 attempt += 1
 
-    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref,
-                   force_refresh):
-        token = self.token_provider(force_refresh=force_refresh)
+    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref):
+        if not self._token:
+            self._token = self.token_provider()
+        token = self._token
         headers = {'Authorization': f'Bearer {token}', 'Accept': 'application/json'}
         kwargs = {'params': query, 'timeout': const.HTTP_TIMEOUT}
         if json_body is not None:
@@ -477,11 +510,12 @@ class QboClient:
             body = self.request('GET', 'query', params={'query': statement}, operation='query', res_ref=res_ref)
         return body.get('QueryResponse', {})
 
-    def query_all(self, entity, where=None, include_inactive=False, order_by='Id'):
+    def query_all(self, entity, where=None, include_inactive=False, order_by='Id', res_ref=None):
         """Return every object of an entity matching `where`, paging 1000 at a time.
 
         :param str where: WHERE clause without the keyword, e.g. "DisplayName = 'X'"
         :param bool include_inactive: name-list entities are active-only unless Active is filtered
+        :param str res_ref: 'model,id' of the Odoo record concerned, for the transfer history
         :rtype: list
         """
         clauses = [where] if where else []
@@ -495,7 +529,7 @@ class QboClient:
         results = []
         position = 1
         while True:
-            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {const.QUERY_PAGE_SIZE}")
+            page = self.query(f"{base} STARTPOSITION {position} MAXRESULTS {const.QUERY_PAGE_SIZE}", res_ref=res_ref)
             rows = page.get(entity, [])
             results.extend(rows)
             if len(rows) < const.QUERY_PAGE_SIZE:
@@ -522,13 +556,18 @@ class QboClient:
     def batch(self, items, request_id=None):
         """Send batch operations, at most 30 per request; return the BatchItemResponse list.
 
-        :param list items: dicts with bId, operation and one entity payload (or Query)
-        :param str request_id: base requestid; chunk N uses '<request_id>-N' (max 36 characters)
+        :param list items: dicts with bId (at most 10 characters), operation and one entity payload (or Query)
+        :param str request_id: requestid of the batch (at most 36 characters); when the items need
+            several requests, chunk N uses a uuid5 of it and N
         """
+        if request_id and len(request_id) > const.BATCH_REQUEST_ID_MAX_LENGTH:
+            raise ValueError(f"batch requestid longer than {const.BATCH_REQUEST_ID_MAX_LENGTH} characters")
         responses = []
         for index in range(0, len(items), const.BATCH_MAX_ITEMS):
             chunk = items[index:index + const.BATCH_MAX_ITEMS]
-            rid = f"{request_id}-{index // const.BATCH_MAX_ITEMS}" if request_id else None
+            rid = request_id
+            if request_id and len(items) > const.BATCH_MAX_ITEMS:
+                rid = str(uuid.uuid5(uuid.NAMESPACE_OID, f"{request_id}:{index // const.BATCH_MAX_ITEMS}"))
             body = self.request('POST', 'batch', json_body={'BatchItemRequest': chunk}, request_id=rid,
                                 operation='batch')
             responses.extend(body.get('BatchItemResponse', []))
@@ -551,4 +590,5 @@ def _limiter_kind(method, url):
     return 'write'
 
 
-__all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'qbo_quote', 'QboError']
+__all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'error_from_batch_fault', 'qbo_quote',
+           'QboError']

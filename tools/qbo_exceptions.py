@@ -106,3 +106,30 @@ class QboOAuthError(QboError):
     def needs_reconnect(self):
         """True when only a new consent can fix it (expired, rotated or revoked refresh token)."""
         return self.code == 'invalid_grant'
+
+
+def is_definite_answer(error):
+    """True when QuickBooks answered the request and refused it (a 400 fault): it executed nothing and
+    would replay the same refusal for the same requestid. Transport errors, 5xx, 429 and
+    authentication failures are not answers: the same requestid must be reused (or the outcome
+    looked up) next time.
+    """
+    return isinstance(error, QboValidationError)
+
+
+def is_auth_failure(error):
+    """True for a failure only a person can fix for the whole connection: a 401 that a token
+    refresh did not cure, a 403 (not a disguised 3001 throttle) or Intuit refusing the app's
+    credentials (invalid_client).
+    """
+    if isinstance(error, QboOAuthError):
+        return error.code == 'invalid_client'
+    return isinstance(error, (QboAuthError, QboForbiddenError))
+
+
+def never_executed(error):
+    """True when QuickBooks certainly did not execute the request: throttled (429), refused
+    authentication, or a connection that was never established."""
+    if isinstance(error, QboConnectionError):
+        return not error.outcome_unknown
+    return isinstance(error, (QboRateLimitError, QboAuthError, QboForbiddenError))

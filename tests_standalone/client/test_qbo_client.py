@@ -129,3 +129,37 @@ def test_revoked_refresh_token_is_invalid_grant(env):
     with pytest.raises(QboOAuthError) as caught:
         env['oauth'].refresh(env['state']['tokens']['refresh_token'])
     assert caught.value.needs_reconnect
+
+
+def test_batch_items_fault_per_item_and_requestid_fits(env):
+    """One batch request: per-item results and faults, each mapped to our exception classes."""
+    from quickbooks_online.tools.qbo_client import error_from_batch_fault  # noqa: PLC0415
+
+    client = env['client']
+    items = [{'bId': 'b0', 'operation': 'create', 'Customer': {'DisplayName': 'Batch One'}},
+             {'bId': 'b1', 'operation': 'create', 'Customer': {'DisplayName': "Amy's Bird Sanctuary"}}]
+    rid = '0123456789abcdef0123456789abcdef0123'  # 36 characters: the batch maximum
+    responses = {r['bId']: r for r in client.batch(items, request_id=rid)}
+    assert responses['b0']['Customer']['DisplayName'] == 'Batch One'
+    error = error_from_batch_fault(responses['b1']['Fault'])
+    assert isinstance(error, QboValidationError) and error.code == '6240'
+    # Same requestid, same batch: QuickBooks replays the answer, nothing is created twice.
+    again = {r['bId']: r for r in client.batch(items, request_id=rid)}
+    assert again['b0']['Customer']['Id'] == responses['b0']['Customer']['Id']
+    names = [c['DisplayName'] for c in env['control'].entities(env['realm'], 'Customer')]
+    assert names.count('Batch One') == 1
+    with pytest.raises(ValueError):
+        client.batch(items, request_id=rid + 'x')
+
+
+def test_refresh_after_401_retries_with_the_new_token(env):
+    """The retry after a 401 carries the token the refresh returned (never a re-read old one)."""
+    control, state = env['control'], env['state']
+    old = state['tokens']['access_token']
+    control.expire_tokens('access', realm_id=env['realm'])
+    seen = []
+    client = QboClient(env['client'].api_base, env['realm'],
+                       lambda force_refresh=False: seen.append(force_refresh) or (
+                           env['client'].token_provider(True) if force_refresh else old))
+    assert client.company_info()['CompanyName'] == 'Client Test'
+    assert seen == [False, True], "one read, one refresh; the retry uses the refreshed token"

@@ -1,0 +1,194 @@
+import logging
+import re
+
+from odoo import _, api, models
+
+from .. import const
+from ..tools import QboValidationError
+from ..tools.qbo_client import qbo_quote
+from .qbo_mapper import qbo_clean_name
+
+_logger = logging.getLogger(__name__)
+
+_EXISTING_ID = re.compile(r'Id=(\d+)')
+
+
+class QboExporterCustomer(models.AbstractModel):
+    """Sends a commercial partner to QuickBooks as a Customer, exactly once.
+
+    The sync machinery for customers: res.partner only says what to send (payload builders in
+    qbo.mapper) and reacts to the outcome. Every write goes through `binding._qbo_call` (durable
+    intent + stable requestid); every customer we create carries our marker in its Notes, so a
+    duplicate-name answer (6240) or an unknown outcome finds our own customer instead of
+    creating a suffixed second one.
+    """
+    _name = 'qbo.exporter.customer'
+    _description = 'QuickBooks Online customer exporter'
+
+    @api.model
+    def _qbo_display_name(self, partner, suffix=False):
+        """DisplayName: the cleaned name, plus a visible suffix after a clash with someone else."""
+        base = qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)
+        if not suffix:
+            return base
+        tag = f" ({partner.ref or partner.id})"
+        return qbo_clean_name(base[:const.DISPLAY_NAME_MAX_LENGTH - len(tag)] + tag, const.DISPLAY_NAME_MAX_LENGTH)
+
+    @api.model
+    def _qbo_payload(self, binding, partner):
+        """The customer payload; keeps the (possibly suffixed) name QuickBooks knows unless renamed in Odoo."""
+        display_name = binding.qbo_sent_name or self._qbo_display_name(partner)
+        sent_base = (binding.qbo_sent_name or '').rstrip(')').rsplit(' (', 1)[0]
+        if binding.qbo_sent_name and sent_base != self._qbo_display_name(partner):
+            display_name = self._qbo_display_name(partner)  # renamed in Odoo
+        currency_id = self.env.context.get('qbo_currency_id')
+        return self.env['qbo.mapper']._qbo_prepare_customer_vals(
+            partner, binding.connection_id, display_name,
+            currency=self.env['res.currency'].browse(currency_id) if currency_id else None)
+
+    @api.model
+    def _qbo_export(self, binding, partner, client):
+        """Create or update the QuickBooks customer of this partner; never create a second one."""
+        payload = self._qbo_payload(binding, partner)
+        res_ref = f"{partner._name},{partner.id}"
+        if binding.qbo_id:
+            customer = self._qbo_update(binding, client, payload, res_ref)
+        else:
+            customer = self._qbo_create(binding, partner, client, payload, res_ref)
+        self._qbo_apply(binding, customer)
+
+    # ------------------------------------------------------------------ batch (see qbo.binding._qbo_process_batch)
+
+    @api.model
+    def _qbo_batch_item(self, binding, partner, client):
+        """(operation, payload) of this customer in a batch request, or None to send it alone.
+
+        An unknown outcome is looked up first, alone; a create and a sparse update (with the
+        SyncToken we hold) go in batches.
+        """
+        if binding._qbo_pending_create():
+            return None
+        payload = self._qbo_payload(binding, partner)
+        if not binding.qbo_id:
+            return 'create', payload
+        return 'update', self._qbo_update_body(binding, payload)
+
+    @api.model
+    def _qbo_batch_apply(self, binding, partner, customer):
+        self._qbo_apply(binding, customer)
+
+    @api.model
+    def _qbo_batch_single_after(self, error):
+        """A duplicate name (ours? the same party?) or a stale SyncToken: handled alone, with a lookup."""
+        return error.code in (const.FAULT_DUPLICATE_NAME, const.FAULT_STALE_OBJECT)
+
+    @api.model
+    def _qbo_apply(self, binding, customer):
+        """Record what QuickBooks answered (the write's response is the truth: no read-back)."""
+        binding.write({'qbo_id': customer['Id'], 'qbo_sync_token': customer['SyncToken'],
+                       'qbo_sent_name': customer.get('DisplayName')})
+
+    @api.model
+    def _qbo_update_body(self, binding, payload):
+        """Sparse update body. Notes that hold only our marker are left alone: the marker was written at
+        creation, and notes typed in QuickBooks since then are kept."""
+        body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
+        body.pop('CurrencyRef', None)  # read-only after creation
+        if (body.get('Notes') or '').strip() == binding._qbo_marker():
+            body.pop('Notes')
+        return body
+
+    @api.model
+    def _qbo_update(self, binding, client, payload, res_ref):
+        """Sparse update with the known SyncToken; on a stale token (5010) re-read and retry once."""
+        body = self._qbo_update_body(binding, payload)
+        try:
+            return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+        except QboValidationError as exc:
+            if not exc.is_stale_object:
+                raise
+        current = client.read('Customer', binding.qbo_id, res_ref=res_ref)
+        body['SyncToken'] = current['SyncToken']
+        return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+
+    @api.model
+    def _qbo_is_ours(self, customer, marker):
+        return (customer.get('Notes') or '').rstrip().endswith(marker)
+
+    @api.model
+    def _qbo_is_same_party(self, customer, partner):
+        """A customer not created by us is this partner: same email, or same VAT number *and* same
+        billing postal code.
+
+        A VAT number never decides alone: QuickBooks masks `PrimaryTaxIdentifier` in responses
+        (only its last five characters are shown) and VAT groups share one number.
+        """
+        email = ((customer.get('PrimaryEmailAddr') or {}).get('Address') or '').strip().lower()
+        if partner.email and email and email == partner.email.strip().lower():
+            return True
+        masked = (customer.get('PrimaryTaxIdentifier') or '').replace(' ', '')
+        vat = (partner.vat or '').replace(' ', '')
+        postal = ((customer.get('BillAddr') or {}).get('PostalCode') or '').replace(' ', '').lower()
+        return bool(vat and masked and masked[-5:] == vat[-5:]
+                    and partner.zip and postal == partner.zip.replace(' ', '').lower())
+
+    @api.model
+    def _qbo_find_ours(self, binding, partner, client, payload, res_ref):
+        """After an unknown outcome: our customer under the name we sent (plain or suffixed), or None."""
+        marker = binding._qbo_marker()
+        for name in dict.fromkeys((payload['DisplayName'], self._qbo_display_name(partner, suffix=True))):
+            rows = client.query(f"SELECT * FROM Customer WHERE DisplayName = {qbo_quote(name)} "
+                                f"AND Active IN (true, false)", res_ref=res_ref).get('Customer', [])
+            found = next((row for row in rows if self._qbo_is_ours(row, marker)), None)
+            if found:
+                return found
+        return None
+
+    @api.model
+    def _qbo_create(self, binding, partner, client, payload, res_ref):
+        """Create the customer. A duplicate name (6240) links ours or the same party, else gets a suffix."""
+        if binding._qbo_pending_create():
+            # A previous create may have reached QuickBooks: look before creating again.
+            existing = self._qbo_find_ours(binding, partner, client, payload, res_ref)
+            if existing:
+                binding._qbo_settle()
+                return self._qbo_link(binding, partner, client, existing, payload, res_ref)
+        try:
+            return binding._qbo_call('create', lambda rid: client.create('Customer', payload, rid, res_ref=res_ref))
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_DUPLICATE_NAME:
+                raise
+            clash = _EXISTING_ID.search(exc.detail or exc.message or '')
+        existing = None
+        if clash:
+            try:
+                existing = client.read('Customer', clash.group(1), res_ref=res_ref)
+            except QboValidationError:
+                existing = None  # the name belongs to a vendor or an employee
+        ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
+        if existing and (ours or self._qbo_is_same_party(existing, partner)):
+            return self._qbo_link(binding, partner, client, existing, payload, res_ref)
+        payload = dict(payload, DisplayName=self._qbo_display_name(partner, suffix=True))
+        _logger.info("QuickBooks name clash for partner %s: sending as %r", partner.id, payload['DisplayName'])
+        return binding._qbo_call('create', lambda rid: client.create('Customer', payload, rid, res_ref=res_ref))
+
+    @api.model
+    def _qbo_link(self, binding, partner, client, existing, payload, res_ref):
+        """Link the binding to an existing customer and bring it up to date (sparse update)."""
+        binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
+        if not self._qbo_is_ours(existing, binding._qbo_marker()):
+            partner.sudo().message_post(
+                body=_("Linked to the existing QuickBooks customer %(name)s (Id %(id)s).",
+                       name=existing.get('DisplayName'), id=existing['Id']),
+                message_type='comment', subtype_xmlid='mail.mt_note')
+        return self._qbo_update(binding, client, dict(payload, DisplayName=existing['DisplayName']), res_ref)
+
+
+class QboExporterSelf(models.AbstractModel):
+    """Exporter of records that keep their export code themselves (`record._qbo_export(binding, client)`)."""
+    _name = 'qbo.exporter.self'
+    _description = 'QuickBooks Online exporter (record-defined)'
+
+    @api.model
+    def _qbo_export(self, binding, record, client):
+        record._qbo_export(binding, client)

@@ -1,0 +1,286 @@
+import logging
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+
+from .. import const
+from ..tools import QboValidationError
+from ..tools.qbo_client import qbo_quote
+from .qbo_binding import QboBlocked, QboDeferred
+from .qbo_mapper import qbo_clean_name
+
+_logger = logging.getLogger(__name__)
+
+
+class QboExporterInvoice(models.AbstractModel):
+    """Sends a posted customer invoice or credit note to QuickBooks (Invoice / CreditMemo), exactly once.
+
+    The sync machinery for documents: account.move only says what to send (qbo.mapper builds the
+    payload) and reacts to the outcome (`_qbo_after_process`). Every write goes through
+    `binding._qbo_call` (durable intent + stable requestid); after an unknown outcome or a
+    duplicate number (6140) the document is looked up by our marker among the customer's
+    documents before anything is sent again.
+    """
+    _name = 'qbo.exporter.invoice'
+    _description = 'QuickBooks Online invoice exporter'
+
+    @api.model
+    def _qbo_export(self, binding, move, client):
+        """Create, update or void the QuickBooks document of this move, then check parity."""
+        connection = binding.connection_id
+        res_ref = f"{move._name},{move.id}"
+        if move.state == 'cancel':
+            self._qbo_void(binding, move, client, res_ref)
+            return
+        if move.state != 'posted':
+            raise QboBlocked(_("Only posted invoices are sent to QuickBooks."))
+        connection._qbo_check_default_tax()
+        self._qbo_export_missing_items(binding, move, client)
+        customer_id = self._qbo_customer_id(move, connection, client)
+        mapper = self.env['qbo.mapper']
+        if binding.qbo_id:
+            # Sparse: fields only QuickBooks users set (e-mail, payment flags, custom fields) are kept.
+            payload = mapper._qbo_prepare_invoice_update_vals(move, connection, customer_id)
+            document = self._qbo_update(binding, move, client, payload, res_ref)
+        else:
+            payload = mapper._qbo_prepare_invoice_vals(move, connection, customer_id)
+            document = self._qbo_create(binding, move, client, payload, res_ref)
+        if document is not None:
+            self._qbo_store_result(binding, move, document)
+
+    # ------------------------------------------------------------------ batch (see qbo.binding._qbo_process_batch)
+
+    @api.model
+    def _qbo_batch_item(self, binding, move, client):
+        """('create', payload) of a new document for a batch request, or None to send it alone.
+
+        Updates and voids read the document first (deleted or voided in QuickBooks?) and unknown
+        outcomes are looked up first: those go alone.
+        """
+        if move.state != 'posted' or binding.qbo_id or binding._qbo_pending_create():
+            return None
+        connection = binding.connection_id
+        connection._qbo_check_default_tax()
+        self._qbo_export_missing_items(binding, move, client)
+        customer_id = self._qbo_customer_id(move, connection, client)
+        return 'create', self.env['qbo.mapper']._qbo_prepare_invoice_vals(move, connection, customer_id)
+
+    @api.model
+    def _qbo_batch_apply(self, binding, move, document):
+        self._qbo_store_result(binding, move, document)
+
+    @api.model
+    def _qbo_batch_single_after(self, error):
+        """A duplicate number: ours (link it) or someone else's (say which), decided alone."""
+        return error.code == const.FAULT_DUPLICATE_DOC_NUMBER
+
+    # ------------------------------------------------------------------ customer
+
+    @api.model
+    def _qbo_customer_id(self, move, connection, client):
+        """The QuickBooks id of the document's customer, exported before (see `_qbo_dependencies`).
+
+        The customer is a binding of its own, exported and recorded before the document, so a
+        failure of the document can never undo the customer's link.
+        """
+        partner = move.commercial_partner_id
+        partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
+        if not partner_binding.qbo_id:
+            if partner_binding.state in ('error', 'blocked'):
+                raise QboBlocked(_("The customer %(name)s could not be sent to QuickBooks: %(error)s",
+                                   name=partner.display_name, error=partner_binding.error_message))
+            retry_at = partner_binding.next_retry_date or fields.Datetime.now() + timedelta(minutes=1)
+            raise QboDeferred(_("Waiting for the customer %s to be sent to QuickBooks.", partner.display_name),
+                              retry_at=retry_at)
+        # With multicurrency, a customer created for another currency cannot take home-currency documents either.
+        if connection.multi_currency:
+            customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
+            customer_currency = (customer.get('CurrencyRef') or {}).get('value')
+            if customer_currency and customer_currency != move.currency_id.name:
+                raise QboBlocked(_(
+                    "QuickBooks customers have a single currency: %(name)s is in %(qbo)s there, this document is in "
+                    "%(odoo)s. Invoice this customer in %(qbo)s, or use a separate contact for %(odoo)s.",
+                    name=partner.display_name, qbo=customer_currency, odoo=move.currency_id.name))
+        return partner_binding.qbo_id
+
+    # ------------------------------------------------------------------ items
+
+    @api.model
+    def _qbo_export_missing_items(self, binding, move, client):
+        """With 'Create missing items', give each unmapped product a QuickBooks Service item.
+
+        An existing item with the same name is linked rather than duplicated (item names are
+        unique in QuickBooks, so the name lookup is also the lookup after an unknown outcome).
+        The create goes through the document's binding: same requestid on a retry, a new one
+        after a refusal. Without the option, unmapped products use the 'Unmatched item'.
+        """
+        connection = binding.connection_id
+        if not connection.create_missing_items:
+            return
+        Mapping = self.env['qbo.mapping'].sudo()
+        products = move.invoice_line_ids.filtered(lambda line: line.display_type == 'product').product_id
+        for product in products.filtered(lambda p: not Mapping._qbo_find(connection, 'product', p)):
+            if not connection.income_account_ref_id:
+                raise QboBlocked(_("Blocked: mapping - set the 'Income account for new items' to create the "
+                                   "QuickBooks item of %s.", product.display_name))
+            name = qbo_clean_name(product.name, const.ITEM_NAME_MAX_LENGTH)
+            res_ref = f"product.product,{product.id}"
+            rows = client.query(f"SELECT * FROM Item WHERE Name = {qbo_quote(name)} AND Active IN (true, false)",
+                                res_ref=res_ref).get('Item', [])
+            if rows:
+                item = rows[0]
+                if binding.intent_operation == f'item-{product.id}':
+                    binding._qbo_settle()
+            else:
+                vals = self.env['qbo.mapper']._qbo_prepare_item_vals(product, connection, name)
+                item = binding._qbo_call(f'item-{product.id}',
+                                         lambda rid, vals=vals, res_ref=res_ref: client.create(
+                                             'Item', vals, rid, res_ref=res_ref))
+            ref = self.env['qbo.ref'].sudo().with_context(active_test=False).search([
+                ('connection_id', '=', connection.id), ('entity', '=', 'Item'), ('qbo_id', '=', item['Id'])])
+            vals = {'name': item['Name'], 'active': item.get('Active', True), 'data': item}
+            if ref:
+                ref.write(vals)
+            else:
+                ref = ref.create(dict(vals, connection_id=connection.id, entity='Item', qbo_id=item['Id']))
+            Mapping.create({'connection_id': connection.id, 'mapping_type': 'product', 'res_id': product.id,
+                            'qbo_ref_id': ref.id})
+
+    # ------------------------------------------------------------------ documents
+
+    @api.model
+    def _qbo_find_ours(self, binding, move, client, payload, res_ref):
+        """Our document in QuickBooks, found by its marker (PrivateNote), or None.
+
+        Searched by DocNumber when QuickBooks uses custom numbers, else among the customer's
+        documents, page after page (no 100-row cap). The marker is untranslated, so the lookup
+        works whatever the language of the user who sent the document first.
+        """
+        entity = binding.entity
+        marker = binding._qbo_marker()
+
+        def ours(rows):
+            return next((row for row in rows if (row.get('PrivateNote') or '').rstrip().endswith(marker)), None)
+
+        if payload.get('DocNumber'):
+            rows = client.query(f"SELECT * FROM {entity} WHERE DocNumber = {qbo_quote(payload['DocNumber'])}",
+                                res_ref=res_ref).get(entity, [])
+            found = ours(rows)
+            if found:
+                return found
+        customer_id = (payload.get('CustomerRef') or {}).get('value')
+        if not customer_id:
+            return None
+        return ours(client.query_all(entity, where=f"CustomerRef = {qbo_quote(customer_id)}", res_ref=res_ref))
+
+    @api.model
+    def _qbo_create(self, binding, move, client, payload, res_ref):
+        """Create exactly once: a marker lookup after an unknown outcome, the same requestid on a retry."""
+        entity = binding.entity
+        if binding._qbo_pending_create():
+            existing = self._qbo_find_ours(binding, move, client, payload, res_ref)
+            if existing:
+                binding._qbo_settle()
+                binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
+                return self._qbo_update(binding, move, client, payload, res_ref, current=existing)
+        try:
+            return binding._qbo_call('create', lambda rid: client.create(entity, payload, rid, res_ref=res_ref))
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_DUPLICATE_DOC_NUMBER:
+                raise
+            duplicate = exc
+        # 6140: the number exists. Link when it is ours, else say which document holds it.
+        existing = self._qbo_find_ours(binding, move, client, payload, res_ref)
+        if existing:
+            binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
+            return self._qbo_update(binding, move, client, payload, res_ref, current=existing)
+        raise QboBlocked(_("QuickBooks already has a %(entity)s numbered %(number)s that was not created from "
+                           "this Odoo document (%(detail)s). Renumber one of them, or set a number prefix "
+                           "(Settings > Accounting > QuickBooks Online).",
+                           entity=entity, number=payload.get('DocNumber'),
+                           detail=duplicate.detail or duplicate.message))
+
+    @api.model
+    def _qbo_update(self, binding, move, client, payload, res_ref, current=None):
+        """Full update with the current SyncToken; detect documents voided or deleted in QuickBooks."""
+        entity = binding.entity
+        if current is None:
+            try:
+                current = client.read(entity, binding.qbo_id, res_ref=res_ref)
+            except QboValidationError as exc:
+                if exc.code == const.FAULT_OBJECT_NOT_FOUND:
+                    self._qbo_mark_gone(binding, move, 'deleted_in_qbo', _(
+                        "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: "
+                        "use 'Send again as new' if it should exist there.", binding.qbo_id))
+                    return None
+                raise
+        if self._qbo_is_voided(current):
+            self._qbo_mark_gone(binding, move, 'voided', _("This document was voided in QuickBooks (Id %s).",
+                                                           binding.qbo_id))
+            return None
+        body = dict(payload, Id=binding.qbo_id, SyncToken=current['SyncToken'])
+        return binding._qbo_call('update', lambda rid: client.update(entity, body, rid, res_ref=res_ref))
+
+    @api.model
+    def _qbo_is_voided(self, document):
+        return (document.get('PrivateNote') or '').startswith('Voided') and not document.get('TotalAmt')
+
+    @api.model
+    def _qbo_mark_gone(self, binding, move, state, message):
+        binding.write({'state': state, 'error_message': message})
+        move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
+
+    @api.model
+    def _qbo_void(self, binding, move, client, res_ref):
+        """Cancelled in Odoo: void the QuickBooks document (QuickBooks keeps it with zero amounts)."""
+        if not binding.qbo_id:
+            binding.write({'state': 'voided'})
+            return
+        if binding.entity == 'CreditMemo':
+            self._qbo_delete_credit_memo(binding, move, client, res_ref)
+            return
+        current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
+        if not self._qbo_is_voided(current):
+            binding._qbo_call('void', lambda rid: client.void(binding.entity, binding.qbo_id, current['SyncToken'],
+                                                              rid, res_ref=res_ref))
+        binding.write({'state': 'voided', 'error_message': False})
+        move.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
+                                 message_type='comment', subtype_xmlid='mail.mt_note')
+
+    @api.model
+    def _qbo_delete_credit_memo(self, binding, move, client, res_ref):
+        """Cancelled credit note: delete the QuickBooks CreditMemo (the API has no void for it)."""
+        try:
+            current = client.read('CreditMemo', binding.qbo_id, res_ref=res_ref)
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_OBJECT_NOT_FOUND:
+                raise
+            current = None  # already gone: nothing to do
+        if current:
+            binding._qbo_call('delete', lambda rid: client.delete('CreditMemo', binding.qbo_id, current['SyncToken'],
+                                                                  rid, res_ref=res_ref))
+        message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
+                    "for credit memos.", binding.qbo_id)
+        binding.write({'state': 'voided', 'error_message': message})
+        move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
+
+    @api.model
+    def _qbo_store_result(self, binding, move, document):
+        """Store what QuickBooks holds and compare its totals with Odoo's (parity check)."""
+        qbo_total = float(document.get('TotalAmt') or 0.0)
+        qbo_tax = float((document.get('TxnTaxDetail') or {}).get('TotalTax') or 0.0)
+        currency = move.currency_id
+        vals = {
+            'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'],
+            'qbo_doc_number': document.get('DocNumber'), 'currency_id': currency.id,
+            'odoo_total': move.amount_total, 'odoo_tax': move.amount_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
+        }
+        if currency.compare_amounts(qbo_total, move.amount_total) or currency.compare_amounts(qbo_tax, move.amount_tax):
+            reason = self.env['qbo.mapper']._qbo_variance_reason(move, binding.connection_id)
+            vals.update(state='variance', error_message=_(
+                "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s). "
+                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=move.amount_total, otax=move.amount_tax,
+                reason=reason))
+        else:
+            vals['state'] = 'sent'
+        binding.write(vals)

@@ -1,0 +1,444 @@
+"""Soak benchmark of the exactly-once export (called by scripts/soak; see README.rst "Soak").
+
+1. Starts the emulator and prepares a throwaway database in-process (install, US company, real
+   OAuth code flow, 8% tax mapped, "send posted invoices automatically" on), with N customers
+   without e-mail (only our marker tells them apart) and N draft invoices, one per customer.
+2. Starts an Odoo server (odoo-bin, loopback, free port, no cron thread) and drives the export
+   cron over JSON-RPC (ir.cron.method_direct_trigger), as the scheduler would.
+3. Phases, each posting its share of the invoices (posting queues them):
+   baseline; faults (500s, timeouts after QuickBooks committed, dropped connections, 429s);
+   crash (kill -9 of the Odoo server while QuickBooks commits a customer, then an invoice, with
+   the emulator's delay fault making that moment certain; restart and drain); tokens (access token
+   expired mid-run, then the app revoked in QuickBooks and reconnected through the OAuth flow).
+   Back-off waits (1 min after a 5xx, 60 s after a 429) are compressed: when nothing is due, the
+   retry dates are moved to now, as if the clock had advanced.
+4. After each phase reads QuickBooks (the emulator, not Odoo) and prints
+   ``phase: N, duplicates D, lost L, left in error E, wall s, invoices/min``.
+Exits 1 on any duplicate or loss (or a phase that did not drain in time).
+"""
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import parse_qs, urlsplit
+
+CLIENT_ID = 'qbo-soak-client'
+CLIENT_SECRET = 'qbo-soak-secret'
+PHASES = ('baseline', 'faults', 'crash', 'tokens')
+PHASE_TIMEOUT = 900  # seconds: a phase that has not drained by then counts its missing records as lost
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def log(message):
+    print(f"soak: {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------- database setup (in-process Odoo)
+
+def setup_database(args):
+    """Create and fill the throwaway database; print a JSON summary on the last line of stdout."""
+    sys.path.insert(0, args.odoo_src)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import demo_setup  # noqa: PLC0415 - same steps as the demo (company, OAuth connect, tax mapping)
+
+    import odoo  # noqa: PLC0415
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+    from odoo.tools import config  # noqa: PLC0415
+
+    config.parse_config(['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
+                         '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'warn',
+                         '--logfile', os.path.join(args.build, 'soak-setup.log'), '-i', 'quickbooks_online'])
+    odoo.service.db._create_empty_database(args.db)
+    registry = odoo.modules.registry.Registry.new(args.db, update_module=True)
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        admin = env.ref('base.user_admin')
+        admin.password = 'admin'
+        env['ir.config_parameter'].set_param('web.base.url', f'http://127.0.0.1:{args.http_port}')
+        company = env.ref('base.main_company')
+        demo_setup.setup_company(env, company)
+        cr.commit()
+        # The emulator is a Custom endpoint, which receives the client secret: allowed explicitly.
+        env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
+        connection = env['qbo.connection']._qbo_get_for_company(company, create=True).sudo()
+        connection.write({'environment': 'custom', 'custom_base_url': args.emulator_url,
+                          'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
+        cr.commit()
+        admin_env = env(user=admin)
+        connection = connection.with_env(admin_env)
+        demo_setup.ensure_connected(connection, args.emulator_url)
+        cr.commit()
+        connection._qbo_refresh_company_info()
+        connection.action_qbo_import_references()
+        tax = demo_setup.map_sales_tax(admin_env, connection, company)
+        env['ir.config_parameter'].set_param('quickbooks_online.auto_send', '1')
+        cr.commit()
+        partners = env['res.partner'].create([{'name': f'Soak Customer {i:05d}', 'is_company': True,
+                                               'city': 'Austin', 'country_id': env.ref('base.us').id}
+                                              for i in range(args.n)])
+        moves = env['account.move'].with_company(company).create([{
+            'move_type': 'out_invoice', 'partner_id': partner.id,
+            'invoice_line_ids': [(0, 0, {'name': 'Consulting', 'quantity': 1 + i % 3, 'price_unit': 100 + i,
+                                         'tax_ids': [(6, 0, tax.ids)]})],
+        } for i, partner in enumerate(partners)])
+        cr.commit()
+        cron = env.ref('quickbooks_online.ir_cron_qbo_export')
+        print(json.dumps({'realm': connection.realm_id, 'connection': connection.id, 'cron': cron.id,
+                          'dbuuid': env['ir.config_parameter'].get_param('database.uuid'),
+                          'moves': moves.ids, 'partners': partners.ids}), flush=True)
+
+
+# ---------------------------------------------------------------------- processes and RPC
+
+class OdooServer:
+    """odoo-bin serving only the soak database, on loopback; no cron thread (the soak drives it)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.proc = None
+        self.url = f'http://127.0.0.1:{args.http_port}'
+
+    def start(self):
+        a = self.args
+        self.proc = subprocess.Popen(
+            [a.python, os.path.join(a.odoo_src, 'odoo-bin'), '-d', a.db, '--db-filter', f'^{a.db}$',
+             '--addons-path', a.addons_path, '--http-interface', '127.0.0.1', '--http-port', str(a.http_port),
+             '--max-cron-threads', '0', '--workers', '0', '--without-demo', 'all', '--log-level', 'warn',
+             '--logfile', os.path.join(a.build, 'soak-odoo.log')],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        import requests  # noqa: PLC0415
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + '/web/login', timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.3)
+        raise RuntimeError('the Odoo server did not start; see .build/soak-odoo.log')
+
+    def kill9(self):
+        os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Rpc:
+    """JSON-RPC over HTTP as the web client does (session cookie of the admin)."""
+
+    def __init__(self, url, db):
+        import requests  # noqa: PLC0415
+        self.url, self.db = url, db
+        self.session = requests.Session()
+        self._post('/web/session/authenticate', {'db': db, 'login': 'admin', 'password': 'admin'})
+
+    def _post(self, path, params, timeout=600):
+        response = self.session.post(self.url + path, json={'jsonrpc': '2.0', 'method': 'call', 'params': params},
+                                     timeout=timeout)
+        body = response.json()
+        if body.get('error'):
+            raise RuntimeError(body['error'].get('data', {}).get('message') or body['error'])
+        return body.get('result')
+
+    def call(self, model, method, args, kwargs=None):
+        return self._post('/web/dataset/call_kw', {'model': model, 'method': method, 'args': args,
+                                                   'kwargs': kwargs or {}})
+
+
+# ---------------------------------------------------------------------- the soak
+
+class Soak:
+    def __init__(self, args, info, control, server):
+        import psycopg2  # noqa: PLC0415
+        self.args, self.info, self.control, self.server = args, info, control, server
+        self.realm = info['realm']
+        self.db = psycopg2.connect(dbname=args.db)
+        self.db.autocommit = True
+        self.rpc = Rpc(server.url, args.db)
+
+    def sql(self, query, params=()):
+        with self.db.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchall() if cr.description else None
+
+    def pending(self, move_ids, partner_ids):
+        """Bindings of this phase still queued (Odoo's view, used only to know when to stop)."""
+        return self.sql("""SELECT count(*) FROM qbo_binding WHERE state = 'to_send' AND (
+                               (res_model = 'account.move' AND res_id = ANY(%s))
+                            OR (res_model = 'res.partner' AND res_id = ANY(%s)))""",
+                        (move_ids, partner_ids))[0][0]
+
+    def fast_forward(self):
+        """Nothing due: advance the clock to the earliest retry date (5xx back-off, 429 pause)."""
+        self.sql("UPDATE qbo_binding SET next_retry_date = NULL "
+                 "WHERE state = 'to_send' AND next_retry_date IS NOT NULL")
+        self.sql("UPDATE qbo_connection SET throttled_until = NULL WHERE throttled_until IS NOT NULL")
+        if self.sql("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")[0][0]:  # the shared limiter's 429 pause
+            self.sql("UPDATE qbo_rate_limit SET paused_until = NULL WHERE paused_until IS NOT NULL")
+
+    def run_cron(self):
+        return self.rpc.call('ir.cron', 'method_direct_trigger', [[self.info['cron']]])
+
+    def reconnect_if_needed(self):
+        """A revoked app: reconnect through the OAuth code flow (settings button -> consent -> our callback)."""
+        state = self.sql("SELECT state FROM qbo_connection WHERE id = %s", (self.info['connection'],))[0][0]
+        if state == 'connected':
+            return False
+        action = self.rpc.call('qbo.connection', 'action_qbo_connect', [[self.info['connection']]])
+        location = self.control.consent(action['url'], realm_id=self.realm)
+        query = parse_qs(urlsplit(location).query)
+        callback = f"{self.server.url}{urlsplit(location).path}"
+        response = self.rpc.session.get(callback, params={k: v[0] for k, v in query.items()}, timeout=120,
+                                        allow_redirects=False)
+        log(f"reconnected after revocation (callback HTTP {response.status_code})")
+        return True
+
+    def drain(self, move_ids, partner_ids, during=None):
+        """Run the cron until this phase's records are no longer queued (or the phase times out)."""
+        deadline = time.monotonic() + PHASE_TIMEOUT
+        while time.monotonic() < deadline:
+            before = self.pending(move_ids, partner_ids)
+            if not before:
+                return True
+            if during:
+                during()
+            self.reconnect_if_needed()
+            try:
+                self.run_cron()
+            except RuntimeError as exc:  # the cron failed: reported, and the phase's numbers will show it
+                log(f"cron run failed: {exc}")
+            if self.pending(move_ids, partner_ids) == before:
+                self.fast_forward()
+        return False
+
+    def count_back(self, name, move_ids, partner_ids, wall):
+        """Read QuickBooks back: one invoice per Odoo invoice and one customer per partner, by marker."""
+        dbuuid = self.info['dbuuid']
+        invoices, customers = {}, {}
+        for doc in self.control.entities(self.realm, 'Invoice'):
+            if doc.get('status') == 'Deleted':
+                continue
+            note = (doc.get('PrivateNote') or '').rstrip()
+            prefix = f"odoo:{dbuuid}:account.move:"
+            if prefix in note:
+                key = int(note.rsplit(prefix, 1)[1])
+                invoices[key] = invoices.get(key, 0) + 1
+        for cust in self.control.entities(self.realm, 'Customer'):
+            name_id = (cust.get('Notes') or '').rstrip()
+            prefix = f"odoo:{dbuuid}:res.partner:"
+            if prefix in name_id:
+                key = int(name_id.rsplit(prefix, 1)[1])
+                customers[key] = customers.get(key, 0) + 1
+            elif cust.get('DisplayName', '').startswith('Soak Customer'):
+                customers[-1] = customers.get(-1, 0) + 1  # ours but unmarked: a duplicate
+        duplicates = sum(max(0, invoices.get(i, 0) - 1) for i in move_ids) + \
+            sum(max(0, customers.get(p, 0) - 1) for p in partner_ids) + customers.get(-1, 0)
+        lost = sum(1 for i in move_ids if not invoices.get(i)) + sum(1 for p in partner_ids if not customers.get(p))
+        errors = self.sql("""SELECT count(*) FROM qbo_binding WHERE state IN ('error', 'blocked') AND (
+                                 (res_model = 'account.move' AND res_id = ANY(%s))
+                              OR (res_model = 'res.partner' AND res_id = ANY(%s)))""", (move_ids, partner_ids))[0][0]
+        rate = len(move_ids) / wall * 60 if wall else 0
+        print(f"{name}: {len(move_ids)}, duplicates {duplicates}, lost {lost}, left in error {errors}, "
+              f"wall {wall:.0f} s, {rate:.0f} invoices/min", flush=True)
+        return duplicates, lost
+
+    # ------------------------------------------------------------------ phases
+
+    def phase(self, name, move_ids, partner_ids):
+        started = time.monotonic()
+        self.control.clear_faults()
+        self.rpc.call('account.move', 'action_post', [move_ids])  # queues them ("send automatically")
+        drained = getattr(self, f'phase_{name}')(move_ids, partner_ids)
+        self.control.clear_faults()
+        drained = self.drain(move_ids, partner_ids) and drained
+        if not drained:
+            log(f"{name}: did not drain within {PHASE_TIMEOUT} s")
+        return self.count_back(name, move_ids, partner_ids, time.monotonic() - started)
+
+    def phase_baseline(self, move_ids, partner_ids):
+        return self.drain(move_ids, partner_ids)
+
+    def phase_faults(self, move_ids, partner_ids):
+        """Faults on writes until half of the phase is sent: before each cron run one to three fault
+        scenarios are queued in the emulator. Each defeats the client's own two retries, so the
+        binding itself sees the transient failure or the unknown outcome."""
+        scenarios = [
+            [('500', 3)],                                   # QuickBooks failing
+            [('timeout_after_commit', 1), ('500', 2)],      # committed, answer lost, retries fail
+            [('drop', 1), ('503', 2)],                      # dropped connection
+            [('429', 1)],                                   # throttled
+        ]
+        rng = random.Random(10)
+        deadline = time.monotonic() + PHASE_TIMEOUT
+        while self.done(move_ids) < len(move_ids) // 2 and time.monotonic() < deadline:
+            for _ in range(rng.randint(1, 3)):
+                for kind, count in rng.choice(scenarios):
+                    self.control.inject_fault(kind, count=count, realm_id=self.realm, method='POST')
+            self.run_cron()
+            self.control.clear_faults()
+            self.fast_forward()
+        return True
+
+    def done(self, move_ids):
+        return self.sql("SELECT count(*) FROM qbo_binding WHERE res_model = 'account.move' AND res_id = ANY(%s) "
+                        "AND state <> 'to_send'", (move_ids,))[0][0]
+
+    def _cron_quietly(self):
+        try:
+            self.run_cron()
+        except Exception as exc:  # noqa: BLE001 - the server was killed on purpose, or a fault surfaced
+            log(f"cron call ended: {exc.__class__.__name__}")
+
+    def phase_crash(self, move_ids, partner_ids):
+        """kill -9 while QuickBooks executes a customer create, then an invoice create (a delay fault
+        holds each request in the emulator; the server dies before the answer can be committed)."""
+        # The customers' write, then the invoices' (batch requests when several are due at once).
+        for path in (('/batch', '/batch') if len(move_ids) > 1 else ('/customer', '/invoice')):
+            log_size = len(self.control.requests_log(path_contains=f'/{self.realm}{path}'))
+            self.control.inject_fault('delay', count=1, realm_id=self.realm, method='POST', path_contains=path,
+                                      delay_seconds=4)
+            worker = threading.Thread(target=self._cron_quietly)
+            worker.start()
+            entry = None
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                entries = self.control.requests_log(path_contains=f'/{self.realm}{path}')
+                fresh = [e for e in entries[log_size:] if e['method'] == 'POST']
+                if fresh:
+                    entry = fresh[0]
+                    break
+                time.sleep(0.02)
+            if entry is None:
+                raise RuntimeError(f'no POST {path} to interrupt')
+            self.server.kill9()
+            worker.join()
+            time.sleep(5)  # the emulator finishes the held request: QuickBooks committed, Odoo did not
+            log(f"killed Odoo during POST {path} (requestid {entry.get('requestid')}); restarting")
+            self.server.start()
+            self.rpc = Rpc(self.server.url, self.args.db)
+        return True
+
+    def phase_tokens(self, move_ids, partner_ids):
+        """Access token expired in QuickBooks after a quarter of the phase, the app revoked after half."""
+        events = [(len(move_ids) // 4, lambda: self.control.expire_tokens('access', realm_id=self.realm), 'expired'),
+                  (len(move_ids) // 2, lambda: self.control.revoke_tokens(realm_id=self.realm), 'revoked')]
+
+        def during():
+            done = self.done(move_ids)
+            while events and done >= events[0][0]:
+                _at, event, label = events.pop(0)
+                event()
+                log(f"tokens: {label} after {done} invoices")
+        # Small cron runs so that the events land mid-run.
+        size = max(2, len(move_ids) // 6)
+        self.rpc.call('ir.cron', 'write', [[self.info['cron']], {'code': f'model._cron_qbo_export(batch_size={size})'}])
+        try:
+            return self.drain(move_ids, partner_ids, during=during)
+        finally:
+            self.rpc.call('ir.cron', 'write', [[self.info['cron']], {'code': 'model._cron_qbo_export(batch_size=100)'}])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--n', type=int, default=500, help='customers and invoices in all (shared by the phases)')
+    parser.add_argument('--keep-db', action='store_true', help='keep the database afterwards')
+    parser.add_argument('--odoo-src', required=True)
+    parser.add_argument('--addons-path', required=True)
+    parser.add_argument('--python', required=True)
+    parser.add_argument('--build', required=True)
+    parser.add_argument('--setup', action='store_true', help=argparse.SUPPRESS)
+    parser.add_argument('--db', help=argparse.SUPPRESS)
+    parser.add_argument('--http-port', type=int, help=argparse.SUPPRESS)
+    parser.add_argument('--emulator-url', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.setup:
+        setup_database(args)
+        return 0
+    if args.n < len(PHASES) * 4:
+        parser.error(f'--n must be at least {len(PHASES) * 4}')
+
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
+
+    # SIGTERM (e.g. `timeout`) runs the cleanup below too: servers stopped, database dropped.
+    signal.signal(signal.SIGTERM, lambda *_args: sys.exit(143))
+    args.db = f'qbo_soak_{os.getpid()}'
+    args.http_port = free_port()
+    emu_port = free_port()
+    args.emulator_url = f'http://127.0.0.1:{emu_port}'
+    emulator = subprocess.Popen(
+        [args.python, '-m', 'qbo_emulator', '--host', '127.0.0.1', '--port', str(emu_port), '--client-id', CLIENT_ID,
+         '--client-secret', CLIENT_SECRET,
+         '--redirect-uri', f'http://127.0.0.1:{args.http_port}/quickbooks_online/oauth/callback'],
+        stdout=subprocess.DEVNULL, stderr=open(os.path.join(args.build, 'soak-emulator.log'), 'w'),
+        start_new_session=True)
+    server = OdooServer(args)
+    failed = True
+    try:
+        control = EmulatorControl(args.emulator_url)
+        for _ in range(100):
+            try:
+                control.health()
+                break
+            except OSError:
+                time.sleep(0.1)
+        log(f"database {args.db}: installing and creating {args.n} customers and draft invoices")
+        started = time.monotonic()
+        setup = subprocess.run(
+            [args.python, os.path.abspath(__file__), '--setup', '--n', str(args.n), '--odoo-src', args.odoo_src,
+             '--addons-path', args.addons_path, '--python', args.python, '--build', args.build, '--db', args.db,
+             '--http-port', str(args.http_port), '--emulator-url', args.emulator_url],
+            capture_output=True, text=True, check=False)
+        if setup.returncode:
+            log(f"setup failed:\n{setup.stdout[-2000:]}\n{setup.stderr[-4000:]}")
+            return 2
+        info = json.loads(setup.stdout.strip().splitlines()[-1])
+        log(f"setup done in {time.monotonic() - started:.0f} s; starting Odoo on port {args.http_port}")
+        server.start()
+        soak = Soak(args, info, control, server)
+        share = args.n // len(PHASES)
+        totals = [0, 0]
+        for index, name in enumerate(PHASES):
+            moves = info['moves'][index * share:(index + 1) * share]
+            partners = info['partners'][index * share:(index + 1) * share]
+            duplicates, lost = soak.phase(name, moves, partners)
+            totals[0] += duplicates
+            totals[1] += lost
+        failed = any(totals)
+        print(f"total: {share * len(PHASES)}, duplicates {totals[0]}, lost {totals[1]}", flush=True)
+    finally:
+        server.stop()
+        emulator.terminate()
+        emulator.wait()
+        if not args.keep_db:
+            import psycopg2  # noqa: PLC0415
+            conn = psycopg2.connect(dbname='postgres')
+            conn.autocommit = True
+            with conn.cursor() as cr:
+                cr.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+            conn.close()
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

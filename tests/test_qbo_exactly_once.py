@@ -1,0 +1,319 @@
+"""Exactly once under the events that break connectors: unknown outcomes, refusals fixed in
+QuickBooks, expired and refused tokens, throttling, a record that crashes the export.
+
+Every assertion reads QuickBooks (the emulator) back; nothing is mocked.
+"""
+from datetime import timedelta
+
+from odoo import SUPERUSER_ID, Command, api, fields, sql_db
+from odoo.tests import TransactionCase, new_test_user, tagged
+
+from qbo_emulator import EmulatorServer
+from qbo_emulator.testing import EmulatorControl
+
+from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
+
+
+@tagged('post_install', '-at_install')
+class TestQboExactlyOnce(QboTestCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.cron = cls.env.ref('quickbooks_online.ir_cron_qbo_export').sudo()
+
+    def _partner(self, name, **vals):
+        # No e-mail and no VAT: nothing but our marker can tell this customer apart from a namesake.
+        return self.env['res.partner'].create(dict({'name': name, 'is_company': True}, **vals))
+
+    def _invoice(self, partner, amount=100.0):
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'product_id': self.product_a.id, 'quantity': 1,
+                                                 'price_unit': amount, 'tax_ids': [Command.set(self.tax_ca.ids)]})],
+        })
+        move.action_post()
+        return move
+
+    def _queue(self, *records):
+        return self.env['qbo.binding'].concat(*[
+            self.env['qbo.binding']._qbo_get_or_create(self.connection, record, record._qbo_entity())
+            for record in records])
+
+    def _drain(self):
+        """Run the cron as the scheduler would once every retry date has passed."""
+        pending = self.env['qbo.binding'].search([('state', '=', 'to_send')])
+        pending.write({'next_retry_date': False})
+        if 'throttled_until' in self.connection._fields:  # the 429 pause is over
+            self.connection.sudo().throttled_until = False
+        self.env.cr.execute("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")
+        if self.env.cr.fetchone()[0]:
+            # ... for the shared limiter too, which keeps it on connections of its own (committed).
+            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+                cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        self.env['qbo.binding']._cron_qbo_export()
+
+    def _unknown_outcome_on(self, path):
+        """The next POST to `path` is executed by QuickBooks but its answer never arrives, and the
+        client's own retries (same requestid) fail too: Odoo does not know what happened."""
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains=path, realm_id=self.realm, method='POST')
+        self.qbo.inject_fault('500', count=2, path_contains=path, realm_id=self.realm, method='POST')
+
+    def _writes(self, path=''):
+        return [r for r in self.qbo.requests_log(path_contains=f'/{self.realm}/{path}') if r['method'] == 'POST']
+
+    def _customers_named(self, name):
+        return [c for c in self.qbo_all(self.realm, 'Customer') if c['DisplayName'].startswith(name)]
+
+    def _invoices_of(self, customer_id):
+        return [i for i in self.qbo_all(self.realm, 'Invoice')
+                if i['CustomerRef']['value'] == customer_id and i.get('status') != 'Deleted']
+
+    def test_crash_between_quickbooks_commit_and_odoo_commit(self):
+        """Customer without e-mail and its invoice, each created in QuickBooks while Odoo lost the answer."""
+        partner = self._partner('Crash Test Dummies')
+        move = self._invoice(partner)
+        self._queue(move)
+        self._unknown_outcome_on('/customer')
+        self.env['qbo.binding']._cron_qbo_export()
+        customer_binding = partner._qbo_binding(self.connection)
+        self.assertEqual(customer_binding.state, 'to_send')
+        self.assertTrue(customer_binding.outcome_unknown, "the intent survives the failed attempt")
+        self.assertEqual(len(self._customers_named('Crash Test Dummies')), 1, "QuickBooks did create it")
+        self._unknown_outcome_on('/invoice')
+        self._drain()
+        self.assertTrue(customer_binding.qbo_id, customer_binding.error_message)
+        self.assertTrue(move._qbo_binding(self.connection).outcome_unknown)
+        self._drain()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        customers = self._customers_named('Crash Test Dummies')
+        self.assertEqual(len(customers), 1, "one customer, never a suffixed second one")
+        self.assertEqual(customers[0]['Id'], customer_binding.qbo_id)
+        invoices = self._invoices_of(customer_binding.qbo_id)
+        self.assertEqual(len(invoices), 1)
+        self.assertEqual(invoices[0]['Id'], binding.qbo_id)
+        self.assertAlmostEqual(invoices[0]['TotalAmt'], move.amount_total)
+        self.assertFalse(binding.outcome_unknown)
+        # Every requestid fits a batch request (36 characters).
+        rids = [r['requestid'] for r in self.qbo.requests_log(path_contains=self.realm) if r.get('requestid')]
+        self.assertTrue(rids and all(len(rid) <= 36 for rid in rids), rids)
+
+    def test_duplicate_name_of_our_own_customer_links_it(self):
+        """6240 on a customer we created (its link lost): linked by our marker, not suffixed."""
+        partner = self._partner('Marker Mill')
+        partner.action_qbo_send()
+        binding = partner._qbo_binding(self.connection)
+        first_id = binding.qbo_id
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        self.assertTrue(self.qbo_read(self.realm, 'Customer', first_id).get('Notes', '').endswith(
+            f"odoo:{dbuuid}:res.partner:{partner.id}"))
+        binding.unlink()  # the link is lost (e.g. a restored backup)
+        partner.action_qbo_send()
+        self.assertEqual(partner._qbo_binding(self.connection).qbo_id, first_id)
+        self.assertEqual(len(self._customers_named('Marker Mill')), 1)
+
+    def test_retry_after_fixing_the_cause_in_quickbooks(self):
+        """6140, then the clashing document is deleted in QuickBooks: Retry sends it (no replayed refusal)."""
+        self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
+        self.connection._qbo_refresh_company_info()
+        partner = self._partner('Renumbered Ltd')
+        partner.action_qbo_send()
+        move = self._invoice(partner)
+        clash = {'CustomerRef': {'value': '1'}, 'DocNumber': move.name, 'Line': [{
+            'DetailType': 'SalesItemLineDetail', 'Amount': 5.0,
+            'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': 5.0}}]}
+        with self.connection._qbo_client_session() as client:
+            foreign = client.create('Invoice', clash, request_id='someone-else-1')
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'blocked')
+        self.qbo.delete_entity(self.realm, 'Invoice', foreign['Id'])
+        binding.action_qbo_retry()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['DocNumber'], move.name)
+        self.assertEqual(len(self._customers_named('Renumbered Ltd')), 1)
+
+    def test_persistent_auth_failure_stops_the_connection_records_stay_queued(self):
+        partners = [self._partner(f'Locked Out {i}') for i in range(3)]
+        bindings = self._queue(*partners)
+        self.qbo.inject_fault('401', count=20, realm_id=self.realm, path_contains='/v3/')
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(self.connection.state, 'reconnect')
+        self.assertEqual(set(bindings.mapped('state')), {'to_send'})
+        self.assertFalse(any(bindings.mapped('error_message')), "no record is failed one by one")
+        self.assertEqual(len(self._writes()), 2, "one call, one refresh, one retry: then the connection stops")
+        self.qbo.clear_faults()
+        self._qbo_connect(self.connection, self.realm)
+        self._drain()
+        self.assertEqual(set(bindings.mapped('state')), {'sent'})
+
+    def test_forbidden_stops_the_connection(self):
+        partner = self._partner('Forbidden Fruit')
+        binding = self._queue(partner)
+        self.qbo.inject_fault('403', count=1, realm_id=self.realm, path_contains='/customer')
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(self.connection.state, 'reconnect')
+        self.assertEqual(binding.state, 'to_send')
+
+    def test_429_is_retried_by_itself_within_minutes(self):
+        partners = [self._partner(f'Throttled {i}') for i in range(3)]
+        bindings = self._queue(*partners)
+        self.qbo.inject_fault('429', count=1, realm_id=self.realm, path_contains='/v3/')
+        before = fields.Datetime.now()
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(set(bindings.mapped('state')), {'to_send'}, "the rest of the run waits")
+        self.assertFalse(any(bindings.mapped('error_message')), "a 429 is no error of a record")
+        retry_at = bindings[0].next_retry_date
+        self.assertTrue(before + timedelta(seconds=59) <= retry_at <= before + timedelta(seconds=80), retry_at)
+        self.assertTrue(self.connection.throttled_until)
+        triggers = self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', self.cron.id),
+                                                              ('call_at', '>', before)])
+        self.assertTrue(triggers and min(triggers.mapped('call_at')) <= retry_at + timedelta(seconds=15),
+                        "the cron wakes itself at the retry date")
+        self.assertEqual(len(self._writes()), 1, "nothing sent while paused")
+        self._drain()  # the trigger fires
+        self.assertEqual(set(bindings.mapped('state')), {'sent'})
+        self.assertEqual(len(self._customers_named('Throttled')), 3)
+
+    def test_batch_items_land_on_their_own_bindings(self):
+        """One batch request for the customers; a per-item 6240 (someone else's name) is handled alone."""
+        partners = [self._partner(f'Batch Buyer {i}') for i in range(3)]
+        namesake = self._partner("Amy's Bird Sanctuary", email='not.amy@example.com')
+        bindings = self._queue(*partners, namesake)
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/{self.realm}/batch')), 1)
+        for partner in partners:
+            binding = partner._qbo_binding(self.connection)
+            self.assertEqual(binding.state, 'sent', binding.error_message)
+            self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['DisplayName'], partner.name)
+        suffixed = namesake._qbo_binding(self.connection)
+        self.assertEqual(suffixed.state, 'sent', suffixed.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Customer', suffixed.qbo_id)['DisplayName'],
+                         f"Amy's Bird Sanctuary ({namesake.id})")
+        self.assertEqual(len(set(bindings.mapped('last_request_id'))), 4, "each item has its own requestid")
+
+    def test_batch_with_unknown_outcome_is_looked_up_not_resent(self):
+        partners = [self._partner(f'Lost Batch {i}') for i in range(3)]
+        moves = [self._invoice(partner) for partner in partners]
+        self._queue(*moves)
+        self._unknown_outcome_on('/batch')  # the customers' batch executes, its answer is lost
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertTrue(self._writes('batch'), "the three customers go in one batch request")
+        self.assertEqual(len(self._customers_named('Lost Batch')), 3)
+        self._unknown_outcome_on('/batch')  # the customers are found; the invoices' batch is lost too
+        self._drain()
+        self._drain()
+        customers = self._customers_named('Lost Batch')
+        self.assertEqual(len(customers), 3, "no customer created twice")
+        for move in moves:
+            binding = move._qbo_binding(self.connection)
+            self.assertEqual(binding.state, 'sent', binding.error_message)
+        for customer in customers:
+            self.assertEqual(len(self._invoices_of(customer['Id'])), 1, "one invoice per customer")
+
+    def test_one_record_raising_an_unexpected_exception_does_not_stop_the_rest(self):
+        # A link left behind by an uninstalled customisation: its model has no exporter any more.
+        broken = self.env['qbo.binding'].sudo().create({
+            'connection_id': self.connection.id, 'res_model': 'res.country', 'res_id': self.env.ref('base.be').id,
+            'entity': 'Customer'})
+        partners = [self._partner(f'Survivor {i}') for i in range(2)]
+        bindings = self._queue(*partners)
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(broken.state, 'error')
+        self.assertIn('AttributeError', broken.error_message)
+        self.assertEqual(set(bindings.mapped('state')), {'sent'})
+        self.assertEqual(len(self._customers_named('Survivor')), 2)
+
+    def test_marker_lookup_for_a_user_in_another_language(self):
+        self.env['res.lang']._activate_lang('fr_FR')
+        french = new_test_user(self.env, login='qbo_fr',
+                               groups='account.group_account_invoice,base.group_partner_manager',
+                               company_id=self.company.id, company_ids=[(6, 0, self.company.ids)], lang='fr_FR')
+        partner = self._partner('Boulangerie Dupont')
+        move = self._invoice(partner)
+        partner.action_qbo_send()
+        self._unknown_outcome_on('/invoice')
+        move.with_user(french).with_context(lang='fr_FR').action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertTrue(binding.outcome_unknown)
+        self._drain()  # the cron, in English
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        customer_id = partner._qbo_binding(self.connection).qbo_id
+        invoices = self._invoices_of(customer_id)
+        self.assertEqual(len(invoices), 1)
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        self.assertTrue(invoices[0]['PrivateNote'].endswith(f"odoo:{dbuuid}:account.move:{move.id}"))
+
+
+@tagged('post_install', '-at_install')
+class TestQboExactlyOnceCommitted(TransactionCase):
+    """The cron on real, committed transactions (as a server runs it): what only shows between two
+    transactions, such as a token refreshed after the run's snapshot was taken.
+
+    Creates and removes its own committed data.
+    """
+
+    def setUp(self):
+        super().setUp()
+        base_url = self.env['ir.config_parameter'].sudo().get_param('web.base.url')
+        self.server = EmulatorServer(client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+                                     redirect_uris=[base_url + '/quickbooks_online/oauth/callback'])
+        self.server.start()
+        self.addCleanup(self.server.stop)
+        self.control = EmulatorControl(self.server.url)
+        self.realm = self.control.create_company('Committed Co', country='US')['realm_id']
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
+            company = env['res.company'].create({'name': 'QBO committed company',
+                                                 'currency_id': env.ref('base.USD').id,
+                                                 'country_id': env.ref('base.us').id})
+            env.user.company_ids = [Command.link(company.id)]
+            connection = env['qbo.connection'].create({
+                'company_id': company.id, 'environment': 'custom', 'custom_base_url': self.server.url,
+                'client_id': CLIENT_ID, 'client_secret': CLIENT_SECRET})
+        # Committed first: the code exchange runs on a cursor of its own, which must see the connection.
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            connection = env['qbo.connection'].browse(connection.id)
+            company = connection.company_id
+            action = connection.action_qbo_connect()
+            location = self.control.consent(action['url'], realm_id=self.realm)
+            code = location.split('code=')[1].split('&')[0]
+            connection._qbo_complete_authorization(code, self.realm)
+            cr.commit()  # the exchange committed on a cursor of its own: see its tokens
+            connection.invalidate_recordset()
+            partners = env['res.partner'].create([{'name': f'Committed {i}', 'is_company': True} for i in range(4)])
+            for partner in partners:
+                env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
+            self.ids = {'company': company.id, 'connection': connection.id, 'partners': partners.ids}
+        self.addCleanup(self._cleanup)
+
+    def _cleanup(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env['qbo.connection'].browse(self.ids['connection']).unlink()
+            env['res.partner'].browse(self.ids['partners']).unlink()
+            env.user.company_ids = [Command.unlink(self.ids['company'])]
+            env['res.company'].browse(self.ids['company']).active = False
+
+    def _run_cron(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {'qbo_cron_commit': True})
+            env['qbo.binding']._cron_qbo_export()
+
+    def test_401_mid_run_one_refresh_nothing_in_error(self):
+        # QuickBooks expires the access token while Odoo still believes it valid.
+        self.control.expire_tokens('access', realm_id=self.realm)
+        self._run_cron()
+        refreshes = [r for r in self.control.requests_log(path_contains='/tokens/bearer')
+                     if r.get('grant_type') == 'refresh_token']
+        self.assertEqual(len(refreshes), 1)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            bindings = env['qbo.binding'].search([('connection_id', '=', self.ids['connection'])])
+            self.assertEqual(set(bindings.mapped('state')), {'sent'}, bindings.mapped('error_message'))
+            self.assertEqual(env['qbo.connection'].browse(self.ids['connection']).state, 'connected')
+        names = {c['DisplayName'] for c in self.control.entities(self.realm, 'Customer')}
+        self.assertTrue({f'Committed {i}' for i in range(4)} <= names)
