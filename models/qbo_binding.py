@@ -482,7 +482,7 @@ class QboBinding(models.Model):
                 response = responses.get(f'b{index}')
                 if response is None:  # no answer for this item: outcome unknown, looked up next time
                     outcome, vals = binding._qbo_outcome_of(QboServerError(
-                        "QuickBooks did not answer this item of the batch."), connection)
+                        _("QuickBooks did not answer this item of the batch.")), connection)
                     binding._qbo_finish(record, outcome, vals)
                     results.append(outcome)
                     continue
