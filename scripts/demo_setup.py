@@ -220,6 +220,10 @@ def ensure_connected(connection, emulator_url):
         if stale:
             stale.unlink()
             print(f"demo: dropped {len(stale)} links to the previous (wiped) QuickBooks company", flush=True)
+    # What the *QuickBooks: finish connecting* scheduled action does right after a browser consent
+    # (company info, reference data): run it now, the tax mapping below needs the imported tax codes.
+    connection.env['qbo.connection']._cron_qbo_after_connect()
+    connection.invalidate_recordset()
     print(f"demo: connected to realm {connection.realm_id} through the OAuth code flow", flush=True)
 
 
