@@ -6,7 +6,8 @@
 # QBO_SERIES narrows the series a command uses (e.g. QBO_SERIES=18.0); `use_series` selects one.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SUPPORTED_SERIES="18.0 19.0"
-ODOO18_SRC=${ODOO_SRC:-/opt/odoo18}
+ODOO_SRC=${ODOO_SRC:-/opt/odoo18}
+ODOO18_SRC=$ODOO_SRC
 ODOO19_SRC=${ODOO19_SRC:-/opt/odoo19}
 VENV18=${QBO_VENV:-$ROOT/.venv}
 VENV19=${QBO_VENV19:-${QBO_VENV:+${QBO_VENV%/}19}}
