@@ -95,14 +95,23 @@ class AccountMove(models.Model):
         return [(partner_binding, {'qbo_currency_id': self.currency_id.id} if foreign else {})]
 
     def _qbo_after_process(self, binding, outcome):
-        if binding.state == 'variance':
-            body = binding.error_message
-        elif outcome == 'sent':
-            body = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).", entity=binding.entity,
-                     number=binding.qbo_doc_number or '', id=binding.qbo_id)
-        else:
-            body = _("Not sent to QuickBooks: %s", binding.error_message)
-        self.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
+        self._qbo_after_process_many([(self, binding, outcome)])
+
+    @api.model
+    def _qbo_after_process_many(self, items):
+        """A routine "sent" is logged (`_message_log_batch`: one insert for the batch, no notification);
+        a variance or a failure, which someone must look at, is posted as a note."""
+        routine = {}
+        for move, binding, outcome in items:
+            if outcome == 'sent' and binding.state != 'variance':
+                routine[move.id] = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).",
+                                     entity=binding.entity, number=binding.qbo_doc_number or '', id=binding.qbo_id)
+                continue
+            body = binding.error_message if binding.state == 'variance' else _(
+                "Not sent to QuickBooks: %s", binding.error_message)
+            move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
+        if routine:
+            self.sudo().browse(list(routine))._message_log_batch(routine)
 
     def action_qbo_send_as_new(self):
         """After a deletion in QuickBooks: forget the old Id and create the document again."""

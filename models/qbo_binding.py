@@ -72,6 +72,9 @@ class QboBinding(models.Model):
     qbo_doc_number = fields.Char('QuickBooks number', copy=False)
     qbo_sent_name = fields.Char('Name sent', copy=False,
                                 help="The (cleaned) name QuickBooks knows this record by.")
+    qbo_currency = fields.Char('Currency in QuickBooks', copy=False,
+                               help="A customer's currency in QuickBooks (CurrencyRef of the last write's answer): "
+                                    "checked against each document's currency without a read.")
     state = fields.Selection(const.SYNC_STATES, default='to_send', required=True, index=True, copy=False)
     error_message = fields.Text(copy=False)
     error_code = fields.Char(copy=False)
@@ -151,14 +154,39 @@ class QboBinding(models.Model):
             return None
         return self.env[self.res_model].browse(self.res_id).exists()
 
+    def _qbo_records(self):
+        """{binding id: its record (or None when gone)}, one query per model; the records of one model
+        share their prefetch set, so that reading a field of one reads it for all (no query per record)."""
+        by_model = {}
+        for binding in self:
+            by_model.setdefault(binding.res_model, []).append(binding)
+        result = {}
+        for res_model, bindings in by_model.items():
+            if not res_model or res_model not in self.env:
+                result.update((binding.id, None) for binding in bindings)
+                continue
+            records = self.env[res_model].browse({binding.res_id for binding in bindings}).exists()
+            found = {record.id: record for record in records}
+            result.update((binding.id, found.get(binding.res_id)) for binding in bindings)
+        return result
+
     @api.model
     def _qbo_get_or_create(self, connection, record, entity):
-        """Return the binding of `record` on `connection`, creating it (state to_send) if needed."""
-        binding = self.sudo().search([('connection_id', '=', connection.id), ('res_model', '=', record._name),
-                                      ('res_id', '=', record.id)], limit=1)
+        """Return the binding of `record` on `connection`, creating it (state to_send) if needed.
+
+        Exportable models read it through their `qbo_binding_ids`, which the ORM fetches for a
+        whole prefetched set at once (an invoice batch's customers: one query, not one per invoice).
+        """
+        if 'qbo_binding_ids' in record._fields:
+            binding = record.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id.id == connection.id)[:1]
+        else:
+            binding = self.sudo().search([('connection_id', '=', connection.id), ('res_model', '=', record._name),
+                                          ('res_id', '=', record.id)], limit=1)
         if not binding:
             binding = self.sudo().create({'connection_id': connection.id, 'res_model': record._name,
                                           'res_id': record.id, 'entity': entity})
+            if 'qbo_binding_ids' in record._fields:
+                record.invalidate_recordset(['qbo_binding_ids'])
         return binding
 
     def _qbo_next_attempt_label(self):
@@ -295,6 +323,43 @@ class QboBinding(models.Model):
         self.ensure_one()
         self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, self.id))
 
+    def _qbo_claim(self, limit):
+        """Cron: lock (session advisory locks) up to `limit` of these bindings, in their order, skipping
+        those another worker holds; return the claimed ones. One statement for the whole run's work.
+
+        Claiming at selection is what lets two cron workers (or servers) drain one queue side by
+        side: each takes the next free bindings instead of both walking the same ones. Session locks,
+        not transaction locks: the claim must survive the commits of the run (intents are committed
+        before each request leaves), which is also why the export cron needs a session-pooled (not a
+        transaction-pooled pgbouncer) connection; the shared rate limiter does not (see README).
+        """
+        if not self:
+            return self
+        # Every free candidate is locked in one statement, then what exceeds `limit` is given back.
+        self.env.cr.execute(SQL("""SELECT id FROM unnest(%s::int[]) WITH ORDINALITY AS c(id, ord)
+                                    WHERE pg_try_advisory_lock(%s, id) ORDER BY ord""", self.ids, LOCK_CLASS))
+        ids = [row[0] for row in self.env.cr.fetchall()]
+        if len(ids) > limit:
+            self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, id) FROM unnest(%s::int[]) AS id",
+                                    LOCK_CLASS, ids[limit:]))
+        return self.browse(ids[:limit])
+
+    @api.model
+    def _qbo_try_lock_many(self, ids, session):
+        """Lock the bindings `ids` that no one else holds (one statement); return the set of locked ids."""
+        if not ids:
+            return set()
+        function = 'pg_try_advisory_lock' if session else 'pg_try_advisory_xact_lock'
+        self.env.cr.execute(SQL(f"SELECT id FROM unnest(%s::int[]) AS id WHERE {function}(%s, id)",  # noqa: S608
+                                ids, LOCK_CLASS))
+        return {row[0] for row in self.env.cr.fetchall()}
+
+    @api.model
+    def _qbo_unlock_many(self, ids):
+        if ids:
+            self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, id) FROM unnest(%s::int[]) AS id",
+                                    LOCK_CLASS, list(ids)))
+
     def _qbo_lock_for_button(self):
         """Refuse to export bindings that a cron worker is exporting right now."""
         for binding in self:
@@ -311,9 +376,10 @@ class QboBinding(models.Model):
         needed it fails afterwards. Returns a list of (binding, context) pairs in export order.
         """
         ordered = self.sorted(lambda b: (b.connection_id.id, ENTITY_ORDER.get(b.entity, 9), b.id))
+        records = ordered.filtered(lambda b: b.state == 'to_send')._qbo_records()
         result, seen = [], set()
         for binding in ordered:
-            record = binding._qbo_record() if binding.state == 'to_send' else None
+            record = records.get(binding.id)
             try:
                 dependencies = record._qbo_dependencies(binding) if record else []
             except Exception:  # noqa: BLE001 - the export of this binding will fail and say why
@@ -328,7 +394,7 @@ class QboBinding(models.Model):
                 result.append((binding, {}))
         return sorted(result, key=lambda item: (item[0].connection_id.id, ENTITY_ORDER.get(item[0].entity, 9)))
 
-    def _qbo_process(self, with_commit=False):
+    def _qbo_process(self, with_commit=False, claimed=None):
         """Export the bindings and record each outcome on its binding; one bad record never stops the run.
 
         Outcomes: sent / variance; to_send with a retry date for transient failures; error for data
@@ -338,10 +404,12 @@ class QboBinding(models.Model):
 
         :param bool with_commit: cron: lock each binding for the whole export (session lock),
             commit its intent before sending and its outcome after; never inside tests
+        :param claimed: bindings the caller already locked (see `_qbo_claim`) and unlocks itself
         :return: counts per outcome
         :rtype: dict
         """
         committing = with_commit and self._qbo_can_commit()
+        claimed_ids = set(claimed.ids) if claimed else set()
         counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': 0}
         stopped = set()
         for group in self._qbo_groups(self.sudo()._qbo_with_dependencies()):  # links: written by the connector
@@ -349,14 +417,17 @@ class QboBinding(models.Model):
             if connection.id in stopped or connection.state != 'connected' or connection._qbo_is_throttled():
                 counts['skipped'] += len(group)
                 continue
-            taken = [(binding, context) for binding, context in group if binding._qbo_try_lock(session=committing)]
+            locked = self._qbo_try_lock_many([b.id for b, _c in group if b.id not in claimed_ids], committing)
+            taken = [(binding, context) for binding, context in group
+                     if binding.id in claimed_ids or binding.id in locked]
             counts['skipped'] += len(group) - len(taken)  # another worker (or a button) is exporting them
             try:
                 if committing:
                     # A fresh snapshot after the locks: skip what another worker finished meanwhile.
                     self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only
                     self.invalidate_model()
-                    due = [(b, c) for b, c in taken if b.exists() and b.state == 'to_send']
+                    alive = set(self.browse([b.id for b, _c in taken]).exists().ids)
+                    due = [(b, c) for b, c in taken if b.id in alive and b.state == 'to_send']
                     counts['skipped'] += len(taken) - len(due)
                 else:
                     due = taken
@@ -366,9 +437,8 @@ class QboBinding(models.Model):
                     outcomes = [binding.with_context(qbo_committing=committing, **context)._qbo_process_one()
                                 for binding, context in due]
             finally:
-                if committing:
-                    for binding, _context in taken:
-                        binding._qbo_unlock()
+                if committing and locked:
+                    self._qbo_unlock_many(locked)
             for outcome in outcomes:
                 if outcome in ('reconnect', 'throttled'):
                     stopped.add(connection.id)
@@ -399,15 +469,35 @@ class QboBinding(models.Model):
         # 'variance', 'voided' and 'deleted_in_qbo' keep the explanation the export wrote.
         return vals
 
-    def _qbo_finish(self, record, outcome, vals):
-        """Write the outcome and let the business record react (chatter); never loses the outcome."""
+    def _qbo_finish(self, record, outcome, vals, notes=None):
+        """Write the outcome and let the business record react (chatter); never loses the outcome.
+
+        :param list notes: batch path: collect (record, binding, outcome) for `_qbo_note_outcomes`
+            instead of noting each record on its own
+        """
         self.write(vals)
-        if outcome in ('sent', 'error', 'blocked'):
+        if outcome in ('sent', 'error', 'blocked') and record:
+            if notes is not None:
+                notes.append((record, self, outcome))
+                return
             try:
                 with self.env.cr.savepoint():
                     record._qbo_after_process(self, outcome)
             except Exception:  # noqa: BLE001 - a chatter note must not lose the outcome
                 _logger.exception("QuickBooks: could not note the outcome on %s,%s", self.res_model, self.res_id)
+
+    @api.model
+    def _qbo_note_outcomes(self, notes):
+        """Let the records of a batch react to their outcomes, one call per model (set-based chatter logs)."""
+        by_model = {}
+        for record, binding, outcome in notes:
+            by_model.setdefault(record._name, []).append((record, binding, outcome))
+        for res_model, items in by_model.items():
+            try:
+                with self.env.cr.savepoint():
+                    self.env[res_model]._qbo_after_process_many(items)
+            except Exception:  # noqa: BLE001 - a chatter note must not lose the outcomes
+                _logger.exception("QuickBooks: could not note the outcomes of %s %s records", len(items), res_model)
 
     def _qbo_process_batch(self, group, committing):
         """Send a group of bindings of one connection and entity in one QuickBooks batch request.
@@ -424,7 +514,8 @@ class QboBinding(models.Model):
         """
         connection = group[0][0].connection_id
         entity = group[0][0].entity
-        calls, items, singles, results = [], [], [], []
+        calls, items, singles, results, notes = [], [], [], [], []
+        records = self.browse([binding.id for binding, _context in group])._qbo_records()
         try:
             issues = connection._qbo_preflight_issues()
             if issues:
@@ -433,17 +524,27 @@ class QboBinding(models.Model):
         except Exception as exc:  # noqa: BLE001 - recorded on every binding of the group
             for binding, _context in group:
                 outcome, vals = binding._qbo_outcome_of(exc, connection)
-                binding._qbo_finish(binding._qbo_record(), outcome, vals)
+                binding._qbo_finish(records.get(binding.id), outcome, vals, notes)
                 results.append(outcome)
+            self._qbo_note_outcomes(notes)
             return results
+        # Checks that hold for the whole group (e.g. the default sales tax) run once, not per item.
+        shared = {}
+        first = next((record for record in records.values() if record), None)
+        try:
+            exporter = first._qbo_exporter() if first else None
+            if hasattr(exporter, '_qbo_batch_context'):
+                shared = exporter._qbo_batch_context(connection)
+        except Exception:  # noqa: BLE001 - no shared context: each item checks (and fails) on its own
+            _logger.debug("No batch context for %s", first, exc_info=True)
         for binding, context in group:
-            record = binding._qbo_record()
+            record = records.get(binding.id)
             if not record:
                 binding.unlink()
                 results.append('skipped')
                 continue
             try:
-                exporter = record._qbo_exporter().with_context(**context)
+                exporter = record._qbo_exporter().with_context(**shared, **context)
                 # Preparing may write (the customer's binding, items); a failure undoes only its own.
                 with self.env.cr.savepoint():
                     item = exporter._qbo_batch_item(
@@ -451,7 +552,7 @@ class QboBinding(models.Model):
                     ) if hasattr(exporter, '_qbo_batch_item') else None  # exporters may not batch
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
                 outcome, vals = binding._qbo_outcome_of(exc, connection)
-                binding._qbo_finish(record, outcome, vals)
+                binding._qbo_finish(record, outcome, vals, notes)
                 results.append(outcome)
                 continue
             if item is None:
@@ -459,9 +560,7 @@ class QboBinding(models.Model):
             else:
                 items.append((binding, context, record, exporter) + item)
         if items:
-            request_ids = []
-            for binding, _context, _record, _exporter, operation, _payload in items:
-                request_ids.append(binding.with_context(qbo_committing=False)._qbo_begin(operation))
+            request_ids = self._qbo_begin_many([(binding, operation) for binding, _c, _r, _e, operation, _p in items])
             if committing:
                 self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents, before sending
             batch_id = str(uuid.uuid5(REQUEST_ID_NAMESPACE, ','.join(sorted(request_ids))))
@@ -474,7 +573,7 @@ class QboBinding(models.Model):
                     if isinstance(exc, QboError) and never_executed(exc):
                         binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
                     outcome, vals = binding._qbo_outcome_of(exc, connection)
-                    binding._qbo_finish(record, outcome, vals)
+                    binding._qbo_finish(record, outcome, vals, notes)
                     results.append(outcome)
                 items = []
                 responses = {}
@@ -483,7 +582,7 @@ class QboBinding(models.Model):
                 if response is None:  # no answer for this item: outcome unknown, looked up next time
                     outcome, vals = binding._qbo_outcome_of(QboServerError(
                         _("QuickBooks did not answer this item of the batch.")), connection)
-                    binding._qbo_finish(record, outcome, vals)
+                    binding._qbo_finish(record, outcome, vals, notes)
                     results.append(outcome)
                     continue
                 if 'Fault' in response:
@@ -504,14 +603,32 @@ class QboBinding(models.Model):
                         outcome, vals = 'sent', binding._qbo_success_vals()
                     except Exception as exc:  # noqa: BLE001 - recorded on the item's binding
                         outcome, vals = binding._qbo_outcome_of(exc, connection)
-                binding._qbo_finish(record, outcome, vals)
+                binding._qbo_finish(record, outcome, vals, notes)
                 results.append(outcome)
         self.env['qbo.sync.log']._qbo_create_from_calls(connection, calls)
+        self._qbo_note_outcomes(notes)
         if committing:
             self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the batch's outcomes
         for binding, context in singles:
             results.append(binding.with_context(qbo_committing=committing, **context)._qbo_process_one())
         return results
+
+    @api.model
+    def _qbo_begin_many(self, pairs):
+        """`_qbo_begin` of a batch's items (without the commit: the caller commits once for all).
+
+        :param list pairs: (binding, operation)
+        :return: the requestids, in order
+        """
+        request_ids = []
+        now = fields.Datetime.now()
+        for binding, operation in pairs:
+            request_id = binding._qbo_request_id(operation)
+            if (binding.intent_operation, binding.intent_request_id) != (operation, request_id):
+                binding.write({'intent_operation': operation, 'intent_request_id': request_id,
+                               'intent_date': now, 'last_request_id': request_id})
+            request_ids.append(request_id)
+        return request_ids
 
     def _qbo_process_one(self):
         """Export one binding; return 'sent', 'error', 'blocked', 'retry', 'throttled' or 'reconnect'.
@@ -582,7 +699,7 @@ class QboBinding(models.Model):
                 connection._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
             return 'reconnect', {}
         if isinstance(exc, QboRateLimitError):
-            until = connection._qbo_pause()
+            until = connection._qbo_pause(exc)
             return 'throttled', {'state': 'to_send', 'next_retry_date': until}
         if isinstance(exc, QboDeferred):
             return 'retry', {'state': 'to_send', 'next_retry_date': exc.retry_at, 'error_message': str(exc)}
@@ -637,22 +754,35 @@ class QboBinding(models.Model):
                 '|', ('next_retry_date', '=', False), ('next_retry_date', '<=', now)]
 
     @api.model
-    def _cron_qbo_export(self, batch_size=100):
+    def _cron_qbo_export(self, batch_size=4 * const.BATCH_MAX_ITEMS):
         """Scheduled export: queue what is due, send a bounded batch, and plan the next run.
 
         Re-running: Odoo's cron progress API (done/remaining) runs the job again at once while due
         work remains; work deferred to a later moment (5xx back-off, 429 pause) is the only reason
-        to add a trigger, at the earliest of those moments.
+        to add a trigger, at the earliest of those moments. The run claims its bindings first (see
+        `_qbo_claim`), so that several workers - a second copy of this job, another server - share
+        the queue. `batch_size` is a multiple of QuickBooks' 30 operations per batch request: full
+        batches spend Intuit's 40 batch requests per minute best.
         """
         self.env['account.move']._qbo_enqueue_auto_send()
-        pending = self.search(self._qbo_pending_domain(), limit=batch_size,
-                              order='next_retry_date asc nulls first, id')
-        counts = pending._qbo_process(with_commit=True)
+        committing = self._qbo_can_commit()
+        candidates = self.search(self._qbo_pending_domain(), limit=batch_size * (3 if committing else 1),
+                                 order='next_retry_date asc nulls first, id')
+        pending = candidates._qbo_claim(batch_size) if committing else candidates
+        try:
+            counts = pending._qbo_process(with_commit=True, claimed=pending if committing else None)
+        finally:
+            if committing:
+                self._qbo_unlock_many(pending.ids)
         remaining = self.search_count(self._qbo_pending_domain())
         done = max(0, len(pending) - counts.get('skipped', 0))  # skipped may include dependencies
-        if self._qbo_can_commit():
+        if committing:
             # Odoo runs the job again at once while due work remains (progress API, 18 and 19).
             qbo_compat.cron_commit_progress(self.env, done, remaining if done else 0)
+            if done and remaining:
+                # Odoo 18 re-runs a job at most 10 times in a row, then leaves it for the workers'
+                # next poll (a minute later): a wake-up now keeps the queue moving.
+                self._qbo_trigger_cron()
         new_failures = pending.exists().filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         if new_failures:
             self._qbo_send_failure_digest(new_failures)

@@ -1,5 +1,5 @@
 import logging
-import random
+import math
 import threading
 import time
 from datetime import timedelta
@@ -22,6 +22,8 @@ _logger = logging.getLogger(__name__)
 # the old token back; this is where it finds the new one.
 _REFRESHED_TOKENS = {}
 _REFRESHED_LOCK = threading.Lock()
+# No slot in the shared limiter without a 429 pause: the cron tries again after this many seconds.
+LOCAL_THROTTLE_RETRY_SECONDS = 10
 
 
 class QboReconnectNeeded(UserError):
@@ -690,12 +692,27 @@ class QboConnection(models.Model):
         _logger.warning("QuickBooks connection of company %s needs reconnection (%s).",
                         self.company_id.name, error.code)
 
-    def _qbo_pause(self):
-        """QuickBooks answered 429: pause this connection's exports for 60 s plus jitter; return the end."""
+    def _qbo_pause(self, error=None):
+        """No request slot (a 429 from QuickBooks, or the shared limiter full): hold this connection's
+        exports until the shared limiter lets requests through again; return that moment.
+
+        The shared limiter (tools/qbo_rate_limit.py) is the one record of a 429 pause: the client
+        pauses the realm there for every worker (60 s plus jitter) when QuickBooks answers 429.
+        `throttled_until` only mirrors that moment for the cron's queue and schedule. Without a
+        pause there (the limiter's own windows were full longer than a run may wait), the exports
+        resume after a short delay instead of a full minute.
+        """
         self.ensure_one()
         if self._qbo_is_throttled():
             return self.throttled_until  # already paused by another record of the same run
-        until = fields.Datetime.now() + timedelta(seconds=const.THROTTLE_RETRY_SECONDS + random.randint(0, 15))
+        limiter = self._qbo_rate_limiter()
+        until_epoch, now_epoch = limiter.paused_until()
+        if not until_epoch and error is not None and error.status == 429:
+            # A 429 the client did not see as such (a batch item's fault 3001): pause the realm now.
+            limiter.throttled()
+            until_epoch, now_epoch = limiter.paused_until()
+        seconds = until_epoch - now_epoch if until_epoch else LOCAL_THROTTLE_RETRY_SECONDS
+        until = fields.Datetime.now() + timedelta(seconds=math.ceil(seconds))
         self.sudo().throttled_until = until
         _logger.info("QuickBooks throttled company %s: exports paused until %s", self.company_id.name, until)
         return until

@@ -86,7 +86,8 @@ class QboExporterCustomer(models.AbstractModel):
     def _qbo_apply(self, binding, customer):
         """Record what QuickBooks answered (the write's response is the truth: no read-back)."""
         binding.write({'qbo_id': customer['Id'], 'qbo_sync_token': customer['SyncToken'],
-                       'qbo_sent_name': customer.get('DisplayName')})
+                       'qbo_sent_name': customer.get('DisplayName'),
+                       'qbo_currency': (customer.get('CurrencyRef') or {}).get('value') or False})
 
     @api.model
     def _qbo_update_body(self, binding, payload):

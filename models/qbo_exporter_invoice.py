@@ -60,10 +60,20 @@ class QboExporterInvoice(models.AbstractModel):
         if move.state != 'posted' or binding.qbo_id or binding._qbo_pending_create():
             return None
         connection = binding.connection_id
-        connection._qbo_check_default_tax()
+        if not self.env.context.get('qbo_default_tax_checked'):
+            connection._qbo_check_default_tax()
         self._qbo_export_missing_items(binding, move, client)
         customer_id = self._qbo_customer_id(move, connection, client)
         return 'create', self.env['qbo.mapper']._qbo_prepare_invoice_vals(move, connection, customer_id)
+
+    @api.model
+    def _qbo_batch_context(self, connection):
+        """Context of a whole batch: the default sales tax is checked once for all its documents."""
+        try:
+            connection._qbo_check_default_tax()
+        except QboBlocked:
+            return {}  # each document says so itself
+        return {'qbo_default_tax_checked': True}
 
     @api.model
     def _qbo_batch_apply(self, binding, move, document):
@@ -94,8 +104,12 @@ class QboExporterInvoice(models.AbstractModel):
                               retry_at=retry_at)
         # With multicurrency, a customer created for another currency cannot take home-currency documents either.
         if connection.multi_currency:
-            customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
-            customer_currency = (customer.get('CurrencyRef') or {}).get('value')
+            customer_currency = partner_binding.qbo_currency
+            if not customer_currency:
+                # Linked before its currency was recorded: read it once and keep it (never once per document).
+                customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
+                customer_currency = (customer.get('CurrencyRef') or {}).get('value') or connection.qbo_home_currency
+                partner_binding.qbo_currency = customer_currency
             if customer_currency and customer_currency != move.currency_id.name:
                 raise QboBlocked(_(
                     "QuickBooks customers have a single currency: %(name)s is in %(qbo)s there, this document is in "
@@ -202,24 +216,49 @@ class QboExporterInvoice(models.AbstractModel):
 
     @api.model
     def _qbo_update(self, binding, move, client, payload, res_ref, current=None):
-        """Full update with the current SyncToken; detect documents voided or deleted in QuickBooks."""
+        """Update with the SyncToken we hold; read the document only when QuickBooks says we must.
+
+        The last write's response is the truth (its SyncToken is stored), so an update is sent
+        without reading first. QuickBooks answers 5010 (stale object) when someone changed the
+        document since (a payment, a user, a void): then, and after an unknown outcome, it is read
+        to see whether it was voided, and updated with its current SyncToken. 610 means it was
+        deleted in QuickBooks.
+        """
         entity = binding.entity
+        unknown = binding.intent_operation == 'update' and binding.intent_request_id
+        if current is None and binding.qbo_sync_token and not unknown:
+            try:
+                return self._qbo_send_update(binding, client, payload, binding.qbo_sync_token, res_ref)
+            except QboValidationError as exc:
+                if exc.code == const.FAULT_OBJECT_NOT_FOUND:
+                    self._qbo_mark_deleted(binding, move)
+                    return None
+                if not exc.is_stale_object:
+                    raise
         if current is None:
             try:
                 current = client.read(entity, binding.qbo_id, res_ref=res_ref)
             except QboValidationError as exc:
                 if exc.code == const.FAULT_OBJECT_NOT_FOUND:
-                    self._qbo_mark_gone(binding, move, 'deleted_in_qbo', _(
-                        "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: "
-                        "use 'Send again as new' if it should exist there.", binding.qbo_id))
+                    self._qbo_mark_deleted(binding, move)
                     return None
                 raise
         if self._qbo_is_voided(current):
             self._qbo_mark_gone(binding, move, 'voided', _("This document was voided in QuickBooks (Id %s).",
                                                            binding.qbo_id))
             return None
-        body = dict(payload, Id=binding.qbo_id, SyncToken=current['SyncToken'])
-        return binding._qbo_call('update', lambda rid: client.update(entity, body, rid, res_ref=res_ref))
+        return self._qbo_send_update(binding, client, payload, current['SyncToken'], res_ref)
+
+    @api.model
+    def _qbo_send_update(self, binding, client, payload, sync_token, res_ref):
+        body = dict(payload, Id=binding.qbo_id, SyncToken=sync_token)
+        return binding._qbo_call('update', lambda rid: client.update(binding.entity, body, rid, res_ref=res_ref))
+
+    @api.model
+    def _qbo_mark_deleted(self, binding, move):
+        self._qbo_mark_gone(binding, move, 'deleted_in_qbo', _(
+            "This document was deleted in QuickBooks (Id %s). It is not re-created automatically: "
+            "use 'Send again as new' if it should exist there.", binding.qbo_id))
 
     @api.model
     def _qbo_is_voided(self, document):
@@ -232,35 +271,72 @@ class QboExporterInvoice(models.AbstractModel):
 
     @api.model
     def _qbo_void(self, binding, move, client, res_ref):
-        """Cancelled in Odoo: void the QuickBooks document (QuickBooks keeps it with zero amounts)."""
+        """Cancelled in Odoo: void the QuickBooks document (QuickBooks keeps it with zero amounts).
+
+        Sent with the SyncToken we hold; the document is read only on a stale token (5010) or after
+        an unknown outcome, to see whether it is voided already.
+        """
         if not binding.qbo_id:
             binding.write({'state': 'voided'})
             return
         if binding.entity == 'CreditMemo':
             self._qbo_delete_credit_memo(binding, move, client, res_ref)
             return
-        current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
-        if not self._qbo_is_voided(current):
-            binding._qbo_call('void', lambda rid: client.void(binding.entity, binding.qbo_id, current['SyncToken'],
-                                                              rid, res_ref=res_ref))
+        entity, qbo_id = binding.entity, binding.qbo_id
+
+        def void(sync_token):
+            binding._qbo_call('void', lambda rid: client.void(entity, qbo_id, sync_token, rid, res_ref=res_ref))
+
+        unknown = binding.intent_operation == 'void' and binding.intent_request_id
+        current = None
+        if binding.qbo_sync_token and not unknown:
+            try:
+                void(binding.qbo_sync_token)
+            except QboValidationError as exc:
+                if not exc.is_stale_object:
+                    raise
+                current = client.read(entity, qbo_id, res_ref=res_ref)
+        else:
+            current = client.read(entity, qbo_id, res_ref=res_ref)
+        if current is not None and not self._qbo_is_voided(current):
+            void(current['SyncToken'])
         binding.write({'state': 'voided', 'error_message': False})
         move.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
                                  message_type='comment', subtype_xmlid='mail.mt_note')
 
     @api.model
     def _qbo_delete_credit_memo(self, binding, move, client, res_ref):
-        """Cancelled credit note: delete the QuickBooks CreditMemo (the API has no void for it)."""
-        try:
-            current = client.read('CreditMemo', binding.qbo_id, res_ref=res_ref)
-        except QboValidationError as exc:
-            if exc.code != const.FAULT_OBJECT_NOT_FOUND:
-                raise
-            current = None  # already gone: nothing to do
-        if current:
-            binding._qbo_call('delete', lambda rid: client.delete('CreditMemo', binding.qbo_id, current['SyncToken'],
-                                                                  rid, res_ref=res_ref))
+        """Cancelled credit note: delete the QuickBooks CreditMemo (the API has no void for it).
+
+        Sent with the SyncToken we hold; read only on a stale token (5010) or after an unknown outcome.
+        """
+        qbo_id = binding.qbo_id
+
+        def delete(sync_token):
+            binding._qbo_call('delete', lambda rid: client.delete('CreditMemo', qbo_id, sync_token, rid,
+                                                                  res_ref=res_ref))
+
+        unknown = binding.intent_operation == 'delete' and binding.intent_request_id
+        sync_token = None if unknown else binding.qbo_sync_token
+        for _attempt in range(2):
+            if sync_token is None:
+                try:
+                    sync_token = client.read('CreditMemo', qbo_id, res_ref=res_ref)['SyncToken']
+                except QboValidationError as exc:
+                    if exc.code != const.FAULT_OBJECT_NOT_FOUND:
+                        raise
+                    break  # already gone: nothing to do
+            try:
+                delete(sync_token)
+                break
+            except QboValidationError as exc:
+                if exc.code == const.FAULT_OBJECT_NOT_FOUND:
+                    break  # deleted in QuickBooks meanwhile
+                if not exc.is_stale_object or _attempt:
+                    raise
+                sync_token = None
         message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
-                    "for credit memos.", binding.qbo_id)
+                    "for credit memos.", qbo_id)
         binding.write({'state': 'voided', 'error_message': message})
         move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
 

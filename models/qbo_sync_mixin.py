@@ -100,6 +100,15 @@ class QboSyncMixin(models.AbstractModel):
     def _qbo_after_process(self, binding, outcome):
         """Called after an export attempt, outside its savepoint (e.g. to post in the chatter)."""
 
+    @api.model
+    def _qbo_after_process_many(self, items):
+        """Batch exports: `_qbo_after_process` of many records at once (override to log set-based).
+
+        :param list items: (record, binding, outcome) triples
+        """
+        for record, binding, outcome in items:
+            record._qbo_after_process(binding, outcome)
+
     # ------------------------------------------------------------------ CRUD
 
     def write(self, vals):

@@ -31,8 +31,12 @@ ROOT = Path(__file__).resolve().parent.parent
 ADDON = 'quickbooks_online'
 CLIENT_ID = 'qbo-bench-client'
 CLIENT_SECRET = 'qbo-bench-secret'
-MARKER = re.compile(r'\(id (\d+)\)$')
-HELD_UNTIL = '2100-01-01 00:00:00'
+# Our marker ends every document's PrivateNote and customer's Notes: odoo:<database uuid>:<model>:<id>.
+MARKER = re.compile(r':account\.move:(\d+)\s*$')
+CUSTOMER_MARKER = re.compile(r':res\.partner:(\d+)\s*$')
+# Queued invoices wait (next retry date far ahead) until their phase starts.
+HELD_EXISTING = '2100-01-01 00:00:00'
+HELD_NEW = '2100-01-02 00:00:00'
 
 
 def emulator_dir():
@@ -114,15 +118,19 @@ def setup_database(args):
         existing = Partner.create([{'name': f'Bench Existing {i:04d}', 'is_company': True, 'country_id': us.id,
                                     'email': f'existing{i}@bench.example.com', 'city': 'Austin'}
                                    for i in range(min(args.existing, max(n_existing_invoices, 1)))])
-        existing.action_qbo_send()  # already in QuickBooks before the clock starts
+        # Already in QuickBooks before the clock starts (sent here: the button would queue that many).
+        Binding = env['qbo.binding']
+        Binding.concat(*[Binding._qbo_get_or_create(connection, partner, 'Customer') for partner in existing])._qbo_process()
         cr.commit()
+        if not all(partner._qbo_binding(connection).qbo_id for partner in existing):
+            raise SystemExit("bench: the existing customers could not be sent to QuickBooks")
+
         new = Partner.create([{'name': f'Bench New {i:05d}', 'is_company': True, 'country_id': us.id,
                                'email': f'new{i}@bench.example.com', 'city': 'Dallas'}
                               for i in range(args.n - n_existing_invoices)])
         cr.commit()
         customers = [existing[i % len(existing)] for i in range(n_existing_invoices)] + list(new)
         Move = admin_env['account.move'].with_company(company)
-        Binding = env['qbo.binding']
         for start in range(0, len(customers), 100):
             chunk = customers[start:start + 100]
             moves = Move.create([{
@@ -133,22 +141,29 @@ def setup_database(args):
                     (0, 0, {'name': 'Setup fee', 'quantity': 1, 'price_unit': 50.0, 'tax_ids': [(6, 0, tax.ids)]}),
                 ]} for i, partner in enumerate(chunk, start)])
             moves.action_post()
-            # Queued, but held until the cron workers are warm (see main()).
+            # Queued, but held until the cron workers are warm and their phase starts (see main()):
+            # invoices to existing customers first, then those to new customers.
             Binding.create([{'connection_id': connection.id, 'res_model': 'account.move', 'res_id': move.id,
-                             'entity': 'Invoice', 'next_retry_date': HELD_UNTIL} for move in moves])
+                             'entity': 'Invoice',
+                             'next_retry_date': HELD_EXISTING if index < n_existing_invoices else HELD_NEW}
+                            for index, move in enumerate(moves, start)])
             cr.commit()
             print(f"bench: {start + len(chunk)}/{len(customers)} invoices created", file=sys.stderr, flush=True)
         cron = env.ref(f'{ADDON}.ir_cron_qbo_export')
         cron.write({'active': True, 'nextcall': '2100-01-01 00:00:00'})  # only our trigger starts it
+        # Odoo runs one job on one worker at a time: a second copy of the export job lets the second
+        # cron worker export side by side with the first (as a second server would), under the shared limiter.
+        twin = cron.copy({'name': f'{cron.name} (second worker)', 'active': True, 'nextcall': '2100-01-01 00:00:00'})
         cr.commit()
-        print(json.dumps({'realm': connection.realm_id, 'cron_id': cron.id, 'invoices': len(customers),
+        print(json.dumps({'realm': connection.realm_id, 'cron_ids': [cron.id, twin.id], 'invoices': len(customers),
+                          'existing_invoices': n_existing_invoices, 'new_invoices': len(new),
                           'existing_customers': len(existing), 'new_customers': len(new)}), flush=True)
 
 
-def trigger_cron(cr, db, cron_id):
-    """Make the cron due now and wake the cron workers (what ir.cron._trigger does)."""
+def trigger_cron(cr, db, cron_ids):
+    """Make the crons due now and wake the cron workers (what ir.cron._trigger does)."""
     import psycopg2  # noqa: PLC0415
-    cr.execute("UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' WHERE id = %s", [cron_id])
+    cr.execute("UPDATE ir_cron SET nextcall = now() AT TIME ZONE 'UTC' WHERE id = ANY(%s)", [cron_ids])
     notify = psycopg2.connect(dbname='postgres')
     notify.autocommit = True
     try:
@@ -214,6 +229,48 @@ def queue_counts(cr):
     return dict(cr.fetchall())
 
 
+def run_phase(cr, db, info, label, held, count, timeout, odoo, odoo_cpu, pg_cpu, psutil):
+    """Release the invoices held for one phase, wake both cron jobs and wait until they are sent.
+
+    The rate is measured on PostgreSQL's clock, from the trigger to the last binding written.
+    """
+    sys.path.append(str(emulator_dir()))
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
+    control = EmulatorControl(info['emulator_url'])
+    before = control.usage(info['realm'])
+    cr.execute("SELECT now() AT TIME ZONE 'UTC'")
+    started_db = cr.fetchone()[0]
+    cr.execute("UPDATE qbo_binding SET next_retry_date = NULL WHERE next_retry_date = %s RETURNING id", [held])
+    ids = [row[0] for row in cr.fetchall()]
+    trigger_cron(cr, db, info['cron_ids'])
+    t0 = time.monotonic()
+    print(f"bench: {label}: {len(ids)} invoices released; draining (at most {timeout:.0f} s)...", flush=True)
+    counts, last_report = {}, 0
+    while time.monotonic() - t0 < timeout:
+        time.sleep(0.5)
+        odoo_cpu.sample(odoo_pids(psutil, odoo.pid), rss=True)
+        pg_cpu.sample(backend_pids(cr, db))
+        cr.execute("SELECT state, count(*) FROM qbo_binding WHERE id = ANY(%s) GROUP BY state", [ids])
+        counts = dict(cr.fetchall())
+        if not counts.get('to_send'):
+            break
+        if time.monotonic() - last_report > 15:
+            last_report = time.monotonic()
+            print(f"bench: {time.monotonic() - t0:5.0f} s {counts}", flush=True)
+    odoo_cpu.sample(odoo_pids(psutil, odoo.pid), rss=True)
+    pg_cpu.sample(backend_pids(cr, db))
+    drained = not counts.get('to_send')
+    cr.execute("SELECT max(write_date) FROM qbo_binding WHERE id = ANY(%s) AND state <> 'to_send'", [ids])
+    last = cr.fetchone()[0]
+    seconds = (last - started_db).total_seconds() if last else time.monotonic() - t0
+    after = control.usage(info['realm'])
+    done = len(ids) - counts.get('to_send', 0)
+    print(f"bench: {label}: {done} sent in {seconds:.1f} s, states {counts}", flush=True)
+    return {'label': label, 'count': len(ids), 'drained': drained, 'seconds': seconds,
+            'rate': done / (seconds / 60) if seconds else 0.0,
+            'requests': after['requests'] - before['requests'], 'throttled': after['throttled'] - before['throttled']}
+
+
 def machine():
     model = ''
     try:
@@ -277,7 +334,7 @@ def main():
             stdout=subprocess.PIPE, text=True, env=env, check=False)
         if setup.returncode:
             raise SystemExit(f"bench: preparing the database failed (see {build / 'bench-setup.log'})")
-        info = json.loads(setup.stdout.strip().splitlines()[-1])
+        info = dict(json.loads(setup.stdout.strip().splitlines()[-1]), emulator_url=emu_url)
         print(f"bench: database ready in {time.monotonic() - started:.0f} s: {info}", flush=True)
 
         odoo_log = build / 'bench-odoo.log'
@@ -296,74 +353,75 @@ def main():
         pg.autocommit = True
         cr = pg.cursor()
 
-        # Warm-up: one cron run with nothing due, so that the worker has loaded the registry.
-        trigger_cron(cr, db, info['cron_id'])
+        # Warm-up: one cron run of each job with nothing due, so that both workers have loaded the registry.
+        trigger_cron(cr, db, info['cron_ids'])
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            cr.execute("SELECT lastcall FROM ir_cron WHERE id = %s", [info['cron_id']])
-            if cr.fetchone()[0]:
+            cr.execute("SELECT count(*) FROM ir_cron WHERE id = ANY(%s) AND lastcall IS NOT NULL", [info['cron_ids']])
+            if cr.fetchone()[0] == len(info['cron_ids']):
                 break
             time.sleep(0.5)
         else:
-            raise SystemExit(f"bench: the cron did not run (see {odoo_log})")
-        cr.execute("UPDATE qbo_binding SET next_retry_date = NULL WHERE next_retry_date = %s", [HELD_UNTIL])
+            raise SystemExit(f"bench: the crons did not run (see {odoo_log})")
+        time.sleep(1)
         odoo_cpu, pg_cpu = CpuSampler(psutil), CpuSampler(psutil)
         odoo_cpu.sample(odoo_pids(psutil, odoo.pid), baseline=True, rss=True)
         pg_cpu.sample(backend_pids(cr, db), baseline=True)
-        trigger_cron(cr, db, info['cron_id'])
-        t0 = time.monotonic()
-        print(f"bench: cron triggered; draining (at most {timeout:.0f} s)...", flush=True)
-        counts, last_report = {}, 0
-        while time.monotonic() - t0 < timeout:
-            time.sleep(1.0)
-            odoo_cpu.sample(odoo_pids(psutil, odoo.pid), rss=True)
-            pg_cpu.sample(backend_pids(cr, db))
-            counts = queue_counts(cr)
-            if not counts.get('to_send'):
+        phases = []
+        for label, held, count in (('existing customers', HELD_EXISTING, info['existing_invoices']),
+                                   ('new customers', HELD_NEW, info['new_invoices'])):
+            if not count:
+                continue
+            phases.append(run_phase(cr, db, info, label, held, count, timeout, odoo, odoo_cpu, pg_cpu, psutil))
+            if not phases[-1]['drained']:
                 break
-            if time.monotonic() - last_report > 15:
-                last_report = time.monotonic()
-                print(f"bench: {time.monotonic() - t0:5.0f} s {counts}", flush=True)
-        elapsed = time.monotonic() - t0
-        drained = not counts.get('to_send')
-        odoo_cpu.sample(odoo_pids(psutil, odoo.pid), rss=True)
-        pg_cpu.sample(backend_pids(cr, db))
-        cr.execute("""SELECT max(write_date) - min(write_date) FROM qbo_binding
-                       WHERE res_model = 'account.move' AND state IN ('sent', 'variance')""")
-        span = cr.fetchone()[0]
         pg.close()
 
-        usage = control.usage(info['realm'])  # what the emulator answered since the trigger
-        requests, metered, throttled = usage['requests'], usage['reads'], usage['throttled']
-        held = collections.Counter()
+        usage = control.usage(info['realm'])  # what the emulator answered since the warm-up
+        n = info['invoices']
+        held, customers = collections.Counter(), collections.Counter()
         for invoice in control.entities(info['realm'], 'Invoice'):
             match = MARKER.search(invoice.get('PrivateNote') or '')
             if match and invoice.get('status') != 'Deleted':
                 held[int(match.group(1))] += 1
-        n = info['invoices']
+        for customer in control.entities(info['realm'], 'Customer'):
+            match = CUSTOMER_MARKER.search(customer.get('Notes') or '')
+            if match:
+                customers[int(match.group(1))] += 1
         duplicates = sum(count - 1 for count in held.values() if count > 1)
+        duplicate_customers = sum(count - 1 for count in customers.values() if count > 1)
         lost = n - len(held)
-        minutes = elapsed / 60
+        drained = all(phase['drained'] for phase in phases) and sum(phase['count'] for phase in phases) == n
+        elapsed = sum(phase['seconds'] for phase in phases)
         rows = [
             ('machine', machine()),
-            ('invoices', f"{n} ({info['existing_customers']} existing customers, {info['new_customers']} new)"),
-            ('drained', f"{'yes' if drained else 'NO (timeout)'} in {elapsed:.1f} s; states {counts}"),
-            ('invoices/min', f"{n / minutes:.0f}" if drained else f"{(n - counts.get('to_send', 0)) / minutes:.0f}"),
-            ('HTTP requests/invoice', f"{requests / n:.3f} ({requests})"),
-            ('metered reads/invoice', f"{metered / n:.3f} ({metered})"),
+            ('invoices', f"{n} ({info['existing_invoices']} to {info['existing_customers']} existing customers, "
+                         f"{info['new_invoices']} each to a new customer)"),
+            ('cron workers exporting', '2 (two copies of the export job)'),
+        ]
+        for phase in phases:
+            rows.append((f"invoices/min, {phase['label']}",
+                         f"{phase['rate']:.0f} ({phase['count']} in {phase['seconds']:.1f} s"
+                         f"{'' if phase['drained'] else ', NOT DRAINED'}; {phase['requests']} requests, "
+                         f"{phase['throttled']} 429)"))
+        rows += [
+            ('invoices/min, overall', f"{n / (elapsed / 60):.0f}" if elapsed else '-'),
+            ('HTTP requests/invoice', f"{usage['requests'] / n:.3f} ({usage['requests']})"),
+            ('metered reads/invoice', f"{usage['reads'] / n:.3f} ({usage['reads']})"),
             ('Odoo CPU ms/invoice', f"{1000 * odoo_cpu.total() / n:.1f}"),
             ('PostgreSQL CPU ms/invoice', f"{1000 * pg_cpu.total() / n:.1f}"),
             ('peak RSS of an Odoo process', f"{odoo_cpu.peak_rss / 2**20:.0f} MB"),
-            ('429 received', str(throttled)),
-            ('duplicates', str(duplicates)),
-            ('lost', str(lost)),
-            ('first to last sent', f"{span.total_seconds():.1f} s" if span else '-'),
+            ('429 received', str(usage['throttled'])),
+            ('peak requests/s, /min, batch/min',
+             f"{usage.get('peak_per_second')}, {usage.get('peak_per_minute')}, {usage.get('peak_batch_per_minute')}"),
+            ('duplicates', f"{duplicates} invoices, {duplicate_customers} customers (read back from the emulator)"),
+            ('lost', f"{lost} (read back from the emulator)"),
         ]
         print()
         width = max(len(label) for label, _value in rows)
         for label, value in rows:
             print(f"{label:<{width}}  {value}")
-        return 0 if drained and not duplicates and not lost else 1
+        return 0 if drained and not duplicates and not duplicate_customers and not lost else 1
     finally:
         stop(odoo)
         stop(emulator, grace=5)

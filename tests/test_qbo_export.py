@@ -125,6 +125,7 @@ class TestQboExport(QboTestCommon):
         move.invoice_line_ids[0].price_unit = 80.0
         move.action_post()
         self.assertEqual(binding.state, 'to_send')
+        self.qbo.clear_requests_log()
         binding._qbo_process()
         qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
         self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
@@ -134,6 +135,29 @@ class TestQboExport(QboTestCommon):
         binding._qbo_process()
         self.assertEqual(binding.state, 'voided')
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], 0)
+        self.assertEqual(self._metered_requests(), [], "update and void use the SyncToken we hold: no read")
+
+    def _metered_requests(self):
+        """The realm's metered API calls (reads and queries) in the emulator's request log."""
+        return [r for r in self.qbo.requests_log(path_contains=f'/v3/company/{self.realm}/')
+                if r['method'] == 'GET' or '/query' in r['path']]
+
+    def test_update_after_a_change_in_quickbooks_reads_once(self):
+        """A payment (or a user) moved the SyncToken in QuickBooks: 5010, one read, the update goes through."""
+        move = self._invoice()
+        move.action_qbo_send()
+        binding = self._binding(move)
+        self.qbo.patch_entity(self.realm, 'Invoice', binding.qbo_id, {'PrivateNote': binding._qbo_marker()})
+        move.button_draft()
+        move.invoice_line_ids[0].price_unit = 70.0
+        move.action_post()
+        self.qbo.clear_requests_log()
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+        self.assertEqual(binding.qbo_sync_token, qbo['SyncToken'])
+        self.assertEqual(len(self._metered_requests()), 1, "one read, after the 5010")
 
     def test_deleted_in_quickbooks_is_shown_not_recreated(self):
         move = self._invoice()

@@ -102,6 +102,15 @@ class PgRateLimiter:
                        {'key': self.key, 'pause': pause})
         _logger.warning("QuickBooks throttled realm %s (429): every worker pauses it for %.0f s.", self.key, pause)
 
+    def paused_until(self):
+        """End of the realm's 429 pause (epoch seconds, PostgreSQL's clock) and the clock's now, as
+        (until or None, now): the one record of the pause, read by the cron to plan its retry."""
+        with self.cursor_factory() as cr:
+            cr.execute("""SELECT extract(epoch FROM clock_timestamp())::float8,
+                                (SELECT paused_until FROM qbo_rate_limit WHERE key = %s)""", [self.key])
+            now, until = cr.fetchone()
+        return (until if until and until > now else None), now
+
     # ------------------------------------------------------------------ internals
 
     def _ensure_row(self, cr):
