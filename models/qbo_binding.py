@@ -764,6 +764,9 @@ class QboBinding(models.Model):
         the queue. `batch_size` is a multiple of QuickBooks' 30 operations per batch request: full
         batches spend Intuit's 40 batch requests per minute best.
         """
+        if batch_size > const.BATCH_MAX_ITEMS:
+            # Whole batches (e.g. an older job's 100 becomes 120): a batch of 10 costs a batch request too.
+            batch_size = -(-batch_size // const.BATCH_MAX_ITEMS) * const.BATCH_MAX_ITEMS
         self.env['account.move']._qbo_enqueue_auto_send()
         committing = self._qbo_can_commit()
         candidates = self.search(self._qbo_pending_domain(), limit=batch_size * (3 if committing else 1),

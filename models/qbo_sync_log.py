@@ -46,14 +46,26 @@ class QboSyncLog(models.Model):
         :param connection: qbo.connection record
         :param list calls: dicts produced by the client
         """
+        if not calls:
+            return self.browse()
+        # The records' names, one query per model (a batch's calls name many records).
+        refs = {}
+        for call in calls:
+            if call.get('res_ref'):
+                res_model, res_id = call['res_ref'].split(',')
+                refs.setdefault(res_model, set()).add(int(res_id))
+        names = {}
+        for res_model, ids in refs.items():
+            if res_model in self.env:
+                for record in self.env[res_model].browse(ids).exists():
+                    names[res_model, record.id] = record.display_name
         vals_list = []
         for call in calls:
             res_model, res_id, record_name = False, False, False
             if call.get('res_ref'):
                 res_model, res_id = call['res_ref'].split(',')
                 res_id = int(res_id)
-                record = self.env[res_model].browse(res_id).exists()
-                record_name = record.display_name if record else False
+                record_name = names.get((res_model, res_id), False)
             vals_list.append({
                 'connection_id': connection.id,
                 'operation': call.get('operation'),
