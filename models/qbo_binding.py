@@ -493,6 +493,8 @@ class QboBinding(models.Model):
         for record, binding, outcome in notes:
             by_model.setdefault(record._name, []).append((record, binding, outcome))
         for res_model, items in by_model.items():
+            if not hasattr(self.env[res_model], '_qbo_after_process_many'):
+                continue  # a link left by an uninstalled customisation: nothing to note on
             try:
                 with self.env.cr.savepoint():
                     self.env[res_model]._qbo_after_process_many(items)
