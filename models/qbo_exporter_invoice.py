@@ -318,7 +318,7 @@ class QboExporterInvoice(models.AbstractModel):
 
         unknown = binding.intent_operation == 'delete' and binding.intent_request_id
         sync_token = None if unknown else binding.qbo_sync_token
-        for _attempt in range(2):
+        for attempt in range(2):
             if sync_token is None:
                 try:
                     sync_token = client.read('CreditMemo', qbo_id, res_ref=res_ref)['SyncToken']
@@ -332,7 +332,7 @@ class QboExporterInvoice(models.AbstractModel):
             except QboValidationError as exc:
                 if exc.code == const.FAULT_OBJECT_NOT_FOUND:
                     break  # deleted in QuickBooks meanwhile
-                if not exc.is_stale_object or _attempt:
+                if not exc.is_stale_object or attempt:
                     raise
                 sync_token = None
         message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
