@@ -4,11 +4,9 @@ Nothing is mocked: the emulator runs in this process on an ephemeral 127.0.0.1 p
 harness lets loopback requests through), the connection is made through Intuit's code flow as the
 emulator serves it, and assertions read back what the emulator holds.
 """
-import unittest
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
-from odoo import release
 from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -17,11 +15,6 @@ from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
 
 from .. import const
-
-
-def qbo_known_gap_on_19(reason):
-    """Skip (counted as skipped) on Odoo 19 only: a known 19.0 gap, listed in README.rst, to close."""
-    return unittest.skipIf(release.version_info[0] >= 19, f"known Odoo 19 gap: {reason}")
 
 
 CLIENT_ID = 'odoo-test-client'

@@ -166,8 +166,9 @@ class TestQboRateLimit(QboTestCommon):
         with self.db.cursor() as cr:
             cr.execute("SELECT count(*) FROM qbo_rate_limit_slot WHERE key = %s AND released_at IS NULL", [self.key])
             self.assertEqual(cr.fetchone()[0], 0, "every slot released")
+            # This database only: other test runs or Odoo servers on the same PostgreSQL use the limiter too.
             cr.execute("SELECT state FROM pg_stat_activity WHERE state = 'idle in transaction' "
-                       "AND query ILIKE '%%qbo_rate_limit%%'")
+                       "AND datname = current_database() AND query ILIKE '%%qbo_rate_limit%%'")
             self.assertEqual(cr.fetchall(), [], "no limiter transaction left open")
 
     def test_connection_client_uses_shared_limiter_and_meters_reads(self):

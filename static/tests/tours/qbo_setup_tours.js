@@ -15,6 +15,50 @@ function params() {
     return JSON.parse(window.localStorage.getItem("qbo_tour_params") || "{}");
 }
 
+/**
+ * Pick `label` (value `value`) in the selection field `fieldName` under `scope`.
+ *
+ * Odoo 18 renders a selection field as a <select>; Odoo 19 as a SelectMenu (a button opening a
+ * dropdown of items). The first step handles both; the second, only present on 19, clicks the item.
+ */
+function selectField(scope, fieldName, value, label) {
+    const field = `${scope} div[name=${fieldName}]`;
+    const steps = [
+        {
+            content: `${fieldName}: ${label}`,
+            trigger: `${field} select, ${field} .o_select_menu_toggler`,
+            async run(helpers) {
+                if (this.anchor.tagName === "SELECT") {
+                    await helpers.select(JSON.stringify(value));
+                } else {
+                    await helpers.click();
+                }
+            },
+        },
+    ];
+    if (isOdoo19OrLater()) {
+        steps.push({
+            content: `${fieldName}: pick ${label}`,
+            trigger: `.o_select_menu_menu .o_select_menu_item:contains(${label})`,
+            run: "click",
+        });
+    }
+    return steps;
+}
+
+/**
+ * Mark a step whose action leaves or reloads the page. Odoo 19 fails a tour whose page unloads
+ * unannounced (and reloads the page after saving settings); Odoo 18 knows no such key.
+ */
+function unloadsPage(step) {
+    return isOdoo19OrLater() ? { ...step, expectUnloadPage: true } : step;
+}
+
+function isOdoo19OrLater() {
+    const major = String((odoo.info && odoo.info.server_version_info || [18])[0]).replace(/^saas~/, "");
+    return parseFloat(major) >= 19;
+}
+
 const settingsReady = {
     content: "The QuickBooks Online block is on the settings page",
     trigger: "#qbo_connection",
@@ -22,7 +66,7 @@ const settingsReady = {
 
 function saveSettings() {
     return [
-        {
+        unloadsPage({
             content: "Save the settings",
             trigger: ".o_control_panel .o_form_button_save",
             run(helpers) {
@@ -30,7 +74,7 @@ function saveSettings() {
                 document.getElementById("qbo_connection").classList.add("qbo_tour_before_save");
                 return helpers.click();
             },
-        },
+        }),
         {
             content: "Saved: the settings were loaded again from the database",
             trigger: "#qbo_connection:not(.qbo_tour_before_save)",
@@ -39,7 +83,7 @@ function saveSettings() {
 }
 
 /** Menus as a person clicks them: Invoicing (Accounting) > Configuration > QuickBooks > `entry`. */
-function openQuickBooksMenu(entry) {
+function openQuickBooksMenu(entry, ready) {
     return [
         {
             content: "Open the apps menu",
@@ -61,6 +105,12 @@ function openQuickBooksMenu(entry) {
             trigger: `.o-dropdown--menu .dropdown-item:contains(${entry})`,
             run: "click",
         },
+        {
+            // The app's own first screen (the invoices list, with its own New button) shows while
+            // the chosen action loads: wait for a column only the chosen list has.
+            content: `${entry} is displayed`,
+            trigger: ready,
+        },
     ];
 }
 
@@ -69,11 +119,7 @@ function openQuickBooksMenu(entry) {
 tours.add("qbo_tour_connect", {
     steps: () => [
         settingsReady,
-        {
-            content: "Choose the Custom endpoint environment",
-            trigger: "div[name=qbo_environment] select",
-            run: 'select "custom"',
-        },
+        ...selectField("#qbo_connection", "qbo_environment", "custom", "Custom endpoint"),
         {
             content: "Type the endpoint URL",
             trigger: "div[name=qbo_custom_base_url] input",
@@ -100,11 +146,11 @@ tours.add("qbo_tour_connect", {
             content: "The Redirect URI can be copied",
             trigger: "div[name=qbo_redirect_uri] .o_clipboard_button",
         },
-        {
-            content: "Connect",
+        unloadsPage({
+            content: "Connect (leaves Odoo for Intuit's consent page)",
             trigger: "button[name=action_qbo_connect]:contains(Connect to QuickBooks)",
             run: "click",
-        },
+        }),
         // Intuit's consent page (the emulator) is approved by the test; Odoo takes over again here.
         {
             content: "Back in Odoo: the notification says we are connected",
@@ -168,6 +214,15 @@ tours.add("qbo_tour_export_settings", {
     ],
 });
 
+// The labels of qbo.mapping's `mapping_type` (models/qbo_mapping.py), as the list shows them.
+const MAPPING_TYPE_LABELS = {
+    tax: "Tax",
+    term: "Payment term",
+    product: "Product",
+    analytic: "Analytic account (Class)",
+    payment_method: "Payment method (journal)",
+};
+
 function newMappingRow(kind, odooField, odooSearch, qboSearch) {
     return [
         {
@@ -175,11 +230,7 @@ function newMappingRow(kind, odooField, odooSearch, qboSearch) {
             trigger: ".o_control_panel .o_list_button_add",
             run: "click",
         },
-        {
-            content: `Kind: ${kind}`,
-            trigger: ".o_selected_row div[name=mapping_type] select",
-            run: `select "${kind}"`,
-        },
+        ...selectField(".o_selected_row", "mapping_type", kind, MAPPING_TYPE_LABELS[kind]),
         {
             content: `Odoo record: ${odooSearch}`,
             trigger: `.o_selected_row div[name=${odooField}] input`,
@@ -215,7 +266,7 @@ function newMappingRow(kind, odooField, odooSearch, qboSearch) {
 // 3. One mapping of each kind, created in the Mappings list; then one edited.
 tours.add("qbo_tour_mappings", {
     steps: () => [
-        ...openQuickBooksMenu("Mappings"),
+        ...openQuickBooksMenu("Mappings", ".o_list_view th[data-name=mapping_type]"),
         { content: "Mappings list", trigger: ".o_list_view .o_list_button_add" },
         ...newMappingRow("term", "term_id", "45 Days", "Net 45"),
         ...newMappingRow("product", "product_id", "QBO Consulting", "Hours"),
@@ -255,7 +306,7 @@ tours.add("qbo_tour_fix_blocked_invoice", {
             content: "The invoice says why it is blocked and where to fix it",
             trigger: ".alert-danger:contains(Blocked for QuickBooks):contains(QBO Tax 8%):contains(Mappings)",
         },
-        ...openQuickBooksMenu("Mappings"),
+        ...openQuickBooksMenu("Mappings", ".o_list_view th[data-name=mapping_type]"),
         ...newMappingRow("tax", "tax_id", "QBO Tax 8%", "California"),
         {
             content: "Back to the invoices: Customers menu",
@@ -335,7 +386,7 @@ tours.add("qbo_tour_send_from_list", {
 // 7. A failed transfer: open it from Transfers and read what to do.
 tours.add("qbo_tour_read_failed_transfer", {
     steps: () => [
-        ...openQuickBooksMenu("Transfers"),
+        ...openQuickBooksMenu("Transfers", ".o_list_view th[data-name=record_name]"),
         {
             content: "Open the failed transfer",
             trigger: ".o_data_row:contains(Error) td[name=record_name]",
@@ -345,7 +396,7 @@ tours.add("qbo_tour_read_failed_transfer", {
             content: "The advice says what to do, then what QuickBooks said",
             trigger: ".o_form_view .alert-danger:contains(QuickBooks said):contains(then retry)",
         },
-        ...openQuickBooksMenu("Transfer history"),
+        ...openQuickBooksMenu("Transfer history", ".o_list_view th[data-name=operation]"),
         {
             content: "Open the failed call",
             trigger: ".o_data_row.text-danger td[name=operation]",
