@@ -70,18 +70,33 @@ def group_users(group):
     return group.all_user_ids if 'all_user_ids' in group._fields else group.users
 
 
-def line_totals(line):
-    """A product line's ``(untaxed, tax included)`` amounts, unrounded, as 18's ``price_subtotal`` and
-    ``price_total`` hold them.
+def booked_line_amounts(move):
+    """``{product line: (untaxed, tax)}`` of a posted invoice, in its currency, as Odoo booked them.
 
-    19 stores them rounded, the untaxed amount and the tax of each line separately (3 x 33.33 at 20%
-    included: 83.33 + 16.67 = 100.00 while the customer owes 99.99). Computed here the same way on
-    both series, through the tax engine they share, so that payloads are identical.
+    The untaxed amount is the line's journal item (``amount_currency``), the tax is the line's share of
+    the tax journal items, as the tax engine distributes them (``_round_base_lines_tax_details`` matched
+    to the move's own tax lines): the untaxed amounts add up to ``amount_untaxed``, the taxes to
+    ``amount_tax``, whatever the rounding method.
+
+    Why not ``price_subtotal`` / ``price_total``: they are the line computed alone. With Odoo 19's
+    default, *round globally* (*Round per Tax*), the rounding cent of the document lands on one line's
+    journal item and not on its ``price_subtotal`` (3 x 33.33 at 20% included: booked 83.32 + 16.67,
+    ``price_subtotal`` 83.33, ``price_total`` 100.00). 18 and 19 share this private part of the tax
+    engine (``_get_rounded_base_and_tax_lines``, ``taxes_data[].tax_amount_currency``), so both take this
+    path; it lives here because a series that changes it is to be handled here, not in the mapper.
     """
-    base_line = line.move_id._prepare_product_base_line_for_taxes_computation(line)
-    line.env['account.tax']._add_tax_details_in_base_line(base_line, line.company_id)
-    details = base_line['tax_details']
-    return details['raw_total_excluded_currency'], details['raw_total_included_currency']
+    currency = move.currency_id
+    base_lines, _tax_lines = move._get_rounded_base_and_tax_lines()
+    amounts = {}
+    for base_line in base_lines:
+        line = base_line.get('record')
+        # Early-payment-discount and cash-rounding base lines are not invoice lines.
+        if not isinstance(line, models.BaseModel) or line._name != 'account.move.line' \
+                or line.display_type != 'product':
+            continue
+        tax = sum(tax_data['tax_amount_currency'] for tax_data in base_line['tax_details']['taxes_data'])
+        amounts[line] = (currency.round(move.direction_sign * line.amount_currency), currency.round(tax))
+    return amounts
 
 
 def groups_field(model):

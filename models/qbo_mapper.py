@@ -205,20 +205,28 @@ class QboMapper(models.AbstractModel):
         return qty, unit_price
 
     @api.model
-    def _qbo_prepare_invoice_line(self, line, move, connection, tax_mode=None):
+    def _qbo_booked_amounts(self, move):
+        """``{product line: (untaxed, tax)}`` as the invoice booked them (see qbo_compat.booked_line_amounts)."""
+        return qbo_compat.booked_line_amounts(move)
+
+    @api.model
+    def _qbo_prepare_invoice_line(self, line, move, connection, tax_mode=None, booked=None):
         """One QuickBooks line of an Odoo invoice line.
 
-        `Amount` is always Odoo's net line amount (after the line discount): QuickBooks treats a
-        line amount as net, also on TaxInclusive documents, where the gross goes to
+        `Amount` is always Odoo's net line amount as booked (the line's journal item, after the line
+        discount and any rounding cent Odoo put on it): QuickBooks treats a line amount as net, also
+        on TaxInclusive documents, where the gross (booked net + the line's booked tax) goes to
         `SalesItemLineDetail.TaxInclusiveAmt`. `Qty x UnitPrice` must round to `Amount`.
+        `booked`: the move's `_qbo_booked_amounts`, when the caller already has them.
         """
         if line.display_type in ('line_section', 'line_note'):
             return {'DetailType': 'DescriptionOnly',
                     'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
                     'DescriptionLineDetail': {}}
         currency = move.currency_id
-        untaxed, taxed = qbo_compat.line_totals(line)
-        amount = currency.round(untaxed)
+        if booked is None:
+            booked = self._qbo_booked_amounts(move)
+        amount, tax = booked[line]
         qty, unit_price = self._qbo_amounts(amount, line.quantity, currency)
         description = line.name or ''
         if line.discount:
@@ -231,7 +239,7 @@ class QboMapper(models.AbstractModel):
         if connection.using_sales_tax:
             detail['TaxCodeRef'] = self._qbo_line_tax_code(line, connection)
             if tax_mode == 'TaxInclusive':
-                detail['TaxInclusiveAmt'] = currency.round(taxed)
+                detail['TaxInclusiveAmt'] = currency.round(amount + tax)
         if move.invoice_date:
             detail['ServiceDate'] = str(move.invoice_date)
         class_ref = self._qbo_line_class(line, move, connection)
@@ -279,32 +287,35 @@ class QboMapper(models.AbstractModel):
         return [(rate_id, by_id.get(rate_id, 0.0)) for rate_id in rate_ids if rate_id]
 
     @api.model
-    def _qbo_prepare_non_us_tax_detail(self, move, connection):
-        """Non-US header tax: one TaxLine per QuickBooks rate, carrying Odoo's tax amounts.
+    def _qbo_prepare_non_us_tax_detail(self, move, connection, booked=None):
+        """Non-US header tax: one TaxLine per QuickBooks rate, carrying Odoo's booked tax amounts.
 
         QuickBooks computes VAT/GST per rate with its own rounding unless the document supplies
-        its tax detail; we supply Odoo's booked amounts (grouped by mapped tax code, a code with
-        several rates split in proportion to the rates) so the VAT is identical to the cent.
+        its tax detail; we supply what Odoo booked: per mapped tax code, the sum of its lines' booked
+        net amounts (`NetAmountTaxable`) and taxes (each line's share of the tax journal items, so
+        the codes add up to `amount_tax` with per-line and global rounding alike). A code with several
+        rates is split in proportion to the rates, the last rate taking the rounding remainder.
         """
         currency = move.currency_id
+        if booked is None:
+            booked = self._qbo_booked_amounts(move)
         by_code = {}
         for line in self._qbo_product_lines(move):
             code = self._qbo_tax_code_ref(connection, line.tax_ids)
             entry = by_code.setdefault(code, {'base': 0.0, 'tax': 0.0})
-            untaxed, taxed = qbo_compat.line_totals(line)
+            untaxed, tax = booked[line]
             entry['base'] += untaxed
-            entry['tax'] += taxed - untaxed
-        # Odoo's tax lines hold the rounded amounts actually booked; spread them over the codes.
-        booked = move.amount_tax
-        computed = sum(entry['tax'] for entry in by_code.values())
-        tax_lines = []
-        remaining = booked
+            entry['tax'] += tax
         codes = [code for code in by_code if self._qbo_code_rates(code)]
-        for index, code in enumerate(codes):
+        # What the lines' shares do not carry goes to the last code with rates, so that QuickBooks'
+        # total tax stays Odoo's: tax on lines whose QuickBooks code has no rate, or tax journal
+        # items that are no line's share (e.g. an early payment discount reducing the tax).
+        if codes:
+            by_code[codes[-1]]['tax'] += move.amount_tax - sum(by_code[code]['tax'] for code in codes)
+        tax_lines = []
+        for code in codes:
             entry = by_code[code]
-            tax = remaining if index == len(codes) - 1 else currency.round(
-                entry['tax'] * booked / computed if computed else 0.0)
-            remaining -= tax
+            tax = currency.round(entry['tax'])
             rates = self._qbo_code_rates(code)
             total_rate = sum(rate for _rate_id, rate in rates)
             rest = tax
@@ -318,7 +329,7 @@ class QboMapper(models.AbstractModel):
                     'TaxLineDetail': {'TaxRateRef': {'value': rate_id}, 'PercentBased': True, 'TaxPercent': rate,
                                       'NetAmountTaxable': currency.round(entry['base'])},
                 })
-        return {'TotalTax': booked, 'TaxLine': tax_lines}
+        return {'TotalTax': move.amount_tax, 'TaxLine': tax_lines}
 
     @api.model
     def _qbo_doc_number(self, move, connection):
@@ -373,7 +384,8 @@ class QboMapper(models.AbstractModel):
         a tax code per line, GlobalTaxCalculation and Odoo's tax per rate (TxnTaxDetail.TaxLine).
         """
         global_tax = None if connection.is_us else self._qbo_global_tax_calculation(move, connection)
-        lines = [self._qbo_prepare_invoice_line(line, move, connection, tax_mode=global_tax)
+        booked = self._qbo_booked_amounts(move)
+        lines = [self._qbo_prepare_invoice_line(line, move, connection, tax_mode=global_tax, booked=booked)
                  for line in move.invoice_line_ids.sorted('sequence')
                  if line.display_type in ('product', 'line_section', 'line_note')]
         vals = {
@@ -407,7 +419,7 @@ class QboMapper(models.AbstractModel):
             tax_detail = self._qbo_prepare_us_tax_detail(move, connection)
         else:
             vals['GlobalTaxCalculation'] = global_tax
-            tax_detail = connection.using_sales_tax and self._qbo_prepare_non_us_tax_detail(move, connection)
+            tax_detail = connection.using_sales_tax and self._qbo_prepare_non_us_tax_detail(move, connection, booked)
         if tax_detail:
             vals['TxnTaxDetail'] = tax_detail
         header_class = connection.class_tracking == 'txn' and self._qbo_line_class(

@@ -4,11 +4,9 @@ Nothing is mocked: the emulator runs in this process on an ephemeral 127.0.0.1 p
 harness lets loopback requests through), the connection is made through Intuit's code flow as the
 emulator serves it, and assertions read back what the emulator holds.
 """
-import unittest
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
-from odoo import release
 from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -17,17 +15,6 @@ from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
 
 from .. import const
-
-# Known Odoo 19.0 gaps (README.rst), each skipping the tests that show it on 19 only.
-GAP_19_INCLUDED_VAT = ("19 books the rounding cent of price-included VAT on the untaxed amount "
-                       "(99.99 at 20%: 83.32 + 16.67), 18 on the tax (83.33 + 16.66)")
-GAP_19_GLOBAL_ROUNDING = ("new 19 companies round taxes globally, QuickBooks per line: "
-                          "totals can differ by a cent")
-
-
-def qbo_known_gap_on_19(reason):
-    """Skip (counted as skipped) on Odoo 19 only: a known 19.0 gap, listed in README.rst, to close."""
-    return unittest.skipIf(release.version_info[0] >= 19, f"known Odoo 19 gap: {reason}")
 
 
 CLIENT_ID = 'odoo-test-client'

@@ -34,6 +34,15 @@ field against Intuit's Accounting API reference (developer.intuit.com, "Invoice"
   ``SalesTermRef`` only on invoices (a CreditMemo has neither).
 * Sparse update: ``sparse: true`` changes only the supplied elements; "Lines can be updated only ALL or
   NONE", so ``Line`` is always sent whole; a memo cleared in Odoo is sent empty.
+* Amounts are what Odoo booked (README "What the invoice carries"): each line's ``Amount`` is its journal
+  item, the tax detail the tax journal items; every invoice payload is also checked to add up to the move's
+  untaxed amount, tax and (TaxInclusive) total. The shapes run with the series' default rounding (per line
+  on 18.0, globally on 19.0; both book the same amounts for them), except the ``*_rounded_globally`` shapes,
+  which pin *round globally*: there Odoo books the document's rounding cent on one line's untaxed amount
+  (``us_rounded_globally``: 2 x 4.995 is 4.99 + 5.00). With price-included VAT the two series book it
+  differently (3 x 21.53 at 20%: 18.0 puts +0.01 on the first line, 17.95, and the total is 64.60; 19.0
+  keeps 17.94 and 64.59), so ``gb_inclusive_rounded_globally`` has a reviewed file per series,
+  ``.18.0.json`` and ``.19.0.json``, each adding up to what that series booked.
 * ``Customer.PrimaryTaxIdentifier`` (minor version 4, locales IN, CA, GB, AU): "Also called Tax Reg. No ...
   represents the tax ID of the Person or Organization", masked in responses. ``ResaleNum`` is a US resale
   certificate number and is never used for a VAT number.
@@ -44,11 +53,11 @@ import json
 import os
 from datetime import date
 
-from odoo import Command
+from odoo import Command, release
 from odoo.tests import TransactionCase, tagged
 
 from ..models.qbo_mapper import qbo_clean_name
-from .common import GAP_19_INCLUDED_VAT, QboTestCommon, qbo_known_gap_on_19
+from .common import QboTestCommon
 
 GOLDEN_DIR = os.path.join(os.path.dirname(__file__), 'golden')
 INVOICE_DATE = date(2026, 1, 15)
@@ -100,8 +109,9 @@ class TestQboGoldenPayloads(QboTestCommon):
         return dict({'name': name, 'quantity': qty, 'price_unit': price, 'discount': discount,
                      'tax_ids': [Command.set(taxes.ids if taxes else [])]}, **extra)
 
-    def _assert_golden(self, name, payload, move=None):
-        """Compare with tests/golden/<name>.json (the marker of the move is made stable first)."""
+    def _assert_golden(self, name, payload, move=None, per_series=False):
+        """Compare with tests/golden/<name>.json (the marker of the move is made stable first);
+        `per_series`: with tests/golden/<name>.<series>.json, for shapes that 18.0 and 19.0 book differently."""
         payload = json.loads(json.dumps(payload))
         # A customer's Notes end with the untranslated marker of the partner (database uuid and id).
         notes = (payload.get('Notes') or '').split('\n')
@@ -110,14 +120,34 @@ class TestQboGoldenPayloads(QboTestCommon):
             if notes[:-1]:
                 payload['Notes'] = '\n'.join(notes[:-1])
         if move is not None:
+            self._assert_booked(payload, move)
             self.assertEqual(payload['PrivateNote'], self.env['qbo.mapper']._qbo_private_note(move))
             payload['PrivateNote'] = '<Odoo marker: name and id of the move>'
+        if per_series:
+            name = f'{name}.{release.major_version}'
         path = os.path.join(GOLDEN_DIR, f'{name}.json')
         if os.environ.get('QBO_UPDATE_GOLDEN'):
             with open(path, 'w', encoding='utf-8') as golden:
                 golden.write(json.dumps(payload, indent=2, sort_keys=True, ensure_ascii=False) + '\n')
         with open(path, encoding='utf-8') as golden:
             self.assertEqual(payload, json.load(golden), f"payload differs from tests/golden/{name}.json")
+
+    def _assert_booked(self, payload, move):
+        """The payload adds up to what Odoo booked, whatever the series' default tax rounding: nets to
+        the untaxed amount, the tax detail to the tax, the grosses of a TaxInclusive document to the total."""
+        items = [line['SalesItemLineDetail'] for line in payload['Line'] if line['DetailType'] == 'SalesItemLineDetail']
+        currency = move.currency_id
+        self.assertFalse(currency.compare_amounts(
+            sum(line['Amount'] for line in payload['Line'] if 'SalesItemLineDetail' in line), move.amount_untaxed))
+        if 'TxnTaxDetail' in payload:
+            detail = payload['TxnTaxDetail']
+            self.assertFalse(currency.compare_amounts(detail['TotalTax'], move.amount_tax))
+            if detail.get('TaxLine'):
+                self.assertFalse(currency.compare_amounts(sum(tl['Amount'] for tl in detail['TaxLine']),
+                                                          move.amount_tax))
+        if payload.get('GlobalTaxCalculation') == 'TaxInclusive':
+            self.assertFalse(currency.compare_amounts(sum(item['TaxInclusiveAmt'] for item in items),
+                                                      move.amount_total))
 
     def _invoice_payload(self, move, connection=None):
         return self.env['qbo.mapper']._qbo_prepare_invoice_vals(move, connection or self.connection, CUSTOMER_ID)
@@ -211,6 +241,14 @@ class TestQboGoldenPayloads(QboTestCommon):
         payload = self.env['qbo.mapper']._qbo_prepare_invoice_update_vals(move, self.connection, CUSTOMER_ID)
         self._assert_golden('us_sparse_update', payload, move)
 
+    def test_us_rounded_globally(self):
+        """Round globally: 2 x 4.995 untaxed is booked 9.99 (4.99 + 5.00: one line carries the cent), not
+        5.00 + 5.00 as each line computed alone (``price_subtotal``) would say."""
+        self.company.tax_calculation_rounding_method = 'round_globally'
+        move = self._move([self._line('Half hours', 1.5, 3.33, self.tax_ca),
+                           self._line('More half hours', 1.5, 3.33, self.tax_ca)])
+        self._assert_golden('us_rounded_globally', self._invoice_payload(move), move)
+
     def test_us_customer_vat_is_not_a_resale_number(self):
         partner = self.env['res.partner'].create({
             'name': 'US Buyer Inc', 'is_company': True, 'vat': '12-3456789', 'email': 'ap@buyer.example',
@@ -221,7 +259,6 @@ class TestQboGoldenPayloads(QboTestCommon):
 
     # ------------------------------------------------------------------ non-US shapes
 
-    @qbo_known_gap_on_19(GAP_19_INCLUDED_VAT)
     def test_gb_inclusive(self):
         connection = self._gb_connection()
         vat20 = self._gb_tax(connection, 'VAT 20% incl.', 20, '2', True)
@@ -229,6 +266,17 @@ class TestQboGoldenPayloads(QboTestCommon):
         move = self._move([self._line('Gross priced', 3, 33.33, vat20), self._line('Reduced', 2, 10.5, vat5)],
                           company=self.gb_company)
         self._assert_golden('gb_inclusive', self._invoice_payload(move, connection), move)
+
+    def test_gb_inclusive_rounded_globally(self):
+        """Round globally, 3 x 21.53 gross at 20%: Odoo books the VAT rounded once (10.77) and puts the
+        rounding cent of the untaxed amount where its series does; the payload carries exactly that."""
+        connection = self._gb_connection()
+        self.gb_company.tax_calculation_rounding_method = 'round_globally'
+        vat20 = self._gb_tax(connection, 'VAT 20% incl.', 20, '2', True)
+        move = self._move([self._line(f'Gross priced {n}', 1, 21.53, vat20) for n in (1, 2, 3)],
+                          company=self.gb_company)
+        self._assert_golden('gb_inclusive_rounded_globally', self._invoice_payload(move, connection), move,
+                            per_series=True)
 
     def test_gb_exclusive(self):
         connection = self._gb_connection()

@@ -8,7 +8,7 @@ from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
 
 from .. import const
-from .common import CLIENT_ID, CLIENT_SECRET, GAP_19_INCLUDED_VAT, QboTestCommon, qbo_known_gap_on_19
+from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
 
 
 @tagged('post_install', '-at_install')
@@ -139,7 +139,6 @@ class TestQboOtherCompanies(QboTestCommon):
         self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
         self.assertAlmostEqual(qbo['TxnTaxDetail']['TotalTax'], move.amount_tax)
 
-    @qbo_known_gap_on_19(GAP_19_INCLUDED_VAT)
     def test_price_included_rounding_is_odoo_vat(self):
         """99.99 gross at 20%: Odoo books 16.67 VAT; the document carries it, QuickBooks keeps it."""
         connection, gb_realm = self._connect_gb()

@@ -2,6 +2,10 @@
 
 Every flow runs in real Odoo against the emulator over HTTP and reads QuickBooks back.
 `QBO_PARITY_N` (default 50) sets how many random invoices the parity tests send per company.
+
+Each parity test runs with both of Odoo's tax rounding methods, set explicitly: *round per line* (the
+default of new companies on 18.0) and *round globally* ("Round per Tax", the default on 19.0, where Odoo
+books the document's rounding cent on one line's untaxed amount). So both series test both methods.
 """
 import os
 import random
@@ -11,7 +15,7 @@ from datetime import date, timedelta
 from odoo import Command, fields
 from odoo.tests import tagged
 
-from .common import GAP_19_GLOBAL_ROUNDING, GAP_19_INCLUDED_VAT, QboTestCommon, qbo_known_gap_on_19
+from .common import QboTestCommon
 
 PARITY_N = int(os.environ.get('QBO_PARITY_N', '50'))
 
@@ -39,6 +43,20 @@ class QboRandomInvoices:
         moves.action_post()
         return moves
 
+    def _set_rounding(self, company, method):
+        company.tax_calculation_rounding_method = method
+        self.assertEqual(company.tax_calculation_rounding_method, method)
+
+    def _assert_books_line_cents(self, moves):
+        """Some documents' booked untaxed amount is not the sum of their lines' ``price_subtotal``: the
+        rounding cent that global rounding books on a line (what a payload built from ``price_subtotal``
+        gets wrong). The global-rounding tests check that their sample has some, so that they can fail
+        (with the default sample sizes; a tiny ``QBO_PARITY_N`` may have none)."""
+        cents = moves.filtered(lambda move: move.currency_id.compare_amounts(
+            sum(move.invoice_line_ids.mapped('price_subtotal')), move.amount_untaxed))
+        if len(moves) >= 20:
+            self.assertTrue(cents, "the sample books a rounding cent on a line")
+
     def _assert_parity(self, moves, connection, realm):
         """Every document Sent, QuickBooks' TotalAmt and tax equal to Odoo's; return the variance count."""
         moves.with_company(moves.company_id).action_qbo_send()
@@ -65,22 +83,31 @@ class QboRandomInvoices:
 
 @tagged('post_install', '-at_install')
 class TestQboParityUS(QboTestCommon, QboRandomInvoices):
-    """US company, Odoo's default per-line rounding, QuickBooks computing on the taxable subtotal."""
+    """US company, tax rounded per line or globally in Odoo, QuickBooks computing on the taxable subtotal."""
 
-    @qbo_known_gap_on_19(GAP_19_GLOBAL_ROUNDING)
-    def test_random_invoices_are_equal_to_the_cent(self):
-        self.assertEqual(self.company.tax_calculation_rounding_method, 'round_per_line')
+    def _us_random_invoices(self, rounding, seed, count, move_type='out_invoice'):
+        self._set_rounding(self.company, rounding)
         partner = self.env['res.partner'].create({'name': 'Parity Inc', 'is_company': True})
         no_tax = self.env['account.tax']
-        moves = self._random_moves(random.Random(11), self.company, partner, [self.tax_ca, self.tax_ca, no_tax],
-                                   PARITY_N)
+        taxes = [self.tax_ca, self.tax_ca, no_tax] if move_type == 'out_invoice' else [self.tax_ca]
+        return self._random_moves(random.Random(seed), self.company, partner, taxes, count, move_type)
+
+    def test_random_invoices_are_equal_to_the_cent(self):
+        """Tax rounded per line in Odoo, on the taxable subtotal in QuickBooks: Odoo's tax is kept."""
+        moves = self._us_random_invoices('round_per_line', 11, PARITY_N)
         self._assert_parity(moves, self.connection, self.realm)
 
-    @qbo_known_gap_on_19(GAP_19_GLOBAL_ROUNDING)
-    def test_credit_notes_are_equal_to_the_cent(self):
-        partner = self.env['res.partner'].create({'name': 'Refunded Inc', 'is_company': True})
-        moves = self._random_moves(random.Random(12), self.company, partner, [self.tax_ca], 5, 'out_refund')
+    def test_random_invoices_rounded_globally_are_equal_to_the_cent(self):
+        """Tax rounded globally: Odoo books the rounding cent of the untaxed amount on one line."""
+        moves = self._us_random_invoices('round_globally', 16, PARITY_N)
+        self._assert_books_line_cents(moves)
         self._assert_parity(moves, self.connection, self.realm)
+
+    def test_credit_notes_are_equal_to_the_cent(self):
+        for rounding, seed in (('round_per_line', 12), ('round_globally', 17)):
+            with self.subTest(rounding=rounding):
+                self._assert_parity(self._us_random_invoices(rounding, seed, 5, 'out_refund'),
+                                    self.connection, self.realm)
 
     def test_automated_sales_tax_variance_says_why(self):
         """With AST QuickBooks computes the tax itself: a different rate is shown, with the reason."""
@@ -183,21 +210,41 @@ class TestQboParityGB(QboTestCommon, QboRandomInvoices):
                                             'res_id': tax.id, 'qbo_ref_id': ref.id})
             self.vat[name] = tax
 
-    @qbo_known_gap_on_19(GAP_19_INCLUDED_VAT)
-    def test_random_price_included_invoices_are_equal_to_the_cent(self):
+    def _gb_random_price_included(self, rounding, seed):
+        self._set_rounding(self.gb_company, rounding)
         partner = self.env['res.partner'].create({'name': 'Parity Ltd', 'is_company': True})
         taxes = [self.vat['VAT 20% incl.'], self.vat['VAT 20% incl.'], self.vat['VAT 5% incl.'],
                  self.vat['Zero rated']]
-        moves = self._random_moves(random.Random(21), self.gb_company, partner, taxes, PARITY_N)
+        moves = self._random_moves(random.Random(seed), self.gb_company, partner, taxes, PARITY_N)
         self._assert_parity(moves, self.gb_connection, self.gb_realm)
-        qbo = self.qbo.entity(self.gb_realm, 'Invoice', moves[0]._qbo_binding(self.gb_connection).qbo_id)
-        self.assertEqual(qbo['GlobalTaxCalculation'], 'TaxInclusive')
+        # Documents with only zero-rated lines charge no VAT and go TaxExcluded.
+        for move in moves.filtered(lambda move: move.amount_tax)[:5]:
+            qbo = self.qbo.entity(self.gb_realm, 'Invoice', move._qbo_binding(self.gb_connection).qbo_id)
+            self.assertEqual(qbo['GlobalTaxCalculation'], 'TaxInclusive')
+            items = [line for line in qbo['Line'] if line['DetailType'] == 'SalesItemLineDetail']
+            # Lines carry what Odoo booked: nets add up to the untaxed amount, grosses to the total.
+            self.assertAlmostEqual(sum(line['Amount'] for line in items), move.amount_untaxed)
+            self.assertAlmostEqual(sum(line['SalesItemLineDetail']['TaxInclusiveAmt'] for line in items),
+                                   move.amount_total)
+        return moves
 
-    @qbo_known_gap_on_19(GAP_19_GLOBAL_ROUNDING)
+    def test_random_price_included_invoices_are_equal_to_the_cent(self):
+        self._gb_random_price_included('round_per_line', 21)
+
+    def test_random_price_included_invoices_rounded_globally_are_equal_to_the_cent(self):
+        moves = self._gb_random_price_included('round_globally', 24)
+        self._assert_books_line_cents(moves)
+
     def test_random_price_excluded_invoices_are_equal_to_the_cent(self):
         partner = self.env['res.partner'].create({'name': 'Net Ltd', 'is_company': True})
-        moves = self._random_moves(random.Random(22), self.gb_company, partner, [self.vat['VAT 20%']], 10)
-        self._assert_parity(moves, self.gb_connection, self.gb_realm)
+        for rounding, seed in (('round_per_line', 22), ('round_globally', 25)):
+            with self.subTest(rounding=rounding):
+                self._set_rounding(self.gb_company, rounding)
+                moves = self._random_moves(random.Random(seed), self.gb_company, partner, [self.vat['VAT 20%']],
+                                           PARITY_N // 2)
+                if rounding == 'round_globally':
+                    self._assert_books_line_cents(moves)
+                self._assert_parity(moves, self.gb_connection, self.gb_realm)
 
     def test_vat_off_in_quickbooks_sends_no_tax_code_and_says_why(self):
         self.qbo.set_preferences(self.gb_realm, {'TaxPrefs': {'UsingSalesTax': False}})
