@@ -156,14 +156,20 @@ class TestQboParityUS(QboTestCommon, QboRandomInvoices):
                                                  'tax_ids': [Command.set(self.tax_ca.ids)]})],
         } for currency in (eur, self.company.currency_id)])
         (euro | dollar).action_post()
+        self.qbo.clear_requests_log()
         euro.action_qbo_send()
         self.assertEqual(euro._qbo_binding(self.connection).state, 'sent')
+        self.assertEqual(partner._qbo_binding(self.connection).qbo_currency, 'EUR',
+                         "the customer's currency, kept from its create's answer")
         self.assertAlmostEqual(self.qbo.entity(self.realm, 'Invoice', euro._qbo_binding(self.connection).qbo_id)
                                ['ExchangeRate'], 1.25)
         dollar.action_qbo_send()
         binding = dollar._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'blocked')
         self.assertIn('EUR', binding.error_message)
+        reads = [r for r in self.qbo.requests_log(path_contains=f'/v3/company/{self.realm}/')
+                 if r['method'] == 'GET' or '/query' in r['path']]
+        self.assertEqual(reads, [], "the currency check of each invoice costs no read")
 
     def test_cancelled_credit_note_is_deleted_in_quickbooks(self):
         refund = self._random_moves(random.Random(15), self.company, self.partner_a, [self.tax_ca], 1, 'out_refund')
