@@ -52,19 +52,28 @@ class QboExporterInvoice(models.AbstractModel):
 
     @api.model
     def _qbo_batch_item(self, binding, move, client):
-        """('create', payload) of a new document for a batch request, or None to send it alone.
+        """('create', payload) of a new document or ('update', body) of an exported one for a batch
+        request, or None to send it alone.
 
-        Updates and voids read the document first (deleted or voided in QuickBooks?) and unknown
-        outcomes are looked up first: those go alone.
+        An update goes in the batch with the SyncToken of our last write (no read first); a stale
+        token (5010) or a document deleted in QuickBooks (610) is then handled alone. Voids, unknown
+        outcomes (looked up first) and documents without a known SyncToken go alone.
         """
-        if move.state != 'posted' or binding.qbo_id or binding._qbo_pending_create():
+        if move.state != 'posted' or binding._qbo_pending_create():
+            return None
+        if binding.qbo_id and (not binding.qbo_sync_token
+                               or (binding.intent_operation == 'update' and binding.intent_request_id)):
             return None
         connection = binding.connection_id
         if not self.env.context.get('qbo_default_tax_checked'):
             connection._qbo_check_default_tax()
         self._qbo_export_missing_items(binding, move, client)
         customer_id = self._qbo_customer_id(move, connection, client)
-        return 'create', self.env['qbo.mapper']._qbo_prepare_invoice_vals(move, connection, customer_id)
+        mapper = self.env['qbo.mapper']
+        if binding.qbo_id:
+            payload = mapper._qbo_prepare_invoice_update_vals(move, connection, customer_id)
+            return 'update', dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token)
+        return 'create', mapper._qbo_prepare_invoice_vals(move, connection, customer_id)
 
     @api.model
     def _qbo_batch_context(self, connection):
@@ -81,8 +90,10 @@ class QboExporterInvoice(models.AbstractModel):
 
     @api.model
     def _qbo_batch_single_after(self, error):
-        """A duplicate number: ours (link it) or someone else's (say which), decided alone."""
-        return error.code == const.FAULT_DUPLICATE_DOC_NUMBER
+        """Decided alone: a duplicate number (ours: link it; someone else's: say which), a stale
+        SyncToken (read the document: voided in QuickBooks?) or a document deleted in QuickBooks."""
+        return error.code in (const.FAULT_DUPLICATE_DOC_NUMBER, const.FAULT_STALE_OBJECT,
+                              const.FAULT_OBJECT_NOT_FOUND)
 
     # ------------------------------------------------------------------ customer
 

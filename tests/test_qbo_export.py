@@ -137,6 +137,33 @@ class TestQboExport(QboTestCommon):
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], 0)
         self.assertEqual(self._metered_requests(), [], "update and void use the SyncToken we hold: no read")
 
+    def test_updates_go_in_a_batch_with_the_synctoken_we_hold(self):
+        """Re-posted invoices are updated in one batch request, without reading them first; the one
+        changed in QuickBooks meanwhile (5010) is read and updated alone, the one voided there is
+        recognised as voided, not resurrected."""
+        moves = self.env['account.move'].concat(*[self._invoice(amounts=(100.0 + i,)) for i in range(4)])
+        moves.action_qbo_send()
+        bindings = [self._binding(move) for move in moves]
+        self.assertEqual({b.state for b in bindings}, {'sent'})
+        changed, voided = bindings[2], bindings[3]
+        self.qbo.patch_entity(self.realm, 'Invoice', changed.qbo_id, {'PrivateNote': changed._qbo_marker()})
+        self.qbo.void_entity(self.realm, 'Invoice', voided.qbo_id)
+        moves.button_draft()
+        for move in moves:
+            move.invoice_line_ids[0].price_unit = 60.0
+        moves.action_post()
+        self.qbo.clear_requests_log()
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/{self.realm}/batch')), 1)
+        for move, binding in zip(moves[:3], bindings[:3]):
+            self.assertEqual(binding.state, 'sent', binding.error_message)
+            qbo = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+            self.assertAlmostEqual(qbo['TotalAmt'], move.amount_total)
+            self.assertEqual(binding.qbo_sync_token, qbo['SyncToken'])
+        self.assertEqual(voided.state, 'voided')
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', voided.qbo_id)['TotalAmt'], 0)
+        self.assertEqual(len(self._metered_requests()), 2, "one read each for the two changed in QuickBooks")
+
     def _metered_requests(self):
         """The realm's metered API calls (reads and queries) in the emulator's request log."""
         return [r for r in self.qbo.requests_log(path_contains=f'/v3/company/{self.realm}/')
