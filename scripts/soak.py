@@ -82,7 +82,8 @@ def setup_database(args):
         connection._qbo_refresh_company_info()
         connection.action_qbo_import_references()
         tax = demo_setup.map_sales_tax(admin_env, connection, company)
-        env['ir.config_parameter'].set_param('quickbooks_online.auto_send', '1')
+        # "Send posted invoices automatically" is a setting of the company's connection: posting queues.
+        connection.sudo().write({'auto_send': True})
         cr.commit()
         partners = env['res.partner'].create([{'name': f'Soak Customer {i:05d}', 'is_company': True,
                                                'city': 'Austin', 'country_id': env.ref('base.us').id}
