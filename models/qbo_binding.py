@@ -319,10 +319,6 @@ class QboBinding(models.Model):
         self.env.cr.execute(SQL(f"SELECT {function}(%s, %s)", LOCK_CLASS, self.id))  # noqa: S608 - constant name
         return self.env.cr.fetchone()[0]
 
-    def _qbo_unlock(self):
-        self.ensure_one()
-        self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, %s)", LOCK_CLASS, self.id))
-
     def _qbo_claim(self, limit):
         """Cron: lock (session advisory locks) up to `limit` of these bindings, in their order, skipping
         those another worker holds; return the claimed ones. One statement for the whole run's work.
@@ -333,15 +329,10 @@ class QboBinding(models.Model):
         before each request leaves), which is also why the export cron needs a session-pooled (not a
         transaction-pooled pgbouncer) connection; the shared rate limiter does not (see README).
         """
-        if not self:
-            return self
         # Every free candidate is locked in one statement, then what exceeds `limit` is given back.
-        self.env.cr.execute(SQL("""SELECT id FROM unnest(%s::int[]) WITH ORDINALITY AS c(id, ord)
-                                    WHERE pg_try_advisory_lock(%s, id) ORDER BY ord""", self.ids, LOCK_CLASS))
-        ids = [row[0] for row in self.env.cr.fetchall()]
-        if len(ids) > limit:
-            self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, id) FROM unnest(%s::int[]) AS id",
-                                    LOCK_CLASS, ids[limit:]))
+        locked = self._qbo_try_lock_many(self.ids, session=True)
+        ids = [binding_id for binding_id in self.ids if binding_id in locked]
+        self._qbo_unlock_many(ids[limit:])
         return self.browse(ids[:limit])
 
     @api.model
@@ -562,7 +553,9 @@ class QboBinding(models.Model):
             else:
                 items.append((binding, context, record, exporter) + item)
         if items:
-            request_ids = self._qbo_begin_many([(binding, operation) for binding, _c, _r, _e, operation, _p in items])
+            # The intents of all items, committed once below (not one commit per item).
+            request_ids = [binding.with_context(qbo_committing=False)._qbo_begin(operation)
+                           for binding, _context, _record, _exporter, operation, _payload in items]
             if committing:
                 self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents, before sending
             batch_id = str(uuid.uuid5(REQUEST_ID_NAMESPACE, ','.join(sorted(request_ids))))
@@ -614,23 +607,6 @@ class QboBinding(models.Model):
         for binding, context in singles:
             results.append(binding.with_context(qbo_committing=committing, **context)._qbo_process_one())
         return results
-
-    @api.model
-    def _qbo_begin_many(self, pairs):
-        """`_qbo_begin` of a batch's items (without the commit: the caller commits once for all).
-
-        :param list pairs: (binding, operation)
-        :return: the requestids, in order
-        """
-        request_ids = []
-        now = fields.Datetime.now()
-        for binding, operation in pairs:
-            request_id = binding._qbo_request_id(operation)
-            if (binding.intent_operation, binding.intent_request_id) != (operation, request_id):
-                binding.write({'intent_operation': operation, 'intent_request_id': request_id,
-                               'intent_date': now, 'last_request_id': request_id})
-            request_ids.append(request_id)
-        return request_ids
 
     def _qbo_process_one(self):
         """Export one binding; return 'sent', 'error', 'blocked', 'retry', 'throttled' or 'reconnect'.
