@@ -226,34 +226,45 @@ class QboExporterInvoice(models.AbstractModel):
                            detail=duplicate.detail or duplicate.message))
 
     @api.model
-    def _qbo_update(self, binding, move, client, payload, res_ref, current=None):
-        """Update with the SyncToken we hold; read the document only when QuickBooks says we must.
+    def _qbo_with_held_token(self, binding, operation, send, read):
+        """Send a write with the SyncToken of our last write, reading the document only when we must.
 
-        The last write's response is the truth (its SyncToken is stored), so an update is sent
-        without reading first. QuickBooks answers 5010 (stale object) when someone changed the
-        document since (a payment, a user, a void): then, and after an unknown outcome, it is read
-        to see whether it was voided, and updated with its current SyncToken. 610 means it was
-        deleted in QuickBooks.
+        The last write's response is the truth (its SyncToken is stored), so the write goes without
+        a read first. The document is read instead - and returned, for the caller to decide - when
+        QuickBooks answers 5010 (stale object: someone changed it since, e.g. a payment, a user, a
+        void), when no SyncToken is held, or after an unknown outcome of this same operation.
+        Other faults (610: deleted in QuickBooks) propagate from the write or the read alike.
+
+        :param send: callable(sync_token) making the write
+        :param read: callable() returning the current document
+        :return: (True, what `send` returned) or (False, the current document)
         """
-        entity = binding.entity
-        unknown = binding.intent_operation == 'update' and binding.intent_request_id
-        if current is None and binding.qbo_sync_token and not unknown:
+        unknown = binding.intent_operation == operation and binding.intent_request_id
+        if binding.qbo_sync_token and not unknown:
             try:
-                return self._qbo_send_update(binding, client, payload, binding.qbo_sync_token, res_ref)
+                return True, send(binding.qbo_sync_token)
             except QboValidationError as exc:
-                if exc.code == const.FAULT_OBJECT_NOT_FOUND:
-                    self._qbo_mark_deleted(binding, move)
-                    return None
                 if not exc.is_stale_object:
                     raise
+        return False, read()
+
+    @api.model
+    def _qbo_update(self, binding, move, client, payload, res_ref, current=None):
+        """Update with the SyncToken we hold (see `_qbo_with_held_token`); a document voided in
+        QuickBooks is not updated, one deleted there (610) is marked so."""
         if current is None:
             try:
-                current = client.read(entity, binding.qbo_id, res_ref=res_ref)
+                sent, result = self._qbo_with_held_token(
+                    binding, 'update', lambda token: self._qbo_send_update(binding, client, payload, token, res_ref),
+                    lambda: client.read(binding.entity, binding.qbo_id, res_ref=res_ref))
             except QboValidationError as exc:
                 if exc.code == const.FAULT_OBJECT_NOT_FOUND:
                     self._qbo_mark_deleted(binding, move)
                     return None
                 raise
+            if sent:
+                return result
+            current = result
         if self._qbo_is_voided(current):
             self._qbo_mark_gone(binding, move, 'voided', _("This document was voided in QuickBooks (Id %s).",
                                                            binding.qbo_id))
@@ -298,18 +309,9 @@ class QboExporterInvoice(models.AbstractModel):
         def void(sync_token):
             binding._qbo_call('void', lambda rid: client.void(entity, qbo_id, sync_token, rid, res_ref=res_ref))
 
-        unknown = binding.intent_operation == 'void' and binding.intent_request_id
-        current = None
-        if binding.qbo_sync_token and not unknown:
-            try:
-                void(binding.qbo_sync_token)
-            except QboValidationError as exc:
-                if not exc.is_stale_object:
-                    raise
-                current = client.read(entity, qbo_id, res_ref=res_ref)
-        else:
-            current = client.read(entity, qbo_id, res_ref=res_ref)
-        if current is not None and not self._qbo_is_voided(current):
+        sent, current = self._qbo_with_held_token(binding, 'void', void,
+                                                  lambda: client.read(entity, qbo_id, res_ref=res_ref))
+        if not sent and not self._qbo_is_voided(current):
             void(current['SyncToken'])
         binding.write({'state': 'voided', 'error_message': False})
         move.sudo().message_post(body=_("Voided in QuickBooks (Id %s).", binding.qbo_id),
@@ -327,25 +329,14 @@ class QboExporterInvoice(models.AbstractModel):
             binding._qbo_call('delete', lambda rid: client.delete('CreditMemo', qbo_id, sync_token, rid,
                                                                   res_ref=res_ref))
 
-        unknown = binding.intent_operation == 'delete' and binding.intent_request_id
-        sync_token = None if unknown else binding.qbo_sync_token
-        for attempt in range(2):
-            if sync_token is None:
-                try:
-                    sync_token = client.read('CreditMemo', qbo_id, res_ref=res_ref)['SyncToken']
-                except QboValidationError as exc:
-                    if exc.code != const.FAULT_OBJECT_NOT_FOUND:
-                        raise
-                    break  # already gone: nothing to do
-            try:
-                delete(sync_token)
-                break
-            except QboValidationError as exc:
-                if exc.code == const.FAULT_OBJECT_NOT_FOUND:
-                    break  # deleted in QuickBooks meanwhile
-                if not exc.is_stale_object or attempt:
-                    raise
-                sync_token = None
+        try:
+            sent, current = self._qbo_with_held_token(binding, 'delete', delete,
+                                                      lambda: client.read('CreditMemo', qbo_id, res_ref=res_ref))
+            if not sent:
+                delete(current['SyncToken'])
+        except QboValidationError as exc:  # 610 from the read or the delete: already gone, nothing to do
+            if exc.code != const.FAULT_OBJECT_NOT_FOUND:
+                raise
         message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
                     "for credit memos.", qbo_id)
         binding.write({'state': 'voided', 'error_message': message})
