@@ -46,6 +46,8 @@ BATCH_REQUEST_ID_MAX_LENGTH = 36
 # Timeout (seconds) of connecting and of each read: QBO itself gives up on requests after 120 s.
 # One number rather than a (connect, read) tuple: Odoo's test harness only accepts numbers.
 HTTP_TIMEOUT = 60
+# Shortest time worth an attempt: below it a request is not sent, and the record waits for the next run.
+MIN_ATTEMPT_SECONDS = 10
 # Transparent retries of one call after a transport error, 5xx or 429 (only for idempotent calls:
 # GETs, and POSTs that carry a requestid so that QBO replays instead of re-executing).
 MAX_TRANSPORT_RETRIES = 2

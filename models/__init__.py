@@ -5,6 +5,7 @@ from . import qbo_connection_settings
 from . import qbo_error_advice
 from . import qbo_sync_log
 from . import qbo_binding
+from . import qbo_intent_log
 from . import qbo_mapping
 from . import qbo_mapper
 from . import qbo_exporter_customer

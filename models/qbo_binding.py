@@ -1,17 +1,20 @@
 import logging
+import threading
+import time
 import traceback
 import uuid
-from datetime import timedelta
+from datetime import timedelta, timezone
 
+import psycopg2
 from markupsafe import escape
 
 from odoo import _, api, fields, models, modules
-from odoo.exceptions import UserError
-from odoo.tools import SQL
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL, config
 
 from .. import const
-from ..tools import QboError, QboRateLimitError, QboServerError
-from ..tools.qbo_client import error_from_batch_fault
+from ..tools import QboError, QboRateLimitError, QboServerError, QboTimeBudgetExceeded
+from ..tools.qbo_client import error_from_batch_fault, qbo_quote
 from ..tools.qbo_exceptions import is_auth_failure, is_definite_answer, never_executed
 from . import qbo_compat
 from .qbo_connection import QboReconnectNeeded
@@ -24,8 +27,25 @@ ENTITY_ORDER = {'Item': 0, 'Customer': 1, 'Invoice': 2, 'CreditMemo': 2}
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 # uuid5 namespace of our requestids (any fixed uuid; never change it: it would change every requestid).
 REQUEST_ID_NAMESPACE = uuid.UUID('6f1c3c2e-8a4b-5d0e-9f17-0d0b0c0a1e51')
-# First key of the advisory locks taken on bindings (second key: the binding id).
-LOCK_CLASS = 0x51B0
+# Seconds kept free at the end of a run's budget (Odoo's limit_time_real) to record outcomes and answer.
+DEADLINE_MARGIN_SECONDS = 15
+# Lease of a run without a time limit (limit_time_real = 0): a dead worker's bindings are free after it.
+DEFAULT_LEASE_SECONDS = 15 * 60
+# A create's lookup after an unknown outcome searches objects created from this long before its intent
+# (QuickBooks' clock may run behind Odoo's).
+LOOKUP_MARGIN_MINUTES = 10
+# Where each state may be entered from (see `_qbo_transition`): the outbox's guarded state machine.
+# Exports start from 'to_send' and end in one of the outcomes; the user's actions (edit, Retry, a mapping
+# fixed, re-posting a voided document as a new one) queue a binding again.
+ALLOWED_FROM = {
+    'to_send': {'to_send', 'sent', 'variance', 'error', 'blocked', 'voided', 'deleted_in_qbo'},
+    'sent': {'to_send', 'sent', 'variance'},
+    'variance': {'to_send', 'sent', 'variance'},
+    'error': {'to_send', 'error'},
+    'blocked': {'to_send', 'blocked'},
+    'voided': {'to_send', 'sent', 'variance', 'error', 'blocked', 'voided'},
+    'deleted_in_qbo': {'to_send', 'sent', 'variance', 'error', 'blocked', 'deleted_in_qbo'},
+}
 # Fields that record what QuickBooks answered: kept when an export fails after the answer came.
 TRUTH_FIELDS = ['qbo_id', 'qbo_sync_token', 'qbo_sent_name', 'request_generation', 'last_request_id',
                 'intent_operation', 'intent_request_id', 'intent_date']
@@ -100,6 +120,10 @@ class QboBinding(models.Model):
     qbo_tax = fields.Monetary(currency_field='currency_id', copy=False)
     currency_id = fields.Many2one('res.currency', copy=False)
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
+    # The lease of the run exporting this binding (see `_qbo_claim`): committed rows, not session locks,
+    # so that nothing outlives a killed worker (the lease expires) and a transaction pooler is fine.
+    lease_owner = fields.Char(copy=False, readonly=True)
+    lease_until = fields.Datetime(copy=False, readonly=True)
 
     _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id)',
                                          'A record is linked at most once per QuickBooks connection.')
@@ -183,8 +207,15 @@ class QboBinding(models.Model):
             binding = self.sudo().search([('connection_id', '=', connection.id), ('res_model', '=', record._name),
                                           ('res_id', '=', record.id)], limit=1)
         if not binding:
-            binding = self.sudo().create({'connection_id': connection.id, 'res_model': record._name,
-                                          'res_id': record.id, 'entity': entity})
+            try:
+                with self.env.cr.savepoint():
+                    binding = self.sudo().create({'connection_id': connection.id, 'res_model': record._name,
+                                                  'res_id': record.id, 'entity': entity})
+            except (psycopg2.IntegrityError, ValidationError):
+                # Another worker linked the same record a moment ago (committed after our snapshot):
+                # its run sends it; this one comes back to it later rather than abort.
+                raise QboDeferred(_("%s is being sent to QuickBooks by another worker.", record.display_name),
+                                  retry_at=fields.Datetime.now() + timedelta(minutes=1)) from None
             if 'qbo_binding_ids' in record._fields:
                 record.invalidate_recordset(['qbo_binding_ids'])
         return binding
@@ -199,9 +230,21 @@ class QboBinding(models.Model):
     def _qbo_mark_to_send(self):
         """Queue the bindings again (record edited, mapping fixed, Retry clicked)."""
         todo = self.filtered(lambda b: b.state not in ('voided',))
-        todo.write({'state': 'to_send', 'next_retry_date': False, 'retry_count': 0})
+        todo._qbo_transition('to_send', next_retry_date=False, retry_count=0)
         if todo:
             self._qbo_trigger_cron()
+
+    def _qbo_transition(self, state, **vals):
+        """The one way a binding changes state: checks where it comes from (`ALLOWED_FROM`), then writes
+        the state with `vals`. A move the state machine does not allow is a bug, never data to store.
+
+        :raise ValueError: a binding is in a state `state` may not be entered from
+        """
+        wrong = self.filtered(lambda b: b.state not in ALLOWED_FROM[state])
+        if wrong:
+            raise ValueError(f"qbo.binding {wrong.ids}: {wrong[0].state} -> {state} is not an allowed transition")
+        if self:
+            self.write(dict(vals, state=state))
 
     @api.model
     def _qbo_trigger_cron(self, at=None):
@@ -255,22 +298,42 @@ class QboBinding(models.Model):
         self.ensure_one()
         return self.env['qbo.mapper']._qbo_marker(self._qbo_record())
 
-    def _qbo_begin(self, operation):
+    def _qbo_begin(self, operation, durable=True):
         """Record the durable intent of a write and return the requestid to send it with.
 
         In the cron the intent is committed before the request leaves: after a crash, a timeout or
         a dropped connection the binding says "outcome unknown" (an intent without an answer), and
         the next attempt looks for what it may have created before sending the same requestid
-        again. The binding stays locked by the run (session advisory lock) across the commit.
+        again. The binding stays leased by the run (see `_qbo_claim`) across the commit.
+
+        A pending create is never replaced by another operation: its object may exist in QuickBooks,
+        and forgetting the intent would create it a second time; it is looked up first. (A pending
+        update or void may be superseded: it acts on a known Id, and the SyncToken catches staleness.)
         """
         self.ensure_one()
+        if self._qbo_pending_create() and operation != 'create':
+            raise QboDeferred(_("An earlier write of %(name)s (%(operation)s) has an unknown outcome: it is looked up "
+                                "before anything else is sent.", name=self.record_name,
+                                operation=self.intent_operation),
+                              retry_at=fields.Datetime.now())
         request_id = self._qbo_request_id(operation)
         if (self.intent_operation, self.intent_request_id) != (operation, request_id):
             self.write({'intent_operation': operation, 'intent_request_id': request_id,
                         'intent_date': fields.Datetime.now(), 'last_request_id': request_id})
-        if self.env.context.get('qbo_committing'):
-            self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intent must survive a crash
+            if durable:
+                self._qbo_make_durable(bool(self.env.context.get('qbo_committing')))
         return request_id
+
+    def _qbo_make_durable(self, committing):
+        """Make the intents of these bindings survive a crash before their requests leave: the cron
+        commits them; a button, which cannot commit its transaction, logs them on a cursor of its own
+        (qbo.intent.log), adopted by the next export if this transaction never commits."""
+        if committing:
+            self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents must survive a crash
+            return
+        Log = self.env['qbo.intent.log'].sudo()
+        for binding in self:
+            Log._qbo_log(binding, binding.intent_operation, binding.intent_request_id)
 
     def _qbo_settle(self):
         """QuickBooks answered the intent (success or a definite refusal): next writes get a new generation."""
@@ -295,67 +358,114 @@ class QboBinding(models.Model):
             if is_definite_answer(exc):
                 self._qbo_settle()
             elif never_executed(exc):
-                # Refused before execution (429, authentication, connection refused): nothing to look for.
-                self.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                # Refused before execution on every attempt (429, authentication, connection refused,
+                # out of time): nothing to look for.
+                self._qbo_forget_intent()
             raise
         self._qbo_settle()
         return result
+
+    def _qbo_forget_intent(self):
+        """The intent certainly never reached QuickBooks (or a lookup proved its object absent): clear
+        it and keep the generation, so that the next attempt sends the same requestid."""
+        self.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+        for binding in self:
+            self.env['qbo.intent.log'].sudo()._qbo_forget(binding)
 
     def _qbo_pending_create(self):
         """True when a create was sent (or about to be) and its answer was never recorded."""
         self.ensure_one()
         return self.intent_operation == 'create' and bool(self.intent_request_id)
 
-    # ------------------------------------------------------------------ locks
+    # ------------------------------------------------------------------ leases
 
-    def _qbo_try_lock(self, session):
-        """Take this binding's advisory lock without waiting; False when another worker holds it.
+    @api.model
+    def _qbo_deadline(self):
+        """Wall-clock time by which this run's QuickBooks calls must be over, or None without a limit.
 
-        Session locks (cron) survive the commits of one export; transaction locks (button) end with
-        the request. Both live in one lock space, so the button and the cron exclude each other.
+        Odoo stops a request or a cron job that runs longer than ``limit_time_real`` (the cron's own
+        ``limit_time_real_cron`` when set): a prefork worker is killed, the threaded server reloads,
+        cutting off every user. The budget counts from the start of the thread's request or cron
+        job (Odoo's ``start_time``, which its watchdog uses too) and keeps a margin to record the outcomes.
         """
-        self.ensure_one()
-        function = 'pg_try_advisory_lock' if session else 'pg_try_advisory_xact_lock'
-        self.env.cr.execute(SQL(f"SELECT {function}(%s, %s)", LOCK_CLASS, self.id))  # noqa: S608 - constant name
-        return self.env.cr.fetchone()[0]
+        limit = config.get('limit_time_real') or 0
+        cron_limit = config.get('limit_time_real_cron') or 0
+        if cron_limit > 0 and self.env.context.get('qbo_in_cron'):
+            limit = cron_limit
+        if limit <= 0:
+            return None
+        started = getattr(threading.current_thread(), 'start_time', None) or time.time()
+        return started + limit - DEADLINE_MARGIN_SECONDS
 
-    def _qbo_claim(self, limit):
-        """Cron: lock (session advisory locks) up to `limit` of these bindings, in their order, skipping
-        those another worker holds; return the claimed ones. One statement for the whole run's work.
+    @api.model
+    def _qbo_time_left(self):
+        """Seconds left in this run's budget (see `_qbo_deadline`), or None without a limit."""
+        deadline = self.env.context.get('qbo_deadline')
+        return None if deadline is None else deadline - time.time()
+
+    @api.model
+    def _qbo_client(self, connection, calls):
+        """The connection's client, bound to this run's deadline: no attempt outlasts Odoo's time limit."""
+        client = connection._qbo_get_client(calls)
+        client.deadline = self.env.context.get('qbo_deadline')
+        return client
+
+    @api.model
+    def _qbo_lease_sql(self, ids, owner, limit=None, lock_only=False):
+        """Lease the bindings `ids` that no live lease holds and no transaction has locked.
+
+        ``FOR UPDATE SKIP LOCKED`` as ``ir.cron`` claims its jobs: two workers never take the same
+        row and never wait for each other. With `lock_only` (the button) the rows are only locked for
+        the transaction, which is the button's whole export.
+
+        :return: the ids taken, in the order of `ids`
+        """
+        if not ids:
+            return []
+        now = fields.Datetime.now()
+        free = SQL("""SELECT id FROM qbo_binding WHERE id = ANY(%s) AND (lease_until IS NULL OR lease_until < %s)
+                      ORDER BY array_position(%s, id) %s FOR UPDATE SKIP LOCKED""",
+                   list(ids), now, list(ids), SQL("LIMIT %s", limit) if limit else SQL(""))
+        if lock_only:
+            self.env.cr.execute(free)
+            taken = {row[0] for row in self.env.cr.fetchall()}
+        else:
+            time_left = self._qbo_time_left()
+            until = now + timedelta(seconds=(time_left + DEADLINE_MARGIN_SECONDS) if time_left else DEFAULT_LEASE_SECONDS)
+            self.env.cr.execute(SQL("UPDATE qbo_binding SET lease_owner = %s, lease_until = %s WHERE id IN (%s) "
+                                    "RETURNING id", owner, until, free))
+            taken = {row[0] for row in self.env.cr.fetchall()}
+            self.invalidate_model(['lease_owner', 'lease_until'])
+        return [binding_id for binding_id in ids if binding_id in taken]
+
+    def _qbo_claim(self, limit, owner):
+        """Cron: lease up to `limit` of these bindings, in their order, skipping those another worker
+        (or a button) holds, and commit the leases; return the claimed ones.
 
         Claiming at selection is what lets two cron workers (or servers) drain one queue side by
-        side: each takes the next free bindings instead of both walking the same ones. Session locks,
-        not transaction locks: the claim must survive the commits of the run (intents are committed
-        before each request leaves), which is also why the export cron needs a session-pooled (not a
-        transaction-pooled pgbouncer) connection; the shared rate limiter does not (see README).
+        side: each takes the next free bindings instead of both walking the same ones. A lease is a
+        committed row (owner, until), not a session lock: it survives the commits of the run (intents
+        are committed before each request leaves), cannot leak on a pooled connection, works behind a
+        transaction-pooling pgbouncer, and a killed worker's lease simply expires.
         """
-        # Every free candidate is locked in one statement, then what exceeds `limit` is given back.
-        locked = self._qbo_try_lock_many(self.ids, session=True)
-        ids = [binding_id for binding_id in self.ids if binding_id in locked]
-        self._qbo_unlock_many(ids[limit:])
-        return self.browse(ids[:limit])
+        ids = self._qbo_lease_sql(self.ids, owner, limit=limit)
+        self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the leases, before any work
+        return self.browse(ids)
 
     @api.model
-    def _qbo_try_lock_many(self, ids, session):
-        """Lock the bindings `ids` that no one else holds (one statement); return the set of locked ids."""
-        if not ids:
-            return set()
-        function = 'pg_try_advisory_lock' if session else 'pg_try_advisory_xact_lock'
-        self.env.cr.execute(SQL(f"SELECT id FROM unnest(%s::int[]) AS id WHERE {function}(%s, id)",  # noqa: S608
-                                ids, LOCK_CLASS))
-        return {row[0] for row in self.env.cr.fetchall()}
-
-    @api.model
-    def _qbo_unlock_many(self, ids):
-        if ids:
-            self.env.cr.execute(SQL("SELECT pg_advisory_unlock(%s, id) FROM unnest(%s::int[]) AS id",
-                                    LOCK_CLASS, list(ids)))
+    def _qbo_release(self, owner):
+        """Give back every lease of the run `owner` (after rolling back whatever failed before)."""
+        self.env.cr.rollback()  # an aborted transaction (failed commit) must not keep the leases
+        self.env.cr.execute(SQL("UPDATE qbo_binding SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s",
+                                owner))
+        self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the leases end with the run
+        self.invalidate_model(['lease_owner', 'lease_until'])
 
     def _qbo_lock_for_button(self):
-        """Refuse to export bindings that a cron worker is exporting right now."""
-        for binding in self:
-            if not binding._qbo_try_lock(session=False):
-                raise UserError(_("These records are being sent to QuickBooks right now. Try again in a minute."))
+        """Refuse to export bindings that a cron worker is exporting right now (live lease or row lock);
+        lock the others for the button's transaction."""
+        if len(self._qbo_lease_sql(self.ids, None, lock_only=True)) < len(self):
+            raise UserError(_("These records are being sent to QuickBooks right now. Try again in a minute."))
 
     # ------------------------------------------------------------------ processing (button and cron)
 
@@ -385,55 +495,65 @@ class QboBinding(models.Model):
                 result.append((binding, {}))
         return sorted(result, key=lambda item: (item[0].connection_id.id, ENTITY_ORDER.get(item[0].entity, 9)))
 
-    def _qbo_process(self, with_commit=False, claimed=None):
+    def _qbo_process(self, with_commit=False, owner=None):
         """Export the bindings and record each outcome on its binding; one bad record never stops the run.
 
         Outcomes: sent / variance; to_send with a retry date for transient failures; error for data
         QuickBooks refused (or an unexpected exception); blocked for a missing mapping or a failing
         preflight. An authentication failure stops its connection (Reconnection needed) and a 429
-        pauses it: their bindings stay queued, untouched.
+        pauses it: their bindings stay queued, untouched. The run never outlasts Odoo's time limit:
+        what it has no time left for stays queued for the next run (see `_qbo_deadline`).
 
-        :param bool with_commit: cron: lock each binding for the whole export (session lock),
-            commit its intent before sending and its outcome after; never inside tests
-        :param claimed: bindings the caller already locked (see `_qbo_claim`) and unlocks itself
+        :param bool with_commit: cron: lease each binding for the whole export, commit its intent
+            before sending and its outcome after; never inside tests
+        :param str owner: the cron run's lease owner (see `_qbo_claim`); the dependencies the run
+            adds (an invoice's customer) are leased under it too, and released with the run's leases
         :return: counts per outcome
         :rtype: dict
         """
+        if 'qbo_deadline' not in self.env.context:
+            self = self.with_context(qbo_deadline=self._qbo_deadline())
         committing = with_commit and self._qbo_can_commit()
-        claimed_ids = set(claimed.ids) if claimed else set()
-        counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': 0}
+        todo = self.filtered(lambda b: b.state == 'to_send')  # Retry on a voided one, say: nothing to send
+        counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': len(self) - len(todo)}
         stopped = set()
-        for group in self._qbo_groups(self.sudo()._qbo_with_dependencies()):  # links: written by the connector
+        out_of_time = False
+        queue = todo.sudo()._qbo_with_dependencies()  # links: written by the connector
+        # A button's request killed after QuickBooks committed left its intents in the log only.
+        self.env['qbo.intent.log'].sudo()._qbo_adopt(self.browse([binding.id for binding, _context in queue]))
+        for group in self._qbo_groups(queue):
             connection = group[0][0].connection_id
-            if connection.id in stopped or connection.state != 'connected' or connection._qbo_is_throttled():
+            time_left = self._qbo_time_left()
+            if time_left is not None and time_left < const.MIN_ATTEMPT_SECONDS:
+                out_of_time = True
+            if (out_of_time or connection.id in stopped or connection.state != 'connected'
+                    or connection._qbo_is_throttled()):
                 counts['skipped'] += len(group)
                 continue
-            locked = self._qbo_try_lock_many([b.id for b, _c in group if b.id not in claimed_ids], committing)
-            taken = [(binding, context) for binding, context in group
-                     if binding.id in claimed_ids or binding.id in locked]
-            counts['skipped'] += len(group) - len(taken)  # another worker (or a button) is exporting them
-            try:
-                if committing:
-                    # A fresh snapshot after the locks: skip what another worker finished meanwhile.
-                    self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only
-                    self.invalidate_model()
-                    alive = set(self.browse([b.id for b, _c in taken]).exists().ids)
-                    due = [(b, c) for b, c in taken if b.id in alive and b.state == 'to_send']
-                    counts['skipped'] += len(taken) - len(due)
-                else:
-                    due = taken
-                if len(due) > 1:
-                    outcomes = self._qbo_process_batch(due, committing)
-                else:
-                    outcomes = [binding.with_context(qbo_committing=committing, **context)._qbo_process_one()
-                                for binding, context in due]
-            finally:
-                if committing and locked:
-                    self._qbo_unlock_many(locked)
+            if committing:
+                # Lease what the run does not hold yet (dependencies), then a fresh snapshot: skip what
+                # another worker finished meanwhile.
+                self._qbo_lease_sql([b.id for b, _c in group if b.lease_owner != owner], owner)
+                self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only
+                self.invalidate_model()
+                current = self.browse([b.id for b, _c in group]).exists()
+                mine = set(current.filtered(lambda b: b.lease_owner == owner and b.state == 'to_send').ids)
+                due = [(b, c) for b, c in group if b.id in mine]
+            else:
+                due = group
+            counts['skipped'] += len(group) - len(due)  # another worker (or a button) is exporting them
+            if len(due) > 1:
+                outcomes = self._qbo_process_batch(due, committing)
+            else:
+                outcomes = [binding.with_context(qbo_committing=committing, **context)._qbo_process_one()
+                            for binding, context in due]
             for outcome in outcomes:
                 if outcome in ('reconnect', 'throttled'):
                     stopped.add(connection.id)
                     outcome = 'skipped' if outcome == 'reconnect' else 'retry'
+                elif outcome == 'out_of_time':
+                    out_of_time = True
+                    outcome = 'retry'
                 counts[outcome] = counts.get(outcome, 0) + 1
         return counts
 
@@ -466,7 +586,12 @@ class QboBinding(models.Model):
         :param list notes: batch path: collect (record, binding, outcome) for `_qbo_note_outcomes`
             instead of noting each record on its own
         """
-        self.write(vals)
+        vals = dict(vals)
+        state = vals.pop('state', None)
+        if state:
+            self._qbo_transition(state, **vals)
+        elif vals:
+            self.write(vals)
         if outcome in ('sent', 'error', 'blocked') and record:
             if notes is not None:
                 notes.append((record, self, outcome))
@@ -513,7 +638,7 @@ class QboBinding(models.Model):
             issues = connection._qbo_preflight_issues()
             if issues:
                 raise QboBlocked('\n'.join(issues))
-            client = connection._qbo_get_client(calls)
+            client = self._qbo_client(connection, calls)
         except Exception as exc:  # noqa: BLE001 - recorded on every binding of the group
             for binding, _context in group:
                 outcome, vals = binding._qbo_outcome_of(exc, connection)
@@ -523,6 +648,7 @@ class QboBinding(models.Model):
             return results
         # Checks that hold for the whole group (e.g. the default sales tax) run once, not per item.
         shared = {}
+        exporter = None
         first = next((record for record in records.values() if record), None)
         try:
             exporter = first._qbo_exporter() if first else None
@@ -530,6 +656,11 @@ class QboBinding(models.Model):
                 shared = exporter._qbo_batch_context(connection)
         except Exception:  # noqa: BLE001 - no shared context: each item checks (and fails) on its own
             _logger.debug("No batch context for %s", first, exc_info=True)
+        try:
+            self.browse([binding.id for binding, _context in group])._qbo_look_up_unknown_creates(exporter, client)
+        except QboError:  # noqa: BLE001 - the items keep their intents: each one is looked up alone
+            _logger.info("QuickBooks: the batch lookup of unknown creates failed; items are looked up alone",
+                         exc_info=True)
         for binding, context in group:
             record = records.get(binding.id)
             if not record:
@@ -554,10 +685,9 @@ class QboBinding(models.Model):
                 items.append((binding, context, record, exporter) + item)
         if items:
             # The intents of all items, committed once below (not one commit per item).
-            request_ids = [binding.with_context(qbo_committing=False)._qbo_begin(operation)
+            request_ids = [binding._qbo_begin(operation, durable=False)
                            for binding, _context, _record, _exporter, operation, _payload in items]
-            if committing:
-                self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents, before sending
+            self.browse([binding.id for binding, *_rest in items])._qbo_make_durable(committing)
             batch_id = str(uuid.uuid5(REQUEST_ID_NAMESPACE, ','.join(sorted(request_ids))))
             requests_ = [{'bId': f'b{index}', 'operation': operation, entity: payload}
                          for index, (_b, _c, _r, _e, operation, payload) in enumerate(items)]
@@ -566,7 +696,7 @@ class QboBinding(models.Model):
             except Exception as exc:  # noqa: BLE001 - the whole batch failed: every item says why
                 for binding, _context, record, _exporter, _operation, _payload in items:
                     if isinstance(exc, QboError) and never_executed(exc):
-                        binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                        binding._qbo_forget_intent()
                     outcome, vals = binding._qbo_outcome_of(exc, connection)
                     binding._qbo_finish(record, outcome, vals, notes)
                     results.append(outcome)
@@ -588,7 +718,7 @@ class QboBinding(models.Model):
                             singles.append((binding, context))  # 6240, 6140, 5010: look up, then link
                             continue
                     elif never_executed(error):
-                        binding.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
+                        binding._qbo_forget_intent()
                     outcome, vals = binding._qbo_outcome_of(error, connection)
                 else:
                     binding._qbo_settle()
@@ -607,6 +737,39 @@ class QboBinding(models.Model):
         for binding, context in singles:
             results.append(binding.with_context(qbo_committing=committing, **context)._qbo_process_one())
         return results
+
+    def _qbo_look_up_unknown_creates(self, exporter, client):
+        """Resolve the creates of these bindings whose outcome is unknown with ONE query for the batch.
+
+        After a timeout, a dropped connection or a crash, each such item may or may not exist in
+        QuickBooks. Instead of one lookup per item, the objects of the entity created since the oldest
+        intent (less a margin for clock skew) are read once, page by page, and matched by our
+        untranslated marker (the last word of the exporter's marker field). Found: linked, and the
+        item goes in the batch as an update (what Odoo holds now). Not found: proved absent, the
+        intent is cleared and the item goes in the batch as a create with the same requestid.
+
+        Exporters without a marker field (``_qbo_marker_field``) keep the per-item lookup.
+        """
+        field = getattr(exporter, '_qbo_marker_field', None)
+        pending = self.filtered(lambda b: not b.qbo_id and b.intent_date and b._qbo_pending_create())
+        if not field or not pending:
+            return
+        since = min(pending.mapped('intent_date')) - timedelta(minutes=LOOKUP_MARGIN_MINUTES)
+        since_utc = since.replace(tzinfo=timezone.utc).isoformat(timespec='seconds')
+        rows = client.query_all(pending[0].entity, where=f"MetaData.CreateTime >= {qbo_quote(since_utc)}",
+                                include_inactive=getattr(exporter, '_qbo_name_list', False))
+        by_marker = {}
+        for row in rows:
+            words = (row.get(field) or '').split()
+            if words:
+                by_marker.setdefault(words[-1], row)
+        for binding in pending:
+            found = by_marker.get(binding._qbo_marker())
+            if found:
+                binding._qbo_settle()
+                binding.write({'qbo_id': found['Id'], 'qbo_sync_token': found['SyncToken']})
+            else:
+                binding._qbo_forget_intent()
 
     def _qbo_process_one(self):
         """Export one binding; return 'sent', 'error', 'blocked', 'retry', 'throttled' or 'reconnect'.
@@ -628,7 +791,7 @@ class QboBinding(models.Model):
             issues = connection._qbo_preflight_issues()
             if issues:
                 raise QboBlocked('\n'.join(issues))
-            client = connection._qbo_get_client(calls)
+            client = self._qbo_client(connection, calls)
             record._qbo_exporter()._qbo_export(self, record, client)
             if savepoint:
                 savepoint.close(rollback=False)
@@ -679,6 +842,9 @@ class QboBinding(models.Model):
         if isinstance(exc, QboRateLimitError):
             until = connection._qbo_pause(exc)
             return 'throttled', {'state': 'to_send', 'next_retry_date': until}
+        if isinstance(exc, QboTimeBudgetExceeded):
+            # Not a failure of the record: the run is over, the next one sends it (no back-off).
+            return 'out_of_time', {'state': 'to_send', 'next_retry_date': False}
         if isinstance(exc, QboDeferred):
             return 'retry', {'state': 'to_send', 'next_retry_date': exc.retry_at, 'error_message': str(exc)}
         if isinstance(exc, QboBlocked):
@@ -745,16 +911,19 @@ class QboBinding(models.Model):
         if batch_size > const.BATCH_MAX_ITEMS:
             # Whole batches (e.g. an older job's 100 becomes 120): a batch of 10 costs a batch request too.
             batch_size = -(-batch_size // const.BATCH_MAX_ITEMS) * const.BATCH_MAX_ITEMS
+        self = self.with_context(qbo_in_cron=True)
+        self = self.with_context(qbo_deadline=self._qbo_deadline())
         self.env['account.move']._qbo_enqueue_auto_send()
         committing = self._qbo_can_commit()
         candidates = self.search(self._qbo_pending_domain(), limit=batch_size * (3 if committing else 1),
                                  order='next_retry_date asc nulls first, id')
-        pending = candidates._qbo_claim(batch_size) if committing else candidates
+        owner = str(uuid.uuid4()) if committing else None
+        pending = candidates._qbo_claim(batch_size, owner) if committing else candidates
         try:
-            counts = pending._qbo_process(with_commit=True, claimed=pending if committing else None)
+            counts = pending._qbo_process(with_commit=True, owner=owner)
         finally:
             if committing:
-                self._qbo_unlock_many(pending.ids)
+                self._qbo_release(owner)
         remaining = self.search_count(self._qbo_pending_domain())
         done = max(0, len(pending) - counts.get('skipped', 0))  # skipped may include dependencies
         if committing:
@@ -768,6 +937,8 @@ class QboBinding(models.Model):
         if new_failures:
             self._qbo_send_failure_digest(new_failures)
         self._qbo_schedule_deferred()
+        self.env['qbo.intent.log'].sudo()._qbo_vacuum()
+        self.env['qbo.connection']._qbo_check_metered_budget()
         return counts
 
     @api.model

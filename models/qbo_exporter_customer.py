@@ -24,6 +24,9 @@ class QboExporterCustomer(models.AbstractModel):
     """
     _name = 'qbo.exporter.customer'
     _description = 'QuickBooks Online customer exporter'
+    # Where our marker is written (its last word), for the engine's one-query lookup of unknown creates.
+    _qbo_marker_field = 'Notes'
+    _qbo_name_list = True  # name-list entity: inactive customers are searched too
 
     @api.model
     def _qbo_display_name(self, partner, suffix=False):

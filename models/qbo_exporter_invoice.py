@@ -1,3 +1,4 @@
+import json
 import logging
 from datetime import timedelta
 
@@ -23,6 +24,8 @@ class QboExporterInvoice(models.AbstractModel):
     """
     _name = 'qbo.exporter.invoice'
     _description = 'QuickBooks Online invoice exporter'
+    # Where our marker is written (its last word), for the engine's one-query lookup of unknown creates.
+    _qbo_marker_field = 'PrivateNote'
 
     @api.model
     def _qbo_export(self, binding, move, client):
@@ -136,8 +139,10 @@ class QboExporterInvoice(models.AbstractModel):
 
         An existing item with the same name is linked rather than duplicated (item names are
         unique in QuickBooks, so the name lookup is also the lookup after an unknown outcome).
-        The create goes through the document's binding: same requestid on a retry, a new one
-        after a refusal. Without the option, unmapped products use the 'Unmatched item'.
+        The create never touches the document's intent (which may be a create with an unknown outcome,
+        to be looked up first): its requestid is derived from the product and the payload, so a retry
+        after an unknown outcome replays it, and a payload fixed after a refusal is a new request.
+        Without the option, unmapped products use the 'Unmatched item'.
         """
         connection = binding.connection_id
         if not connection.create_missing_items:
@@ -154,13 +159,11 @@ class QboExporterInvoice(models.AbstractModel):
                                 res_ref=res_ref).get('Item', [])
             if rows:
                 item = rows[0]
-                if binding.intent_operation == f'item-{product.id}':
-                    binding._qbo_settle()
             else:
                 vals = self.env['qbo.mapper']._qbo_prepare_item_vals(product, connection, name)
-                item = binding._qbo_call(f'item-{product.id}',
-                                         lambda rid, vals=vals, res_ref=res_ref: client.create(
-                                             'Item', vals, rid, res_ref=res_ref))
+                request_id = self.env['qbo.binding']._qbo_make_request_id(
+                    connection, product._name, product.id, 'create-item', json.dumps(vals, sort_keys=True))
+                item = client.create('Item', vals, request_id, res_ref=res_ref)
             ref = self.env['qbo.ref'].sudo().with_context(active_test=False).search([
                 ('connection_id', '=', connection.id), ('entity', '=', 'Item'), ('qbo_id', '=', item['Id'])])
             vals = {'name': item['Name'], 'active': item.get('Active', True), 'data': item}

@@ -153,14 +153,3 @@ class QboConnection(models.Model):
             connection.qbo_metered_alert_month = month
             _logger.warning("QuickBooks metered calls of company %s at %s of %s this month.",
                             connection.company_id.name, connection.qbo_metered_calls, budget)
-
-
-class QboBinding(models.Model):
-    """The export cron also watches the metered-call budget (once per run, one query)."""
-    _inherit = 'qbo.binding'
-
-    @api.model
-    def _cron_qbo_export(self, *args, **kwargs):
-        result = super()._cron_qbo_export(*args, **kwargs)
-        self.env['qbo.connection']._qbo_check_metered_budget()
-        return result

@@ -3,15 +3,19 @@ QuickBooks, expired and refused tokens, throttling, a record that crashes the ex
 
 Every assertion reads QuickBooks (the emulator) back; nothing is mocked.
 """
+import time
 from datetime import timedelta
+from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields, sql_db
 from odoo.tests import TransactionCase, new_test_user, tagged
-from odoo.tools import mute_logger
+from odoo.tools import config, mute_logger
 
 from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
 
+from ..tools import QboRateLimitError
+from ..tools.qbo_exceptions import never_executed, outcome_unknown
 from .common import CLIENT_ID, CLIENT_SECRET, QboTestCommon
 
 
@@ -249,6 +253,119 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertTrue(invoices[0]['PrivateNote'].endswith(f"odoo:{dbuuid}:account.move:{move.id}"))
 
 
+    # ------------------------------------------------------------------ a timeout, then a 429 on the retry
+
+    def _timeout_then_429_on(self, path):
+        """The next POST to `path` is executed by QuickBooks but its answer is lost; the client's retry
+        (same requestid) is throttled: the last attempt says "never executed", the first does not."""
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains=path, realm_id=self.realm, method='POST')
+        self.qbo.inject_fault('429', count=1, path_contains=path, realm_id=self.realm, method='POST')
+
+    def _assert_each_once(self, moves, customer_id):
+        """QuickBooks holds exactly one live invoice per Odoo invoice (by our marker), at Odoo's total."""
+        invoices = self._invoices_of(customer_id)
+        markers = [i['PrivateNote'].split()[-1] for i in invoices]
+        self.assertEqual(len(markers), len(set(markers)), "an invoice is in QuickBooks twice")
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        by_marker = {i['PrivateNote'].split()[-1]: i for i in invoices}
+        for move in moves:
+            invoice = by_marker.get(f"odoo:{dbuuid}:account.move:{move.id}")
+            self.assertTrue(invoice, f"{move.name} is not in QuickBooks")
+            self.assertAlmostEqual(float(invoice['TotalAmt']), move.amount_total, places=2)
+        self.assertEqual(len(invoices), len(moves))
+
+    def test_cron_batch_timeout_then_429_then_one_more_invoice(self):
+        """The batch of 10 commits in QuickBooks, its answer is lost and its retry throttled; one more
+        invoice is queued before the next run: each of the 11 is in QuickBooks once, and the recovery
+        costs one lookup for the whole batch, not one per invoice."""
+        partner = self._partner('Timeout Then Throttle')
+        partner.action_qbo_send()
+        customer_id = partner._qbo_binding(self.connection).qbo_id
+        moves = self.env['account.move'].concat(*[self._invoice(partner, 100.0 + i) for i in range(10)])
+        bindings = self._queue(*moves)
+        self._timeout_then_429_on('/batch')
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(len(self._invoices_of(customer_id)), 10, "the lost batch was executed by QuickBooks")
+        self.assertTrue(all(bindings.mapped('outcome_unknown')), "a 429 after a timeout is still unknown")
+        self.assertEqual(set(bindings.mapped('state')), {'to_send'})
+        extra = self._invoice(partner, 999.0)
+        self._queue(extra)
+        before = len(self.qbo.requests_log(path_contains=f'/{self.realm}/'))
+        self._drain()
+        recovery = self.qbo.requests_log(path_contains=f'/{self.realm}/')[before:]
+        lookups = [r for r in recovery if '/query' in r['path']]
+        self.assertEqual(len(lookups), 1, "one lookup for the batch's unknown items")
+        self._assert_each_once(moves | extra, customer_id)
+        self.assertEqual(set((bindings | extra._qbo_binding(self.connection)).mapped('state')), {'sent'})
+
+    def test_send_button_timeout_then_429_then_send_again_with_one_more(self):
+        """Send on 5 invoices: the batch commits, its answer is lost, the retry is throttled; Send again
+        with one more invoice selected: each of the 6 is in QuickBooks once."""
+        partner = self._partner('Button Timeout Then Throttle')
+        partner.action_qbo_send()
+        customer_id = partner._qbo_binding(self.connection).qbo_id
+        moves = self.env['account.move'].concat(*[self._invoice(partner, 50.0 + i) for i in range(5)])
+        self._timeout_then_429_on('/batch')
+        moves.action_qbo_send()
+        self.assertEqual(len(self._invoices_of(customer_id)), 5)
+        if 'throttled_until' in self.connection._fields:
+            self.connection.sudo().throttled_until = False
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        extra = self._invoice(partner, 77.0)
+        (moves | extra).action_qbo_send()
+        self._assert_each_once(moves | extra, customer_id)
+
+    def test_unknown_customer_creates_are_resolved_by_one_lookup(self):
+        """Three new customers in one batch whose answer is lost: one query finds them, none is duplicated."""
+        partners = self.env['res.partner'].concat(*[self._partner(f'Lost Answer {i}') for i in range(3)])
+        bindings = self._queue(*partners)
+        self._unknown_outcome_on('/batch')
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertTrue(all(bindings.mapped('outcome_unknown')))
+        before = len(self.qbo.requests_log(path_contains=f'/{self.realm}/'))
+        self._drain()
+        recovery = self.qbo.requests_log(path_contains=f'/{self.realm}/')[before:]
+        self.assertEqual(len([r for r in recovery if '/query' in r['path']]), 1)
+        self.assertEqual(set(bindings.mapped('state')), {'sent'}, bindings.mapped('error_message'))
+        for i in range(3):
+            self.assertEqual(len(self._customers_named(f'Lost Answer {i}')), 1)
+
+    def test_no_run_outlasts_the_time_limit_under_repeated_429s(self):
+        """Every request throttled (429) or slow: the run ends inside Odoo's limit_time_real, records stay
+        queued (nothing in error) and a later run sends each once."""
+        partner = self._partner('Slow And Throttled')
+        partner.action_qbo_send()
+        customer_id = partner._qbo_binding(self.connection).qbo_id
+        moves = self.env['account.move'].concat(*[self._invoice(partner, 10.0 + i) for i in range(3)])
+        bindings = self._queue(*moves)
+        self.qbo.inject_fault('delay', count=20, delay_seconds=3, realm_id=self.realm, path_contains='/batch')
+        self.qbo.inject_fault('429', count=20, realm_id=self.realm, path_contains='/batch')
+        limit = 30
+        with patch.dict(config.options, {'limit_time_real': limit, 'limit_time_real_cron': -1}):
+            started = time.time()
+            self.env['qbo.binding'].with_context(qbo_in_cron=True)._cron_qbo_export()
+            self.env['qbo.binding'].with_context(qbo_in_cron=True)._cron_qbo_export()
+            elapsed = time.time() - started
+        self.assertLess(elapsed, 2 * limit)
+        self.assertNotIn('error', bindings.mapped('state'))
+        self.qbo.clear_faults()
+        self._drain()
+        self._assert_each_once(moves, customer_id)
+
+    def test_client_attempt_history_makes_timeout_then_429_unknown(self):
+        """The client's exception carries its attempts: any unknown attempt makes the request unknown."""
+        client = self.connection._qbo_get_client([])
+        self._timeout_then_429_on('/customer')
+        with self.assertRaises(QboRateLimitError) as caught:
+            client.create('Customer', {'DisplayName': 'History Of Attempts'}, 'history-of-attempts-1')
+        error = caught.exception
+        self.assertEqual([type(a).__name__ for a in error.attempts], ['QboConnectionError'])
+        self.assertFalse(never_executed(error), "the first attempt may have created the customer")
+        self.assertTrue(outcome_unknown(error))
+        self.assertEqual(len(self._customers_named('History Of Attempts')), 1)
+
+
 @tagged('post_install', '-at_install')
 class TestQboExactlyOnceCommitted(TransactionCase):
     """The cron on real, committed transactions (as a server runs it): what only shows between two
@@ -269,7 +386,7 @@ class TestQboExactlyOnceCommitted(TransactionCase):
         with self.registry.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             env['ir.config_parameter'].set_param('quickbooks_online.allow_custom_endpoint', 'True')
-            company = env['res.company'].create({'name': 'QBO committed company',
+            company = env['res.company'].create({'name': f'QBO committed company ({self._testMethodName})',
                                                  'currency_id': env.ref('base.USD').id,
                                                  'country_id': env.ref('base.us').id})
             env.user.company_ids = [Command.link(company.id)]
@@ -320,3 +437,39 @@ class TestQboExactlyOnceCommitted(TransactionCase):
             self.assertEqual(env['qbo.connection'].browse(self.ids['connection']).state, 'connected')
         names = {c['DisplayName'] for c in self.control.entities(self.realm, 'Customer')}
         self.assertTrue({f'Committed {i}' for i in range(4)} <= names)
+
+    def test_two_cron_workers_lease_disjoint_bindings(self):
+        """Each export run leases the next free bindings (committed leases, each worker on its own
+        connection): two workers never take the same binding, a binding is free again once its run
+        gives it back, and a killed worker's lease expires by itself: nothing outlives its run."""
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            ids = env['qbo.binding'].search([('connection_id', '=', self.ids['connection'])], order='id').ids
+        self.assertEqual(len(ids), 4)
+        with self.registry.cursor() as cr1, self.registry.cursor() as cr2:
+            first = api.Environment(cr1, SUPERUSER_ID, {})['qbo.binding']
+            second = api.Environment(cr2, SUPERUSER_ID, {})['qbo.binding']
+            taken_1 = first.browse(ids)._qbo_claim(2, 'worker-1')
+            taken_2 = second.browse(ids)._qbo_claim(2, 'worker-2')
+            self.assertEqual(taken_1.ids, ids[:2])
+            self.assertEqual(taken_2.ids, ids[2:], "the second worker takes the next free ones")
+            self.assertFalse(second.browse(ids)._qbo_claim(2, 'worker-3'), "nothing left to take")
+            first._qbo_release('worker-1')
+            again = second.browse(ids)._qbo_claim(2, 'worker-3')
+            self.assertEqual(again.ids, ids[:2], "given back: free for the other worker")
+            # worker-2 is killed (no release): once its lease has run out, its bindings are free again.
+            cr1.execute("UPDATE qbo_binding SET lease_until = now() at time zone 'UTC' - interval '1 second' "
+                        "WHERE lease_owner = 'worker-2'")
+            cr1.commit()
+            self.assertEqual(first.browse(ids)._qbo_claim(4, 'worker-4').ids, ids[2:])
+            first._qbo_release('worker-4')
+            second._qbo_release('worker-3')
+            cr1.execute("SELECT count(*) FROM qbo_binding WHERE id = ANY(%s) AND lease_owner IS NOT NULL", [ids])
+            self.assertEqual(cr1.fetchone()[0], 0, "no lease outlives its run")
+
+    def test_cron_run_leaves_no_lease(self):
+        self._run_cron()
+        with self.registry.cursor() as cr:
+            cr.execute("SELECT count(*) FROM qbo_binding WHERE connection_id = %s AND lease_owner IS NOT NULL",
+                       [self.ids['connection']])
+            self.assertEqual(cr.fetchone()[0], 0)

@@ -201,26 +201,3 @@ class TestQboRateLimit(QboTestCommon):
         activities = self.connection.sudo().activity_ids.filtered(lambda a: '80' in (a.summary or ''))
         self.assertIn(self.qbo_admin, activities.user_id)
         self.assertEqual(len(activities), len(activities.user_id), "one activity per admin, not one per run")
-
-    def test_two_cron_workers_claim_disjoint_bindings(self):
-        """Each export run claims the next free bindings (session advisory locks on its own connection,
-        as two cron workers hold them): two workers never take the same binding, and a binding is
-        free again once its run gives it back."""
-        ids = list(range(990001, 990007))  # advisory locks need no row: any ids will do
-        with self.db.cursor() as cr1, self.db.cursor() as cr2:
-            first = api.Environment(cr1, SUPERUSER_ID, {})['qbo.binding']
-            second = api.Environment(cr2, SUPERUSER_ID, {})['qbo.binding']
-            taken_1 = first.browse(ids)._qbo_claim(3)
-            taken_2 = second.browse(ids)._qbo_claim(3)
-            try:
-                self.assertEqual(taken_1.ids, ids[:3])
-                self.assertEqual(taken_2.ids, ids[3:], "the second worker takes the next free ones")
-                self.assertFalse(second.browse(ids)._qbo_claim(3) - taken_2, "nothing left to take")
-                second._qbo_unlock_many(ids[3:])  # the re-entrant claim just above
-                first._qbo_unlock_many(taken_1.ids)
-                again = second.browse(ids)._qbo_claim(3)
-                self.assertEqual(again.ids, ids[:3], "given back: free for the other worker")
-                second._qbo_unlock_many(again.ids)
-            finally:
-                cr1.execute("SELECT pg_advisory_unlock_all()")
-                cr2.execute("SELECT pg_advisory_unlock_all()")

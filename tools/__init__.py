@@ -7,6 +7,7 @@ from .qbo_exceptions import (  # noqa: F401
     QboOAuthError,
     QboRateLimitError,
     QboServerError,
+    QboTimeBudgetExceeded,
     QboValidationError,
 )
-from .qbo_client import QboClient, QboOAuthClient, RateLimiter  # noqa: F401
+from .qbo_client import QboClient, QboOAuthClient  # noqa: F401

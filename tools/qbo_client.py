@@ -12,10 +12,8 @@ Every request:
   * is reported to an optional `on_call` callback (the transfer history) without tokens or bodies.
 """
 import base64
-import collections
 import json
 import logging
-import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -34,6 +32,7 @@ from .qbo_exceptions import (
     QboOAuthError,
     QboRateLimitError,
     QboServerError,
+    QboTimeBudgetExceeded,
     QboValidationError,
 )
 
@@ -66,65 +65,6 @@ def endpoints_for(environment, custom_base_url=None):
     if environment not in const.OAUTH_ENDPOINTS:
         raise ValueError(_lt("Unknown QuickBooks environment %r.", environment))
     return dict(const.OAUTH_ENDPOINTS[environment])
-
-
-class RateLimiter:
-    """In-process limiter of QuickBooks' published throttles for one realm.
-
-    Keeps at most `per_minute` request starts in any sliding 60 s window and at most `concurrent`
-    requests in flight. Waiting is bounded: when a slot is not free within `max_wait` seconds the
-    call fails with a transient QboRateLimitError, so a button never hangs for a minute and the
-    cron simply retries later. One instance per realm is shared by every thread of the process
-    (see `for_realm`); a cross-process limiter can implement the same `slot()` interface later.
-    """
-
-    _instances = {}
-    _instances_lock = threading.Lock()
-
-    def __init__(self, per_minute=const.RATE_LIMIT_PER_MINUTE, concurrent=const.RATE_LIMIT_CONCURRENT,
-                 max_wait=10.0):
-        self.per_minute = per_minute
-        self.max_wait = max_wait
-        self._semaphore = threading.BoundedSemaphore(concurrent)
-        self._starts = collections.deque()
-        self._lock = threading.Lock()
-
-    @classmethod
-    def for_realm(cls, realm_id):
-        """Return the process-wide limiter of a realm."""
-        with cls._instances_lock:
-            if realm_id not in cls._instances:
-                cls._instances[realm_id] = cls()
-            return cls._instances[realm_id]
-
-    def _wait_for_window(self, deadline):
-        while True:
-            with self._lock:
-                now = time.monotonic()
-                while self._starts and now - self._starts[0] >= 60:
-                    self._starts.popleft()
-                if len(self._starts) < self.per_minute:
-                    self._starts.append(now)
-                    return
-                wait = 60 - (now - self._starts[0])
-            if time.monotonic() + wait > deadline:
-                raise QboRateLimitError(
-                    _lt("Local throttle: more than %s QuickBooks requests in one minute.", self.per_minute),
-                    code=const.FAULT_THROTTLED)
-            time.sleep(min(wait, 1.0))
-
-    @contextmanager
-    def slot(self, kind='write'):
-        """Hold one request slot for the duration of a call (`kind` is for the shared limiter)."""
-        deadline = time.monotonic() + self.max_wait
-        if not self._semaphore.acquire(timeout=self.max_wait):
-            raise QboRateLimitError(_lt("Local throttle: too many concurrent QuickBooks requests."),
-                                    code=const.FAULT_THROTTLED)
-        try:
-            self._wait_for_window(deadline)
-            yield
-        finally:
-            self._semaphore.release()
 
 
 def _parse_fault(response):
@@ -347,11 +287,14 @@ class QboClient:
     :param token_provider: callable(force_refresh=False) -> access token; called again with
         force_refresh=True once after a 401, so that an expired token is refreshed transparently
     :param on_call: optional callable receiving one dict per HTTP call (the transfer history)
-    :param limiter: optional object with a `slot()` context manager (see RateLimiter)
+    :param limiter: optional object with a `slot(kind, max_wait)` context manager (see
+        tools/qbo_rate_limit.PgRateLimiter)
+    :param float deadline: wall-clock time (``time.time()``) by which every attempt must be over:
+        the end of the run's budget before Odoo's ``limit_time_real`` (see qbo.binding._qbo_deadline)
     """
 
     def __init__(self, api_base, realm_id, token_provider, session=None, on_call=None, limiter=None,
-                 minor_version=const.MINOR_VERSION):
+                 minor_version=const.MINOR_VERSION, deadline=None):
         self.api_base = api_base.rstrip('/')
         self.realm_id = realm_id
         self.token_provider = token_provider
@@ -359,6 +302,7 @@ class QboClient:
         self.on_call = on_call
         self.limiter = limiter
         self.minor_version = minor_version
+        self.deadline = deadline
         # The token this client sends. After a 401 it is the one the refresh returned, never a
         # re-read: the caller's transaction may predate the refresh and still see the old token.
         self._token = None
@@ -370,7 +314,12 @@ class QboClient:
         """Send one API request and return its decoded JSON body.
 
         Idempotent calls (GET, or POST with a requestid) are retried on transport errors and 5xx.
-        A 401 triggers one token refresh and one retry.
+        A 401 triggers one token refresh and one retry. No attempt starts that could not finish
+        before `deadline` (see `_attempt_timeout`).
+
+        The exception raised carries the history of the request's earlier attempts
+        (``error.attempts``): a timeout after sending followed by a 429 on the retry is not
+        "never executed" (see qbo_exceptions.never_executed), whatever the last attempt says.
 
         :param str method: 'GET' or 'POST'
         :param str path: path under /v3/company/{realm}/, e.g. 'customer' or 'invoice/12'
@@ -393,29 +342,52 @@ class QboClient:
         retries = const.MAX_TRANSPORT_RETRIES if (method == 'GET' or request_id) else 0
         refreshed = False
         attempt = 0
+        history = []
         while True:
             try:
                 return self._send_once(method, url, query, json_body, text_body, request_id,
                                        operation or method.lower(), res_ref)
-            except QboAuthError:
-                if refreshed:
-                    raise
-                refreshed = True
-                # The access token was rejected: refresh it once (under the connection's lock) and
-                # retry with the token the refresh returned.
-                self._token = self.token_provider(force_refresh=True)
-            except (QboConnectionError, QboServerError):
-                if attempt >= retries:
-                    raise
-                time.sleep(const.RETRY_BACKOFF_SECONDS[min(attempt, len(const.RETRY_BACKOFF_SECONDS) - 1)])
-                attempt += 1
+            except QboError as exc:
+                exc.attempts = list(history)
+                history.append(exc)
+                if isinstance(exc, QboAuthError) and not refreshed:
+                    refreshed = True
+                    # The access token was rejected: refresh it once (under the connection's lock) and
+                    # retry with the token the refresh returned.
+                    self._token = self.token_provider(force_refresh=True)
+                    continue
+                if isinstance(exc, (QboConnectionError, QboServerError)) and attempt < retries:
+                    backoff = const.RETRY_BACKOFF_SECONDS[min(attempt, len(const.RETRY_BACKOFF_SECONDS) - 1)]
+                    attempt += 1
+                    if self._time_left() is None or self._time_left() > backoff + const.MIN_ATTEMPT_SECONDS:
+                        time.sleep(backoff)
+                        continue
+                raise
+
+    def _time_left(self):
+        """Seconds left before `deadline` (None: no deadline)."""
+        return None if self.deadline is None else self.deadline - time.time()
+
+    def _attempt_timeout(self):
+        """The read timeout of the next attempt: Intuit's usual bound, cut to what the run has left.
+
+        :raise QboTimeBudgetExceeded: too little time left for an attempt to be worth sending; the
+            caller reschedules the record (nothing was sent)
+        """
+        left = self._time_left()
+        if left is None:
+            return const.HTTP_TIMEOUT
+        if left < const.MIN_ATTEMPT_SECONDS:
+            raise QboTimeBudgetExceeded(_lt(
+                "Not sent: this run is close to Odoo's time limit; the scheduler sends it in its next run."))
+        return min(const.HTTP_TIMEOUT, left)
 
     def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref):
         if not self._token:
             self._token = self.token_provider()
         token = self._token
         headers = {'Authorization': f'Bearer {token}', 'Accept': 'application/json'}
-        kwargs = {'params': query, 'timeout': const.HTTP_TIMEOUT}
+        kwargs = {'params': query, 'timeout': self._attempt_timeout()}
         if json_body is not None:
             headers['Content-Type'] = 'application/json'
             kwargs['data'] = json.dumps(json_body)
@@ -426,11 +398,13 @@ class QboClient:
         response = None
         error = None
         try:
-            with (self.limiter.slot(_limiter_kind(method, url)) if self.limiter else _null_context()):
+            slot = (self.limiter.slot(_limiter_kind(method, url), max_wait=self._limiter_wait())
+                    if self.limiter else _null_context())
+            with slot:
                 response = self.session.request(method, url, headers=headers, **kwargs)
         except requests.exceptions.RequestException as exc:
             error = _transport_error(exc, method)
-        except QboRateLimitError as exc:
+        except (QboRateLimitError, QboTimeBudgetExceeded) as exc:
             error = exc
         else:
             if response.status_code >= 300:
@@ -447,6 +421,11 @@ class QboClient:
             raise QboServerError(_lt("QuickBooks answered something that is not JSON."),
                                  status=response.status_code,
                                  intuit_tid=response.headers.get('intuit_tid')) from None
+
+    def _limiter_wait(self):
+        """Longest wait for a limiter slot: what leaves the attempt its time before the deadline."""
+        left = self._time_left()
+        return None if left is None else max(0.0, left - const.MIN_ATTEMPT_SECONDS)
 
     def _report(self, operation, method, url, response, error, started, request_id, res_ref):
         duration_ms = int((time.monotonic() - started) * 1000)
@@ -590,5 +569,5 @@ def _limiter_kind(method, url):
     return 'write'
 
 
-__all__ = ['QboClient', 'QboOAuthClient', 'RateLimiter', 'endpoints_for', 'error_from_batch_fault', 'qbo_quote',
+__all__ = ['QboClient', 'QboOAuthClient', 'endpoints_for', 'error_from_batch_fault', 'qbo_quote',
            'QboError']

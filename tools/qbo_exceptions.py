@@ -30,6 +30,9 @@ class QboError(Exception):
         self.element = element
         self.intuit_tid = intuit_tid
         self.errors = errors or []
+        # The earlier attempts of the same request (see QboClient.request): what each one ended
+        # with, oldest first. The last attempt is this exception itself.
+        self.attempts = []
 
     #: True when the same call may succeed later without anybody changing anything.
     transient = False
@@ -108,6 +111,19 @@ class QboOAuthError(QboError):
         return self.code == 'invalid_grant'
 
 
+class QboTimeBudgetExceeded(QboError):
+    """Not sent: the run (an HTTP request or a cron job) has too little time left before Odoo's time
+    limit (``limit_time_real``) for this attempt to finish. The record is rescheduled, untouched."""
+    transient = True
+
+
+def _attempt_never_executed(error):
+    """True when this one attempt certainly did not reach QuickBooks' business logic."""
+    if isinstance(error, QboConnectionError):
+        return not error.outcome_unknown
+    return isinstance(error, (QboRateLimitError, QboAuthError, QboForbiddenError, QboTimeBudgetExceeded))
+
+
 def is_definite_answer(error):
     """True when QuickBooks answered the request and refused it (a 400 fault): it executed nothing and
     would replay the same refusal for the same requestid. Transport errors, 5xx, 429 and
@@ -129,7 +145,16 @@ def is_auth_failure(error):
 
 def never_executed(error):
     """True when QuickBooks certainly did not execute the request: throttled (429), refused
-    authentication, or a connection that was never established."""
-    if isinstance(error, QboConnectionError):
-        return not error.outcome_unknown
-    return isinstance(error, (QboRateLimitError, QboAuthError, QboForbiddenError))
+    authentication, a connection that was never established, or not sent for lack of time - on
+    EVERY attempt of the request.
+
+    One attempt whose outcome is unknown (a timeout after sending, a 5xx) makes the whole request
+    unknown, whatever came after it: a timeout followed by a 429 on the retry may well have created
+    the object, and clearing its intent would create it a second time.
+    """
+    return all(_attempt_never_executed(attempt) for attempt in [*error.attempts, error])
+
+
+def outcome_unknown(error):
+    """True when the request may have been executed by QuickBooks without us knowing its answer."""
+    return not is_definite_answer(error) and not never_executed(error)

@@ -78,13 +78,15 @@ class PgRateLimiter:
     # ------------------------------------------------------------------ the seam
 
     @contextmanager
-    def slot(self, kind='write'):
+    def slot(self, kind='write', max_wait=None):
         """Hold one request slot of the realm for the duration of one HTTP call.
 
         :param str kind: 'read' (metered by Intuit: queries and GETs), 'write' or 'batch'
-        :raise QboRateLimitError: no slot within `max_wait` (transient: retry later)
+        :param float max_wait: the caller's own bound on the wait (what its run has left before
+            Odoo's time limit); the shorter of it and the limiter's `max_wait` applies
+        :raise QboRateLimitError: no slot within that wait (transient: retry later)
         """
-        slot_id = self._acquire(kind)
+        slot_id = self._acquire(kind, self.max_wait if max_wait is None else min(self.max_wait, max_wait))
         try:
             yield
         finally:
@@ -117,8 +119,8 @@ class PgRateLimiter:
         cr.execute("INSERT INTO qbo_rate_limit (key, metered_count) VALUES (%s, 0) ON CONFLICT (key) DO NOTHING",
                    [self.key])
 
-    def _acquire(self, kind):
-        deadline = time.monotonic() + self.max_wait
+    def _acquire(self, kind, max_wait):
+        deadline = time.monotonic() + max_wait
         while True:
             slot_id, wait, reason = self._try_acquire(kind)
             if slot_id:

@@ -1,0 +1,96 @@
+from odoo import api, fields, models, sql_db
+from odoo.tools import SQL
+
+# Rows of answered generations are useless; rows older than this are dropped whatever their state
+# (QuickBooks forgets a requestid long before: a lookup by marker is then the only recovery anyway).
+KEEP_DAYS = 30
+
+
+class QboIntentLog(models.Model):
+    """Write-ahead log of the intents of interactive exports (the Send button, list actions, Retry).
+
+    The cron commits each binding's intent before its request leaves (see qbo.binding._qbo_begin).
+    A button cannot commit its own transaction, so a request killed after QuickBooks committed (a
+    worker killed, the server restarted) would roll its intents back with it, and the next attempt,
+    in another batch (another batch requestid), would create the documents a second time. So the
+    intent is also written here, on a cursor of its own, committed before the request leaves.
+
+    A row is pending while its binding has not reached a later generation (each answer from
+    QuickBooks starts one): the next export adopts it as the binding's intent and looks the object
+    up before sending. No foreign key: the row must outlive a rolled-back binding. Read and written
+    with SQL only, by the connector, always on a cursor of its own: the caller's snapshot may predate
+    the rows it must see. Nobody edits it.
+    """
+    _name = 'qbo.intent.log'
+    _description = 'QuickBooks Online intent log'
+    _log_access = False
+
+    connection_id = fields.Integer(required=True, readonly=True, index=True)
+    res_model = fields.Char(required=True, readonly=True)
+    res_id = fields.Integer(required=True, readonly=True)
+    operation = fields.Char(required=True, readonly=True)
+    request_id = fields.Char(required=True, readonly=True)
+    generation = fields.Integer(required=True, readonly=True)
+    logged_at = fields.Datetime(required=True, readonly=True)
+
+    @api.model
+    def _qbo_cursor(self):
+        """A cursor of its own on this database, committed when its block ends."""
+        return sql_db.db_connect(self.env.cr.dbname).cursor()
+
+    @api.model
+    def _qbo_log(self, binding, operation, request_id):
+        """Commit the intent of `binding` on a cursor of its own, before its request leaves."""
+        with self._qbo_cursor() as cr:
+            cr.execute(SQL("""INSERT INTO qbo_intent_log
+                                     (connection_id, res_model, res_id, operation, request_id, generation, logged_at)
+                              VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                           binding.connection_id.id, binding.res_model, binding.res_id, operation, request_id,
+                           binding.request_generation, fields.Datetime.now()))
+
+    @api.model
+    def _qbo_forget(self, binding):
+        """The request certainly never reached QuickBooks: its logged intent is void."""
+        with self._qbo_cursor() as cr:
+            cr.execute(SQL("DELETE FROM qbo_intent_log WHERE connection_id = %s AND res_model = %s AND res_id = %s "
+                           "AND generation = %s", binding.connection_id.id, binding.res_model, binding.res_id,
+                           binding.request_generation))
+
+    @api.model
+    def _qbo_adopt(self, bindings):
+        """Give the bindings without an intent the pending intent logged for them, if any (one query).
+
+        A logged intent of the binding's current generation (or a later one: a binding rolled back
+        and created anew starts at 0 again) was sent without its answer ever being recorded.
+        """
+        bindings = bindings.filtered(lambda b: not b.intent_request_id)
+        if not bindings:
+            return
+        keys = [(b.connection_id.id, b.res_model, b.res_id) for b in bindings]
+        with self._qbo_cursor() as cr:
+            cr.execute(SQL(
+                """SELECT DISTINCT ON (connection_id, res_model, res_id)
+                          connection_id, res_model, res_id, operation, request_id, generation, logged_at
+                     FROM qbo_intent_log
+                    WHERE (connection_id, res_model, res_id) IN %s
+                 ORDER BY connection_id, res_model, res_id, generation DESC, id DESC""", tuple(keys)))
+            logged = {(row[0], row[1], row[2]): row[3:] for row in cr.fetchall()}
+        for binding in bindings:
+            entry = logged.get((binding.connection_id.id, binding.res_model, binding.res_id))
+            if entry and entry[2] >= binding.request_generation:
+                operation, request_id, generation, logged_at = entry
+                binding.write({'intent_operation': operation, 'intent_request_id': request_id,
+                               'intent_date': logged_at, 'request_generation': generation})
+
+    @api.model
+    def _qbo_vacuum(self):
+        """Drop the rows of answered generations and the very old ones (the export cron, once per run)."""
+        with self._qbo_cursor() as cr:
+            cr.execute(SQL(
+                """DELETE FROM qbo_intent_log AS log
+                    WHERE log.logged_at < %s
+                       OR EXISTS (SELECT 1 FROM qbo_binding AS binding
+                                   WHERE binding.connection_id = log.connection_id
+                                     AND binding.res_model = log.res_model AND binding.res_id = log.res_id
+                                     AND binding.request_generation > log.generation)""",
+                fields.Datetime.subtract(fields.Datetime.now(), days=KEEP_DAYS)))

@@ -1,0 +1,338 @@
+"""Chaos suite: random histories of user actions and faults, invariants read back from QuickBooks.
+
+A test of one imagined path proves that path. This one draws, from a seed, a history of what users
+and QuickBooks do (post, send from the form, from the list or by the scheduler, cancel, reset to
+draft, edit, delete, re-post, pay in QuickBooks, token expiry) interleaved with faults on the next
+requests (5xx, a timeout after QuickBooks committed, 429, dropped connections, slow answers, and
+*sequences* of them on one request's retries) and with crashes between QuickBooks' commit and
+Odoo's (the step's Odoo transaction is rolled back after its requests went out, as when a worker
+is killed). At each quiet point (faults off, the scheduler drains the queue) it checks, from what
+the emulator holds:
+
+* every posted Odoo invoice has exactly one live QuickBooks invoice, with Odoo's total to the cent;
+* a cancelled or deleted one has none live;
+* per invoice, what Odoo shows paid equals what QuickBooks applied, and nothing is overpaid;
+* nothing is left in error or blocked (the histories only contain transient faults);
+* no lease outlives its run and no limiter slot is left open.
+
+On a violation it prints the seed and the shortest history it could find (it replays shorter
+histories on a fresh QuickBooks company), so the failure can be replayed:
+``QBO_CHAOS_SEED=<seed> QBO_CHAOS_STEPS=<n> scripts/chaos``.
+
+Knobs (environment): ``QBO_CHAOS_STEPS`` (default 120, the test command's run), ``QBO_CHAOS_SEED``
+(default: a fixed list of seeds), ``QBO_CHAOS_QUIET_EVERY`` (steps between quiet points, 15),
+``QBO_CHAOS_REPORT`` (a file receiving the run's JSON summary). See scripts/chaos.
+"""
+import json
+import logging
+import os
+import random
+import time
+from collections import Counter
+
+from odoo import Command, fields, sql_db
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import QboTestCommon
+
+_logger = logging.getLogger(__name__)
+
+FAULT_KINDS = ('500', '503', 'timeout_after_commit', '429', 'drop', 'delay')
+# Where a fault lands: every write path of the export, or any request of the realm.
+FAULT_PATHS = ('/batch', '/invoice', '/customer', '/query', '')
+SHRINK_BUDGET = 25  # replays spent looking for a shorter failing history
+
+
+class ChaosViolation(AssertionError):
+    """An invariant failed at a quiet point; carries the history that led there."""
+
+    def __init__(self, message, history):
+        super().__init__(message)
+        self.history = history
+
+
+@tagged('post_install', '-at_install', 'qbo_chaos')
+class TestQboChaos(QboTestCommon):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.steps = int(os.environ.get('QBO_CHAOS_STEPS', '120'))
+        cls.quiet_every = int(os.environ.get('QBO_CHAOS_QUIET_EVERY', '15'))
+        seed = os.environ.get('QBO_CHAOS_SEED')
+        cls.seeds = [int(seed)] if seed else [1, 2]
+
+    # ------------------------------------------------------------------ the world
+
+    def _fresh_world(self):
+        """A new QuickBooks company, connected, and the run's bookkeeping."""
+        self.realm = self.qbo.create_company('Chaos Co', country='US')['realm_id']
+        self._qbo_connect(self.connection, self.realm)
+        self.partners = self.env['res.partner'].create(
+            [{'name': f'Chaos Customer {i}', 'is_company': True} for i in range(3)])
+        self.moves = self.env['account.move']
+        self.deleted = []   # ids of Odoo invoices deleted (their markers must not be live in QuickBooks)
+        self.counts = Counter()
+
+    def _invoice(self, rng):
+        lines = [Command.create({'product_id': self.product_a.id, 'quantity': rng.randint(1, 3),
+                                 'price_unit': round(rng.uniform(5, 500), 2),
+                                 'tax_ids': [Command.set(self.tax_ca.ids if rng.random() < 0.7 else [])]})
+                 for _i in range(rng.randint(1, 3))]
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': rng.choice(self.partners).id,
+            'invoice_date': fields.Date.today(), 'invoice_line_ids': lines})
+        move.action_post()
+        self.moves |= move
+        return move
+
+    def _pick(self, rng, states=('posted',)):
+        candidates = self.moves.exists().filtered(lambda m: m.state in states)
+        return rng.choice(candidates) if candidates else None
+
+    # ------------------------------------------------------------------ steps
+
+    def _draw_step(self, rng):
+        """One step of a history: (action, parameters), drawn from the seed's generator."""
+        action = rng.choices(
+            ['post', 'send_form', 'send_list', 'cron', 'cancel', 'reset_edit_repost', 'reset_delete',
+             'pay_in_qbo', 'expire_token', 'faults', 'crash'],
+            weights=[14, 10, 6, 12, 4, 5, 3, 5, 2, 14, 5])[0]
+        params = {'seed': rng.randrange(1 << 30)}
+        if action == 'faults':
+            params['faults'] = [(rng.choice(FAULT_KINDS), rng.choice(FAULT_PATHS), rng.randint(1, 2))
+                                for _i in range(rng.randint(1, 3))]
+        if action == 'crash':
+            params['inner'] = rng.choice(['send_form', 'send_list', 'cron'])
+        return action, params
+
+    def _run_step(self, action, params):
+        rng = random.Random(params['seed'])
+        self.counts[action] += 1
+        if action == 'faults':
+            for kind, path, count in params['faults']:
+                extra = {'delay_seconds': 0.2} if kind == 'delay' else {}
+                self.qbo.inject_fault(kind, count=count, realm_id=self.realm, path_contains=path or None,
+                                      method=None if kind == 'delay' else 'POST' if path != '/query' else None,
+                                      **extra)
+                self.counts[f'fault:{kind}'] += count
+            return
+        if action == 'crash':
+            # The step runs, its requests reach QuickBooks, then the worker dies before Odoo commits.
+            self.counts['kill'] += 1
+            try:
+                with self.env.cr.savepoint():
+                    self._run_step(params['inner'], params)
+                    raise _Killed()
+            except _Killed:
+                pass
+            self.env.invalidate_all()
+            return
+        with mute_logger('odoo.addons.quickbooks_online.models.qbo_binding',
+                         'odoo.addons.quickbooks_online.tools.qbo_rate_limit'):
+            try:
+                with self.env.cr.savepoint():
+                    self._user_action(action, rng)
+            except UserError as exc:
+                self.counts['refused'] += 1  # Odoo refused the user's action: a valid outcome
+                _logger.debug("chaos: %s refused: %s", action, exc)
+
+    def _user_action(self, action, rng):
+        if action == 'post':
+            self._invoice(rng)
+        elif action == 'send_form':
+            move = self._pick(rng, ('posted', 'cancel'))
+            if move:
+                move.action_qbo_send()
+        elif action == 'send_list':
+            moves = list(self.moves.exists().filtered(lambda m: m.state == 'posted'))
+            if moves:
+                chosen = rng.sample(moves, min(len(moves), rng.randint(2, 6)))
+                self.env['account.move'].browse([m.id for m in chosen]).action_qbo_send()
+        elif action == 'cron':
+            self.env['qbo.binding']._cron_qbo_export()
+        elif action == 'cancel':
+            move = self._pick(rng)
+            if move and move.amount_residual == move.amount_total:  # unpaid: Odoo cancels it
+                move.button_cancel()
+        elif action == 'reset_edit_repost':
+            move = self._pick(rng)
+            if move and move.amount_residual == move.amount_total:
+                move.button_draft()
+                move.invoice_line_ids[:1].price_unit = round(rng.uniform(5, 500), 2)
+                move.action_post()
+        elif action == 'reset_delete':
+            move = self._pick(rng)
+            if move and move.amount_residual == move.amount_total:
+                move.button_draft()
+                move_id = move.id
+                move.unlink()
+                self.deleted.append(move_id)
+        elif action == 'pay_in_qbo':
+            move = self._pick(rng)
+            binding = move and move._qbo_binding(self.connection)
+            if binding and binding.qbo_id and binding.state == 'sent':
+                document = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+                balance = float(document.get('Balance') or 0)
+                if balance > 0:
+                    amount = balance if rng.random() < 0.6 else round(balance / 2, 2)
+                    self.qbo.record_payment(self.realm, invoices=[(binding.qbo_id, amount)])
+                    self.counts['qbo_payment'] += 1
+        elif action == 'expire_token':
+            self.qbo.expire_tokens('access', realm_id=self.realm)
+
+    # ------------------------------------------------------------------ quiet point and invariants
+
+    def _quiet(self):
+        """Faults off, the pause over, the scheduler drains the queue and payments come back."""
+        self.qbo.clear_faults()
+        for _round in range(12):
+            self.connection.sudo().throttled_until = False
+            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+                cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+            pending = self.env['qbo.binding'].search([('state', '=', 'to_send'),
+                                                      ('connection_id', '=', self.connection.id)])
+            if not pending:
+                break
+            pending.write({'next_retry_date': False})
+            self.env['qbo.binding']._cron_qbo_export()
+        self.env['qbo.connection']._cron_qbo_change_feed()
+
+    def _live_invoices(self):
+        """QuickBooks' live invoices of this realm by our marker: not deleted, not voided."""
+        live = {}
+        for invoice in self.qbo_all(self.realm, 'Invoice'):
+            if invoice.get('status') == 'Deleted':
+                continue
+            if (invoice.get('PrivateNote') or '').startswith('Voided') and not float(invoice.get('TotalAmt') or 0):
+                continue
+            words = (invoice.get('PrivateNote') or '').split()
+            live.setdefault(words[-1] if words else '', []).append(invoice)
+        return live
+
+    def _check_invariants(self, history):
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        live = self._live_invoices()
+        problems = []
+        self.env.invalidate_all()
+        for move in self.moves.exists():
+            marker = f"odoo:{dbuuid}:account.move:{move.id}"
+            documents = live.get(marker, [])
+            if move.state == 'posted':
+                if len(documents) != 1:
+                    problems.append(f"{move.name} (id {move.id}, posted): {len(documents)} live QuickBooks invoices")
+                    continue
+                document = documents[0]
+                if move.currency_id.compare_amounts(float(document['TotalAmt']), move.amount_total):
+                    problems.append(f"{move.name}: QuickBooks total {document['TotalAmt']} != Odoo {move.amount_total}")
+                applied = float(document['TotalAmt']) - float(document.get('Balance') or 0)
+                paid_in_odoo = move.amount_total - move.amount_residual
+                if float(document.get('Balance') or 0) < 0 or move.amount_residual < 0:
+                    problems.append(f"{move.name}: overpaid (QuickBooks balance {document.get('Balance')}, "
+                                    f"Odoo residual {move.amount_residual})")
+                if move.currency_id.compare_amounts(applied, paid_in_odoo):
+                    problems.append(f"{move.name}: QuickBooks applied {applied:.2f}, Odoo shows {paid_in_odoo:.2f} paid")
+            elif move.state == 'cancel' and documents:
+                problems.append(f"{move.name} (cancelled): {len(documents)} live QuickBooks invoices")
+        for move_id in self.deleted:
+            if live.get(f"odoo:{dbuuid}:account.move:{move_id}"):
+                problems.append(f"deleted invoice id {move_id}: still live in QuickBooks")
+        stuck = self.env['qbo.binding'].search([('connection_id', '=', self.connection.id),
+                                                ('state', 'in', ('error', 'blocked', 'to_send'))])
+        for binding in stuck:
+            problems.append(f"{binding.record_name}: left {binding.state}: {binding.error_message}")
+        self.env.cr.execute("SELECT count(*) FROM qbo_binding WHERE lease_owner IS NOT NULL")
+        if self.env.cr.fetchone()[0]:
+            problems.append("a lease outlived its run")
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("SELECT count(*) FROM qbo_rate_limit_slot WHERE released_at IS NULL")
+            if cr.fetchone()[0]:
+                problems.append("a limiter slot was left open")
+        self.counts['invariant_checks'] += 1
+        if problems:
+            raise ChaosViolation('\n'.join(problems), list(history))
+
+    # ------------------------------------------------------------------ runs
+
+    def _play(self, history):
+        """Play a history on a fresh QuickBooks company; raise ChaosViolation at the first bad quiet point."""
+        self._fresh_world()
+        played = []
+        for index, (action, params) in enumerate(history, 1):
+            self._run_step(action, params)
+            played.append((action, params))
+            if index % self.quiet_every == 0 or index == len(history):
+                self._quiet()
+                self._check_invariants(played)
+
+    def _replay_fails(self, history):
+        """True when `history` still breaks an invariant (played inside a savepoint, rolled back)."""
+        try:
+            with self.env.cr.savepoint():
+                try:
+                    self._play(history)
+                except ChaosViolation:
+                    raise _Failed() from None
+                raise _Passed()
+        except _Failed:
+            return True
+        except _Passed:
+            return False
+
+    def _shrink(self, history):
+        """The shortest failing history found within the replay budget (drops chunks, then single steps)."""
+        budget = SHRINK_BUDGET
+        chunk = max(1, len(history) // 2)
+        while chunk >= 1 and budget > 0:
+            index = 0
+            while index < len(history) and budget > 0:
+                candidate = history[:index] + history[index + chunk:]
+                budget -= 1
+                if candidate and self._replay_fails(candidate):
+                    history = candidate
+                else:
+                    index += chunk
+            chunk //= 2
+        return history
+
+    def test_random_histories_keep_every_invariant(self):
+        summary = {'steps': 0, 'seeds': [], 'counts': Counter()}
+        started = time.time()
+        for seed in self.seeds:
+            rng = random.Random(seed)
+            history = [self._draw_step(rng) for _i in range(self.steps)]
+            try:
+                with self.env.cr.savepoint():
+                    self._play(history)
+                    summary['counts'].update(self.counts)
+                    raise _Passed()
+            except _Passed:
+                pass
+            except ChaosViolation as violation:
+                shortest = self._shrink(violation.history)
+                self.fail(f"chaos seed {seed}: {violation}\nshortest failing history ({len(shortest)} of "
+                          f"{len(violation.history)} steps), replay with QBO_CHAOS_SEED={seed}:\n"
+                          + '\n'.join(f"  {action} {json.dumps(params)}" for action, params in shortest))
+            summary['steps'] += self.steps
+            summary['seeds'].append(seed)
+        summary['seconds'] = round(time.time() - started, 1)
+        report = os.environ.get('QBO_CHAOS_REPORT')
+        if report:
+            with open(report, 'w', encoding='utf-8') as handle:
+                json.dump(dict(summary, counts=dict(summary['counts'])), handle, indent=1, sort_keys=True)
+        _logger.info("chaos: %s steps over seeds %s in %.0f s, 0 violations: %s", summary['steps'], summary['seeds'],
+                     summary['seconds'], dict(summary['counts']))
+
+
+class _Killed(Exception):
+    """Raised inside a step's savepoint: the worker dies before Odoo commits."""
+
+
+class _Passed(Exception):
+    """Rolls a passing history back."""
+
+
+class _Failed(Exception):
+    """Rolls a failing replay back."""
