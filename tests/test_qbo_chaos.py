@@ -178,7 +178,7 @@ class TestQboChaos(QboTestCommon):
                 balance = float(document.get('Balance') or 0)
                 if balance > 0:
                     amount = balance if rng.random() < 0.6 else round(balance / 2, 2)
-                    self.qbo.record_payment(self.realm, invoices=[(binding.qbo_id, amount)])
+                    self.qbo.record_payment(self.realm, invoices=[{'id': binding.qbo_id, 'amount': amount}])
                     self.counts['qbo_payment'] += 1
         elif action == 'expire_token':
             self.qbo.expire_tokens('access', realm_id=self.realm)
