@@ -8,6 +8,7 @@ from . import qbo_binding
 from . import qbo_intent_log
 from . import qbo_mapping
 from . import qbo_mapper
+from . import qbo_exporter
 from . import qbo_exporter_customer
 from . import qbo_exporter_invoice
 from . import qbo_sync_mixin

@@ -21,8 +21,6 @@ from .qbo_connection import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
 
-# Export order inside one run: an invoice needs its customer (and items) first.
-ENTITY_ORDER = {'Item': 0, 'Customer': 1, 'Invoice': 2, 'CreditMemo': 2}
 # Exponential back-off of transient failures (minutes), capped at the last value.
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 # uuid5 namespace of our requestids (any fixed uuid; never change it: it would change every requestid).
@@ -476,7 +474,8 @@ class QboBinding(models.Model):
         that its outcome (a customer created in QuickBooks) is recorded even if the document that
         needed it fails afterwards. Returns a list of (binding, context) pairs in export order.
         """
-        ordered = self.sorted(lambda b: (b.connection_id.id, ENTITY_ORDER.get(b.entity, 9), b.id))
+        order = self.env['qbo.exporter']._qbo_export_order_of  # an invoice needs its customer first
+        ordered = self.sorted(lambda b: (b.connection_id.id, order(b.entity), b.id))
         records = ordered.filtered(lambda b: b.state == 'to_send')._qbo_records()
         result, seen = [], set()
         for binding in ordered:
@@ -493,7 +492,7 @@ class QboBinding(models.Model):
             if binding.id not in seen:
                 seen.add(binding.id)
                 result.append((binding, {}))
-        return sorted(result, key=lambda item: (item[0].connection_id.id, ENTITY_ORDER.get(item[0].entity, 9)))
+        return sorted(result, key=lambda item: (item[0].connection_id.id, order(item[0].entity)))
 
     def _qbo_process(self, with_commit=False, owner=None):
         """Export the bindings and record each outcome on its binding; one bad record never stops the run.
@@ -652,7 +651,7 @@ class QboBinding(models.Model):
         first = next((record for record in records.values() if record), None)
         try:
             exporter = first._qbo_exporter() if first else None
-            if hasattr(exporter, '_qbo_batch_context'):
+            if exporter is not None:
                 shared = exporter._qbo_batch_context(connection)
         except Exception:  # noqa: BLE001 - no shared context: each item checks (and fails) on its own
             _logger.debug("No batch context for %s", first, exc_info=True)
@@ -671,9 +670,8 @@ class QboBinding(models.Model):
                 exporter = record._qbo_exporter().with_context(**shared, **context)
                 # Preparing may write (the customer's binding, items); a failure undoes only its own.
                 with self.env.cr.savepoint():
-                    item = exporter._qbo_batch_item(
-                        binding.with_context(qbo_committing=False, **context), record, client
-                    ) if hasattr(exporter, '_qbo_batch_item') else None  # exporters may not batch
+                    item = exporter._qbo_batch_item(binding.with_context(qbo_committing=False, **context), record,
+                                                    client)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the run
                 outcome, vals = binding._qbo_outcome_of(exc, connection)
                 binding._qbo_finish(record, outcome, vals, notes)
@@ -750,14 +748,14 @@ class QboBinding(models.Model):
 
         Exporters without a marker field (``_qbo_marker_field``) keep the per-item lookup.
         """
-        field = getattr(exporter, '_qbo_marker_field', None)
+        field = exporter._qbo_marker_field if exporter is not None else None
         pending = self.filtered(lambda b: not b.qbo_id and b.intent_date and b._qbo_pending_create())
         if not field or not pending:
             return
         since = min(pending.mapped('intent_date')) - timedelta(minutes=LOOKUP_MARGIN_MINUTES)
         since_utc = since.replace(tzinfo=timezone.utc).isoformat(timespec='seconds')
         rows = client.query_all(pending[0].entity, where=f"MetaData.CreateTime >= {qbo_quote(since_utc)}",
-                                include_inactive=getattr(exporter, '_qbo_name_list', False))
+                                include_inactive=exporter._qbo_name_list)
         by_marker = {}
         for row in rows:
             words = (row.get(field) or '').split()

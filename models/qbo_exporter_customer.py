@@ -23,7 +23,10 @@ class QboExporterCustomer(models.AbstractModel):
     creating a suffixed second one.
     """
     _name = 'qbo.exporter.customer'
+    _inherit = 'qbo.exporter'
     _description = 'QuickBooks Online customer exporter'
+    _qbo_entities = ('Customer',)
+    _qbo_export_order = 1
     # Where our marker is written (its last word), for the engine's one-query lookup of unknown creates.
     _qbo_marker_field = 'Notes'
     _qbo_name_list = True  # name-list entity: inactive customers are searched too
@@ -191,7 +194,10 @@ class QboExporterCustomer(models.AbstractModel):
 class QboExporterSelf(models.AbstractModel):
     """Exporter of records that keep their export code themselves (`record._qbo_export(binding, client)`)."""
     _name = 'qbo.exporter.self'
+    _inherit = 'qbo.exporter'
     _description = 'QuickBooks Online exporter (record-defined)'
+    _qbo_entities = ('Payment',)
+    _qbo_export_order = 3
 
     @api.model
     def _qbo_export(self, binding, record, client):

@@ -23,7 +23,10 @@ class QboExporterInvoice(models.AbstractModel):
     documents before anything is sent again.
     """
     _name = 'qbo.exporter.invoice'
+    _inherit = 'qbo.exporter'
     _description = 'QuickBooks Online invoice exporter'
+    _qbo_entities = ('Invoice', 'CreditMemo')
+    _qbo_export_order = 2
     # Where our marker is written (its last word), for the engine's one-query lookup of unknown creates.
     _qbo_marker_field = 'PrivateNote'
 
