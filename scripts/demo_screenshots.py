@@ -14,9 +14,8 @@ import os
 import sys
 import time
 
-from PIL import Image
-
 from demo_browser_check import Chromium, Odoo
+from PIL import Image
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'static', 'description')
 WIDTH = 1000
