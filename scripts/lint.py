@@ -37,8 +37,6 @@ PYLINT_ARGS = [
     #  prefer-env-translation: `_()` stays supported in 18.0 and 19.0; self.env._ is a style migration.
     '--disable=manifest-required-author,manifest-maintainers-list,manifest-version-format,prefer-env-translation',
 ]
-# OCA module checks that do not fit: the README is reStructuredText at the repository root, which is the addon.
-OCA_MODULE_DISABLE = set()
 Finding = collections.namedtuple('Finding', 'check path code line message')
 
 
@@ -103,7 +101,7 @@ def run_oca_module(files):
     with tempfile.TemporaryDirectory() as folder:
         copy = os.path.realpath(_addon_copy(files, folder))
         with utils.chdir(copy):
-            checks = ChecksOdooModule(os.path.join(copy, '__manifest__.py'), set(), OCA_MODULE_DISABLE,
+            checks = ChecksOdooModule(os.path.join(copy, '__manifest__.py'), set(), set(),
                                       verbose=False)
             for check in utils.getattr_checks(checks):
                 check()
