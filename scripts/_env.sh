@@ -85,6 +85,25 @@ _ensure_venv_locked() {
     echo "$want" > "$stamp"
 }
 
+# The linters' virtualenv (scripts/lint-requirements.txt): sets LINT_PY. Built once, rebuilt when the pins change.
+LINT_VENV=${QBO_LINT_VENV:-$BUILD/lint-venv}
+ensure_lint_venv() {
+    local stamp="$LINT_VENV/.qbo-stamp" want log="$LINT_VENV/pip.log"
+    LINT_PY="$LINT_VENV/bin/python"
+    want=$(sha1sum < "$ROOT/scripts/lint-requirements.txt" | cut -c1-12)
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then return 0; fi
+    mkdir -p "$LINT_VENV" || return 1
+    (
+        flock 9
+        if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then exit 0; fi
+        echo "preparing the linters' virtualenv $LINT_VENV (pip output: $log)..." >&2
+        { [ -x "$LINT_PY" ] || python3 -m venv "$LINT_VENV"; } > "$log" 2>&1 \
+            && "$LINT_PY" -m pip install -q -r "$ROOT/scripts/lint-requirements.txt" >> "$log" 2>&1 \
+            || { tail -20 "$log" >&2; exit 1; }
+        echo "$want" > "$stamp"
+    ) 9>"$LINT_VENV/.qbo-lock"
+}
+
 # An addons folder whose quickbooks_online entry is this checkout (whatever its folder name).
 prepare_addons_path() {
     mkdir -p "$BUILD/addons"

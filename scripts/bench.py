@@ -89,6 +89,7 @@ def setup_database(args):
     sys.path.insert(0, args.odoo_src)
     sys.path.insert(0, str(ROOT / 'scripts'))
     import demo_setup  # noqa: PLC0415 - the demo's company/connection helpers
+
     import odoo  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
@@ -124,7 +125,8 @@ def setup_database(args):
                                    for i in range(min(args.existing, max(n_existing_invoices, 1)))])
         # Already in QuickBooks before the clock starts (sent here: the button would queue that many).
         Binding = env['qbo.binding']
-        Binding.concat(*[Binding._qbo_get_or_create(connection, partner, 'Customer') for partner in existing])._qbo_process()
+        Binding.concat(*[Binding._qbo_get_or_create(connection, partner, 'Customer')
+                         for partner in existing])._qbo_process()
         cr.commit()
         if not all(partner._qbo_binding(connection).qbo_id for partner in existing):
             raise SystemExit("bench: the existing customers could not be sent to QuickBooks")

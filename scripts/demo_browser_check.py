@@ -152,7 +152,8 @@ def main():
         browser.wait_for(f"document.querySelector({button!r})", "the Send to QuickBooks button on the invoice form")
         print("demo check: invoice form open in Chromium; clicking Send to QuickBooks")
         browser.evaluate(f"document.querySelector({button!r}).click()")
-        banner = "[...document.querySelectorAll('.alert-success')].find(e => e.textContent.includes('In QuickBooks as'))"
+        banner = ("[...document.querySelectorAll('.alert-success')]"
+                  ".find(e => e.textContent.includes('In QuickBooks as'))")
         browser.wait_for(banner, "the banner 'In QuickBooks as ...'")
         print("demo check: the form says: " + " ".join(browser.evaluate(f"({banner}).textContent").split()))
     finally:

@@ -68,11 +68,16 @@ def main():
     parser.add_argument('--addons-path', required=True)
     parser.add_argument('--db', required=True)
     parser.add_argument('--http-port', default='8069')
+    # What a browser opens (web.base.url, hence the OAuth redirect URI) and where the emulator reaches Odoo.
+    parser.add_argument('--base-url')
+    parser.add_argument('--odoo-url')
     parser.add_argument('--emulator-url', required=True)
     parser.add_argument('--client-id', required=True)
     parser.add_argument('--client-secret', required=True)
     parser.add_argument('--logfile')
     args = parser.parse_args()
+    args.base_url = args.base_url or f'http://localhost:{args.http_port}'
+    args.odoo_url = args.odoo_url or f'http://127.0.0.1:{args.http_port}'
 
     sys.path.insert(0, args.odoo_src)
     # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
@@ -122,7 +127,7 @@ def setup(cr, args, new_db):
     env = api.Environment(cr, SUPERUSER_ID, {})
     admin = env.ref('base.user_admin')
     admin.password = 'admin'
-    env['ir.config_parameter'].set_param('web.base.url', f'http://localhost:{args.http_port}')
+    env['ir.config_parameter'].set_param('web.base.url', args.base_url)
 
     company = env.ref('base.main_company')
     setup_company(env, company)
@@ -158,7 +163,7 @@ def setup_webhook(connection, args):
     verifier = 'qbo-demo-verifier-token'
     connection.write({'webhook_verifier_token': verifier})
     EmulatorControl(args.emulator_url).configure_webhook(
-        f'http://127.0.0.1:{args.http_port}/quickbooks_online/webhook', verifier, client_id=args.client_id)
+        f'{args.odoo_url}/quickbooks_online/webhook', verifier, client_id=args.client_id)
     connection.env.cr.commit()
 
 

@@ -3,11 +3,13 @@
 Installs quickbooks_online with --test-enable (at_install and post_install tests of the tags
 given), upgrades it, then uninstalls it, and checks the log of each phase for warnings about the
 addon (access rules, views, fields, data).
-Prints the interesting log lines and, last, "counts: <passed> <failed>".
+Prints the interesting log lines, one "skip: <n>\t<file>\t<reason>" line per test file and skip reason
+and, last, "counts: <passed> <failed> <skipped>".
 
 Called by scripts/test; `--drop DB` only drops a database.
 """
 import argparse
+import collections
 import os
 import re
 import sys
@@ -16,6 +18,8 @@ import sys
 WARNING_PATTERN = re.compile(
     r' (WARNING|ERROR|CRITICAL) .*(quickbooks_online|qbo[._]|QuickBooks)', re.IGNORECASE)
 NOISE = ('Blocking un-mocked external HTTP request',)
+# Odoo's test result logs "skipped <Class>.<method> : <reason>" under the test module's logger.
+SKIP_PATTERN = re.compile(r' odoo\.addons\.quickbooks_online\.(tests\.\w+): skipped \S+ : (.*)$')
 
 
 def drop_database(name):
@@ -99,6 +103,8 @@ def main():
             elif in_traceback and line[:1] not in (' ', '\t', '\n', ''):
                 print(f"    {line.rstrip()[:400]}")
                 in_traceback = False
+    for (where, reason), count in sorted(_skip_reasons(args.log).items()):
+        print(f"skip: {count}\t{where}\t{reason}")
     print(f"odoo tests run: {run} (log: {args.log})")
     print(f"counts: {passed} {failed} {skipped}")
     return 0 if not failed else 1
@@ -154,6 +160,17 @@ def _addon_warnings(path, stop_at=None, start_offset=0):
                     and not _logger_name(line).startswith('odoo.tests')):
                 found.append(line.rstrip()[:300])
     return found
+
+
+def _skip_reasons(path):
+    """{(test file, reason): count} of the tests Odoo skipped, so that a group skipped for one cause is named."""
+    reasons = collections.Counter()
+    with open(path, encoding='utf-8', errors='replace') as log:
+        for line in log:
+            match = SKIP_PATTERN.search(line.rstrip())
+            if match:
+                reasons[(match.group(1).replace('.', '/') + '.py', match.group(2).strip()[:200])] += 1
+    return reasons
 
 
 def _logger_name(line):

@@ -14,3 +14,4 @@ from . import test_qbo_webhook
 from . import test_qbo_compat
 from . import test_qbo_i18n
 from . import test_qbo_chaos
+from . import test_qbo_app_page

@@ -38,8 +38,10 @@ SCOPE = 'com.intuit.quickbooks.accounting'
 
 def sample(name):
     path = os.path.join(SAMPLES, name)
+    if not os.path.isdir(SAMPLES):
+        pytest.skip(f'sample folder {SAMPLES} is absent; set QBO_SAMPLES to a copy of shared/qbo-samples')
     if not os.path.exists(path):
-        pytest.skip('sample folder %s is absent' % SAMPLES)
+        pytest.skip(f'sample {path} is absent')
     with open(path, encoding='utf-8') as fh:
         return json.load(fh)
 
