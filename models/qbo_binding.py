@@ -429,7 +429,8 @@ class QboBinding(models.Model):
             taken = {row[0] for row in self.env.cr.fetchall()}
         else:
             time_left = self._qbo_time_left()
-            until = now + timedelta(seconds=(time_left + DEADLINE_MARGIN_SECONDS) if time_left else DEFAULT_LEASE_SECONDS)
+            seconds = (time_left + DEADLINE_MARGIN_SECONDS) if time_left else DEFAULT_LEASE_SECONDS
+            until = now + timedelta(seconds=seconds)
             self.env.cr.execute(SQL("UPDATE qbo_binding SET lease_owner = %s, lease_until = %s WHERE id IN (%s) "
                                     "RETURNING id", owner, until, free))
             taken = {row[0] for row in self.env.cr.fetchall()}

@@ -129,16 +129,14 @@ class TestQboChaos(QboTestCommon):
             # The step runs, its requests reach QuickBooks, then the worker dies before Odoo commits.
             self.counts['kill'] += 1
             tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.connection.id)])
-            kept = []
+            savepoint = self.env.cr.savepoint()
             try:
-                with self.env.cr.savepoint():
-                    self._run_step(params['inner'], params)
-                    # A token refresh commits on a cursor of its own: a killed worker never loses it (in
-                    # tests that cursor shares the test's transaction, so it is kept by hand).
-                    kept = tokens.exists().read(['access_token', 'refresh_token', 'access_token_expiry'], load=None)
-                    raise _Killed()
-            except _Killed:
-                pass
+                self._run_step(params['inner'], params)
+                # A token refresh commits on a cursor of its own: a killed worker never loses it (in
+                # tests that cursor shares the test's transaction, so it is kept by hand).
+                kept = tokens.exists().read(['access_token', 'refresh_token', 'access_token_expiry'], load=None)
+            finally:
+                savepoint.close(rollback=True)  # the worker dies before Odoo commits
             self.env.invalidate_all()
             for values in kept:
                 tokens.browse(values.pop('id')).exists().write(values)
@@ -247,7 +245,8 @@ class TestQboChaos(QboTestCommon):
                     problems.append(f"{move.name}: overpaid (QuickBooks balance {document.get('Balance')}, "
                                     f"Odoo residual {move.amount_residual})")
                 if move.currency_id.compare_amounts(applied, paid_in_odoo):
-                    problems.append(f"{move.name}: QuickBooks applied {applied:.2f}, Odoo shows {paid_in_odoo:.2f} paid")
+                    problems.append(f"{move.name}: QuickBooks applied {applied:.2f}, "
+                                    f"Odoo shows {paid_in_odoo:.2f} paid")
             elif move.state == 'cancel' and documents:
                 problems.append(f"{move.name} (cancelled): {len(documents)} live QuickBooks invoices")
         for move_id in self.deleted:
@@ -283,18 +282,15 @@ class TestQboChaos(QboTestCommon):
 
     def _replay_fails(self, history, kinds):
         """True when `history` still breaks one of the invariants `kinds` (played in a savepoint, rolled back)."""
+        savepoint = self.env.cr.savepoint()
         try:
-            with self.env.cr.savepoint():
-                try:
-                    self._play(history)
-                except ChaosViolation as violation:
-                    if violation.kinds & kinds:
-                        raise _Failed() from None
-                raise _Passed()
-        except _Failed:
-            return True
-        except _Passed:
-            return False
+            self._play(history)
+        except ChaosViolation as violation:
+            return bool(violation.kinds & kinds)
+        finally:
+            savepoint.close(rollback=True)
+            self.env.invalidate_all()
+        return False
 
     def _shrink(self, history, kinds):
         """The shortest history breaking the same invariant found within the replay budget (drops chunks,
@@ -319,18 +315,20 @@ class TestQboChaos(QboTestCommon):
         for seed in self.seeds:
             rng = random.Random(seed)
             history = [self._draw_step(rng) for _i in range(self.steps)]
+            savepoint = self.env.cr.savepoint()
             try:
-                with self.env.cr.savepoint():
-                    self._play(history)
-                    summary['counts'].update(self.counts)
-                    raise _Passed()
-            except _Passed:
-                pass
+                self._play(history)
+                summary['counts'].update(self.counts)
             except ChaosViolation as violation:
+                savepoint.close(rollback=True)
+                self.env.invalidate_all()
                 shortest = self._shrink(violation.history, violation.kinds)
                 self.fail(f"chaos seed {seed}: {violation}\nshortest failing history ({len(shortest)} of "
                           f"{len(violation.history)} steps), replay with QBO_CHAOS_SEED={seed}:\n"
                           + '\n'.join(f"  {action} {json.dumps(params)}" for action, params in shortest))
+            else:
+                savepoint.close(rollback=True)  # each seed starts from the same Odoo database
+                self.env.invalidate_all()
             summary['steps'] += self.steps
             summary['seeds'].append(seed)
         summary['seconds'] = round(time.time() - started, 1)
@@ -341,14 +339,3 @@ class TestQboChaos(QboTestCommon):
         _logger.info("chaos: %s steps over seeds %s in %.0f s, 0 violations: %s", summary['steps'], summary['seeds'],
                      summary['seconds'], dict(summary['counts']))
 
-
-class _Killed(Exception):
-    """Raised inside a step's savepoint: the worker dies before Odoo commits."""
-
-
-class _Passed(Exception):
-    """Rolls a passing history back."""
-
-
-class _Failed(Exception):
-    """Rolls a failing replay back."""

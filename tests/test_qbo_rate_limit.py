@@ -7,7 +7,7 @@ What counts is what the emulator saw: its request log (arrival times, 429s).
 import threading
 import time
 
-from odoo import SUPERUSER_ID, api, sql_db
+from odoo import sql_db
 from odoo.tests import tagged
 
 from ..tools import QboClient, QboRateLimitError
