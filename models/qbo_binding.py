@@ -402,6 +402,24 @@ class QboBinding(models.Model):
         return None if deadline is None else deadline - time.time()
 
     @api.model
+    def _qbo_check_company_settings(self, connection):
+        """Nothing is sent on QuickBooks company settings that were not read: sales tax on or off,
+        multicurrency, custom numbers decide what a payload carries. Right after Connect they may not be
+        read yet (the job finishing the connection has not run): they are read now.
+
+        :raise QboDeferred: they cannot be read now; the record waits for the next attempt, unsent
+        """
+        if connection.qbo_preferences and connection.qbo_company_info:
+            return
+        try:
+            connection._qbo_refresh_company_info()
+        except QboError as exc:
+            raise QboDeferred(_("Not sent: the QuickBooks company's settings (sales tax, currencies, numbering) "
+                                "could not be read yet (%s). Nothing is sent before they are; the next attempt "
+                                "reads them again.", exc),
+                              retry_at=fields.Datetime.now() + timedelta(minutes=1)) from exc
+
+    @api.model
     def _qbo_client(self, connection, calls):
         """The connection's client, bound to this run's deadline: no attempt outlasts Odoo's time limit."""
         client = connection._qbo_get_client(calls)
@@ -635,6 +653,7 @@ class QboBinding(models.Model):
         calls, items, singles, results, notes = [], [], [], [], []
         records = self.browse([binding.id for binding, _context in group])._qbo_records()
         try:
+            self._qbo_check_company_settings(connection)
             issues = connection._qbo_preflight_issues()
             if issues:
                 raise QboBlocked('\n'.join(issues))
@@ -787,6 +806,7 @@ class QboBinding(models.Model):
         calls = []
         savepoint = None if committing else self.env.cr.savepoint()
         try:
+            self._qbo_check_company_settings(connection)
             issues = connection._qbo_preflight_issues()
             if issues:
                 raise QboBlocked('\n'.join(issues))

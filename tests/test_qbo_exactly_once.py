@@ -473,3 +473,26 @@ class TestQboExactlyOnceCommitted(TransactionCase):
             cr.execute("SELECT count(*) FROM qbo_binding WHERE connection_id = %s AND lease_owner IS NOT NULL",
                        [self.ids['connection']])
             self.assertEqual(cr.fetchone()[0], 0)
+
+
+@tagged('post_install', '-at_install')
+class TestQboSettingsReadFirst(QboTestCommon):
+    """Nothing is sent on QuickBooks company settings that were not read (the first-hour issue)."""
+
+    def test_send_before_the_connection_is_finished_reads_the_settings_first(self):
+        # Connected, but the job that reads the company's settings has not run yet.
+        self.connection.sudo().write({'qbo_preferences': False, 'qbo_company_info': False})
+        partner = self.env['res.partner'].create({'name': 'Early Bird', 'is_company': True})
+        move = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'product_id': self.product_a.id, 'quantity': 1, 'price_unit': 200.0,
+                                                 'tax_ids': [Command.set(self.tax_ca.ids)]})],
+        })
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertTrue(self.connection.qbo_preferences, "the settings were read before anything was sent")
+        invoice = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        self.assertAlmostEqual(float(invoice['TotalAmt']), move.amount_total, places=2)
+        self.assertAlmostEqual(move.amount_total, 216.0, places=2)

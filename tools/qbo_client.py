@@ -14,6 +14,7 @@ Every request:
 import base64
 import json
 import logging
+import re
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -67,8 +68,22 @@ def endpoints_for(environment, custom_base_url=None):
     return dict(const.OAUTH_ENDPOINTS[environment])
 
 
+# What a secret looks like in a text QuickBooks or a proxy sends back: a JWT / JWE (Intuit's access
+# tokens), a bearer header, or any long run of token characters (refresh tokens, keys).
+_SECRET_RE = re.compile(r"(?:Bearer\s+)?(?:eyJ[\w-]*(?:\.[\w-]*)*|[A-Za-z0-9_\-]{32,}(?:\.[\w-]+)*)")
+
+
+def scrub_secrets(text):
+    """`text` with every token-like fragment replaced, so that no part of a token is ever stored or
+    shown (fault details sometimes quote the rejected token)."""
+    return _SECRET_RE.sub('[redacted]', text) if text else text
+
+
 def _parse_fault(response):
     """Extract (errors, fault_type) from a QuickBooks error response of any of its shapes.
+
+    Every text is scrubbed of token-like fragments (see `scrub_secrets`): it ends up in the transfer
+    history, on the record and in banners.
 
     QuickBooks answers validation faults as ``{"Fault": {"Error": [...]}}``, gateway
     authentication failures as ``{"fault": {"error": [...]}}`` (lower case) and throttling
@@ -76,6 +91,12 @@ def _parse_fault(response):
 
     :return: (list of dicts with message/detail/code/element, fault type or None)
     """
+    errors, fault_type = _parse_fault_raw(response)
+    return [{key: scrub_secrets(value) for key, value in error.items()} for error in errors], fault_type
+
+
+def _parse_fault_raw(response):
+    """`_parse_fault` before scrubbing."""
     text = response.text or ''
     try:
         body = response.json()
@@ -121,8 +142,8 @@ def error_from_batch_fault(fault):
     :rtype: QboError
     """
     raw = fault.get('Error') or fault.get('error') or []
-    errors = [{'message': e.get('Message') or e.get('message') or '',
-               'detail': e.get('Detail') or e.get('detail') or '',
+    errors = [{'message': scrub_secrets(e.get('Message') or e.get('message') or ''),
+               'detail': scrub_secrets(e.get('Detail') or e.get('detail') or ''),
                'code': str(e.get('code') or ''), 'element': e.get('element') or ''} for e in raw]
     first = errors[0] if errors else {}
     kwargs = {'code': first.get('code') or None, 'detail': first.get('detail') or None,

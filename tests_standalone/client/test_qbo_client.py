@@ -9,7 +9,7 @@ from quickbooks_online.tools import (
     QboServerError,
     QboValidationError,
 )
-from quickbooks_online.tools.qbo_client import endpoints_for, qbo_quote
+from quickbooks_online.tools.qbo_client import endpoints_for, qbo_quote, scrub_secrets
 
 from qbo_emulator import EmulatorServer
 from qbo_emulator.testing import EmulatorControl
@@ -163,3 +163,25 @@ def test_refresh_after_401_retries_with_the_new_token(env):
                            env['client'].token_provider(True) if force_refresh else old))
     assert client.company_info()['CompanyName'] == 'Client Test'
     assert seen == [False, True], "one read, one refresh; the retry uses the refreshed token"
+
+
+def test_no_token_fragment_in_fault_texts():
+    """A 401 whose detail quotes the rejected token: no part of the token survives in the error."""
+    token = 'eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0..aBcD-eF_ghIJkl'
+    text = scrub_secrets(f"Token revoked or invalid: {token[:60]}")
+    assert 'eyJ' not in text and token[10:30] not in text
+    assert text.startswith('Token revoked or invalid: ')
+    refresh = 'AB11765432109876543210abcdefGHIJKLmnopQRSTuv'
+    assert refresh not in scrub_secrets(f"invalid refresh token {refresh}")
+    assert scrub_secrets("Duplicate Document Number Error [code 6140] (field: DocNumber)") == \
+        "Duplicate Document Number Error [code 6140] (field: DocNumber)"
+
+
+def test_a_rejected_token_never_reaches_the_transfer_history(env):
+    """QuickBooks refuses a token and quotes it in the fault: neither the error nor the history keeps any of it."""
+    client = QboClient(env['client'].api_base, env['realm'], lambda force_refresh=False: 'eyJ' + 'x' * 80,
+                       on_call=env['calls'].append)
+    with pytest.raises(QboAuthError) as caught:
+        client.company_info()
+    texts = [str(caught.value), caught.value.detail or ''] + [call['message'] for call in env['calls']]
+    assert all('eyJ' not in text and 'x' * 20 not in text for text in texts), texts
