@@ -182,7 +182,8 @@ class QboSyncMixin(models.AbstractModel):
                     "%(reason)s\nNext attempt: %(when)s (automatic, nothing to do).",
                     reason=deferred.error_message or _("QuickBooks did not answer."),
                     when=deferred._qbo_next_attempt_label()), 'warning')
-        lines = [_("%s sent.", counts.get('sent', 0))]
+        # The records the person chose, not what went with them (an invoice's customer is not "sent" to them).
+        lines = [_("%s sent.", len(bindings.filtered(lambda b: b.state == 'sent')))]
         if failed:
             lines.append(_("%s failed: see the QuickBooks banner on each document.", len(failed)))
         if deferred:

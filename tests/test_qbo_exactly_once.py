@@ -476,8 +476,23 @@ class TestQboExactlyOnceCommitted(TransactionCase):
 
 
 @tagged('post_install', '-at_install')
-class TestQboSettingsReadFirst(QboTestCommon):
-    """Nothing is sent on QuickBooks company settings that were not read (the first-hour issue)."""
+class TestQboFirstHour(QboTestCommon):
+    """What a new admin and accountant hit first: settings not read yet, a summary that counts what they chose."""
+
+    def test_send_summary_counts_the_chosen_records_not_their_customers(self):
+        partners = self.env['res.partner'].create([{'name': f'Counted {i}', 'is_company': True} for i in range(3)])
+        moves = self.env['account.move'].create([{
+            'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'product_id': self.product_a.id, 'quantity': 1, 'price_unit': 10.0,
+                                                 'tax_ids': [Command.set(self.tax_ca.ids)]})],
+        } for partner in partners])
+        moves.action_post()
+        action = moves[:1].action_qbo_send()
+        self.assertTrue(action['params']['message'].startswith('1 sent.'), action['params']['message'])
+        action = moves[1:].action_qbo_send()
+        self.assertTrue(action['params']['message'].startswith('2 sent.'), action['params']['message'])
+        customers = [c for c in self.qbo_all(self.realm, 'Customer') if c['DisplayName'].startswith('Counted')]
+        self.assertEqual(len(customers), 3)
 
     def test_send_before_the_connection_is_finished_reads_the_settings_first(self):
         # Connected, but the job that reads the company's settings has not run yet.
