@@ -292,6 +292,10 @@ class TestQboLifecycle(QboTestCommon):
 
     def _webhooks_on(self, format='cloudevents'):
         """Webhooks on in the app (as in Intuit's developer portal): the emulator POSTs the changes to Odoo."""
+        # Delivered only when the test flushes them (inside qbo_external_requests), never by the timer.
+        window = self.qbo.settings()['webhook_window_seconds']
+        self.qbo.settings(webhook_window_seconds=3600)
+        self.addCleanup(self.qbo.settings, webhook_window_seconds=window)
         self.qbo.configure_webhook(self.base_url() + const.WEBHOOK_ROUTE, VERIFIER, format=format,
                                    realm_ids=[self.realm])
         self.addCleanup(self.qbo.configure_webhook, None, VERIFIER)
