@@ -18,6 +18,11 @@ class AccountMove(models.Model):
     qbo_variance = fields.Char('QuickBooks variance', compute='_compute_qbo_extra',
                                groups='account.group_account_invoice')
     qbo_show_button = fields.Boolean(compute='_compute_qbo_extra', groups='account.group_account_invoice')
+    qbo_reissue_count = fields.Integer(
+        'QuickBooks re-issues', copy=False, readonly=True, groups='account.group_account_invoice',
+        help="How many times this document was sent to QuickBooks as a new document after its earlier one was "
+             "voided or deleted there. With custom transaction numbers, the new document's number gets a suffix "
+             "(-2, -3...): QuickBooks keeps the number of a voided document and refuses it a second time.")
 
     @api.depends('qbo_binding_ids.state', 'state', 'move_type')
     @api.depends_context('company')

@@ -253,7 +253,12 @@ class QboExporterCustomer(models.AbstractModel):
                 merged.write({'state': 'blocked', 'error_message': message})
                 partner._qbo_message(message)
                 continue
-            survivor = client.read('Customer', event.entity_id, res_ref=f"res.partner,{partner.id}")
+            try:
+                survivor = client.read('Customer', event.entity_id, res_ref=f"res.partner,{partner.id}")
+            except QboValidationError as exc:  # the survivor is gone too: the next export says so
+                _logger.warning("QuickBooks merge of customer %s into %s: %s", event.merged_entity_id,
+                                event.entity_id, exc)
+                continue
             vals = {'qbo_id': survivor['Id'], 'qbo_sync_token': survivor['SyncToken'],
                     'qbo_sent_name': survivor.get('DisplayName'),
                     'qbo_currency': (survivor.get('CurrencyRef') or {}).get('value') or False}

@@ -308,7 +308,7 @@ class QboExporterInvoice(models.AbstractModel):
             binding._qbo_settle()
             return False
         payload = {'CustomerRef': {'value': customer.qbo_id}}
-        doc_number = connection.custom_txn_numbers and self.env['qbo.mapper']._qbo_doc_number(move, connection)
+        doc_number = self.env['qbo.mapper']._qbo_doc_number(move, connection)
         if doc_number:
             payload['DocNumber'] = doc_number
         existing = self._qbo_find_ours(binding, move, client, payload, res_ref)
@@ -325,8 +325,10 @@ class QboExporterInvoice(models.AbstractModel):
 
         The old QuickBooks Id is forgotten (a voided document stays voided there, with zero amounts)
         and the link starts a new generation, so that the create gets a new requestid: QuickBooks
-        must not replay the answer of the first create.
+        must not replay the answer of the first create. The move counts its re-issues: with custom
+        transaction numbers the new document needs a number of its own (see qbo.mapper).
         """
+        move.sudo().qbo_reissue_count += 1
         binding.write({'qbo_id': False, 'qbo_sync_token': False, 'qbo_doc_number': False, 'state': 'to_send',
                        'error_message': False, 'error_code': False, 'next_retry_date': False, 'retry_count': 0,
                        'intent_operation': False, 'intent_request_id': False, 'intent_date': False,

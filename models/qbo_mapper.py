@@ -383,11 +383,16 @@ class QboMapper(models.AbstractModel):
 
     @api.model
     def _qbo_doc_number(self, move, connection):
-        """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers."""
+        """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers.
+
+        A document re-issued after its first QuickBooks document was voided or deleted gets a suffix
+        (-2, -3...): QuickBooks keeps a voided document's number and refuses it again (6140).
+        """
         if not connection.custom_txn_numbers:
             return None
         prefix = connection.doc_number_prefix or ''
-        number = f"{prefix}{move.name}"
+        reissue = move.sudo().qbo_reissue_count
+        number = f"{prefix}{move.name}" + (f"-{reissue + 1}" if reissue else '')
         if len(number) > const.DOC_NUMBER_MAX_LENGTH:
             raise QboBlocked(_("The QuickBooks number %(number)s is %(length)s characters long; QuickBooks allows "
                                "%(max)s. Shorten the prefix or the journal's sequence.",

@@ -203,6 +203,26 @@ class TestQboLifecycle(QboTestCommon):
         notification = move.action_qbo_send()
         self.assertNotIn('skipped', str(notification))
 
+    def test_voided_invoice_reposted_with_custom_numbers_gets_a_number_of_its_own(self):
+        """QuickBooks keeps a voided invoice's number and refuses it again (6140): the new document is -2."""
+        self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
+        self.connection._qbo_refresh_company_info()
+        move = self._invoice(self._partner('Numbered Twice Ltd'))
+        binding = self._send(move)
+        first_id = binding.qbo_id
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', first_id)['DocNumber'], move.name)
+        move.button_cancel()
+        self._drain()
+        move.button_draft()
+        move.action_post()
+        self._drain()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertNotEqual(binding.qbo_id, first_id)
+        live = self._live(self._qbo_documents(move))
+        self.assertEqual([doc['Id'] for doc in live], [binding.qbo_id])
+        self.assertEqual(live[0]['DocNumber'], f"{move.name}-2")
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', first_id)['DocNumber'], move.name)
+
     def test_invoice_deleted_in_quickbooks_reposted_is_created_again(self):
         partner = self._partner('Deleted There Ltd')
         move = self._invoice(partner)
