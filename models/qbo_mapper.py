@@ -404,10 +404,14 @@ class QboMapper(models.AbstractModel):
         """Untranslated marker of the Odoo record on every object we create: ``odoo:<database.uuid>:<model>:<id>``.
 
         Independent of the user's language and of names, so the exporter can recognise its own
-        objects after an unknown outcome (lookups) or a duplicate-name answer (6240).
+        objects after an unknown outcome (lookups) or a duplicate-name answer (6240). A document
+        re-issued after a void or a deletion in QuickBooks marks its new QuickBooks document
+        ``...:<id>:2`` (then 3...): a lookup for it never takes the voided earlier one for it.
         """
         dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid') or self.env.cr.dbname
-        return f"odoo:{dbuuid}:{record._name}:{record.id}"
+        marker = f"odoo:{dbuuid}:{record._name}:{record.id}"
+        reissue = 'qbo_reissue_count' in record._fields and record.sudo().qbo_reissue_count
+        return f"{marker}:{reissue + 1}" if reissue else marker
 
     @api.model
     def _qbo_private_note(self, move):

@@ -4,6 +4,8 @@ rounding, and the customer changes QuickBooks has rules of its own for (archive 
 Every test ends by reading back what the emulator holds (live and voided documents, totals, the
 customer's state); nothing is mocked.
 """
+import re
+
 from odoo import Command, fields, sql_db
 from odoo.exceptions import UserError
 from odoo.tests import tagged
@@ -57,10 +59,12 @@ class TestQboLifecycle(QboTestCommon):
         self.env['qbo.binding']._cron_qbo_export()
 
     def _qbo_documents(self, move, entity='Invoice'):
-        """QuickBooks' documents of this Odoo move (by our marker), deleted ones left out."""
-        marker = self.env['qbo.mapper']._qbo_marker(move)
+        """QuickBooks' documents of this Odoo move, every issue of it (marker ``...:<id>`` or ``...:<id>:<n>``),
+        deleted ones left out."""
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        ours = re.compile(rf"odoo:{dbuuid}:account\.move:{move.id}(:\d+)?$")
         return [doc for doc in self.qbo_all(self.realm, entity)
-                if doc.get('status') != 'Deleted' and (doc.get('PrivateNote') or '').endswith(marker)]
+                if doc.get('status') != 'Deleted' and ours.search((doc.get('PrivateNote') or '').rstrip())]
 
     def _live(self, documents):
         return [doc for doc in documents if not (doc.get('PrivateNote') or '').startswith('Voided')]
@@ -202,6 +206,31 @@ class TestQboLifecycle(QboTestCommon):
         # Send now says it is in QuickBooks and unchanged, not "voided: skipped".
         notification = move.action_qbo_send()
         self.assertNotIn('skipped', str(notification))
+
+    def test_reissued_invoice_with_unknown_create_then_cancelled_voids_the_new_one(self):
+        """Re-issued after a void, its create times out, then it is cancelled again: the lookup finds the new
+        document (its own marker), not the voided first one, and QuickBooks ends with no live invoice."""
+        partner = self._partner('Twice Cancelled Ltd')
+        move = self._invoice(partner)
+        first_id = self._send(move).qbo_id
+        move.button_cancel()
+        self._drain()
+        move.button_draft()
+        move.action_post()
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/invoice', realm_id=self.realm,
+                              method='POST')
+        self.qbo.inject_fault('500', count=2, path_contains='/invoice', realm_id=self.realm, method='POST')
+        self._drain()
+        binding = self._binding(move)
+        self.assertTrue(binding.outcome_unknown)
+        self.assertEqual(len(self._live(self._qbo_documents(move))), 1, "the new one reached QuickBooks")
+        move.button_cancel()
+        self._drain()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertNotEqual(binding.qbo_id, first_id)
+        documents = self._qbo_documents(move)
+        self.assertEqual(len(documents), 2)
+        self.assertFalse(self._live(documents), "both issues voided")
 
     def test_voided_invoice_reposted_with_custom_numbers_gets_a_number_of_its_own(self):
         """QuickBooks keeps a voided invoice's number and refuses it again (6140): the new document is -2."""
