@@ -18,6 +18,11 @@ class AccountMove(models.Model):
     qbo_variance = fields.Char('QuickBooks variance', compute='_compute_qbo_extra',
                                groups='account.group_account_invoice')
     qbo_show_button = fields.Boolean(compute='_compute_qbo_extra', groups='account.group_account_invoice')
+    qbo_reissue_count = fields.Integer(
+        'QuickBooks re-issues', copy=False, readonly=True, groups='account.group_account_invoice',
+        help="How many times this document was sent to QuickBooks as a new document after its earlier one was "
+             "voided or deleted there. With custom transaction numbers, the new document's number gets a suffix "
+             "(-2, -3...): QuickBooks keeps the number of a voided document and refuses it a second time.")
 
     @api.depends('qbo_binding_ids.state', 'state', 'move_type')
     @api.depends_context('company')
@@ -47,10 +52,15 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         posted = super()._post(soft)
         candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
+        exporter = self.env['qbo.exporter.invoice']
         for move in candidates:
             binding = move._qbo_binding()
             if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
                 binding._qbo_mark_to_send()  # re-posted after a reset to draft: update in QuickBooks
+            elif binding and binding.state in ('voided', 'deleted_in_qbo'):
+                # Re-posted after a cancel (voided there) or a deletion in QuickBooks: the old document
+                # is gone for good (a void cannot be undone), so this posting is a new one.
+                exporter._qbo_mark_resend_as_new(binding, move)
             elif not binding:
                 connection = move._qbo_connection()
                 if (connection and connection.state == 'connected' and connection.auto_send
@@ -61,11 +71,44 @@ class AccountMove(models.Model):
 
     def button_cancel(self):
         res = super().button_cancel()
-        # Cancelled in Odoo -> voided in QuickBooks (queued; the export sees state 'cancel').
+        # Cancelled in Odoo -> voided in QuickBooks (queued; the export sees state 'cancel'). Queued
+        # whatever the link holds: after an unknown create the export looks the document up first and
+        # voids what it finds; a document that never reached QuickBooks is closed without a request.
         for move in self:
             binding = move._qbo_binding()
-            if binding and binding.qbo_id and binding.state not in ('voided', 'deleted_in_qbo'):
+            if binding and binding.state not in ('voided', 'deleted_in_qbo'):
                 binding._qbo_mark_to_send()
+        return res
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_in_quickbooks(self):
+        """A document that is (or may be) live in QuickBooks is not deleted: it would stay open there.
+
+        As account_edi refuses to reset a sent document, the user is told what to do instead:
+        cancel it, which voids it in QuickBooks (deletes a credit memo); once the link says
+        Voided (or Deleted in QuickBooks) the Odoo document can be deleted.
+        """
+        for move in self:
+            for binding in move.sudo().qbo_binding_ids:
+                if binding.state in ('voided', 'deleted_in_qbo'):
+                    continue
+                if binding.qbo_id:
+                    raise UserError(_(
+                        "%(move)s is in QuickBooks (%(entity)s %(number)s, Id %(id)s): deleting it here would leave "
+                        "it open there. Cancel it instead: Odoo voids it in QuickBooks, and once its QuickBooks "
+                        "status says Voided it can be deleted.", move=move.display_name, entity=binding.entity,
+                        number=binding.qbo_doc_number or '', id=binding.qbo_id))
+                if binding._qbo_pending_create():
+                    raise UserError(_(
+                        "%s may already be in QuickBooks (its last transfer did not get an answer). Cancel it "
+                        "instead: Odoo looks for it in QuickBooks and voids it there; it can then be deleted.",
+                        move.display_name))
+
+    def unlink(self):
+        # Links of deleted documents (never sent, voided or deleted in QuickBooks) go with them.
+        bindings = self.sudo().qbo_binding_ids
+        res = super().unlink()
+        bindings.exists().unlink()
         return res
 
     @api.model
@@ -115,9 +158,9 @@ class AccountMove(models.Model):
 
     def action_qbo_send_as_new(self):
         """After a deletion in QuickBooks: forget the old Id and create the document again."""
+        exporter = self.env['qbo.exporter.invoice']
         for move in self:
             binding = move._qbo_binding()
             if binding and binding.state == 'deleted_in_qbo':
-                binding.write({'qbo_id': False, 'qbo_sync_token': False, 'state': 'to_send',
-                               'request_generation': binding.request_generation + 1})
+                exporter._qbo_mark_resend_as_new(binding, move)
         return self.action_qbo_send()

@@ -131,6 +131,9 @@ class QboConnectionFeed(models.Model):
                     if 'changedSince' not in f"{exc} {exc.detail or ''} {exc.element or ''}":
                         raise
                     checkpoint = self._qbo_full_reconcile(client, since, stats)
+            # Customers merged in QuickBooks: their links move to the survivor (CDC does not say it).
+            self.env['qbo.exporter.customer']._qbo_apply_merges(self, client, events.filtered(
+                lambda e: e.entity == 'Customer' and e.operation == 'Merge'))
         self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now, 'feed_error': False})
         events.write({'state': 'done', 'processed_date': now})
         return stats

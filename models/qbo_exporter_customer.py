@@ -11,6 +11,9 @@ from .qbo_mapper import qbo_clean_name
 _logger = logging.getLogger(__name__)
 
 _EXISTING_ID = re.compile(r'Id=(\d+)')
+# "A business validation error has occurred": among others, QuickBooks' refusal to make a customer
+# with an open balance inactive ("Delete List Has Balance Error").
+FAULT_BUSINESS_VALIDATION = '6000'
 
 
 class QboExporterCustomer(models.AbstractModel):
@@ -77,6 +80,8 @@ class QboExporterCustomer(models.AbstractModel):
         payload = self._qbo_payload(binding, partner)
         if not binding.qbo_id:
             return 'create', payload
+        if payload.get('Active') is False:
+            return None  # archived: QuickBooks may refuse it (open balance), handled alone (see _qbo_update)
         return 'update', self._qbo_update_body(binding, payload)
 
     @api.model
@@ -107,15 +112,45 @@ class QboExporterCustomer(models.AbstractModel):
 
     @api.model
     def _qbo_update(self, binding, client, payload, res_ref):
-        """Sparse update with the known SyncToken; on a stale token (5010) re-read and retry once."""
+        """Sparse update with the known SyncToken (see `_qbo_send_update`).
+
+        An archived partner is made inactive in QuickBooks, which QuickBooks refuses while the
+        customer has an open balance (fault 6000, "Delete List Has Balance Error"): the rest of the
+        update is then sent with the customer kept active, and the partner says why (not an error
+        of the link, nor of the invoices that use it).
+        """
         body = self._qbo_update_body(binding, payload)
+        try:
+            return self._qbo_send_update(binding, client, body, res_ref)
+        except QboValidationError as exc:
+            if body.get('Active') is not False or exc.code != FAULT_BUSINESS_VALIDATION:
+                raise
+            refusal = exc
+        current = client.read('Customer', binding.qbo_id, res_ref=res_ref)
+        balance = current.get('Balance') or 0.0
+        if not balance:
+            raise refusal
+        body = dict(body, SyncToken=current['SyncToken'])
+        body.pop('Active')
+        customer = binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+        partner = binding._qbo_record()
+        if partner:
+            partner._qbo_message(_(
+                "Archived in Odoo but kept active in QuickBooks: QuickBooks does not make a customer with an open "
+                "balance inactive (balance there: %(balance)s). Once that balance is paid or written off in "
+                "QuickBooks, send this customer again to make it inactive there.", balance=balance))
+        return customer
+
+    @api.model
+    def _qbo_send_update(self, binding, client, body, res_ref):
+        """Send a sparse update with the SyncToken we hold; on a stale token (5010) re-read and retry once."""
         try:
             return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
         except QboValidationError as exc:
             if not exc.is_stale_object:
                 raise
         current = client.read('Customer', binding.qbo_id, res_ref=res_ref)
-        body['SyncToken'] = current['SyncToken']
+        body = dict(body, SyncToken=current['SyncToken'])
         return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
 
     @api.model
@@ -189,6 +224,61 @@ class QboExporterCustomer(models.AbstractModel):
                        name=existing.get('DisplayName'), id=existing['Id']),
                 message_type='comment', subtype_xmlid='mail.mt_note')
         return self._qbo_update(binding, client, dict(payload, DisplayName=existing['DisplayName']), res_ref)
+
+    # ------------------------------------------------------------------ merges made in QuickBooks
+
+    @api.model
+    def _qbo_apply_merges(self, connection, client, events):
+        """Customers merged in QuickBooks: move the link of the merged one to the survivor.
+
+        QuickBooks makes the merged customer inactive (renamed "... (deleted)") and moves its
+        transactions to the survivor; the Merge event names the survivor (its Id) and the merged one
+        (deletedId). A link left on the merged Id would make every next invoice fail with 610
+        (inactive customer). The survivor is read (its SyncToken, name and currency); when another
+        partner is already linked to it, the partners must be merged in Odoo too: the link is
+        blocked with that explanation rather than guessed.
+
+        :param events: qbo.webhook.event records of Customer Merge events
+        """
+        Binding = self.env['qbo.binding'].sudo()
+        for event in events:
+            if not event.merged_entity_id or not event.entity_id:
+                continue
+            merged = Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Customer'),
+                                     ('qbo_id', '=', event.merged_entity_id)], limit=1)
+            partner = merged._qbo_record() if merged else None
+            if not partner:
+                continue
+            holder = Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Customer'),
+                                     ('qbo_id', '=', event.entity_id)], limit=1)
+            if holder:
+                message = _("This customer was merged in QuickBooks into %(survivor)s (Id %(id)s), which is linked to "
+                            "the Odoo contact %(other)s. Merge the two contacts in Odoo too; until then this "
+                            "contact's documents are not sent.", survivor=holder.qbo_sent_name or event.entity_id,
+                            id=event.entity_id, other=holder.record_name)
+                merged.write({'state': 'blocked', 'error_message': message})
+                partner._qbo_message(message)
+                continue
+            try:
+                survivor = client.read('Customer', event.entity_id, res_ref=f"res.partner,{partner.id}")
+            except QboValidationError as exc:  # the survivor is gone too: the next export says so
+                _logger.warning("QuickBooks merge of customer %s into %s: %s", event.merged_entity_id,
+                                event.entity_id, exc)
+                continue
+            vals = {'qbo_id': survivor['Id'], 'qbo_sync_token': survivor['SyncToken'],
+                    'qbo_sent_name': survivor.get('DisplayName'),
+                    'qbo_currency': (survivor.get('CurrencyRef') or {}).get('value') or False}
+            if merged.state in ('error', 'blocked'):
+                vals.update(state='sent', error_message=False, error_code=False)
+            merged.write(vals)
+            partner._qbo_message(_("Merged in QuickBooks into %(name)s (Id %(id)s, was Id %(old)s): this contact is "
+                                   "now linked to it.", name=survivor.get('DisplayName'), id=survivor['Id'],
+                                   old=event.merged_entity_id))
+            # Documents refused because they named the merged customer (610) go again.
+            moves = self.env['account.move'].sudo().search([('commercial_partner_id', '=', partner.id)])
+            Binding.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.move'),
+                            ('res_id', 'in', moves.ids), ('state', '=', 'error'),
+                            ('error_code', '=', const.FAULT_OBJECT_NOT_FOUND)])._qbo_mark_to_send()
 
 
 class QboExporterSelf(models.AbstractModel):

@@ -298,14 +298,62 @@ class QboExporterInvoice(models.AbstractModel):
         move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
 
     @api.model
+    def _qbo_find_unknown_create(self, binding, move, client, res_ref):
+        """A cancelled document whose create has an unknown outcome: look it up by our marker.
+
+        Found: the binding is linked to it (and the create intent settled), so that it is voided.
+        Not found: the lookup proves the create never took effect; the intent is settled too (a later
+        re-post gets a new requestid). Returns whether QuickBooks holds the document.
+        """
+        if not binding._qbo_pending_create():
+            return False
+        connection = binding.connection_id
+        customer = self.env['qbo.binding']._qbo_get_or_create(connection, move.commercial_partner_id, 'Customer')
+        if not customer.qbo_id:
+            # The document waits for its customer: it was never sent.
+            binding._qbo_settle()
+            return False
+        payload = {'CustomerRef': {'value': customer.qbo_id}}
+        doc_number = self.env['qbo.mapper']._qbo_doc_number(move, connection)
+        if doc_number:
+            payload['DocNumber'] = doc_number
+        existing = self._qbo_find_ours(binding, move, client, payload, res_ref)
+        binding._qbo_settle()
+        if not existing:
+            return False
+        binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken'],
+                       'qbo_doc_number': existing.get('DocNumber')})
+        return True
+
+    @api.model
+    def _qbo_mark_resend_as_new(self, binding, move):
+        """Re-posted after a void, or sent again after a deletion in QuickBooks: a new document.
+
+        The old QuickBooks Id is forgotten (a voided document stays voided there, with zero amounts)
+        and the link starts a new generation, so that the create gets a new requestid: QuickBooks
+        must not replay the answer of the first create. The move counts its re-issues: with custom
+        transaction numbers the new document needs a number of its own (see qbo.mapper).
+        """
+        move.sudo().qbo_reissue_count += 1
+        binding.write({'qbo_id': False, 'qbo_sync_token': False, 'qbo_doc_number': False, 'state': 'to_send',
+                       'error_message': False, 'error_code': False, 'next_retry_date': False, 'retry_count': 0,
+                       'intent_operation': False, 'intent_request_id': False, 'intent_date': False,
+                       'request_generation': binding.request_generation + 1})
+        binding._qbo_trigger_cron()
+
+    @api.model
     def _qbo_void(self, binding, move, client, res_ref):
         """Cancelled in Odoo: void the QuickBooks document (QuickBooks keeps it with zero amounts).
 
-        Sent with the SyncToken we hold; the document is read only on a stale token (5010) or after
-        an unknown outcome, to see whether it is voided already.
+        A create whose outcome is unknown is looked up first (see `_qbo_find_unknown_create`): the
+        document may be live in QuickBooks without Odoo knowing its Id. Sent with the SyncToken we
+        hold; the document is read only on a stale token (5010) or after an unknown outcome, to see
+        whether it is voided already.
         """
-        if not binding.qbo_id:
-            binding.write({'state': 'voided'})
+        if not binding.qbo_id and not self._qbo_find_unknown_create(binding, move, client, res_ref):
+            message = _("Cancelled before it reached QuickBooks: there is nothing to void there.")
+            binding.write({'state': 'voided', 'error_message': message})
+            move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
             return
         if binding.entity == 'CreditMemo':
             self._qbo_delete_credit_memo(binding, move, client, res_ref)

@@ -253,6 +253,56 @@ class QboMapper(models.AbstractModel):
         }
 
     @api.model
+    def _qbo_cash_rounding_lines(self, move):
+        """Cash-rounding lines of the 'Add a rounding line' strategy (the 'Modify tax amount' strategy
+        books its rounding on a tax line instead: it is part of `amount_tax`, sent as the tax total)."""
+        return move.line_ids.filtered(lambda line: line.display_type == 'rounding' and not line.tax_repartition_line_id)
+
+    @api.model
+    def _qbo_prepare_rounding_line(self, line, move, connection):
+        """A cash-rounding line as an untaxed QuickBooks line of the unmapped-products item.
+
+        Without it QuickBooks' total is the unrounded one (10.83 for Odoo's 10.85) and a customer
+        paying QuickBooks' total leaves a few cents open in Odoo. The amount may be negative
+        (rounded down), which QuickBooks accepts on a sales line as long as the total is not.
+        """
+        item = connection.fallback_item_ref_id
+        if not item or not item.active:
+            raise QboBlocked(_("Blocked: mapping - the cash rounding of %(move)s is sent as a line of the 'Item for "
+                               "unmapped products'; choose an active one in %(settings)s.",
+                               move=move.display_name, settings=connection._qbo_where('settings')))
+        amount = move.currency_id.round(move.direction_sign * line.amount_currency)
+        detail = {'ItemRef': {'value': item.qbo_id, 'name': item.name}, 'Qty': 1.0, 'UnitPrice': amount}
+        if connection.using_sales_tax:
+            detail['TaxCodeRef'] = self._qbo_rounding_tax_code(move, connection)
+        if move.invoice_date:
+            detail['ServiceDate'] = str(move.invoice_date)
+        return {
+            'DetailType': 'SalesItemLineDetail',
+            'Amount': amount,
+            'Description': (line.name or _("Rounding"))[:const.LINE_DESCRIPTION_MAX_LENGTH],
+            'SalesItemLineDetail': detail,
+        }
+
+    @api.model
+    def _qbo_rounding_tax_code(self, move, connection):
+        """TaxCodeRef of an (untaxed) rounding line: NON in the US; elsewhere the QuickBooks code
+        mapped to one of the company's zero-rate sale taxes, since every non-US line needs a code."""
+        if connection.is_us:
+            return {'value': 'NON'}
+        zero_taxes = self.env['account.tax'].search([
+            ('company_id', '=', move.company_id.id), ('type_tax_use', '=', 'sale'), ('amount', '=', 0),
+            ('amount_type', '=', 'percent')])
+        Mapping = self.env['qbo.mapping']
+        code = next((ref for ref in (Mapping._qbo_find(connection, 'tax', tax) for tax in zero_taxes)
+                     if ref and ref.active), None)
+        if not code:
+            raise QboBlocked(_("Blocked: mapping - the cash rounding line of %(move)s has no tax; QuickBooks (non-US) "
+                               "needs a tax code on every line: map a zero-rated or exempt sale tax (%(where)s).",
+                               move=move.display_name, where=connection._qbo_where('mappings')))
+        return {'value': code.qbo_id}
+
+    @api.model
     def _qbo_product_lines(self, move):
         return move.invoice_line_ids.filtered(lambda line: line.display_type == 'product')
 
@@ -333,11 +383,16 @@ class QboMapper(models.AbstractModel):
 
     @api.model
     def _qbo_doc_number(self, move, connection):
-        """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers."""
+        """DocNumber = prefix + Odoo number, when QuickBooks uses custom transaction numbers.
+
+        A document re-issued after its first QuickBooks document was voided or deleted gets a suffix
+        (-2, -3...): QuickBooks keeps a voided document's number and refuses it again (6140).
+        """
         if not connection.custom_txn_numbers:
             return None
         prefix = connection.doc_number_prefix or ''
-        number = f"{prefix}{move.name}"
+        reissue = move.sudo().qbo_reissue_count
+        number = f"{prefix}{move.name}" + (f"-{reissue + 1}" if reissue else '')
         if len(number) > const.DOC_NUMBER_MAX_LENGTH:
             raise QboBlocked(_("The QuickBooks number %(number)s is %(length)s characters long; QuickBooks allows "
                                "%(max)s. Shorten the prefix or the journal's sequence.",
@@ -349,10 +404,14 @@ class QboMapper(models.AbstractModel):
         """Untranslated marker of the Odoo record on every object we create: ``odoo:<database.uuid>:<model>:<id>``.
 
         Independent of the user's language and of names, so the exporter can recognise its own
-        objects after an unknown outcome (lookups) or a duplicate-name answer (6240).
+        objects after an unknown outcome (lookups) or a duplicate-name answer (6240). A document
+        re-issued after a void or a deletion in QuickBooks marks its new QuickBooks document
+        ``...:<id>:2`` (then 3...): a lookup for it never takes the voided earlier one for it.
         """
         dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid') or self.env.cr.dbname
-        return f"odoo:{dbuuid}:{record._name}:{record.id}"
+        marker = f"odoo:{dbuuid}:{record._name}:{record.id}"
+        reissue = 'qbo_reissue_count' in record._fields and record.sudo().qbo_reissue_count
+        return f"{marker}:{reissue + 1}" if reissue else marker
 
     @api.model
     def _qbo_private_note(self, move):
@@ -388,6 +447,8 @@ class QboMapper(models.AbstractModel):
         lines = [self._qbo_prepare_invoice_line(line, move, connection, tax_mode=global_tax, booked=booked)
                  for line in move.invoice_line_ids.sorted('sequence')
                  if line.display_type in ('product', 'line_section', 'line_note')]
+        lines += [self._qbo_prepare_rounding_line(line, move, connection)
+                  for line in self._qbo_cash_rounding_lines(move)]
         vals = {
             'CustomerRef': {'value': customer_id},
             'Line': lines,

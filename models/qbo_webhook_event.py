@@ -44,6 +44,8 @@ class QboWebhookEvent(models.Model):
     entity = fields.Char(readonly=True)
     entity_id = fields.Char('QuickBooks Id', readonly=True)
     operation = fields.Char(readonly=True)
+    merged_entity_id = fields.Char('Merged QuickBooks Id', readonly=True,
+                                   help="Merge events: the Id of the object merged into this one (deletedId).")
     event_time = fields.Char(readonly=True)
     state = fields.Selection([('pending', 'Pending'), ('done', 'Processed'), ('ignored', 'Ignored')],
                              default='pending', required=True, index=True, readonly=True)
@@ -99,6 +101,8 @@ class QboWebhookEvent(models.Model):
                     'entity': entity, 'entity_id': str(item.get('intuitentityid') or ''),
                     'operation': CLOUDEVENT_OPERATIONS.get(verb, verb),
                     'event_time': str(item.get('time') or ''),
+                    'merged_entity_id': str((item.get('data') if isinstance(item.get('data'), dict) else {})
+                                            .get('deletedid') or ''),
                     'valid': bool(item.get('id')) and bool(entity),
                 })
         elif isinstance(payload, dict):
@@ -110,6 +114,7 @@ class QboWebhookEvent(models.Model):
                         'payload_format': 'legacy', 'event_key': f"legacy:{realm}|{key}", 'realm_id': realm,
                         'entity': str(ent.get('name') or ''), 'entity_id': str(ent.get('id') or ''),
                         'operation': str(ent.get('operation') or ''), 'event_time': str(ent.get('lastUpdated') or ''),
+                        'merged_entity_id': str(ent.get('deletedId') or ''),
                         'valid': bool(ent.get('name')) and bool(ent.get('id')),
                     })
         return events
@@ -137,6 +142,8 @@ class QboWebhookEvent(models.Model):
         for event in self._qbo_parse(payload):
             connection = by_realm.get(event['realm_id'])
             entity = known.get(event['entity'].lower())
+            if not entity and event['entity'].lower() == 'customer' and event['operation'] == 'Merge':
+                entity = 'Customer'  # the customer link moves to the survivor (see qbo.exporter.customer)
             note = False
             if not event['valid']:
                 note = _("Not a QuickBooks data-change event.")
@@ -150,13 +157,15 @@ class QboWebhookEvent(models.Model):
             # at the unique key, without an error that would abort this request's transaction.
             self.env.cr.execute(SQL("""
                 INSERT INTO qbo_webhook_event (connection_id, company_id, event_key, payload_format, realm_id,
-                                               entity, entity_id, operation, event_time, state, note,
-                                               processed_date, create_uid, create_date, write_uid, write_date)
-                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                               entity, entity_id, operation, event_time, merged_entity_id, state,
+                                               note, processed_date, create_uid, create_date, write_uid,
+                                               write_date)
+                VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                 ON CONFLICT (event_key) DO NOTHING
             """, connection.id if connection else None, connection.company_id.id if connection else None, key,
                 event['payload_format'], event['realm_id'], entity or event['entity'][:64], event['entity_id'][:64],
-                event['operation'][:32], event['event_time'][:64], state, note, now if note else None,
+                event['operation'][:32], event['event_time'][:64], event['merged_entity_id'][:64] or None, state,
+                note, now if note else None,
                 self.env.uid, now, self.env.uid, now))
             created += self.env.cr.rowcount
         if created:

@@ -46,12 +46,15 @@ def iso_utc(epoch):
     return util.fmt_dt(epoch, 0, ms=True).replace('+00:00', 'Z')
 
 
-def cloudevent(realm_id, entity, entity_id, operation, epoch, source):
+def cloudevent(realm_id, entity, entity_id, operation, epoch, source, deleted_id=None):
+    """One CloudEvents event; a merge names the merged object in ``data.deletedid`` (Intuit's "Understanding
+    the data object": ``"data": {"deletedid": "27"}`` on ``qbo.customer.merged.v1``)."""
     return {
         'specversion': '1.0', 'id': str(uuid.uuid4()), 'source': source,
         'type': 'qbo.%s.%s.v1' % (entity.lower(), OPERATION_VERB.get(operation.lower(), operation.lower())),
         'datacontenttype': 'application/json', 'time': iso_utc(epoch),
-        'intuitentityid': str(entity_id), 'intuitaccountid': str(realm_id), 'data': {},
+        'intuitentityid': str(entity_id), 'intuitaccountid': str(realm_id),
+        'data': {'deletedid': str(deleted_id)} if deleted_id else {},
     }
 
 
@@ -69,7 +72,7 @@ def payload(spec, now):
     op = str(spec.get('operation', 'Create'))
     if spec.get('format', 'legacy') == 'cloudevents':
         return [cloudevent(spec.get('realm_id'), entity, spec.get('entity_id', '1'), op, now,
-                           'intuit.' + util.rand_token(43) + '=')]
+                           'intuit.' + util.rand_token(43) + '=', spec.get('deleted_id'))]
     ent = legacy_entity(entity, spec.get('entity_id', '1'), op, now, spec.get('deleted_id'))
     return {'eventNotifications': [{'realmId': str(spec.get('realm_id')),
                                     'dataChangeEvent': {'entities': [ent]}}]}
@@ -198,8 +201,8 @@ class Dispatcher:
         """One POST body per realm for the legacy format (Intuit sends it one realm at a time); one
         CloudEvents array for all realms."""
         if cfg['format'] == 'cloudevents':
-            return [[cloudevent(e['realm_id'], e['entity'], e['id'], e['operation'], e['time'], self.source)
-                     for e in events]]
+            return [[cloudevent(e['realm_id'], e['entity'], e['id'], e['operation'], e['time'], self.source,
+                                e['deleted_id']) for e in events]]
         by_realm = {}
         for e in events:
             by_realm.setdefault(e['realm_id'], []).append(

@@ -162,6 +162,21 @@ def test_legacy_format_void_delete_merge(hooked, base, receiver):
     assert merged['Active'] is False and merged['DisplayName'] == 'Merge A (deleted)'
 
 
+def test_cloudevents_merge_names_the_merged_customer(hooked, base, receiver):
+    """Intuit's data object of qbo.customer.merged.v1: {"deletedid": <merged Id>}, the survivor in intuitentityid."""
+    api = connect(hooked, base)
+    hooked.settings(webhook_window_seconds=3600)                     # sent by flush_webhooks() below
+    hooked.configure_webhook(receiver.url, TOKEN, 'cloudevents')
+    a = api.create('Customer', {'DisplayName': 'Cloud Merge A'})
+    b = api.create('Customer', {'DisplayName': 'Cloud Merge B'})
+    hooked.merge(api.realm, 'Customer', a['Id'], b['Id'])
+    hooked.flush_webhooks()
+    events = json.loads(receiver.wait(1)[0][1])
+    merged = [ev for ev in events if ev['type'] == 'qbo.customer.merged.v1']
+    assert [(ev['intuitentityid'], ev['data']) for ev in merged] == [(b['Id'], {'deletedid': a['Id']})]
+    assert all(ev['data'] == {} for ev in events if ev not in merged)
+
+
 def test_retry_on_500_then_success_holds_later_events(hooked, base, receiver):
     api = connect(hooked, base)
     hooked.configure_webhook(receiver.url, TOKEN)
