@@ -45,8 +45,10 @@ class QboWebhookEvent(models.Model):
     entity_id = fields.Char('QuickBooks Id', readonly=True)
     operation = fields.Char(readonly=True)
     event_time = fields.Char(readonly=True)
-    state = fields.Selection([('pending', 'Pending'), ('done', 'Processed'), ('ignored', 'Ignored')],
+    state = fields.Selection([('pending', 'Pending'), ('done', 'Processed'), ('ignored', 'Ignored'),
+                              ('unseen', 'Not seen in QuickBooks')],
                              default='pending', required=True, index=True, readonly=True)
+    read_count = fields.Integer('Reads', readonly=True, help="Change-feed reads that did not return this object.")
     note = fields.Char(readonly=True)
     processed_date = fields.Datetime(readonly=True)
 
