@@ -46,7 +46,7 @@ class AccountPayment(models.Model):
         res = super().action_post()
         for payment in self:
             binding = payment._qbo_binding()
-            if binding and binding.qbo_id and binding.state in ('sent', 'variance', 'error'):
+            if binding and binding.qbo_id and binding.state in ('sent', 'variance', 'error', 'blocked'):
                 binding._qbo_mark_to_send()
         return res
 
@@ -74,6 +74,14 @@ class AccountPayment(models.Model):
             for payment in self.sudo().search(domain, limit=limit):
                 if payment._qbo_invoice_applications(connection):
                     Binding._qbo_get_or_create(connection, payment, 'Payment')
+            # Blocked for want of an invoice QuickBooks has (e.g. reset to draft, posted, then reconciled
+            # again): a reconciliation is no edit of the payment, so it is looked at here.
+            for binding in Binding.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'),
+                                           ('state', '=', 'blocked')], limit=limit):
+                payment = binding._qbo_record()
+                if payment and payment.state in ('in_process', 'paid') and \
+                        payment._qbo_invoice_applications(connection):
+                    binding._qbo_mark_to_send()
             todo |= Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Payment'),
                                     ('res_model', '=', 'account.payment')] + Binding._qbo_pending_domain())
         return todo._qbo_process(with_commit=True) if todo else {}
