@@ -189,7 +189,7 @@ class AccountPayment(models.Model):
         all or none, as QuickBooks updates payments), read again only when QuickBooks says it is stale."""
         res_ref = f"{self._name},{self.id}"
         payload = self._qbo_payment_payload(binding.connection_id, binding)
-        token = binding.qbo_sync_token
+        token = binding.qbo_sync_token or client.read('Payment', binding.qbo_id, res_ref=res_ref)['SyncToken']
         for attempt in range(2):
             body = dict(payload, Id=binding.qbo_id, SyncToken=token, sparse=True)
             try:
