@@ -255,6 +255,54 @@ class TestQboPayments(QboPaymentsCommon):
         # Read again: nothing more.
         self.drain()
         self.assertEqual(len(record.adjustment_ids), 2)
+        # Voided in QuickBooks: the payment is gone there, everything booked for it goes in Odoo.
+        self.qbo.void_payment(self.realm, qbo_payment['Id'])
+        self.drain()
+        self.assertEqual(record.state, 'voided')
+        self.assertEqual(set(live.mapped('state')), {'canceled'})
+        self.assertAlmostEqual(invoice.amount_residual, 108.0)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108)
+
+    def test_bank_statement_match_survives_quickbooks_edits(self):
+        invoice = self._sent()
+        checking = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
+                                               ('name', '=', 'Checking')], limit=1)
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
+                                        'res_id': self.bank.id, 'qbo_ref_id': checking.id})
+        qbo_payment = self.qbo_pay([(invoice, 108.0)])
+        self.drain()
+        record = self.imported(qbo_payment)
+        payment = record.payment_id
+        # The accountant matches the bank statement with the payment (as Odoo's own tests do it; bank
+        # statements need the bookkeeper group, which Odoo Accounting gives).
+        statement_line = self.env['account.bank.statement.line'].sudo().create({
+            'payment_ref': payment.name, 'journal_id': self.bank.id, 'partner_id': self.customer.id, 'amount': 108.0})
+        _st_liquidity, suspense, _other = statement_line._seek_for_lines()
+        liquidity = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
+        suspense.account_id = liquidity.account_id
+        (suspense | liquidity).reconcile()
+        match = liquidity.matched_credit_ids
+        self.assertEqual(len(match), 1)
+        outstanding = liquidity.account_id
+        # In QuickBooks: a memo and the deposit account (Undeposited Funds -> Checking).
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], private_note='Deposit slip 42',
+                              deposit_account_id=checking.qbo_id)
+        self.drain()
+        self.assertEqual(record.state, 'imported')
+        self.assertEqual(record.payment_id, payment)
+        self.assertIn('Deposit slip 42', payment.memo)
+        self.assertTrue(match.exists(), "the bank-statement match is kept")
+        self.assertEqual(liquidity.account_id, outstanding, "matched: the line stays on its account")
+        self.assertIn('already matched', record.message)
+        # Then the amount: QuickBooks now applies 100 only.
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 100}])
+        self.drain()
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertTrue(match.exists(), "still matched with the bank statement")
+        self.assertEqual(payment.move_id.state, 'posted')
+        self.assertEqual((record.adjustment_ids.payment_type, record.adjustment_ids.amount), ('outbound', 8.0))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 8)
+        self.assertAlmostEqual(invoice.amount_residual, 8.0)
 
     def test_invoice_partly_paid_in_odoo_then_the_rest_in_quickbooks_is_listed(self):
         invoice = self._sent()
