@@ -145,6 +145,9 @@ class QboPaymentImport(models.Model):
             return 'voided'
         connection = self.connection_id
         live = self._qbo_live_payments()
+        if live and not self.booked and self.state == 'imported' and self.data:
+            # Imported before `booked` was recorded: the version it holds is the one last applied.
+            self.booked = self._qbo_booked_vals(self.data, self._qbo_resolve(connection, self.data))
         applications, unknown = self._qbo_applications(connection, obj, documents)
         partner = self._qbo_partner(connection, obj, applications)
         if live and partner and partner != live[:1].partner_id.commercial_partner_id:
@@ -181,6 +184,20 @@ class QboPaymentImport(models.Model):
                 "%(payment)s.", id=self.qbo_id, amount=amount, payment=payment.display_name),
                 message_type='comment', subtype_xmlid='mail.mt_note')
         return outcome
+
+    @api.model
+    def _qbo_resolve(self, connection, obj):
+        """[(move, amount)] of the documents of `obj` Odoo has (no checks: what a booked version applied)."""
+        Binding = self.env['qbo.binding'].sudo()
+        amounts = {}
+        for line in obj.get('Line') or []:
+            for link in line.get('LinkedTxn') or []:
+                binding = Binding.search([('connection_id', '=', connection.id), ('entity', '=', link.get('TxnType')),
+                                          ('qbo_id', '=', str(link.get('TxnId')))], limit=1)
+                move = binding._qbo_record() if binding and binding.res_model == 'account.move' else None
+                if move:
+                    amounts[move] = amounts.get(move, 0.0) + float(line.get('Amount') or 0)
+        return list(amounts.items())
 
     @api.model
     def _qbo_booked_vals(self, obj, applications):

@@ -263,6 +263,19 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertAlmostEqual(invoice.amount_residual, 108.0)
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108)
 
+    def test_payment_imported_by_an_earlier_version_gets_only_the_difference(self):
+        invoice = self._sent()
+        qbo_payment = self.qbo_pay([(invoice, 50.0)])
+        self.drain()
+        record = self.imported(qbo_payment)
+        record.booked = False  # imported before the connector recorded what it booked
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 60}])
+        self.drain()
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertEqual(record.adjustment_ids.amount, 10.0)
+        self.assertAlmostEqual(invoice.amount_residual, 48.0)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 48)
+
     def test_bank_statement_match_survives_quickbooks_edits(self):
         invoice = self._sent()
         checking = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
