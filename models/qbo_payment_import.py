@@ -103,7 +103,8 @@ class QboPaymentImport(models.Model):
         except Exception as exc:  # noqa: BLE001 - one bad payment must not hold back the feed (listed instead)
             _logger.exception("QuickBooks payment %s could not be imported", qbo_id)
             error = _("Unexpected error: %s", exc)
-        record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken'))})
+        # The version that failed is kept: Retry applies it, not the one before.
+        record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken')), 'data': obj})
         return 'error'
 
     @api.model
@@ -476,7 +477,8 @@ class QboPaymentImport(models.Model):
                 liquidity.write({'account_id': account.id})
                 in_place.write({'outstanding_account_id': account.id})
         for note in notes:
-            payment.message_post(body=note, message_type='comment', subtype_xmlid='mail.mt_note')
+            if note not in (self.message or ''):  # said at the previous version already
+                payment.message_post(body=note, message_type='comment', subtype_xmlid='mail.mt_note')
         return notes
 
     def _qbo_book_difference(self, connection, obj, partner, applications):
@@ -550,6 +552,18 @@ class QboPaymentImport(models.Model):
             payments = record._qbo_live_payments()
             if not payments:
                 continue
+            # The import never matches a liquidity line: a match there is a user's (a bank statement), proof
+            # in Odoo that the money came. Cancelling would undo it: a person decides (then Retry).
+            matched = payments.move_id.line_ids.filtered(
+                lambda line: line.account_id == line.move_id.origin_payment_id.outstanding_account_id
+                and (line.matched_debit_ids or line.matched_credit_ids))
+            if matched:
+                raise UserError(_(
+                    "%(reason)s %(payments)s is matched with %(what)s in Odoo: it is not cancelled "
+                    "automatically. Check it, unmatch and cancel it by hand (or keep it), then Retry.",
+                    reason=reason, payments=', '.join(matched.move_id.mapped('display_name')),
+                    what=', '.join((matched.matched_debit_ids.debit_move_id | matched.matched_credit_ids.credit_move_id)
+                                   .move_id.mapped('display_name'))))
             payments.move_id.line_ids.remove_move_reconcile()
             payments.action_draft()
             payments.action_cancel()

@@ -316,6 +316,20 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual((record.adjustment_ids.payment_type, record.adjustment_ids.amount), ('outbound', 8.0))
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 8)
         self.assertAlmostEqual(invoice.amount_residual, 8.0)
+        # Voided in QuickBooks while the bank says the money came: not cancelled behind the accountant's back.
+        self.qbo.void_payment(self.realm, qbo_payment['Id'])
+        self.drain()
+        self.assertEqual(record.state, 'error')
+        self.assertIn('not cancelled automatically', record.message)
+        self.assertTrue(match.exists())
+        self.assertEqual(payment.move_id.state, 'posted')
+        self.assertAlmostEqual(invoice.amount_residual, 8.0)
+        # The accountant unmatches the statement: Retry cancels what was booked.
+        match.unlink()
+        record.action_qbo_retry()
+        self.assertEqual(record.state, 'voided', record.message)
+        self.assertEqual(payment.state, 'canceled')
+        self.assertAlmostEqual(invoice.amount_residual, 108.0)
 
     def test_invoice_partly_paid_in_odoo_then_the_rest_in_quickbooks_is_listed(self):
         invoice = self._sent()
