@@ -151,6 +151,11 @@ CDC_MAX_DAYS = 30
 # Re-read a few seconds before the checkpoint: objects stamped in the same second as the last
 # answer are not missed (processing is idempotent on Id + SyncToken).
 CDC_OVERLAP_SECONDS = 5
+# Once a day the drain also re-reads this many hours behind its checkpoint (changes stamped late).
+CDC_CATCHUP_HOURS = 24
+# A webhook event whose object no change-feed answer returned is read again at this many drains, then
+# marked "Not seen".
+WEBHOOK_EVENT_MAX_TRIES = 5
 # Without webhooks the drain still runs this often (the cron's own schedule).
 CDC_POLL_MINUTES = 55
 # Keep-alive: refresh a connection whose 100-day rolling refresh-token expiry is this close.

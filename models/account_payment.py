@@ -1,7 +1,11 @@
 import logging
+import re
 
 from odoo import _, api, fields, models
 
+from .. import const
+from ..tools import QboError
+from ..tools.qbo_client import qbo_quote
 from .qbo_binding import QboBlocked
 
 _logger = logging.getLogger(__name__)
@@ -13,13 +17,38 @@ class AccountPayment(models.Model):
     They go through the same binding state machine as invoices (qbo.binding): a deterministic
     requestid per payload, a marker lookup after an unknown outcome, so a payment is created once
     in QuickBooks whatever the timeouts and crashes. Payments that came from QuickBooks
-    (qbo.payment.import) are never sent back, and ours are never imported back.
+    (qbo.payment.import) are never sent back, and ours are never imported back: the change feed
+    recognises them by their marker even when the answer of their create was lost. Edits of a
+    sent payment (amount, date, reference, what it pays) are sent as an update; a cancel voids it.
+    Payments without a journal entry (a payment method without outstanding account, as Odoo
+    Accounting allows) are sent too, applied to the invoices they are linked to.
     """
     _name = 'account.payment'
     _inherit = ['account.payment', 'qbo.sync.mixin']
 
     def _qbo_entity(self):
         return 'Payment'
+
+    @api.model
+    def _qbo_synced_fields(self):
+        return {'amount', 'date', 'memo', 'payment_reference', 'journal_id', 'partner_id', 'currency_id'}
+
+    def _synchronize_to_moves(self, changed_fields):
+        # The QuickBooks import updates a posted payment in place (reference, memo, date) and writes its
+        # journal entry itself: Odoo 18 would rebuild the entry's lines from the payment, which would drop
+        # the receivable line of each application and its reconciliation.
+        if self.env.context.get('qbo_payment_in_place'):
+            return
+        super()._synchronize_to_moves(changed_fields)
+
+    def action_post(self):
+        """Posted again after an edit (reset to draft): a payment QuickBooks has is updated there."""
+        res = super().action_post()
+        for payment in self:
+            binding = payment._qbo_binding()
+            if binding and binding.qbo_id and binding.state in ('sent', 'variance', 'error', 'blocked'):
+                binding._qbo_mark_to_send()
+        return res
 
     # ------------------------------------------------------------------ queueing
 
@@ -28,7 +57,8 @@ class AccountPayment(models.Model):
         """Queue and send the payments of connections with 'Send Odoo payments to QuickBooks'.
 
         Candidates: posted inbound customer payments created since the option was turned on,
-        reconciled with at least one invoice QuickBooks has, neither linked yet nor imported.
+        applied to at least one invoice QuickBooks has (reconciled, or only linked when the payment
+        has no journal entry), neither linked yet nor imported.
         """
         Binding = self.env['qbo.binding'].sudo()
         todo = Binding
@@ -36,24 +66,64 @@ class AccountPayment(models.Model):
                                                                      ('payment_export', '=', True)]):
             linked = Binding.search([('connection_id', '=', connection.id),
                                      ('res_model', '=', 'account.payment')]).mapped('res_id')
-            imported = self.env['qbo.payment.import'].sudo().search([
-                ('connection_id', '=', connection.id), ('payment_id', '!=', False)]).payment_id.ids
             domain = [('company_id', '=', connection.company_id.id), ('payment_type', '=', 'inbound'),
                       ('partner_type', '=', 'customer'), ('state', 'in', ('in_process', 'paid')),
-                      ('id', 'not in', linked + imported)]
+                      ('id', 'not in', linked + self._qbo_imported_ids(connection))]
             if connection.payment_export_since:
                 domain.append(('create_date', '>=', connection.payment_export_since))
             for payment in self.sudo().search(domain, limit=limit):
                 if payment._qbo_invoice_applications(connection):
                     Binding._qbo_get_or_create(connection, payment, 'Payment')
+            # Blocked for want of an invoice QuickBooks has (e.g. reset to draft, posted, then reconciled
+            # again): a reconciliation is no edit of the payment, so it is looked at here.
+            for binding in Binding.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'),
+                                           ('state', '=', 'blocked')], limit=limit):
+                payment = binding._qbo_record()
+                if payment and payment.state in ('in_process', 'paid') and \
+                        payment._qbo_invoice_applications(connection):
+                    binding._qbo_mark_to_send()
             todo |= Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Payment'),
                                     ('res_model', '=', 'account.payment')] + Binding._qbo_pending_domain())
         return todo._qbo_process(with_commit=True) if todo else {}
 
+    @api.model
+    def _qbo_imported_ids(self, connection):
+        """Ids of the Odoo payments that book QuickBooks payments (first ones and adjustments)."""
+        imports = self.env['qbo.payment.import'].sudo().search([('connection_id', '=', connection.id)])
+        return (imports.payment_id | imports.adjustment_ids).ids
+
+    @api.model
+    def _qbo_waits_for_export(self, connection, payment):
+        """True when `payment` is an Odoo payment the export will still send to QuickBooks (no Id yet)."""
+        if not connection.payment_export or payment.state not in ('in_process', 'paid') \
+                or payment.payment_type != 'inbound' or payment.partner_type != 'customer':
+            return False
+        binding = payment._qbo_binding(connection)
+        if binding:
+            return not binding.qbo_id and binding.state not in ('voided', 'deleted_in_qbo')
+        if connection.payment_export_since and payment.create_date < connection.payment_export_since:
+            return False
+        return payment.id not in self._qbo_imported_ids(connection)
+
     def _qbo_invoice_applications(self, connection):
-        """[(invoice binding, amount in the payment's currency)] for invoices QuickBooks has."""
+        """[(invoice binding, amount in the payment's currency)] for invoices QuickBooks has.
+
+        With a journal entry: what each reconciliation applies. Without one (the payment method
+        line has no outstanding account): the invoices the payment was registered for, each for
+        what it has open, in date order, until the payment's amount is used up.
+        """
         self.ensure_one()
         applications = []
+        if not self.move_id:
+            left = self.amount
+            for invoice in self.invoice_ids.filtered(lambda m: m.move_type == 'out_invoice').sorted(
+                    lambda m: (m.invoice_date or m.date, m.id)):
+                binding = invoice._qbo_binding(connection)
+                amount = min(left, invoice.amount_residual)
+                if binding and binding.qbo_id and binding.state in ('sent', 'variance') and amount > 0:
+                    applications.append((binding, amount))
+                    left -= amount
+            return applications
         receivable = self.move_id.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
         for partial in receivable.matched_debit_ids:
             invoice = partial.debit_move_id.move_id
@@ -69,43 +139,93 @@ class AccountPayment(models.Model):
         res = super().action_cancel()
         for payment in self:
             binding = payment._qbo_binding()
-            if binding and binding.qbo_id and binding.state == 'sent':
+            if binding and binding.qbo_id and binding.state in ('sent', 'to_send', 'variance', 'error'):
                 binding._qbo_mark_to_send()
         return res
 
     def _qbo_export(self, binding, client):
-        """Create the QuickBooks Payment once; a sent payment is never re-sent, only voided when cancelled."""
+        """Create the QuickBooks Payment once, update it after an edit, void it when cancelled.
+
+        Every write goes through the binding's intent (`qbo.binding._qbo_call`): a create whose
+        outcome is unknown is looked up by its marker before anything is sent again.
+        """
         self.ensure_one()
+        res_ref = f"{self._name},{self.id}"
+        if not binding.qbo_id and self.state == 'canceled':
+            document = self._qbo_find_payment(client, binding, res_ref) if binding._qbo_pending_create() else None
+            if document is None:
+                # Never reached QuickBooks: nothing to void.
+                if binding._qbo_pending_create():
+                    binding._qbo_settle()
+                binding.write({'state': 'voided', 'error_message': False})
+                return
+            binding._qbo_settle()
+            binding.write({'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken']})
         if binding.qbo_id:
             if self.state == 'canceled':
                 self._qbo_void_payment(binding, client)
+            else:
+                self._qbo_update_payment(binding, client)
             return
         connection = binding.connection_id
-        payload = self._qbo_payment_payload(connection)
-        res_ref = f"{self._name},{self.id}"
+        payload = self._qbo_payment_payload(connection, binding)
         document = None
         if binding._qbo_pending_create():
-            document = self._qbo_find_payment(client, payload, res_ref)
+            document = self._qbo_find_payment(client, binding, res_ref, payload)
             if document is not None:
                 binding._qbo_settle()
         if document is None:
             # Durable intent and stable requestid (see qbo.binding._qbo_call).
             document = binding._qbo_call('create', lambda rid: client.create('Payment', payload, rid, res_ref=res_ref))
+        self._qbo_write_answer(binding, document)
+
+    def _qbo_write_answer(self, binding, document):
         binding.write({'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'], 'state': 'sent',
                        'qbo_total': float(document.get('TotalAmt') or 0), 'odoo_total': self.amount,
                        'currency_id': self.currency_id.id})
 
+    def _qbo_update_payment(self, binding, client):
+        """Send an edit of a sent payment: a sparse update with the SyncToken we hold (lines are replaced
+        all or none, as QuickBooks updates payments), read again only when QuickBooks says it is stale."""
+        res_ref = f"{self._name},{self.id}"
+        payload = self._qbo_payment_payload(binding.connection_id, binding)
+        token = binding.qbo_sync_token or client.read('Payment', binding.qbo_id, res_ref=res_ref)['SyncToken']
+        for attempt in range(2):
+            body = dict(payload, Id=binding.qbo_id, SyncToken=token, sparse=True)
+            try:
+                document = binding._qbo_call('update', lambda rid, b=body: client.update('Payment', b, rid,
+                                                                                        res_ref=res_ref))
+                break
+            except QboError as exc:
+                if exc.code != const.FAULT_STALE_OBJECT or attempt:
+                    raise
+                current = client.read('Payment', binding.qbo_id, res_ref=res_ref)
+                if self.env['qbo.payment.import']._qbo_is_void(current):
+                    binding.write({'state': 'voided', 'error_message': _(
+                        "This payment was voided in QuickBooks (Id %s): the edit was not sent.", binding.qbo_id)})
+                    return
+                token = current['SyncToken']
+        self._qbo_write_answer(binding, document)
+
     def _qbo_void_payment(self, binding, client):
-        """Void the QuickBooks Payment (Intuit: operation=update&include=void): its invoices are open again."""
+        """Void the QuickBooks Payment (Intuit: operation=update&include=void): its invoices are open again.
+
+        Through the binding's intent, like every write: after an unknown outcome the read below
+        finds the payment already voided and sends nothing.
+        """
         res_ref = f"{self._name},{self.id}"
         current = client.read('Payment', binding.qbo_id, res_ref=res_ref)
-        if not self.env['qbo.payment.import']._qbo_is_void(current):
+        if self.env['qbo.payment.import']._qbo_is_void(current):
+            if binding.intent_operation == 'void':
+                binding._qbo_settle()
+        else:
             body = {'Id': binding.qbo_id, 'SyncToken': current['SyncToken'], 'sparse': True}
-            client.request('POST', 'payment', params={'operation': 'update', 'include': 'void'}, json_body=body,
-                           request_id=binding._qbo_request_id('void', body), operation='void', res_ref=res_ref)
-        binding.write({'state': 'voided', 'error_message': False})
+            current = binding._qbo_call('void', lambda rid: client.request(
+                'POST', 'payment', params={'operation': 'update', 'include': 'void'}, json_body=body,
+                request_id=rid, operation='void', res_ref=res_ref)['Payment'])
+        binding.write({'state': 'voided', 'error_message': False, 'qbo_sync_token': current.get('SyncToken')})
 
-    def _qbo_payment_payload(self, connection):
+    def _qbo_payment_payload(self, connection, binding):
         """The QuickBooks Payment: customer, total, one line per invoice applied, method, reference."""
         applications = self._qbo_invoice_applications(connection)
         if not applications:
@@ -118,10 +238,10 @@ class AccountPayment(models.Model):
             'CustomerRef': {'value': customer.qbo_id},
             'TotalAmt': self.currency_id.round(self.amount),
             'TxnDate': str(self.date),
-            'PrivateNote': self._qbo_marker(),
+            'PrivateNote': self._qbo_private_note(binding),
             'Line': [{'Amount': self.currency_id.round(amount),
-                      'LinkedTxn': [{'TxnId': binding.qbo_id, 'TxnType': 'Invoice'}]}
-                     for binding, amount in applications],
+                      'LinkedTxn': [{'TxnId': invoice_binding.qbo_id, 'TxnType': 'Invoice'}]}
+                     for invoice_binding, amount in applications],
         }
         reference = self.payment_reference or self.memo
         if reference:
@@ -140,15 +260,30 @@ class AccountPayment(models.Model):
                 self.currency_id, company_currency, self.company_id, self.date), 6)
         return payload
 
-    def _qbo_marker(self):
-        """PrivateNote marker: finds the payment again in QuickBooks after an unknown outcome."""
-        return _("Odoo payment %(name)s (id %(id)s)", name=self.name, id=self.id)
+    def _qbo_private_note(self, binding):
+        """PrivateNote: the payment's number for people, then the binding's untranslated marker
+        (``odoo:<database.uuid>:account.payment:<id>``, kept last: QuickBooks prefixes 'Voided - ')."""
+        return f"Odoo {self.name} {binding._qbo_marker()}"
 
-    def _qbo_find_payment(self, client, payload, res_ref):
-        """After a timeout: the payment QuickBooks may have created (same date and our marker)."""
-        rows = client.query(f"SELECT * FROM Payment WHERE TxnDate = '{payload['TxnDate']}'",
-                            res_ref=res_ref).get('Payment', [])
-        return next((row for row in rows if (row.get('PrivateNote') or '').endswith(payload['PrivateNote'])), None)
+    @api.model
+    def _qbo_own_payment_id(self, obj):
+        """The id of the Odoo payment of this database whose marker a QuickBooks Payment carries, or None.
+
+        Markers of other databases (another copy on the same QuickBooks company) are not ours.
+        """
+        marker = re.escape(self.env['qbo.mapper']._qbo_marker(self.browse()).rsplit(':', 1)[0])
+        match = re.search(rf"{marker}:(\d+)\s*$", obj.get('PrivateNote') or '')
+        return int(match.group(1)) if match else None
+
+    def _qbo_find_payment(self, client, binding, res_ref, payload=None):
+        """After an unknown outcome: the payment QuickBooks may have created, found by our marker among
+        the customer's payments, page after page."""
+        customer_id = (payload or {}).get('CustomerRef', {}).get('value') or \
+            self.partner_id.commercial_partner_id._qbo_binding(binding.connection_id).qbo_id
+        if not customer_id:
+            return None
+        rows = client.query_all('Payment', where=f"CustomerRef = {qbo_quote(customer_id)}", res_ref=res_ref)
+        return next((row for row in rows if self._qbo_own_payment_id(row) == self.id), None)
 
     def _qbo_after_process(self, binding, outcome):
         if outcome == 'sent':
@@ -176,6 +311,41 @@ class QboBindingPayment(models.Model):
             if record:
                 record.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
         return state
+
+    @api.model
+    def _qbo_link_exported_payment(self, connection, obj):
+        """A QuickBooks Payment carrying this database's payment marker that no binding holds by Id.
+
+        The answer of our create was lost (timeout after commit, crash): the change feed read is
+        then the lookup the next export would have made - the binding is linked and its intent
+        settled, and the payment is never imported back as if it came from QuickBooks.
+
+        :return: 'linked', 'echo' (ours, nothing to link) or None (not one of ours)
+        """
+        payment_id = self.env['account.payment']._qbo_own_payment_id(obj)
+        if payment_id is None:
+            return None
+        binding = self.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'),
+                               ('res_id', '=', payment_id)], limit=1)
+        if not binding or binding.qbo_id:
+            # Ours, but its Odoo payment is gone, or linked to another QuickBooks payment: never imported.
+            _logger.warning("QuickBooks Payment %s carries the marker of Odoo payment %s, which is not waiting "
+                            "for its QuickBooks Id: not imported.", obj.get('Id'), payment_id)
+            return 'echo'
+        if binding._qbo_pending_create():
+            binding._qbo_settle()
+        vals = {'qbo_id': str(obj['Id']), 'qbo_sync_token': str(obj.get('SyncToken')),
+                'qbo_total': float(obj.get('TotalAmt') or 0)}
+        if binding.state in ('to_send', 'error'):
+            payment = binding._qbo_record()
+            # Created in QuickBooks; a cancel made meanwhile still has to void it (state stays to_send).
+            if not payment or payment.state != 'canceled':
+                vals.update(state='sent', error_message=False, error_code=False, next_retry_date=False,
+                            retry_count=0, last_sync_date=fields.Datetime.now())
+        binding.write(vals)
+        if self.env['qbo.payment.import']._qbo_is_void(obj):
+            binding._qbo_payment_changed_in_qbo(obj)
+        return 'linked'
 
 
 class QboConnectionPaymentExport(models.Model):

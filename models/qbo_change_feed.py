@@ -50,8 +50,19 @@ class QboConnectionFeed(models.Model):
     again: processing is idempotent on Id + SyncToken). A window that hits QuickBooks' 1,000-object
     cap is split (entity by entity, then by LastUpdatedTime); a checkpoint older than CDC's
     30-day look-back falls back to a full reconciliation by query.
+
+    A webhook event is done only once its object came back in an answer (changed, or deleted):
+    the window starts early enough for the oldest pending event, and an event whose object did
+    not come back stays pending, read again at the next drains, until it is marked *Not seen*
+    after `WEBHOOK_EVENT_MAX_TRIES` reads. Once a day the window also re-reads the last
+    `CDC_CATCHUP_HOURS` behind the checkpoint (what a late commit in QuickBooks stamped before
+    it); what was already processed is recognised by its SyncToken and changes nothing.
     """
     _inherit = 'qbo.connection'
+
+    cdc_catchup_date = fields.Datetime(
+        'Last catch-up read', readonly=True, copy=False,
+        help="When the change feed last re-read the day behind its checkpoint (once a day).")
 
     @api.model
     def _qbo_trigger_feed(self):
@@ -106,37 +117,68 @@ class QboConnectionFeed(models.Model):
         return self._qbo_notification(_("QuickBooks changes read"), message, 'warning' if to_check else 'success')
 
     def _qbo_drain(self):
-        """Read and apply every change since the checkpoint; mark the waiting events as processed.
+        """Read and apply every change since the checkpoint; close the webhook events it answered.
 
-        :return: {'objects': n, 'calls': n} (what was read, and how many QuickBooks calls it took)
+        :return: {'objects': n, 'calls': n, 'seen': {(entity, id)}} (what was read, and how many
+            QuickBooks calls it took)
         :raise QboError: the CDC call failed (the checkpoint and the events stay as they were)
         """
         self.ensure_one()
         Event = self.env['qbo.webhook.event'].sudo()
-        # Events stored until now are covered by the call below (it starts after them).
         events = Event.search([('connection_id', '=', self.id), ('state', '=', 'pending')])
         now = fields.Datetime.now()
         # No checkpoint (a connection made before this feature): start now, never backfill history.
         since = self.cdc_checkpoint or now
-        stats = {'objects': 0, 'calls': 0}
+        start = since - timedelta(seconds=const.CDC_OVERLAP_SECONDS)
+        # A late delivery may announce a change stamped before the checkpoint: the window covers it.
+        oldest = min(filter(None, (qbo_parse_time(event.event_time) for event in events)), default=None)
+        if oldest:
+            start = min(start, oldest - timedelta(seconds=const.CDC_OVERLAP_SECONDS))
+        catchup = self.cdc_checkpoint and (
+            not self.cdc_catchup_date or self.cdc_catchup_date <= now - timedelta(hours=const.CDC_CATCHUP_HOURS))
+        if catchup:
+            start = min(start, since - timedelta(hours=const.CDC_CATCHUP_HOURS))
+        stats = {'objects': 0, 'calls': 0, 'seen': set()}
         with self._qbo_client_session() as client:
             if since < now - timedelta(days=const.CDC_MAX_DAYS) + timedelta(minutes=10):
                 checkpoint = self._qbo_full_reconcile(client, since, stats)
             else:
+                start = max(start, now - timedelta(days=const.CDC_MAX_DAYS) + timedelta(minutes=10))
                 try:
-                    checkpoint = self._qbo_read_window(client, since - timedelta(seconds=const.CDC_OVERLAP_SECONDS),
-                                                       stats)
+                    checkpoint = self._qbo_read_window(client, start, stats)
                 except QboValidationError as exc:
                     # By QuickBooks' clock the checkpoint is beyond CDC's 30 days.
                     if 'changedSince' not in f"{exc} {exc.detail or ''} {exc.element or ''}":
                         raise
                     checkpoint = self._qbo_full_reconcile(client, since, stats)
             # Customers merged in QuickBooks: their links move to the survivor (CDC does not say it).
-            self.env['qbo.exporter.customer']._qbo_apply_merges(self, client, events.filtered(
-                lambda e: e.entity == 'Customer' and e.operation == 'Merge'))
-        self.sudo().write({'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now, 'feed_error': False})
-        events.write({'state': 'done', 'processed_date': now})
+            merges = events.filtered(lambda e: e.entity == 'Customer' and e.operation == 'Merge')
+            self.env['qbo.exporter.customer']._qbo_apply_merges(self, client, merges)
+        vals = {'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now, 'feed_error': False}
+        if catchup:
+            vals['cdc_catchup_date'] = now
+        self.sudo().write(vals)
+        merges.write({'state': 'done', 'processed_date': now, 'note': False})  # answered by the relinking
+        self._qbo_close_events(events - merges, stats['seen'], now)
         return stats
+
+    @api.model
+    def _qbo_close_events(self, events, seen, now):
+        """Done: the events whose object came back. The others stay pending for the next drains, then
+        are marked 'Not seen' after WEBHOOK_EVENT_MAX_TRIES reads (with the reason, on the event)."""
+        answered = events.filtered(lambda event: (event.entity, event.entity_id) in seen)
+        answered.write({'state': 'done', 'processed_date': now, 'note': False})
+        for event in events - answered:
+            tries = event.read_count + 1
+            if tries >= const.WEBHOOK_EVENT_MAX_TRIES:
+                event.write({'state': 'unseen', 'read_count': tries, 'processed_date': now, 'note': _(
+                    "QuickBooks' change feed did not return %(entity)s %(id)s in %(tries)s reads: nothing was "
+                    "applied for this event. 'Read changes now' on the connection reads again; a full "
+                    "reconciliation compares every object.", entity=event.entity, id=event.entity_id, tries=tries)})
+            else:
+                event.write({'read_count': tries, 'note': _(
+                    "Not in QuickBooks' change feed yet (read %(tries)s of %(max)s).", tries=tries,
+                    max=const.WEBHOOK_EVENT_MAX_TRIES)})
 
     def _qbo_read_window(self, client, since, stats):
         """One CDC call for every entity; split the window when QuickBooks capped the answer.
@@ -222,13 +264,21 @@ class QboConnectionFeed(models.Model):
         return now
 
     def _qbo_apply_changes(self, groups, stats):
-        """Apply changed objects: payments first (they may free invoices), then invoices and credit notes."""
+        """Apply changed objects: payments first (they may free invoices), then invoices and credit notes.
+
+        The invoices and credit memos of the answer go with the payments: their Balance is what
+        QuickBooks holds open, checked before a document is paid in Odoo. `stats['seen']` collects
+        the (entity, Id) of every object that came back (webhook events are closed by it).
+        """
         self.ensure_one()
+        documents = {(entity, str(obj.get('Id'))): obj for entity in ('Invoice', 'CreditMemo')
+                     for obj in self._qbo_latest(groups.get(entity, [])) if obj.get('status') != 'Deleted'}
         for entity in ('Payment', 'Invoice', 'CreditMemo'):
             for obj in self._qbo_latest(groups.get(entity, [])):
                 stats['objects'] += 1
+                stats.setdefault('seen', set()).add((entity, str(obj.get('Id'))))
                 if entity == 'Payment':
-                    self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj)
+                    self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj, documents)
                 else:
                     self._qbo_sync_document(entity, obj)
 

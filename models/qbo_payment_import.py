@@ -1,7 +1,7 @@
 import logging
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 
 from . import qbo_compat
 
@@ -18,6 +18,12 @@ class QboPaymentImport(models.Model):
     here as *Unmatched*, never guessed. Void and delete in QuickBooks unreconcile and cancel the
     Odoo payment. Unique per connection and QuickBooks Id, and skipped when its SyncToken did not
     change: the same change read twice (webhook redelivered, overlapping windows) does nothing.
+
+    An edit in QuickBooks never undoes accounting work done in Odoo: an edit that keeps the amounts
+    (memo, date, reference, deposit account) updates the Odoo payment in place, and an amount change
+    books only the difference, as an adjustment payment of the same QuickBooks payment (see
+    `_qbo_book_difference`), so that a bank-statement match or a reconciliation made by a user stays
+    as it is. `booked` records what the Odoo payments hold, to compute that difference.
     """
     _name = 'qbo.payment.import'
     _description = 'Payment received in QuickBooks Online'
@@ -43,7 +49,13 @@ class QboPaymentImport(models.Model):
     unapplied_amount = fields.Float('Unapplied (credit)', readonly=True, digits=(16, 2))
     currency_name = fields.Char('Currency', readonly=True)
     reference = fields.Char(readonly=True)
+    private_note = fields.Char('QuickBooks memo', readonly=True)
     payment_id = fields.Many2one('account.payment', 'Odoo payment', readonly=True, index=True)
+    adjustment_ids = fields.Many2many(
+        'account.payment', 'qbo_payment_import_adjustment_rel', 'import_id', 'payment_id', string='Adjustments',
+        readonly=True, help="Amount changes made in QuickBooks after the import: each books only the difference.")
+    booked = fields.Json(readonly=True, help="What the Odoo payments hold: the total, the unapplied amount and the "
+                                             "amount applied per document.")
     move_ids = fields.Many2many('account.move', string='Documents paid', readonly=True)
     data = fields.Json('QuickBooks payment', readonly=True)
 
@@ -53,21 +65,30 @@ class QboPaymentImport(models.Model):
     # ------------------------------------------------------------------ entry point (change feed)
 
     @api.model
-    def _qbo_sync_payment(self, connection, obj):
+    def _qbo_sync_payment(self, connection, obj, documents=None):
         """Bring one QuickBooks Payment (or its deletion) to Odoo. Idempotent.
 
         :param connection: the qbo.connection it comes from
         :param dict obj: the Payment as CDC returns it (or {'Id', 'status': 'Deleted'})
-        :return: 'echo', 'imported', 'unmatched', 'error', 'voided', 'deleted' or 'skipped'
+        :param dict documents: {(entity, Id): object} of the invoices and credit memos read with it
+            (their Balance is what QuickBooks holds open); what is missing is read when needed
+        :return: 'echo', 'linked', 'imported', 'updated', 'unmatched', 'error', 'voided', 'deleted' or 'skipped'
         """
         qbo_id = str(obj.get('Id'))
         record = self.search([('connection_id', '=', connection.id), ('qbo_id', '=', qbo_id)], limit=1)
-        exported = self.env['qbo.binding'].sudo().search([
+        Binding = self.env['qbo.binding'].sudo()
+        exported = Binding.search([
             ('connection_id', '=', connection.id), ('entity', '=', 'Payment'), ('qbo_id', '=', qbo_id)], limit=1)
         if exported:
             # Our own payment (sent from Odoo): never imported back.
             return exported._qbo_payment_changed_in_qbo(obj)
         deleted = obj.get('status') == 'Deleted'
+        if not record and not deleted:
+            # Sent from this database but its Id never recorded (the answer of the create was lost): the
+            # marker says so, and the change feed serves as the lookup.
+            linked = Binding._qbo_link_exported_payment(connection, obj)
+            if linked:
+                return linked
         if record and not deleted and record.qbo_sync_token == str(obj.get('SyncToken')):
             return 'echo'
         if not record and deleted:
@@ -76,13 +97,14 @@ class QboPaymentImport(models.Model):
             record = self.create({'connection_id': connection.id, 'qbo_id': qbo_id})
         try:
             with self.env.cr.savepoint():
-                return record._qbo_apply(obj)
+                return record._qbo_apply(obj, documents)
         except UserError as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad payment must not hold back the feed (listed instead)
             _logger.exception("QuickBooks payment %s could not be imported", qbo_id)
             error = _("Unexpected error: %s", exc)
-        record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken'))})
+        # The version that failed is kept: Retry applies it, not the one before.
+        record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken')), 'data': obj})
         return 'error'
 
     @api.model
@@ -91,12 +113,23 @@ class QboPaymentImport(models.Model):
         return (obj.get('PrivateNote') or '').startswith('Voided') and not float(obj.get('TotalAmt') or 0) and \
             not any(float(line.get('Amount') or 0) for line in obj.get('Line') or [])
 
-    def _qbo_apply(self, obj):
-        """(Re)build the Odoo side of this QuickBooks payment from its current version."""
+    def _qbo_live_payments(self):
+        """The Odoo payments that book this QuickBooks payment now (the first one and its adjustments)."""
+        self.ensure_one()
+        return (self.payment_id | self.adjustment_ids).filtered(lambda payment: payment.state != 'canceled')
+
+    def _qbo_apply(self, obj, documents=None):
+        """Bring the Odoo side of this QuickBooks payment to its current version.
+
+        First version: one Odoo payment. Later versions: the same payment updated in place when the
+        amounts are unchanged, else only the difference booked (`_qbo_book_difference`). Void and
+        delete unreconcile and cancel what was booked: the payment no longer exists in QuickBooks.
+        """
         self.ensure_one()
         if obj.get('status') == 'Deleted':
             self._qbo_undo(_("Deleted in QuickBooks."))
-            self.write({'state': 'deleted', 'message': _("Deleted in QuickBooks; the Odoo payment was cancelled.")})
+            self.write({'state': 'deleted', 'booked': False,
+                        'message': _("Deleted in QuickBooks; the Odoo payment was cancelled.")})
             return 'deleted'
         vals = {
             'qbo_sync_token': str(obj.get('SyncToken')), 'data': obj,
@@ -104,40 +137,95 @@ class QboPaymentImport(models.Model):
             'txn_date': obj.get('TxnDate') or False, 'amount': float(obj.get('TotalAmt') or 0),
             'unapplied_amount': float(obj.get('UnappliedAmt') or 0),
             'currency_name': (obj.get('CurrencyRef') or {}).get('value'), 'reference': obj.get('PaymentRefNum'),
+            'private_note': obj.get('PrivateNote') or False,
         }
-        # A changed payment is rebuilt: the previous Odoo payment is unreconciled and cancelled.
-        self._qbo_undo(_("Changed in QuickBooks (SyncToken %s).", obj.get('SyncToken')))
         if self._qbo_is_void(obj):
-            self.write(dict(vals, state='voided', message=_("Voided in QuickBooks; the Odoo payment was cancelled.")))
+            self._qbo_undo(_("Voided in QuickBooks."))
+            self.write(dict(vals, state='voided', booked=False,
+                            message=_("Voided in QuickBooks; the Odoo payment was cancelled.")))
             return 'voided'
         connection = self.connection_id
-        applications, unknown = self._qbo_applications(connection, obj)
+        live = self._qbo_live_payments()
+        if live and not self.booked and self.state == 'imported' and self.data:
+            # Imported before `booked` was recorded: the version it holds is the one last applied.
+            self.booked = self._qbo_booked_vals(self.data, self._qbo_resolve(connection, self.data))
+        applications, unknown = self._qbo_applications(connection, obj, documents)
         partner = self._qbo_partner(connection, obj, applications)
+        if live and partner and partner != live[:1].partner_id.commercial_partner_id:
+            unknown.append(_("The payment moved to another customer in QuickBooks (%s).", vals['qbo_customer']))
         if unknown or not partner:
             problems = list(unknown)
             if not partner:
                 problems.append(_("The QuickBooks customer %s is not linked to an Odoo contact.",
                                   vals['qbo_customer']))
+            if live:
+                problems.append(_("Odoo keeps the previous version of this payment (%s) until this is resolved.",
+                                  live[:1].display_name))
             self.write(dict(vals, state='unmatched', partner_id=partner.id if partner else False,
-                            message='\n'.join(problems), move_ids=[Command.clear()]))
+                            message='\n'.join(problems)))
             return 'unmatched'
-        payment = self._qbo_create_payment(connection, obj, partner, applications)
-        self.write(dict(vals, state='imported', message=False, partner_id=partner.id, payment_id=payment.id,
-                        move_ids=[Command.set([move.id for move, _amount in applications])]))
-        for move, amount in applications:
+        if not live:
+            payment = self._qbo_create_payment(connection, obj, partner, applications)
+            self.write({'payment_id': payment.id, 'adjustment_ids': [Command.clear()]})
+            notes, outcome = [], 'imported'
+            changed = applications
+        else:
+            payment = live[:1]
+            notes = self._qbo_update_in_place(payment, obj)
+            changed = self._qbo_book_difference(connection, obj, partner, applications)
+            outcome = 'updated'
+        self.write(dict(vals, state='imported', message='\n'.join(notes) or False, partner_id=partner.id,
+                        move_ids=[Command.set([move.id for move, _amount in applications])],
+                        booked=self._qbo_booked_vals(obj, applications)))
+        for move, amount in changed:
             move.sudo().message_post(body=_(
                 "Payment received in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
-                id=self.qbo_id, amount=amount, payment=payment.display_name),
+                id=self.qbo_id, amount=amount, payment=payment.display_name) if outcome == 'imported' else _(
+                "Payment %(id)s changed in QuickBooks: %(amount)s more applied (negative: taken back), see "
+                "%(payment)s.", id=self.qbo_id, amount=amount, payment=payment.display_name),
                 message_type='comment', subtype_xmlid='mail.mt_note')
-        return 'imported'
+        return outcome
+
+    @api.model
+    def _qbo_resolve(self, connection, obj):
+        """[(move, amount)] of the documents of `obj` Odoo has (no checks: what a booked version applied)."""
+        Binding = self.env['qbo.binding'].sudo()
+        amounts = {}
+        for line in obj.get('Line') or []:
+            for link in line.get('LinkedTxn') or []:
+                binding = Binding.search([('connection_id', '=', connection.id), ('entity', '=', link.get('TxnType')),
+                                          ('qbo_id', '=', str(link.get('TxnId')))], limit=1)
+                move = binding._qbo_record() if binding and binding.res_model == 'account.move' else None
+                if move:
+                    amounts[move] = amounts.get(move, 0.0) + float(line.get('Amount') or 0)
+        return list(amounts.items())
+
+    @api.model
+    def _qbo_booked_vals(self, obj, applications):
+        return {'total': float(obj.get('TotalAmt') or 0), 'unapplied': float(obj.get('UnappliedAmt') or 0),
+                'lines': [[move.id, amount] for move, amount in applications]}
+
+    def _qbo_booked_amounts(self):
+        """{move id: amount applied} by the Odoo payments of this record (what `booked` says)."""
+        self.ensure_one()
+        if not self._qbo_live_payments():
+            return {}
+        return {move_id: amount for move_id, amount in (self.booked or {}).get('lines') or []}
 
     # ------------------------------------------------------------------ resolution
 
-    @api.model
-    def _qbo_applications(self, connection, obj):
-        """[(move, amount)] per linked document, and the messages for documents we don't know."""
+    def _qbo_applications(self, connection, obj, documents=None):
+        """[(move, amount)] per linked document, and the messages for what cannot be booked.
+
+        Never pays an invoice twice across the two systems: what this version adds to a document
+        (its difference from what is booked) must fit what Odoo has open, and must not leave Odoo
+        with less open than QuickBooks itself has (then the document was also paid in Odoo by a
+        payment QuickBooks does not know, whether the amounts match exactly or not). Odoo payments
+        still on their way to QuickBooks (payment export) are counted as QuickBooks will count them.
+        """
         Binding = self.env['qbo.binding'].sudo()
         applications = {}
+        links = {}
         unknown = []
         for line in obj.get('Line') or []:
             amount = float(line.get('Amount') or 0)
@@ -154,13 +242,68 @@ class QboPaymentImport(models.Model):
                     unknown.append(_("%s is not posted in Odoo.", move.display_name))
                     continue
                 applications[move] = applications.get(move, 0.0) + amount
+                links[move] = (entity, txn_id)
+        booked = self._qbo_booked_amounts() if self else {}
         for move, amount in applications.items():
-            # Paid in Odoo too (registered by hand): a second payment would only make a false credit.
-            if move.currency_id.compare_amounts(amount, move.amount_residual) > 0:
+            added = amount - booked.get(move.id, 0.0)
+            currency = move.currency_id
+            if currency.compare_amounts(added, 0) <= 0:
+                continue
+            if currency.compare_amounts(added, move.amount_residual) > 0:
+                # Paid in Odoo too (registered by hand): a second payment would only make a false credit.
                 unknown.append(_("%(doc)s has %(residual)s left to pay in Odoo but QuickBooks applies %(amount)s: "
                                  "was it also paid in Odoo?", doc=move.display_name, residual=move.amount_residual,
-                                 amount=amount))
+                                 amount=added))
+                continue
+            qbo_open = self._qbo_document_open(connection, *links[move], documents=documents)
+            if qbo_open is None:
+                continue
+            expected = qbo_open - self._qbo_pending_export(connection, move)
+            left = move.amount_residual - added
+            if currency.compare_amounts(left, expected) < 0:
+                unknown.append(_("QuickBooks still has %(open)s open on %(doc)s, but with this payment Odoo would "
+                                 "have %(left)s left to pay: was it also paid in Odoo?", open=qbo_open,
+                                 doc=move.display_name, left=currency.round(left)))
         return [(move, amount) for move, amount in applications.items() if amount], unknown
+
+    @api.model
+    def _qbo_document_open(self, connection, entity, txn_id, documents=None):
+        """What QuickBooks holds open on a document (its Balance), from the objects read with the
+        payment, else read now; None when it cannot be read (the Odoo-side checks still apply)."""
+        document = (documents or {}).get((entity, txn_id))
+        if document is None:
+            try:
+                with connection._qbo_client_session() as client:
+                    document = client.read(entity, txn_id)
+            except Exception:  # noqa: BLE001 - offline: fall back to the Odoo-side checks
+                _logger.info("QuickBooks %s %s could not be read for its balance", entity, txn_id, exc_info=True)
+                return None
+            if documents is not None:
+                documents[(entity, txn_id)] = document
+        balance = document.get('RemainingCredit' if entity == 'CreditMemo' else 'Balance', document.get('Balance'))
+        return float(balance) if balance is not None else None
+
+    @api.model
+    def _qbo_pending_export(self, connection, move):
+        """What Odoo payments reconciled with `move` apply to it but QuickBooks does not have yet:
+        payments queued for the payment export (no QuickBooks Id yet). QuickBooks will count them."""
+        if not connection.payment_export:
+            return 0.0
+        Payment = self.env['account.payment']
+        pending = 0.0
+        receivable = move.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+        for partial in receivable.matched_debit_ids | receivable.matched_credit_ids:
+            other = partial.credit_move_id if partial.debit_move_id in receivable else partial.debit_move_id
+            payment = other.move_id.origin_payment_id
+            if payment and Payment._qbo_waits_for_export(connection, payment):
+                amount = partial.credit_amount_currency if partial.debit_move_id in receivable \
+                    else partial.debit_amount_currency
+                pending += amount
+        # Payments without a journal entry (no outstanding account, Odoo Accounting) only link the invoice.
+        for payment in move.matched_payment_ids.filtered(lambda p: not p.move_id):
+            if Payment._qbo_waits_for_export(connection, payment):
+                pending += payment.amount
+        return pending
 
     @api.model
     def _qbo_partner(self, connection, obj, applications):
@@ -197,18 +340,44 @@ class QboPaymentImport(models.Model):
                               "journal (QuickBooks mappings), or set the connection's payment journal."))
         return journal, False
 
+    @api.model
+    def _qbo_liquidity_account(self, connection, journal, deposited):
+        """The account the money is on: the bank account when deposited, else outstanding receipts."""
+        if deposited:
+            return journal.default_account_id
+        method_line = journal.inbound_payment_method_line_ids[:1]
+        return method_line.payment_account_id or self.env['account.payment'].with_company(connection.company_id).new(
+            {'journal_id': journal.id, 'company_id': connection.company_id.id})._get_outstanding_account('inbound')
+
+    def _qbo_memo(self, obj):
+        """The Odoo payment's memo: which QuickBooks payment, then the memo written in QuickBooks."""
+        label = _("QuickBooks payment %s", self.qbo_id)
+        note = (obj.get('PrivateNote') or '').strip()
+        return f"{label}: {note}" if note else label
+
     # ------------------------------------------------------------------ Odoo payment
 
-    def _qbo_create_payment(self, connection, obj, partner, applications):
-        """An inbound customer payment with one receivable line per application, reconciled exactly.
+    def _qbo_create_payment(self, connection, obj, partner, applications, unapplied=None, total=None, label=None,
+                            template=None):
+        """An Odoo customer payment with one receivable line per application, reconciled exactly.
 
         Invoices get a credit line of the applied amount, credit notes a debit line (a $0 payment
         that applies a credit memo to an invoice nets to zero), the unapplied rest a credit line
-        left open as customer credit.
+        left open as customer credit. Negative amounts (an adjustment that takes an application
+        back) make the opposite lines, reconciled by the caller.
+
+        :param unapplied: the unapplied amount to book (default: the payment's UnappliedAmt)
+        :param total: the amount received (default: TotalAmt); negative: an outbound adjustment
+        :param template: the payment being adjusted: its journal and liquidity account are kept
+        :return: the posted payment; its lines in `applications` order come first after the liquidity line
         """
         self.ensure_one()
         company = connection.company_id
-        journal, deposited = self._qbo_journal(connection, obj)
+        if template:
+            journal, outstanding = template.journal_id, template.outstanding_account_id
+        else:
+            journal, deposited = self._qbo_journal(connection, obj)
+            outstanding = self._qbo_liquidity_account(connection, journal, deposited)
         currency = self.env['res.currency'].search([('name', '=', (obj.get('CurrencyRef') or {}).get('value'))],
                                                    limit=1) or company.currency_id
         rate = float(obj.get('ExchangeRate') or 1.0) if currency != company.currency_id else 1.0
@@ -216,15 +385,14 @@ class QboPaymentImport(models.Model):
         def balance(amount):
             return company.currency_id.round(amount * rate)
 
-        method_line = journal.inbound_payment_method_line_ids[:1]
+        total = float(obj.get('TotalAmt') or 0) if total is None else total
+        payment_type = 'outbound' if currency.compare_amounts(total, 0) < 0 else 'inbound'
+        method_line = journal[f'{payment_type}_payment_method_line_ids'][:1]
         Payment = self.env['account.payment'].with_company(company)
-        outstanding = journal.default_account_id if deposited else (
-            method_line.payment_account_id
-            or Payment.new({'journal_id': journal.id, 'company_id': company.id})._get_outstanding_account('inbound'))
         if not outstanding:
             raise UserError(_("The journal %s has no outstanding receipts account.", journal.display_name))
         receivable = partner.with_company(company).property_account_receivable_id
-        label = _("QuickBooks payment %s", self.qbo_id)
+        label = label or _("QuickBooks payment %s", self.qbo_id)
         lines, targets = [], []
         for move, amount in applications:
             sign = -1 if move.move_type == 'out_invoice' else 1  # credit the invoice, debit the credit note
@@ -233,46 +401,172 @@ class QboPaymentImport(models.Model):
             lines.append({'name': f"{label}: {move.name}", 'account_id': (target[:1].account_id or receivable).id,
                           'partner_id': partner.id, 'currency_id': currency.id,
                           'amount_currency': sign * amount, 'balance': sign * balance(amount)})
-            targets.append(target)
-        unapplied = float(obj.get('UnappliedAmt') or 0)
+            targets.append(target if amount > 0 else None)
+        unapplied = float(obj.get('UnappliedAmt') or 0) if unapplied is None else unapplied
         if unapplied:
             lines.append({'name': _("%s: unapplied (customer credit)", label), 'account_id': receivable.id,
                           'partner_id': partner.id, 'currency_id': currency.id,
                           'amount_currency': -unapplied, 'balance': -balance(unapplied)})
             targets.append(None)
-        total = float(obj.get('TotalAmt') or 0)
         liquidity = {'name': label, 'account_id': outstanding.id, 'partner_id': partner.id, 'currency_id': currency.id,
                      'amount_currency': total, 'balance': -sum(line['balance'] for line in lines)}
         payment = Payment.with_context(qbo_importing=True).create({
-            'payment_type': 'inbound', 'partner_type': 'customer', 'partner_id': partner.id,
-            'amount': total, 'currency_id': currency.id, 'date': obj.get('TxnDate') or fields.Date.today(),
+            'payment_type': payment_type, 'partner_type': 'customer', 'partner_id': partner.id,
+            'amount': abs(total), 'currency_id': currency.id, 'date': obj.get('TxnDate') or fields.Date.today(),
             'journal_id': journal.id, 'payment_method_line_id': method_line.id,
             'outstanding_account_id': outstanding.id,
-            'memo': label, 'payment_reference': obj.get('PaymentRefNum') or False,
+            'memo': self._qbo_memo(obj) if not template else label,
+            'payment_reference': obj.get('PaymentRefNum') or False,
             'line_ids': [Command.create(vals) for vals in [liquidity] + lines],
             # As the register-payment wizard does: the payment is 'paid' once its invoices are.
-            'invoice_ids': [Command.set([m.id for m, _amount in applications if m.move_type == 'out_invoice'])],
+            'invoice_ids': [Command.set([m.id for m, amount in applications
+                                         if m.move_type == 'out_invoice' and amount > 0])],
         })
         # The payment recomputes it from its method line; keep the account the entry really uses.
         payment.outstanding_account_id = outstanding
         payment.action_post()
-        counterparts = payment.move_id.line_ids.filtered(lambda line: line.account_id != outstanding)
+        counterparts = payment.move_id.line_ids.filtered(lambda line: line.account_id != outstanding).sorted('id')
         # Lines keep their creation order: one per application, in `targets` order.
-        for line, target in zip(counterparts.sorted('id'), targets):
+        for line, target in zip(counterparts, targets):
             if target:
                 (line | target).reconcile()
         return payment
 
-    def _qbo_undo(self, reason):
-        """Unreconcile and cancel the Odoo payment of this record (before a rebuild, void or delete).
+    def _qbo_update_in_place(self, payment, obj):
+        """Apply an edit that does not touch the amounts to the Odoo payment itself: reference and
+        memo, date, deposit account. The payment keeps its record, its number and every reconciliation.
 
-        The cancelled payment stays linked here, as history, until a rebuild replaces it.
+        The date of the posted entry moves as account.bank.statement.line moves its own (a posted
+        entry's date is otherwise read-only): not in a locked period, nor on a hashed entry, nor out
+        of its number's sequence period - then Odoo keeps its date and says why. The liquidity line
+        moves to the new deposit account only while nothing (a bank statement) is matched with it.
+
+        :return: notes on what could not follow QuickBooks (shown on the record and the payment)
         """
-        for record in self.filtered(lambda r: r.payment_id and r.payment_id.state != 'canceled'):
-            payment = record.payment_id
-            payment.move_id.line_ids.remove_move_reconcile()
-            payment.action_draft()
-            payment.action_cancel()
+        notes = []
+        in_place = payment.with_context(qbo_payment_in_place=True)
+        vals = {}
+        if (payment.payment_reference or False) != (obj.get('PaymentRefNum') or False):
+            vals['payment_reference'] = obj.get('PaymentRefNum') or False
+        memo = self._qbo_memo(obj)
+        if payment.memo != memo:
+            vals['memo'] = memo
+        if vals:
+            in_place.write(vals)
+        date = fields.Date.to_date(obj.get('TxnDate')) if obj.get('TxnDate') else None
+        if date and date != payment.date:
+            try:
+                with self.env.cr.savepoint():
+                    payment.move_id.with_context(skip_readonly_check=True).write({'date': date})
+                    in_place.write({'date': date})
+            except (UserError, ValidationError) as exc:
+                notes.append(_("QuickBooks dates this payment %(date)s; Odoo keeps %(kept)s: %(reason)s",
+                               date=date, kept=payment.date, reason=exc.args[0] if exc.args else exc))
+        journal, deposited = self._qbo_journal(self.connection_id, obj)
+        account = self._qbo_liquidity_account(self.connection_id, journal, deposited)
+        liquidity = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
+        if journal != payment.journal_id:
+            notes.append(_("QuickBooks deposited this payment to another account, mapped to the journal %(journal)s; "
+                           "the posted payment stays in %(kept)s.", journal=journal.display_name,
+                           kept=payment.journal_id.display_name))
+        elif account and liquidity and account != payment.outstanding_account_id:
+            if liquidity.matched_debit_ids or liquidity.matched_credit_ids:
+                notes.append(_("QuickBooks deposited this payment to another account; the payment is already matched "
+                               "on %s in Odoo, so it stays there.", payment.outstanding_account_id.display_name))
+            else:
+                liquidity.write({'account_id': account.id})
+                in_place.write({'outstanding_account_id': account.id})
+        for note in notes:
+            if note not in (self.message or ''):  # said at the previous version already
+                payment.message_post(body=note, message_type='comment', subtype_xmlid='mail.mt_note')
+        return notes
+
+    def _qbo_book_difference(self, connection, obj, partner, applications):
+        """An amount change: book only what changed, as an adjustment payment of this QuickBooks payment.
+
+        The first payment and everything matched with it stay as they are. Per document, the
+        adjustment applies what QuickBooks added (reconciled with the document) or takes back what
+        QuickBooks removed: the import's own reconciliation with that document is undone, netted
+        with the adjustment and redone for what remains; a user's matches are never touched. Its
+        liquidity line is the difference in the amount received (negative: an outbound payment).
+
+        :return: [(move, difference)] of the documents whose applied amount changed
+        """
+        booked = self._qbo_booked_amounts()
+        booked_vals = self.booked or {}
+        new = {move.id: amount for move, amount in applications}
+        moves = {move.id: move for move, _amount in applications}
+        moves.update((move.id, move) for move in self.env['account.move'].browse(list(booked)).exists())
+        currency = self._qbo_live_payments()[:1].currency_id
+        deltas = [(moves[move_id], currency.round(new.get(move_id, 0.0) - booked.get(move_id, 0.0)))
+                  for move_id in moves]
+        deltas = [(move, amount) for move, amount in deltas if not currency.is_zero(amount)]
+        unapplied = currency.round(float(obj.get('UnappliedAmt') or 0) - float(booked_vals.get('unapplied') or 0))
+        total = currency.round(float(obj.get('TotalAmt') or 0) - float(booked_vals.get('total') or 0))
+        if not deltas and currency.is_zero(unapplied) and currency.is_zero(total):
+            return []
+        template = self.payment_id if self.payment_id.state != 'canceled' else self._qbo_live_payments()[:1]
+        ours = self._qbo_live_payments().move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == 'asset_receivable')
+        # Free the import's own reconciliations with the documents that lose an application: what remains
+        # is re-applied below, after the adjustment's opposite line absorbed the difference.
+        freed = {}
+        for move, amount in deltas:
+            if amount < 0:
+                document_lines = move.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+                partials = (ours.matched_debit_ids | ours.matched_credit_ids).filtered(
+                    lambda p, d=document_lines: p.debit_move_id in d or p.credit_move_id in d)
+                applied_by_us = (partials.debit_move_id | partials.credit_move_id) & ours
+                partials.unlink()
+                freed[move] = (document_lines, applied_by_us)
+        adjustment = self._qbo_create_payment(
+            connection, obj, partner, deltas, unapplied=unapplied, total=total, template=template,
+            label=_("QuickBooks payment %(id)s, changed (SyncToken %(token)s)", id=self.qbo_id,
+                    token=obj.get('SyncToken')))
+        new_lines = adjustment.move_id.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+        for move, (document_lines, applied_by_us) in freed.items():
+            # The adjustment's line for this document nets with the import's own lines that were applied to
+            # it, then what is left of those goes back to the document.
+            taking_back = new_lines.filtered(lambda line, m=move: line.name.endswith(f": {m.name}"))
+            (taking_back | applied_by_us).reconcile()
+            rest = applied_by_us.filtered(lambda line: not line.reconciled)
+            if rest:
+                (rest | document_lines.filtered(lambda line: not line.reconciled)).reconcile()
+        if currency.compare_amounts(unapplied, 0) < 0:
+            # Less left as credit: the adjustment's debit nets with the credit still open (if a user used it
+            # meanwhile, the debit stays open: the customer owes it again).
+            open_credit = ours.filtered(lambda line: not line.reconciled and line.amount_currency < 0)
+            taking_back = new_lines.filtered(lambda line: not line.reconciled and line.amount_currency > 0
+                                             and 'unapplied' in (line.name or ''))
+            if open_credit and taking_back:
+                (open_credit | taking_back).reconcile()
+        self.write({'adjustment_ids': [Command.link(adjustment.id)]})
+        return deltas
+
+    def _qbo_undo(self, reason):
+        """Unreconcile and cancel the Odoo payments of this record (void or delete in QuickBooks).
+
+        The cancelled payments stay linked here, as history.
+        """
+        for record in self:
+            payments = record._qbo_live_payments()
+            if not payments:
+                continue
+            # The import never matches a liquidity line: a match there is a user's (a bank statement), proof
+            # in Odoo that the money came. Cancelling would undo it: a person decides (then Retry).
+            matched = payments.move_id.line_ids.filtered(
+                lambda line: line.account_id == line.move_id.origin_payment_id.outstanding_account_id
+                and (line.matched_debit_ids or line.matched_credit_ids))
+            if matched:
+                raise UserError(_(
+                    "%(reason)s %(payments)s is matched with %(what)s in Odoo: it is not cancelled "
+                    "automatically. Check it, unmatch and cancel it by hand (or keep it), then Retry.",
+                    reason=reason, payments=', '.join(matched.move_id.mapped('display_name')),
+                    what=', '.join((matched.matched_debit_ids.debit_move_id | matched.matched_credit_ids.credit_move_id)
+                                   .move_id.mapped('display_name'))))
+            payments.move_id.line_ids.remove_move_reconcile()
+            payments.action_draft()
+            payments.action_cancel()
             for move in record.move_ids:
                 move.sudo().message_post(body=_("QuickBooks payment %(id)s cancelled in Odoo: %(reason)s",
                                                 id=record.qbo_id, reason=reason),

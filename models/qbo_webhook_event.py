@@ -47,8 +47,10 @@ class QboWebhookEvent(models.Model):
     merged_entity_id = fields.Char('Merged QuickBooks Id', readonly=True,
                                    help="Merge events: the Id of the object merged into this one (deletedId).")
     event_time = fields.Char(readonly=True)
-    state = fields.Selection([('pending', 'Pending'), ('done', 'Processed'), ('ignored', 'Ignored')],
+    state = fields.Selection([('pending', 'Pending'), ('done', 'Processed'), ('ignored', 'Ignored'),
+                              ('unseen', 'Not seen in QuickBooks')],
                              default='pending', required=True, index=True, readonly=True)
+    read_count = fields.Integer('Reads', readonly=True, help="Change-feed reads that did not return this object.")
     note = fields.Char(readonly=True)
     processed_date = fields.Datetime(readonly=True)
 

@@ -10,6 +10,7 @@ from . import test_qbo_throughput
 from . import test_qbo_parity
 from . import test_qbo_security
 from . import test_qbo_payments
+from . import test_qbo_change_feed
 from . import test_qbo_webhook
 from . import test_qbo_compat
 from . import test_qbo_i18n

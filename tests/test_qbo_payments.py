@@ -167,23 +167,183 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(invoice.payment_state, 'not_paid')
         self.assertIn('cancelled in Odoo', invoice.message_ids[0].body)
 
-    def test_payment_edited_in_quickbooks_is_rebuilt(self):
+    def _partials(self, payments):
+        lines = payments.move_id.line_ids
+        return lines.matched_debit_ids | lines.matched_credit_ids
+
+    def _receivable(self, move):
+        return move.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+
+    def test_memo_date_reference_and_deposit_edits_update_the_payment_in_place(self):
+        invoice = self._sent()
+        checking = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
+                                               ('name', '=', 'Checking')], limit=1)
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
+                                        'res_id': self.bank.id, 'qbo_ref_id': checking.id})
+        qbo_payment = self.qbo_pay([(invoice, 108.0)], PaymentRefNum='CHK-1')
+        self.drain()
+        payment = self.imported(qbo_payment).payment_id
+        name, partials = payment.name, self._partials(payment)
+        self.assertEqual(len(partials), 1)
+        self.assertNotEqual(payment.outstanding_account_id, self.bank.default_account_id, "Undeposited Funds")
+        # Same month and year as today: the payment's number stays valid for its new date.
+        today = fields.Date.today()
+        new_date = today.replace(day=15 if today.day != 15 else 16)
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], private_note='Check 1234, deposited',
+                              reference='CHK-2', txn_date=str(new_date), deposit_account_id=checking.qbo_id)
+        held = self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])
+        self.assertEqual((held['SyncToken'], held['TotalAmt'], held['Line'][0]['Amount']), ('1', 108, 108))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 0)
+        self.assertEqual(self.drain(), 1)
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertEqual(record.payment_id, payment, "the same Odoo payment, not a new one")
+        self.assertFalse(record.adjustment_ids)
+        self.assertEqual(payment.name, name)
+        self.assertEqual(payment.state, 'paid')
+        self.assertEqual(self._partials(payment), partials, "its reconciliation untouched")
+        self.assertTrue(partials.exists())
+        self.assertEqual((payment.date, payment.move_id.date), (new_date, new_date))
+        self.assertEqual(payment.payment_reference, 'CHK-2')
+        self.assertIn('Check 1234, deposited', payment.memo)
+        self.assertEqual(payment.outstanding_account_id, self.bank.default_account_id, "deposited: in the bank")
+        self.assertEqual(payment.move_id.line_ids.filtered(lambda line: line.debit).account_id,
+                         self.bank.default_account_id)
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
+
+    def test_amount_change_books_only_the_difference(self):
+        invoice, other = self._sent(), self._sent(amount=50.0)
+        # 50 on the invoice and 20 left as customer credit...
+        qbo_payment = self.qbo_pay([(invoice, 50.0)], total=70.0)
+        self.drain()
+        record = self.imported(qbo_payment)
+        first = record.payment_id
+        name = first.name
+        # ...which an Odoo user applies to another invoice: work QuickBooks' edits must not undo.
+        credit = self._receivable(first.move_id).filtered(lambda line: not line.reconciled)
+        (credit | self._receivable(other)).reconcile()
+        users = credit.matched_debit_ids
+        self.assertAlmostEqual(other.amount_residual, 34.0)
+        # In QuickBooks the invoice now gets 108 (the credit stays): only the 58 more is booked.
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 108}])
+        self.drain()
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertEqual(record.payment_id, first)
+        self.assertEqual((first.move_id.state, first.name), ('posted', name), "not cancelled, same number")
+        self.assertTrue(users.exists(), "the user's reconciliation is untouched")
+        self.assertEqual(len(record.adjustment_ids), 1)
+        self.assertEqual((record.adjustment_ids.payment_type, record.adjustment_ids.amount), ('inbound', 58.0))
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 0)
+        # QuickBooks takes most of it back: 30 on the invoice.
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 30}])
+        self.drain()
+        self.assertEqual(record.state, 'imported', record.message)
+        qbo_balance = self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance']
+        self.assertEqual(qbo_balance, 78)
+        self.assertAlmostEqual(invoice.amount_residual, qbo_balance)
+        taken_back = record.adjustment_ids.filtered(lambda p: p.payment_type == 'outbound')
+        self.assertEqual(taken_back.amount, 78.0)
+        self.assertEqual((first.move_id.state, first.name), ('posted', name))
+        self.assertTrue(users.exists())
+        self.assertAlmostEqual(other.amount_residual, 34.0)
+        live = record.payment_id | record.adjustment_ids
+        self.assertEqual(len(live.filtered(lambda p: p.state != 'canceled')), 3)
+        received = sum(p.amount if p.payment_type == 'inbound' else -p.amount for p in live)
+        self.assertAlmostEqual(received, self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])['TotalAmt'])
+        # Read again: nothing more.
+        self.drain()
+        self.assertEqual(len(record.adjustment_ids), 2)
+        # Voided in QuickBooks: the payment is gone there, everything booked for it goes in Odoo.
+        self.qbo.void_payment(self.realm, qbo_payment['Id'])
+        self.drain()
+        self.assertEqual(record.state, 'voided')
+        self.assertEqual(set(live.mapped('state')), {'canceled'})
+        self.assertAlmostEqual(invoice.amount_residual, 108.0)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108)
+
+    def test_payment_imported_by_an_earlier_version_gets_only_the_difference(self):
         invoice = self._sent()
         qbo_payment = self.qbo_pay([(invoice, 50.0)])
         self.drain()
-        first = self.imported(qbo_payment).payment_id
-        self.assertEqual(invoice.payment_state, 'partial')
-        current = self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])
-        self.qbo_user_post('Payment', {
-            'Id': qbo_payment['Id'], 'SyncToken': current['SyncToken'], 'sparse': True, 'TotalAmt': 108.0,
-            'Line': [{'Amount': 108.0, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]}]})
+        record = self.imported(qbo_payment)
+        record.booked = False  # imported before the connector recorded what it booked
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 60}])
+        self.drain()
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertEqual(record.adjustment_ids.amount, 10.0)
+        self.assertAlmostEqual(invoice.amount_residual, 48.0)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 48)
+
+    def test_bank_statement_match_survives_quickbooks_edits(self):
+        invoice = self._sent()
+        checking = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
+                                               ('name', '=', 'Checking')], limit=1)
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
+                                        'res_id': self.bank.id, 'qbo_ref_id': checking.id})
+        qbo_payment = self.qbo_pay([(invoice, 108.0)])
         self.drain()
         record = self.imported(qbo_payment)
-        self.assertEqual(first.state, 'canceled')
-        self.assertEqual(record.payment_id.amount, 108.0)
-        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
-        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id),
-                                                                   ('state', '!=', 'canceled')]), 1)
+        payment = record.payment_id
+        # The accountant matches the bank statement with the payment (as Odoo's own tests do it; bank
+        # statements need the bookkeeper group, which Odoo Accounting gives).
+        statement_line = self.env['account.bank.statement.line'].sudo().create({
+            'payment_ref': payment.name, 'journal_id': self.bank.id, 'partner_id': self.customer.id, 'amount': 108.0})
+        _st_liquidity, suspense, _other = statement_line._seek_for_lines()
+        liquidity = payment.move_id.line_ids.filtered(lambda line: line.account_id == payment.outstanding_account_id)
+        suspense.account_id = liquidity.account_id
+        (suspense | liquidity).reconcile()
+        match = liquidity.matched_credit_ids
+        self.assertEqual(len(match), 1)
+        outstanding = liquidity.account_id
+        # In QuickBooks: a memo and the deposit account (Undeposited Funds -> Checking).
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], private_note='Deposit slip 42',
+                              deposit_account_id=checking.qbo_id)
+        self.drain()
+        self.assertEqual(record.state, 'imported')
+        self.assertEqual(record.payment_id, payment)
+        self.assertIn('Deposit slip 42', payment.memo)
+        self.assertTrue(match.exists(), "the bank-statement match is kept")
+        self.assertEqual(liquidity.account_id, outstanding, "matched: the line stays on its account")
+        self.assertIn('already matched', record.message)
+        # Then the amount: QuickBooks now applies 100 only.
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 100}])
+        self.drain()
+        self.assertEqual(record.state, 'imported', record.message)
+        self.assertTrue(match.exists(), "still matched with the bank statement")
+        self.assertEqual(payment.move_id.state, 'posted')
+        self.assertEqual((record.adjustment_ids.payment_type, record.adjustment_ids.amount), ('outbound', 8.0))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 8)
+        self.assertAlmostEqual(invoice.amount_residual, 8.0)
+        # Voided in QuickBooks while the bank says the money came: not cancelled behind the accountant's back.
+        self.qbo.void_payment(self.realm, qbo_payment['Id'])
+        self.drain()
+        self.assertEqual(record.state, 'error')
+        self.assertIn('not cancelled automatically', record.message)
+        self.assertTrue(match.exists())
+        self.assertEqual(payment.move_id.state, 'posted')
+        self.assertAlmostEqual(invoice.amount_residual, 8.0)
+        # The accountant unmatches the statement: Retry cancels what was booked.
+        match.unlink()
+        record.action_qbo_retry()
+        self.assertEqual(record.state, 'voided', record.message)
+        self.assertEqual(payment.state, 'canceled')
+        self.assertAlmostEqual(invoice.amount_residual, 108.0)
+
+    def test_invoice_partly_paid_in_odoo_then_the_rest_in_quickbooks_is_listed(self):
+        invoice = self._sent()
+        self.env['account.payment.register'].with_context(active_model='account.move', active_ids=invoice.ids).create(
+            {'journal_id': self.bank.id, 'amount': 50.0})._create_payments()
+        # Exactly what Odoo has open: not an over-application, but QuickBooks never heard of the 50.
+        qbo_payment = self.qbo_pay([(invoice, 58.0)])
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 50)
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'unmatched')
+        self.assertIn('also paid in Odoo', record.message)
+        self.assertAlmostEqual(invoice.amount_residual, 58.0, msg="not paid twice")
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
 
     def test_payment_of_an_invoice_odoo_does_not_know_is_listed(self):
         invoice = self._sent()
@@ -395,3 +555,147 @@ class TestQboPaymentExport(QboPaymentsCommon):
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108.0)
         self.drain()  # the void's echo changes nothing
         self.assertEqual(binding.state, 'voided')
+
+    def _lose_the_answer(self):
+        """The next payment write commits in QuickBooks, but Odoo never gets the answer (then 500s)."""
+        self.qbo.inject_fault('timeout_after_commit', count=1, method='POST', path_contains='/payment',
+                              realm_id=self.realm)
+        self.qbo.inject_fault('500', count=3, method='POST', path_contains='/payment', realm_id=self.realm)
+
+    def test_exported_payment_whose_answer_was_lost_is_linked_not_imported(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 50.0)
+        self._lose_the_answer()
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.qbo.clear_faults()
+        binding = payment._qbo_binding(self.connection)
+        self.assertFalse(binding.qbo_id)
+        self.assertTrue(binding.outcome_unknown)
+        [qbo_payment] = self.qbo_payments()
+        database = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        self.assertTrue(qbo_payment['PrivateNote'].endswith(f"odoo:{database}:account.payment:{payment.id}"),
+                        "an untranslated marker, per database")
+        # The change feed reads it before the export retries: it is ours, linked, not imported back.
+        self.drain()
+        self.assertEqual(binding.qbo_id, qbo_payment['Id'])
+        self.assertEqual(binding.state, 'sent')
+        self.assertFalse(binding.outcome_unknown)
+        self.assertFalse(self.imported(qbo_payment))
+        self.assertAlmostEqual(invoice.amount_residual, 58.0, msg="paid once in Odoo")
+        self.assertEqual(self.env['account.payment'].search_count([('partner_id', '=', self.customer.id)]), 1)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(len(self.qbo_payments()), 1)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 58)
+
+    def test_lookup_after_a_lost_answer_reads_every_page(self):
+        self.connection.sudo().payment_export = True
+        invoice, other = self._sent(), self._sent(amount=50.0)
+        # Two payments of the same customer recorded in QuickBooks come before ours.
+        self.qbo_pay([(other, 20.0)])
+        self.qbo_pay([(other, 10.0)])
+        payment = self._register(invoice, 108.0)
+        self._lose_the_answer()
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.qbo.clear_faults()
+        binding = payment._qbo_binding(self.connection)
+        self.assertTrue(binding.outcome_unknown)
+        before = len(self.qbo.requests_log(path_contains='/query'))
+        binding.next_retry_date = False
+        with patch.object(const, 'QUERY_PAGE_SIZE', 1):
+            self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertGreaterEqual(len(self.qbo.requests_log(path_contains='/query')) - before, 3, "page after page")
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        ours = [p for p in self.qbo_payments() if p['TotalAmt'] == 108]
+        self.assertEqual(len(ours), 1, "found on the third page, not created again")
+        self.assertEqual(binding.qbo_id, ours[0]['Id'])
+        self.assertEqual(len(self.qbo_payments()), 3)
+
+    def test_void_after_an_unknown_outcome_goes_through_the_intent(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 108.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        payment.action_draft()
+        payment.action_cancel()
+        self._lose_the_answer()
+        binding._qbo_process()
+        self.qbo.clear_faults()
+        self.assertEqual(binding.state, 'to_send')
+        self.assertEqual(binding.intent_operation, 'void', "the void's intent is kept: outcome unknown")
+        self.assertEqual(self.qbo_read(self.realm, 'Payment', binding.qbo_id)['TotalAmt'], 0, "voided meanwhile")
+        voids = len([r for r in self.qbo.requests_log(path_contains='/payment')
+                     if (r.get('query') or {}).get('include') == 'void'])
+        binding.next_retry_date = False
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertFalse(binding.outcome_unknown)
+        self.assertEqual(len([r for r in self.qbo.requests_log(path_contains='/payment')
+                              if (r.get('query') or {}).get('include') == 'void']), voids, "not voided twice")
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 108)
+
+    def test_edits_of_a_sent_payment_are_sent(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 50.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        [qbo_payment] = self.qbo_payments()
+        payment.memo = 'WIRE-78'
+        self.assertEqual(binding.state, 'to_send')
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        [updated] = self.qbo_payments()
+        self.assertEqual((updated['Id'], updated['PaymentRefNum']), (qbo_payment['Id'], 'WIRE-78'))
+        self.assertEqual(updated['SyncToken'], '1')
+        # Back to draft, 60 instead of 50, posted and reconciled with the invoice again.
+        payment.action_draft()
+        payment.amount = 60.0
+        payment.action_post()
+        receivable = payment.move_id.line_ids | invoice.line_ids
+        receivable.filtered(lambda line: line.account_id.account_type == 'asset_receivable'
+                            and not line.reconciled).reconcile()
+        self.assertAlmostEqual(invoice.amount_residual, 48.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        [updated] = self.qbo_payments()
+        self.assertEqual(updated['Id'], qbo_payment['Id'], "updated, not created again")
+        self.assertEqual((updated['TotalAmt'], updated['Line'][0]['Amount']), (60, 60))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 48)
+
+    def test_payment_without_journal_entry_is_exported(self):
+        """Odoo Accounting: no outstanding account on the payment method line, hence no journal entry
+        (simulated as Odoo's own tests do: the 'in_payment' hook of the accountant module)."""
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        self.bank.inbound_payment_method_line_ids.payment_account_id = self.env['account.account']
+        with patch.object(self.env.registry['account.move'], '_get_invoice_in_payment_state',
+                          return_value='in_payment'):
+            payment = self._register(invoice, 108.0)
+            self.assertFalse(payment.move_id)
+            self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        [qbo_payment] = self.qbo_payments()
+        self.assertEqual(qbo_payment['TotalAmt'], 108)
+        self.assertEqual(qbo_payment['Line'][0]['LinkedTxn'][0]['TxnId'], self._qbo_id(invoice))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 0)
+        self.drain()
+        self.assertFalse(self.imported(qbo_payment))
+
+    def test_payment_queued_in_odoo_and_the_rest_paid_in_quickbooks(self):
+        """Two real payments of one invoice, one in each system: the QuickBooks one is imported (the
+        Odoo one is on its way there), and both systems end with the invoice paid once."""
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        self._register(invoice, 50.0)
+        qbo_payment = self.qbo_pay([(invoice, 58.0)])
+        self.drain()
+        record = self.imported(qbo_payment)
+        self.assertEqual(record.state, 'imported', record.message)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(len(self.qbo_payments()), 2)
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 0)
+        self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
+        self.assertAlmostEqual(invoice.amount_residual, 0.0)

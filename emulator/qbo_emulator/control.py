@@ -121,6 +121,51 @@ def record_payment(emu, c, data):
     return entities.create(Ctx(c, emu.clock.now()), 'Payment', body)
 
 
+def edit_payment(emu, c, payment, data):
+    """Open a received payment again and save it, as a QuickBooks user would: any of ``invoices`` /
+    ``credit_memos`` (the new applications, replacing the old ones: QuickBooks' lines are all or none),
+    ``total``, ``unapplied``, ``txn_date``, ``reference``, ``private_note`` (the screen's memo),
+    ``deposit_account_id``, ``payment_method_id``. What is not given keeps its value. The SyncToken and
+    LastUpdatedTime move, the invoices' Balances follow (an application cannot exceed what the invoice
+    has open besides this payment), and an Update event is notified."""
+    if payment.get('_voided'):
+        raise ControlError(400, 'a voided payment cannot be edited')
+    body = {'Id': payment['Id'], 'SyncToken': payment['SyncToken'], 'sparse': True}
+    if 'invoices' in data or 'credit_memos' in data:
+        lines = []
+        for ttype, key, open_field in (('Invoice', 'invoices', 'Balance'),
+                                       ('CreditMemo', 'credit_memos', 'RemainingCredit')):
+            for spec in data.get(key) or []:
+                spec = spec if isinstance(spec, dict) else {'id': spec}
+                target = c.get(ttype, str(spec.get('id')))
+                if target is None:
+                    raise ControlError(404, 'unknown %s %s' % (ttype, spec.get('id')))
+                # What is open on the document if this payment were not applied to it.
+                mine = util.D((target.get('_applied') or {}).get(payment['Id'], 0))
+                open_amount = util.D(target.get(open_field, target.get('Balance', 0)) or 0) + mine
+                amount = util.round2(util.D(spec['amount'])) if spec.get('amount') not in (None, '') \
+                    else open_amount
+                if amount <= 0 or amount > open_amount:
+                    raise ControlError(400, '%s %s: amount %s must be positive and at most its open amount %s'
+                                       % (ttype, target['Id'], amount, open_amount))
+                lines.append({'Amount': util.num(amount), 'LinkedTxn': [{'TxnId': target['Id'], 'TxnType': ttype}]})
+        body['Line'] = lines
+        if data.get('total') in (None, ''):
+            applied = sum((util.D(ln['Amount']) * (1 if ln['LinkedTxn'][0]['TxnType'] == 'Invoice' else -1)
+                           for ln in lines), util.D(0))
+            unapplied = data.get('unapplied')
+            unapplied = util.D(payment.get('UnappliedAmt') or 0) if unapplied in (None, '') else util.D(unapplied)
+            body['TotalAmt'] = util.num(util.round2(applied + unapplied))
+    if data.get('total') not in (None, ''):
+        body['TotalAmt'] = util.num(util.round2(util.D(data['total'])))
+    for src, field, wrap in (('txn_date', 'TxnDate', None), ('payment_method_id', 'PaymentMethodRef', 'ref'),
+                             ('deposit_account_id', 'DepositToAccountRef', 'ref'), ('reference', 'PaymentRefNum', None),
+                             ('private_note', 'PrivateNote', None)):
+        if src in data:
+            body[field] = {'value': str(data[src])} if wrap and data[src] not in (None, '') else data[src]
+    return entities.update(Ctx(c, emu.clock.now()), 'Payment', body)
+
+
 def merge_names(emu, c, entity, source, data):
     """Merge ``source`` into ``into`` as a QuickBooks user would (Customer/Vendor/Item with the same name
     rules): transactions move to the survivor, the merged record is made inactive and renamed
@@ -325,6 +370,13 @@ def companies(emu, method, parts, params, data):
             if method == 'DELETE':
                 emu.usage.pop(c.realm_id, None)
             return 200, usage_of(emu, c.realm_id)
+        if rest[0] == 'payments' and len(rest) == 2 and method == 'POST':
+            payment = c.get('Payment', rest[1])
+            if payment is None:
+                raise ControlError(404, 'unknown Payment %s' % rest[1])
+            pay = edit_payment(emu, c, payment, data)
+            emu.dirty = True
+            return 200, raw(pay)
         if rest[0] == 'payments' and method == 'POST':
             pay = record_payment(emu, c, data)
             emu.dirty = True

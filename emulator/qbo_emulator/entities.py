@@ -565,7 +565,15 @@ def patch_stored(ctx, entity, existing, fields):
     """Control API: change an object as another QuickBooks user would (validation relaxed)."""
     old = copy.deepcopy(existing)
     merged = util.deep_merge(util.public(existing), fields)
-    if entity in compute.SALES_FORMS and not existing.get('_voided'):
+    side = None
+    if entity == 'Payment' and not existing.get('_voided'):
+        # Rebuilt like a saved payment, so that its applications (and the invoices' Balances) follow the edit
+        # instead of being dropped.
+        obj, side = compute.build_payment(ctx, merged, existing)
+        for k, v in existing.items():
+            if k.startswith('_'):
+                obj[k] = v
+    elif entity in compute.SALES_FORMS and not existing.get('_voided'):
         src = dict(merged)
         if 'TxnTaxDetail' not in fields:
             src['TxnTaxDetail'] = {k: v for k, v in (existing.get('TxnTaxDetail') or {}).items()
@@ -587,5 +595,5 @@ def patch_stored(ctx, entity, existing, fields):
         ctx.company.notify(entity, obj['Id'], 'Update', ctx.now)
         return obj
     finish_update(ctx, entity, existing, obj)
-    after_write(ctx, entity, obj, old)
+    after_write(ctx, entity, obj, old, side)
     return obj

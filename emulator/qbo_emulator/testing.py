@@ -220,6 +220,17 @@ class EmulatorControl:
             payload['customer_id'] = str(customer_id)
         return self._call('POST', 'companies/%s/payments' % realm_id, payload)
 
+    def edit_payment(self, realm_id, payment_id, invoices=None, credit_memos=None, **changes):
+        """Edit a received payment in QuickBooks (open it, change it, save): ``invoices``/``credit_memos``
+        replace its applications (ids or ``{"id", "amount"}``); ``changes``: total, unapplied, txn_date,
+        reference, private_note (the memo), deposit_account_id, payment_method_id. Returns the stored Payment
+        (SyncToken moved); the invoices' Balance and the customer's balance follow."""
+        payload = dict(changes)
+        for key, specs in (('invoices', invoices), ('credit_memos', credit_memos)):
+            if specs is not None:
+                payload[key] = [i if isinstance(i, dict) else {'id': str(i)} for i in specs]
+        return self._call('POST', 'companies/%s/payments/%s' % (realm_id, payment_id), payload)
+
     def void_payment(self, realm_id, payment_id):
         """Void as in QuickBooks: amounts become 0, the invoices are open again, the Payment stays."""
         return self.void_entity(realm_id, 'Payment', payment_id)

@@ -270,6 +270,35 @@ def test_payments_full_partial_several_credit_unapplied(ctl, base):
     assert ctl.entity(api.realm, 'Payment', zero['Id'])['status'] == 'Deleted'
 
 
+def test_payment_edited_as_a_quickbooks_user(ctl, base):
+    """Editing a received payment: the memo alone keeps the applications; an amount change moves Balances."""
+    api = connect(ctl, base)
+    i1, i2 = invoice(api, 100), invoice(api, 40)
+    pay = ctl.record_payment(api.realm, invoices=[{'id': i1['Id'], 'amount': 30}], reference='CHK-1')
+    memo = ctl.edit_payment(api.realm, pay['Id'], private_note='paid by check', reference='CHK-2',
+                            txn_date='2026-01-15')
+    assert memo['SyncToken'] == '1' and memo['PrivateNote'] == 'paid by check' and memo['PaymentRefNum'] == 'CHK-2'
+    assert memo['TxnDate'] == '2026-01-15' and memo['Line'] == pay['Line'] and memo['TotalAmt'] == 30
+    assert ctl.entity(api.realm, 'Invoice', i1['Id'])['Balance'] == 70
+    # a PATCH (another app's sparse update) keeps the applications too
+    ctl.patch_entity(api.realm, 'Payment', pay['Id'], {'PrivateNote': 'patched'})
+    assert ctl.entity(api.realm, 'Invoice', i1['Id'])['Balance'] == 70
+    more = ctl.edit_payment(api.realm, pay['Id'], invoices=[{'id': i1['Id'], 'amount': 100},
+                                                            {'id': i2['Id'], 'amount': 10}])
+    assert more['TotalAmt'] == 110 and more['UnappliedAmt'] == 0 and more['PrivateNote'] == 'patched'
+    assert ctl.entity(api.realm, 'Invoice', i1['Id'])['Balance'] == 0
+    assert ctl.entity(api.realm, 'Invoice', i2['Id'])['Balance'] == 30
+    less = ctl.edit_payment(api.realm, pay['Id'], invoices=[{'id': i1['Id'], 'amount': 60}], unapplied=5)
+    assert less['TotalAmt'] == 65 and less['UnappliedAmt'] == 5
+    assert ctl.entity(api.realm, 'Invoice', i1['Id'])['Balance'] == 40
+    assert ctl.entity(api.realm, 'Invoice', i2['Id'])['Balance'] == 40
+    with pytest.raises(ControlAPIError):
+        ctl.edit_payment(api.realm, pay['Id'], invoices=[{'id': i1['Id'], 'amount': 101}])
+    ctl.void_payment(api.realm, pay['Id'])
+    with pytest.raises(ControlAPIError):
+        ctl.edit_payment(api.realm, pay['Id'], private_note='x')
+
+
 def test_cdc_returns_payments_and_deleted(ctl, base):
     api = connect(ctl, base)
     since = api.get('companyinfo/' + api.realm).json()['time']
