@@ -217,7 +217,8 @@ class TestQboChaos(QboTestCommon):
         self.connection.sudo()._qbo_drain()
 
     def _live_invoices(self):
-        """QuickBooks' live invoices of this realm by our marker: not deleted, not voided."""
+        """QuickBooks' live invoices of this realm by our marker (``odoo:<uuid>:<model>:<id>``): not deleted,
+        not voided."""
         live = {}
         for invoice in self.qbo_all(self.realm, 'Invoice'):
             if invoice.get('status') == 'Deleted':
@@ -225,7 +226,9 @@ class TestQboChaos(QboTestCommon):
             if (invoice.get('PrivateNote') or '').startswith('Voided') and not float(invoice.get('TotalAmt') or 0):
                 continue
             words = (invoice.get('PrivateNote') or '').split()
-            live.setdefault(words[-1] if words else '', []).append(invoice)
+            # A document re-issued after a void carries ``<marker>:<issue>``: all issues count for the record.
+            marker = ':'.join(words[-1].split(':')[:4]) if words else ''
+            live.setdefault(marker, []).append(invoice)
         return live
 
     def _check_invariants(self, history):
