@@ -7,7 +7,7 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
-from odoo.tools import consteq
+from odoo.tools import SQL, consteq
 from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const
@@ -341,6 +341,8 @@ class QboConnection(models.Model):
 
     def _qbo_activate(self, tokens, realm_id):
         """Store tokens as the active ones, mark the connection connected, schedule the reference import."""
+        if self.realm_id and self.realm_id != realm_id:
+            self._qbo_forget_realm(realm_id)  # another QuickBooks company (nothing was sent to the old one)
         self._qbo_store_tokens(tokens, realm_id)
         previous_holder = self.connected_uid
         self.write({
@@ -415,19 +417,43 @@ class QboConnection(models.Model):
         pending = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', True)])
         if not pending:
             raise UserError(_("There is no pending QuickBooks company to switch to."))
-        bindings = self.env['qbo.binding'].sudo().search([('connection_id', '=', self.id)])
-        count = len(bindings)
-        bindings.unlink()
-        self.env['qbo.mapping'].sudo().search([('connection_id', '=', self.id)]).unlink()
+        realm = pending.realm_id
+        self._qbo_forget_realm(realm)
         self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
         pending.is_pending = False
-        realm = pending.realm_id
-        self._message_log(body=_("Switched from QuickBooks company %(old)s to %(new)s; %(count)s links to "
-                                 "the old company were reset.", old=self.realm_id, new=realm, count=count))
         self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False,
                     'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False})
         self._qbo_refresh_company_info()
+        self._qbo_import_references()
+        self.reference_import_pending = False
         return True
+
+    def _qbo_forget_realm(self, new_realm):
+        """Start clean on another QuickBooks company: forget everything that holds the old company's Ids.
+
+        Links (bindings), mappings and the imported reference objects point at the old company's Ids,
+        which mean other objects (or nothing) in the new one; payment imports, webhook events, the
+        change-feed checkpoint and the logged intents belong to the old company's history (the new
+        company's Payment 5 is not the old one's). All go; the Odoo documents and payments stay. The
+        connection's chatter says what was reset.
+        """
+        self.ensure_one()
+        reset = []
+        for model, label in (('qbo.binding', _("links")), ('qbo.mapping', _("mappings")),
+                             ('qbo.ref', _("reference objects")), ('qbo.payment.import', _("payment imports")),
+                             ('qbo.webhook.event', _("webhook events"))):
+            records = self.env[model].sudo().with_context(active_test=False).search([('connection_id', '=', self.id)])
+            if records:
+                reset.append(f"{len(records)} {label}")
+                records.unlink()
+        self.env.cr.execute(SQL("DELETE FROM qbo_intent_log WHERE connection_id = %s", self.id))
+        self.sudo().write({'cdc_checkpoint': fields.Datetime.now(), 'cdc_catchup_date': False, 'last_cdc_date': False,
+                           'qbo_company_info': False, 'qbo_preferences': False, 'qbo_company_name': False,
+                           'throttled_until': False, 'reference_import_pending': True})
+        self._message_log(body=_(
+            "Switched from QuickBooks company %(old)s to %(new)s. Reset, as they belong to the old company: "
+            "%(reset)s. Check the mappings once the new company's reference data is imported.",
+            old=self.realm_id, new=new_realm, reset=', '.join(reset) or _("nothing")))
 
     def action_qbo_cancel_realm_change(self):
         """Keep the current QuickBooks company: revoke and forget the pending consent."""

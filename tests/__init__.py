@@ -17,3 +17,4 @@ from . import test_qbo_i18n
 from . import test_qbo_chaos
 from . import test_qbo_app_page
 from . import test_qbo_lifecycle
+from . import test_qbo_realm_change

@@ -118,4 +118,12 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
         # The emulator outlives each test's rolled-back transaction: give every test a fresh QuickBooks
         # company (same seeded reference ids) and its own consent, so nothing leaks between tests.
         self.realm = self.qbo.create_company('Odoo Test US', country='US')['realm_id']
-        self._qbo_connect(self.connection, self.realm)
+        self._qbo_reconnect_same_company(self.connection, self.realm)
+
+    @classmethod
+    def _qbo_reconnect_same_company(cls, connection, realm_id):
+        """Connect to a fresh emulator company that stands for the same QuickBooks company (same seeded
+        reference ids): the connection is told so first, so that its mappings are kept. A real switch to
+        another company resets them (see TestQboRealmChange)."""
+        connection.sudo().realm_id = realm_id
+        cls._qbo_connect(connection, realm_id)

@@ -80,7 +80,7 @@ class TestQboChaos(QboTestCommon):
         """A new QuickBooks company, connected with automatic sending on (every posted invoice belongs
         in QuickBooks), and the run's bookkeeping."""
         self.realm = self.qbo.create_company('Chaos Co', country='US')['realm_id']
-        self._qbo_connect(self.connection, self.realm)
+        self._qbo_reconnect_same_company(self.connection, self.realm)
         self.connection.sudo().write({'auto_send': True, 'export_from_date': fields.Date.today(),
                                       'payment_journal_id': self.company_data['default_journal_bank'].id})
         self.partners = self.env['res.partner'].create(
