@@ -34,7 +34,8 @@ class QboController(http.Controller):
                                         _("Check the app's scopes and Redirect URI, then connect again."))
             connection._qbo_complete_authorization(code, realmId)
         except (UserError, AccessError) as exc:
-            _logger.info("QuickBooks OAuth callback refused: %s", exc)
+            _logger.warning("QuickBooks OAuth callback refused for uid %s from %s: %s",
+                            request.env.uid, request.httprequest.remote_addr, exc)
             return self._error_page(str(exc), _("Go back to the settings and click Connect again."))
         # The landing client action shows how the connection stands, then the settings block.
         return request.redirect(self.CONNECTED_URL)

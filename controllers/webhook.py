@@ -1,5 +1,7 @@
 import logging
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odoo import _, http
 from odoo.http import request
 
@@ -12,22 +14,31 @@ _logger = logging.getLogger(__name__)
 class QboWebhookController(http.Controller):
     """Intuit's webhook target and the app's Reconnect URL. Thin: verify, store, redirect."""
 
-    @http.route(const.WEBHOOK_ROUTE, type='http', auth='public', methods=['POST'], csrf=False, save_session=False)
+    @http.route(const.WEBHOOK_ROUTE, type='http', auth='public', methods=['POST'], csrf=False, save_session=False,
+                max_content_length=const.WEBHOOK_MAX_BYTES)
     def qbo_webhook(self, **kwargs):
         """Store the notification's events and answer at once (Intuit waits 3 seconds at most).
 
-        401 and nothing stored when the intuit-signature does not match any verifier token; 200
-        otherwise, even for events we do not use (a 4xx would make Intuit retry and hold back later
-        events). QuickBooks is never called here: the change-feed cron reads the changes.
+        413 for a body over `WEBHOOK_MAX_BYTES`, refused from its Content-Length before it is read
+        (the route's `max_content_length`). 401 and nothing stored when the intuit-signature does
+        not match any verifier token; 200 otherwise, even for events we do not use (a 4xx would
+        make Intuit retry and hold back later events). QuickBooks is never called here: the
+        change-feed cron reads the changes.
         """
-        body = request.httprequest.get_data(cache=False)
-        if len(body) > const.WEBHOOK_MAX_BYTES:
+        remote = request.httprequest.remote_addr
+        try:
+            body = request.httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:
+            _logger.warning("QuickBooks webhook refused from %s: body over %s bytes", remote, const.WEBHOOK_MAX_BYTES)
+            return request.make_response('payload too large', status=413)
+        if len(body) > const.WEBHOOK_MAX_BYTES:  # a body without Content-Length, cut at the limit
+            _logger.warning("QuickBooks webhook refused from %s: body over %s bytes", remote, const.WEBHOOK_MAX_BYTES)
             return request.make_response('payload too large', status=413)
         signature = request.httprequest.headers.get('intuit-signature')
         try:
             count = request.env['qbo.webhook.event'].sudo()._qbo_receive(body, signature)
         except QboWebhookSignatureError as exc:
-            _logger.warning("QuickBooks webhook refused from %s: %s", request.httprequest.remote_addr, exc)
+            _logger.warning("QuickBooks webhook refused from %s: %s", remote, exc)
             return request.make_response('invalid signature', status=401)
         _logger.info("QuickBooks webhook: %s new event(s) stored.", count)
         return request.make_response('', status=200)

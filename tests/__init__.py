@@ -13,3 +13,4 @@ from . import test_qbo_payments
 from . import test_qbo_webhook
 from . import test_qbo_compat
 from . import test_qbo_i18n
+from . import test_qbo_attacks
