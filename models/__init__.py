@@ -4,6 +4,7 @@ from . import qbo_connection
 from . import qbo_connection_settings
 from . import qbo_error_advice
 from . import qbo_sync_log
+from . import qbo_incident
 from . import qbo_binding
 from . import qbo_mapping
 from . import qbo_mapper

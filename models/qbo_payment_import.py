@@ -82,8 +82,8 @@ class QboPaymentImport(models.Model):
         except UserError as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad payment must not hold back the feed (listed instead)
-            _logger.exception("QuickBooks payment %s could not be imported", qbo_id)
-            error = _("Unexpected error: %s", exc)
+            # Details to the log and the transfer history under an incident id, not on the row.
+            error = self.env['qbo.sync.log']._qbo_log_unexpected(connection, exc, f"qbo.payment.import,{record.id}")
         record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken'))})
         return 'error'
 

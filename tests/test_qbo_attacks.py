@@ -273,17 +273,19 @@ class TestQboInboundAttacks(QboAttacksCommon):
 
     @mute_logger('odoo.addons.quickbooks_online.controllers.webhook')
     def test_large_body_is_refused_before_it_is_read(self):
-        response = self.post_webhook(b'[' + b' ' * (5 * 1024 * 1024) + b']')
-        self.assertEqual(response.status_code, 413)
         # Announced but never sent: a server that read the body first would wait for it (and time out).
         host, port = urlsplit(self.base_url()).hostname, urlsplit(self.base_url()).port
         with self.qbo_external_requests(), socket.create_connection((host, port), timeout=10) as sock:
             sock.sendall((f"POST {const.WEBHOOK_ROUTE} HTTP/1.1\r\nHost: {host}:{port}\r\n"
                           f"Content-Type: application/json\r\nintuit-signature: x\r\n"
                           f"Content-Length: {5 * 1024 * 1024}\r\n\r\n").encode())
-            answer = sock.recv(200).decode('latin-1')
+            answer = sock.recv(4000).decode('latin-1')
         self.assertTrue(answer.startswith('HTTP/1.1 413'), answer)
         self.assertFalse(self.events())
+        # Up to the limit, a body is read and handled as usual.
+        event = json.dumps([self.cloudevent(self.realm)]).encode()
+        self.assertEqual(self.post_webhook(event + b' ' * (const.WEBHOOK_MAX_BYTES - len(event))).status_code, 200)
+        self.assertEqual(len(self.events()), 1)
 
     def test_company_less_events_are_for_administrators_only(self):
         self.post_webhook(json.dumps([self.cloudevent('4242424242'), self.cloudevent(self.realm)]).encode())
@@ -330,17 +332,28 @@ class TestQboInboundAttacks(QboAttacksCommon):
         self.env.invalidate_all()
         self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
 
-    @mute_logger('odoo.http')
-    def test_payment_rows_are_read_only_and_retry_reads_quickbooks(self):
-        invoice = self._sent()
+    def unmatched_payment(self, amount=20.0):
+        """A QuickBooks payment of an invoice made in QuickBooks (unknown to Odoo): listed as Unmatched."""
+        self.customer.action_qbo_send()
         customer = self.customer._qbo_binding(self.connection).qbo_id
-        # A QuickBooks payment with no document: listed as Unmatched.
-        qbo_payment = self.qbo_user_post('Payment', {'CustomerRef': {'value': '999'}, 'TotalAmt': 108.0})
+        foreign = self.qbo_user_post('Invoice', {'CustomerRef': {'value': customer}, 'Line': [{
+            'Amount': amount, 'DetailType': 'SalesItemLineDetail',
+            'SalesItemLineDetail': {'ItemRef': {'value': '1'}, 'Qty': 1, 'UnitPrice': amount}}]})
+        qbo_payment = self.qbo_user_post('Payment', {'CustomerRef': {'value': customer}, 'TotalAmt': amount, 'Line': [
+            {'Amount': amount, 'LinkedTxn': [{'TxnId': foreign['Id'], 'TxnType': 'Invoice'}]}]})
         self.drain()
         record = self.imported(qbo_payment)
         self.assertEqual(record.state, 'unmatched', record.message)
-        fabricated = dict(record.data, CustomerRef={'value': customer}, Line=[
-            {'Amount': 108.0, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]}])
+        return qbo_payment, record
+
+    @mute_logger('odoo.http')
+    def test_payment_rows_are_read_only_and_retry_reads_quickbooks(self):
+        invoice = self._sent(amount=20.0 / 1.08)
+        qbo_payment, record = self.unmatched_payment(amount=invoice.amount_total)
+        original_lines = record.data['Line']
+        # The row pointed at an invoice Odoo knows: Retry from that would pay it in Odoo only.
+        fabricated = dict(record.data, Line=[
+            {'Amount': invoice.amount_total, 'LinkedTxn': [{'TxnId': self._qbo_id(invoice), 'TxnType': 'Invoice'}]}])
         self.authenticate('qbo_att_manager_a', PASSWORD)
         with self.assertRaises(JsonRpcException):
             self.call_kw('qbo.payment.import', 'write', [record.id], {'data': fabricated})
@@ -357,16 +370,14 @@ class TestQboInboundAttacks(QboAttacksCommon):
         self.assertEqual(record.state, 'unmatched')
         self.assertFalse(record.payment_id)
         self.assertEqual(invoice.payment_state, 'not_paid')
-        self.assertEqual(record.data.get('CustomerRef'), {'value': '999'}, "the row holds QuickBooks' version again")
+        self.assertEqual(record.data['Line'], original_lines, "the row holds QuickBooks' version again")
         # Invoicing users may not retry.
         self.authenticate('qbo_att_invoicing_a', PASSWORD)
         with self.assertRaises(JsonRpcException):
             self.call_kw('qbo.payment.import', 'action_qbo_retry', [record.id])
 
     def test_retry_of_a_payment_deleted_in_quickbooks(self):
-        qbo_payment = self.qbo_user_post('Payment', {'CustomerRef': {'value': '999'}, 'TotalAmt': 5.0})
-        self.drain()
-        record = self.imported(qbo_payment)
+        qbo_payment, record = self.unmatched_payment()
         self.qbo_user_post('Payment', {'Id': qbo_payment['Id'], 'SyncToken': qbo_payment['SyncToken']},
                            params='&operation=delete')
         record.with_user(self.manager_a).action_qbo_retry()
@@ -394,3 +405,39 @@ class TestQboInboundAttacks(QboAttacksCommon):
             self.assertFalse(conn.client_secret)
             self.assertEqual(conn.state, 'disconnected')
         self.assertFalse(self.env['qbo.token'].sudo().search([]))
+
+
+@tagged('post_install', '-at_install')
+class TestQboErrorsShownToUsers(QboAttacksCommon):
+    """People read advice and an incident id; details stay in the server log and the transfer history."""
+
+    def test_two_partners_that_would_clash_get_a_clear_message(self):
+        twins = self.env['res.partner'].create([{'name': 'Twin Supplies', 'email': 'ap@twin.example',
+                                                 'is_company': True} for _i in range(2)])
+        twins.action_qbo_send()
+        first, second = (partner._qbo_binding(self.connection) for partner in twins)
+        self.assertEqual(first.state, 'sent', first.error_message)
+        self.assertEqual(second.state, 'error')
+        for text in (second.error_message, twins[1].message_ids[0].body):
+            with self.subTest(text=text[:60]):
+                self.assertIn('same name and e-mail', text)
+                for leak in ('Traceback', 'UniqueViolation', 'duplicate key', '.py'):
+                    self.assertNotIn(leak, text)
+        customers = [c for c in self.qbo_all(self.realm, 'Customer') if c['DisplayName'] == 'Twin Supplies']
+        self.assertEqual(len(customers), 1)
+
+    @mute_logger('odoo.addons.quickbooks_online.models.qbo_incident')
+    def test_unexpected_error_shows_an_incident_id_and_logs_the_details(self):
+        # A Payment as the change feed would hand it over, with an amount Odoo cannot read.
+        outcome = self.env['qbo.payment.import'].sudo()._qbo_sync_payment(
+            self.connection, {'Id': '777001', 'SyncToken': '0', 'TotalAmt': 'a lot', 'Line': []})
+        self.assertEqual(outcome, 'error')
+        record = self.env['qbo.payment.import'].search([('qbo_id', '=', '777001')])
+        self.assertIn('incident', record.message)
+        self.assertNotIn('ValueError', record.message)
+        incident = record.message.split('incident ')[1].split(')')[0]
+        log = self.env['qbo.sync.log'].search([('request_id', '=', incident)])
+        self.assertEqual(log.connection_id, self.connection)
+        self.assertEqual(log.error_code, 'unexpected')
+        self.assertIn('ValueError', log.message)
+        self.assertEqual(log.res_model, 'qbo.payment.import')
