@@ -19,24 +19,20 @@ class QboWebhookController(http.Controller):
     def qbo_webhook(self, **kwargs):
         """Store the notification's events and answer at once (Intuit waits 3 seconds at most).
 
-        413 for a body over `WEBHOOK_MAX_BYTES`, refused from its Content-Length before it is read.
-        401 and nothing stored when the intuit-signature does
-        not match any verifier token; 200 otherwise, even for events we do not use (a 4xx would
-        make Intuit retry and hold back later events). QuickBooks is never called here: the
-        change-feed cron reads the changes.
+        413 for a body over `WEBHOOK_MAX_BYTES` (the route's `max_content_length`), refused from
+        its Content-Length before it is read (see `ir.http._pre_dispatch`). 401 and nothing
+        stored when the intuit-signature does not match any verifier token; 200 otherwise, even
+        for events we do not use (a 4xx would make Intuit retry and hold back later events).
+        QuickBooks is never called here: the change-feed cron reads the changes.
         """
         remote = request.httprequest.remote_addr
-        # Refused from the announced length, unread: werkzeug 2 (Odoo 18) applies the route's
-        # max_content_length to form bodies only, werkzeug 3 (Odoo 19) to every read.
-        too_large = (request.httprequest.content_length or 0) > const.WEBHOOK_MAX_BYTES
-        if not too_large:
-            try:
-                body = request.httprequest.get_data(cache=False)
-            except RequestEntityTooLarge:
-                too_large = True
-            else:
-                too_large = len(body) > const.WEBHOOK_MAX_BYTES  # a body sent without Content-Length
-        if too_large:
+        # A body announced over the limit never gets here (ir.http._pre_dispatch); werkzeug 3 also
+        # stops a read at the limit, and a body sent without Content-Length is measured.
+        try:
+            body = request.httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:
+            body = None
+        if body is None or len(body) > const.WEBHOOK_MAX_BYTES:
             _logger.warning("QuickBooks webhook refused from %s: body over %s bytes", remote, const.WEBHOOK_MAX_BYTES)
             return request.make_response('payload too large', status=413)
         signature = request.httprequest.headers.get('intuit-signature')

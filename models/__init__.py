@@ -1,4 +1,5 @@
 from . import qbo_compat
+from . import ir_http
 from . import qbo_token
 from . import qbo_connection
 from . import qbo_connection_settings

@@ -316,6 +316,20 @@ class TestQboInboundAttacks(QboAttacksCommon):
         self.assertEqual(values['qbo_custom_base_url'], self.qbo_server.url)
 
     @mute_logger('odoo.http')
+    def test_send_to_quickbooks_is_for_invoicing_users(self):
+        """A portal user reads their own contact; an internal user reads every contact: neither may export."""
+        for login, user in (('qbo_att_portal', self.portal), ('qbo_att_internal', self.internal)):
+            with self.subTest(user=login):
+                partner = user.partner_id
+                partner.sudo().name = f'Not For QuickBooks {login}'
+                self.authenticate(login, PASSWORD)
+                with self.assertRaises(JsonRpcException):
+                    self.call_kw('res.partner', 'action_qbo_send', [partner.id])
+                self.assertFalse(partner.sudo().qbo_binding_ids)
+                self.assertFalse([c for c in self.qbo_all(self.realm, 'Customer')
+                                  if c['DisplayName'].startswith('Not For QuickBooks')])
+
+    @mute_logger('odoo.http')
     def test_read_changes_is_a_managers_button(self):
         invoice = self._sent()
         self.qbo_pay([(invoice, 108.0)])
