@@ -467,8 +467,20 @@ class QboConnection(models.Model):
                 realm=realm_id, company=holder.company_id.name, where=self._qbo_where('settings')))
 
     def init(self):
-        # The database's own guarantee behind `_qbo_check_realm_free` (two callbacks at once).
-        self.env.cr.execute("""
+        """The database's own guarantee behind `_qbo_check_realm_free` (two callbacks at once).
+
+        A database upgraded from a version without the rule may hold two connections of one
+        realm: the index waits (with a warning naming the realm) until one is disconnected.
+        """
+        cr = self.env.cr
+        cr.execute("""SELECT realm_id FROM qbo_connection WHERE state IN ('connected', 'reconnect')
+                       GROUP BY realm_id HAVING count(*) > 1""")
+        shared = [row[0] for row in cr.fetchall()]
+        if shared:
+            _logger.warning("QuickBooks companies %s are connected to several Odoo companies: disconnect all but "
+                            "one of each, then upgrade the addon again.", ', '.join(shared))
+            return
+        cr.execute("""
             CREATE UNIQUE INDEX IF NOT EXISTS qbo_connection_realm_active_uniq
                 ON qbo_connection (realm_id) WHERE state IN ('connected', 'reconnect')
         """)
