@@ -95,9 +95,6 @@ class QboConnection(models.Model):
         help="QuickBooks answered 429 (too many requests): exports to this company pause until then.")
     last_test_date = fields.Datetime(readonly=True, copy=False)
 
-    # Single-use nonce of the Connect in progress (in the OAuth state): consumed by the callback
-    # before the code is exchanged, so a reloaded or leaked callback URL is refused.
-    oauth_nonce = fields.Char(groups='base.group_system', copy=False)
     database_copy = fields.Boolean(
         'Copied database', compute='_compute_database_copy',
         help="The tokens were issued to another database (this one is a copy): nothing is sent to QuickBooks.")
@@ -255,13 +252,15 @@ class QboConnection(models.Model):
     def _qbo_make_state(self):
         """Signed, expiring, single-use OAuth `state` bound to this connection and the current user.
 
-        A new nonce is stored on the connection at each Connect (replacing an unused one): the
+        A new nonce (`qbo.oauth.nonce`) is stored at each Connect, replacing an unused one: the
         callback consumes it before exchanging the code, so a state is accepted once.
         """
         self.ensure_one()
         expires = int(time.time()) + const.OAUTH_STATE_TTL_SECONDS
         nonce = secrets.token_urlsafe(18)
-        self.sudo().oauth_nonce = nonce
+        Nonce = self.env['qbo.oauth.nonce'].sudo()
+        Nonce.search([('connection_id', '=', self.id)]).unlink()
+        Nonce.create({'connection_id': self.id, 'nonce': nonce})
         signature = self._qbo_state_signature(self.id, self.env.uid, expires, nonce)
         return f"{self.id}.{self.env.uid}.{expires}.{nonce}.{signature}"
 
@@ -303,21 +302,21 @@ class QboConnection(models.Model):
         return connection
 
     def _qbo_consume_nonce(self, nonce):
-        """Atomically forget this connection's OAuth nonce if it is `nonce`; True when it was.
+        """Atomically delete this connection's OAuth nonce `nonce`; True when it was there.
 
-        One UPDATE with the nonce in its WHERE clause, on a dedicated cursor committed at once:
-        of two callbacks carrying the same state, only one finds it.
+        One DELETE on a dedicated cursor, committed at once: of two callbacks carrying the same
+        state, only one finds it, and a rollback of the request cannot bring it back. The nonce
+        must be committed (the Connect button's request is).
         """
         self.ensure_one()
-        self.env.flush_all()  # the dedicated cursor must see the nonce written by this transaction
+        self.env['qbo.oauth.nonce'].flush_model()  # tests run both on one transaction
         try:
             with self.env.registry.cursor() as cr:
-                cr.execute("UPDATE qbo_connection SET oauth_nonce = NULL WHERE id = %s AND oauth_nonce = %s",
-                           [self.id, nonce])
+                cr.execute("DELETE FROM qbo_oauth_nonce WHERE connection_id = %s AND nonce = %s", [self.id, nonce])
                 consumed = cr.rowcount == 1
                 cr.commit()  # pylint: disable=invalid-commit
         finally:
-            self.invalidate_recordset(['oauth_nonce'])
+            self.env['qbo.oauth.nonce'].invalidate_model()
         return consumed
 
     # ------------------------------------------------------------------ actions

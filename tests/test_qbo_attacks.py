@@ -107,7 +107,7 @@ class TestQboOAuthAttacks(QboAttacksCommon):
         self.env.invalidate_all()
         self.assertEqual(self.connection.state, 'connected')
         self.assertEqual(self.token().refresh_token, refresh_token, "the live tokens are untouched")
-        self.assertFalse(self.connection.sudo().oauth_nonce)
+        self.assertFalse(self.env['qbo.oauth.nonce'].sudo().search([('connection_id', '=', self.connection.id)]))
         # And Intuit did not revoke the grant: the connection still works.
         result = self.connection.action_qbo_test()
         self.assertEqual(result['params']['type'], 'success', result['params']['message'])
