@@ -10,6 +10,8 @@ import uuid
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from psycopg2.errors import UniqueViolation
+
 from odoo import Command, fields
 from odoo.exceptions import AccessError
 from odoo.modules.neutralize import get_neutralization_queries
@@ -169,7 +171,7 @@ class TestQboOAuthAttacks(QboAttacksCommon):
 
     def test_the_database_refuses_two_active_connections_on_one_realm(self):
         """The unique index behind the check: even a write that skips the check is refused."""
-        with self.assertRaises(Exception) as caught, mute_logger('odoo.sql_db'), self.env.cr.savepoint():
+        with self.assertRaises(UniqueViolation) as caught, mute_logger('odoo.sql_db'), self.env.cr.savepoint():
             self.connection_b.sudo().write({'realm_id': self.realm})
             self.env.flush_all()
         self.assertIn('qbo_connection_realm_active_uniq', str(caught.exception))
