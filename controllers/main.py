@@ -34,8 +34,13 @@ class QboController(http.Controller):
                                         _("Check the app's scopes and Redirect URI, then connect again."))
             connection._qbo_complete_authorization(code, realmId)
         except (UserError, AccessError) as exc:
-            _logger.info("QuickBooks OAuth callback refused: %s", exc)
+            _logger.warning("QuickBooks OAuth callback refused for uid %s from %s: %s",
+                            request.env.uid, request.httprequest.remote_addr, exc)
             return self._error_page(str(exc), _("Go back to the settings and click Connect again."))
+        except Exception as exc:  # noqa: BLE001 - the admin gets advice and an incident id, not a traceback
+            request.env.cr.rollback()
+            message = request.env['qbo.sync.log']._qbo_log_unexpected(request.env['qbo.connection'], exc)
+            return self._error_page(message, _("Go back to the settings and click Connect again."), status=500)
         # The landing client action shows how the connection stands, then the settings block.
         return request.redirect(self.CONNECTED_URL)
 

@@ -1,5 +1,7 @@
 import logging
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odoo import _, http
 from odoo.http import request
 
@@ -12,22 +14,32 @@ _logger = logging.getLogger(__name__)
 class QboWebhookController(http.Controller):
     """Intuit's webhook target and the app's Reconnect URL. Thin: verify, store, redirect."""
 
-    @http.route(const.WEBHOOK_ROUTE, type='http', auth='public', methods=['POST'], csrf=False, save_session=False)
+    @http.route(const.WEBHOOK_ROUTE, type='http', auth='public', methods=['POST'], csrf=False, save_session=False,
+                max_content_length=const.WEBHOOK_MAX_BYTES)
     def qbo_webhook(self, **kwargs):
         """Store the notification's events and answer at once (Intuit waits 3 seconds at most).
 
-        401 and nothing stored when the intuit-signature does not match any verifier token; 200
-        otherwise, even for events we do not use (a 4xx would make Intuit retry and hold back later
-        events). QuickBooks is never called here: the change-feed cron reads the changes.
+        413 for a body over `WEBHOOK_MAX_BYTES` (the route's `max_content_length`), refused from
+        its Content-Length before it is read (see `ir.http._pre_dispatch`). 401 and nothing
+        stored when the intuit-signature does not match any verifier token; 200 otherwise, even
+        for events we do not use (a 4xx would make Intuit retry and hold back later events).
+        QuickBooks is never called here: the change-feed cron reads the changes.
         """
-        body = request.httprequest.get_data(cache=False)
-        if len(body) > const.WEBHOOK_MAX_BYTES:
+        remote = request.httprequest.remote_addr
+        # A body announced over the limit never gets here (ir.http._pre_dispatch); werkzeug 3 also
+        # stops a read at the limit, and a body sent without Content-Length is measured.
+        try:
+            body = request.httprequest.get_data(cache=False)
+        except RequestEntityTooLarge:
+            body = None
+        if body is None or len(body) > const.WEBHOOK_MAX_BYTES:
+            _logger.warning("QuickBooks webhook refused from %s: body over %s bytes", remote, const.WEBHOOK_MAX_BYTES)
             return request.make_response('payload too large', status=413)
         signature = request.httprequest.headers.get('intuit-signature')
         try:
             count = request.env['qbo.webhook.event'].sudo()._qbo_receive(body, signature)
         except QboWebhookSignatureError as exc:
-            _logger.warning("QuickBooks webhook refused from %s: %s", request.httprequest.remote_addr, exc)
+            _logger.warning("QuickBooks webhook refused from %s: %s", remote, exc)
             return request.make_response('invalid signature', status=401)
         _logger.info("QuickBooks webhook: %s new event(s) stored.", count)
         return request.make_response('', status=200)

@@ -1,7 +1,6 @@
 import logging
 import threading
 import time
-import traceback
 import uuid
 from datetime import timedelta, timezone
 
@@ -879,10 +878,9 @@ class QboBinding(models.Model):
             return 'error', dict(vals, state='error')
         if isinstance(exc, UserError):
             return 'error', {'state': 'error', 'error_message': str(exc), 'error_code': False}
-        _logger.exception("Unexpected error while exporting %s,%s to QuickBooks", self.res_model, self.res_id)
-        summary = ''.join(traceback.format_exception(exc, limit=-3)).strip()
-        return 'error', {'state': 'error', 'error_code': False, 'error_message': _(
-            "Unexpected error (please report it): %(error)s\n%(trace)s", error=repr(exc), trace=summary[-1500:])}
+        # Details to the server log and the transfer history under an incident id; the person gets advice.
+        message = self.env['qbo.sync.log']._qbo_log_unexpected(connection, exc, f"{self.res_model},{self.res_id}")
+        return 'error', {'state': 'error', 'error_code': False, 'error_message': message}
 
     @api.model
     def _qbo_describe_error(self, exc):

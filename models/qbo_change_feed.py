@@ -102,8 +102,11 @@ class QboConnectionFeed(models.Model):
         self.env['account.payment']._qbo_enqueue_payment_exports()
 
     def action_qbo_read_changes(self):
-        """Button: read QuickBooks' changes now (what the cron does on each webhook)."""
+        """Button: read QuickBooks' changes now (what the cron does on each webhook). Accounting managers."""
         self.ensure_one()
+        if not self.env.su:
+            self._qbo_check_manager()  # the feed creates payments: not for every reader of the connection
+            return self.sudo().action_qbo_read_changes()
         try:
             stats = self._qbo_drain()
         except (QboError, QboReconnectNeeded) as exc:

@@ -1,8 +1,11 @@
 import logging
 import math
+import secrets
 import threading
 import time
 from datetime import timedelta
+
+from psycopg2 import errors as pg_errors
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -12,6 +15,7 @@ from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const
 from ..tools import QboClient, QboError, QboOAuthClient
+from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError
 from ..tools.qbo_client import endpoints_for
 from . import qbo_compat
 
@@ -31,6 +35,14 @@ class QboReconnectNeeded(UserError):
 
     A UserError so that a button shows it as is; the cron catches it and stops that connection
     without marking any record failed.
+    """
+
+
+class QboDatabaseCopy(QboReconnectNeeded):
+    """The tokens were issued to another database: this one is a copy and must not use them.
+
+    Raised before any token leaves this database (API call, refresh or revoke), so that a copy
+    never writes to, refreshes at, nor disconnects the original's QuickBooks company.
     """
 
 
@@ -83,6 +95,9 @@ class QboConnection(models.Model):
         help="QuickBooks answered 429 (too many requests): exports to this company pause until then.")
     last_test_date = fields.Datetime(readonly=True, copy=False)
 
+    database_copy = fields.Boolean(
+        'Copied database', compute='_compute_database_copy',
+        help="The tokens were issued to another database (this one is a copy): nothing is sent to QuickBooks.")
     # Pending consent for another realm: the admin must confirm resetting the old links.
     pending_realm_id = fields.Char(readonly=True, copy=False)
     # Set by the OAuth callback: company info and reference data are read by a cron job afterwards.
@@ -126,6 +141,15 @@ class QboConnection(models.Model):
             connection.refresh_token_hard_expiry = hard
             connection.hard_expiry_days_left = (hard - now).days if hard else 0
             connection.hard_expiry_warning = bool(hard) and (hard - now).days <= const.HARD_EXPIRY_WARNING_DAYS
+
+    @api.depends('state')
+    def _compute_database_copy(self):
+        identity = self._qbo_database_identity()
+        tokens = self.env['qbo.token'].sudo().search([('connection_id', 'in', self.ids)])
+        copies = {token.connection_id.id for token in tokens
+                  if token.database_uuid and token.database_uuid != identity}
+        for connection in self:
+            connection.database_copy = connection.id in copies
 
     @api.depends('qbo_preferences', 'qbo_country')
     def _compute_preference_flags(self):
@@ -222,31 +246,44 @@ class QboConnection(models.Model):
     # ------------------------------------------------------------------ OAuth: state
 
     @api.model
-    def _qbo_state_signature(self, connection_id, uid, expires):
-        return hmac_tool(self.env(su=True), 'quickbooks_online_oauth', (connection_id, uid, expires))
+    def _qbo_state_signature(self, connection_id, uid, expires, nonce):
+        return hmac_tool(self.env(su=True), 'quickbooks_online_oauth', (connection_id, uid, expires, nonce))
 
     def _qbo_make_state(self):
-        """Signed, expiring OAuth `state` bound to this connection (company) and the current user."""
+        """Signed, expiring, single-use OAuth `state` bound to this connection and the current user.
+
+        A new nonce (`qbo.oauth.nonce`) is stored at each Connect, replacing an unused one: the
+        callback consumes it before exchanging the code, so a state is accepted once.
+        """
         self.ensure_one()
         expires = int(time.time()) + const.OAUTH_STATE_TTL_SECONDS
-        signature = self._qbo_state_signature(self.id, self.env.uid, expires)
-        return f"{self.id}.{self.env.uid}.{expires}.{signature}"
+        nonce = secrets.token_urlsafe(18)
+        Nonce = self.env['qbo.oauth.nonce'].sudo()
+        Nonce.search([('connection_id', '=', self.id)]).unlink()
+        Nonce.create({'connection_id': self.id, 'nonce': nonce})
+        signature = self._qbo_state_signature(self.id, self.env.uid, expires, nonce)
+        return f"{self.id}.{self.env.uid}.{expires}.{nonce}.{signature}"
 
     @api.model
     def _qbo_verify_state(self, state):
-        """Check an OAuth `state` and return the connection it was issued for.
+        """Check an OAuth `state`, consume its nonce and return the connection it was issued for.
 
-        :raise UserError: malformed, forged, expired, issued to another user, or for a company the
-            user cannot access
+        The nonce is consumed on a cursor of its own, committed at once, before anything else
+        happens: the authorization code that comes with it is then exchanged at most once, even
+        when the callback URL is opened again (reload, history, a leaked link) or twice at once.
+
+        :raise UserError: malformed, forged, expired, issued to another user, for a company the
+            user cannot access, or already used (nothing is changed on the connection)
         """
         try:
-            connection_id, uid, expires, signature = (state or '').split('.')
+            connection_id, uid, expires, nonce, signature = (state or '').split('.')
             connection_id, uid, expires = int(connection_id), int(uid), int(expires)
         except ValueError:
             raise UserError(_("The answer from Intuit does not carry a valid state. Start again from "
                               "the Connect button.")) from None
-        expected = self._qbo_state_signature(connection_id, uid, expires)
-        if not consteq(expected, signature):
+        expected = self._qbo_state_signature(connection_id, uid, expires, nonce)
+        # Bytes: consteq refuses str with non-ASCII characters (TypeError, a 500 for a crafted URL).
+        if not consteq(expected.encode(), signature.encode('utf-8', 'surrogateescape')):
             raise UserError(_("The answer from Intuit carries a state that this database did not "
                               "issue. Start again from the Connect button."))
         if expires < time.time():
@@ -258,7 +295,29 @@ class QboConnection(models.Model):
         connection = self.browse(connection_id).exists()
         if not connection or connection.company_id not in self.env.user.company_ids:
             raise UserError(_("The company of this connection attempt is not one of yours."))
+        if not connection._qbo_consume_nonce(nonce):
+            raise UserError(_("This connection link was already used (a reload, the browser history or a "
+                              "shared link) or a newer Connect replaced it. Nothing was changed: the "
+                              "QuickBooks connection stays as it was. To connect again, click Connect."))
         return connection
+
+    def _qbo_consume_nonce(self, nonce):
+        """Atomically delete this connection's OAuth nonce `nonce`; True when it was there.
+
+        One DELETE on a dedicated cursor, committed at once: of two callbacks carrying the same
+        state, only one finds it, and a rollback of the request cannot bring it back. The nonce
+        must be committed (the Connect button's request is).
+        """
+        self.ensure_one()
+        self.env['qbo.oauth.nonce'].flush_model()  # tests run both on one transaction
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("DELETE FROM qbo_oauth_nonce WHERE connection_id = %s AND nonce = %s", [self.id, nonce])
+                consumed = cr.rowcount == 1
+                cr.commit()  # pylint: disable=invalid-commit
+        finally:
+            self.env['qbo.oauth.nonce'].invalidate_model()
+        return consumed
 
     # ------------------------------------------------------------------ actions
 
@@ -296,6 +355,9 @@ class QboConnection(models.Model):
         self._qbo_check_admin()
         if not code or not realm_id:
             raise UserError(_("Intuit's answer has no authorization code or company id."))
+        if not (realm_id.isascii() and realm_id.isdigit()):
+            # Intuit's company ids are numbers; anything else would end up in API paths.
+            raise UserError(_("Intuit's answer carries an invalid company id. Click Connect to try again."))
         self.env.flush_all()  # the dedicated cursor reads the connection's settings
         try:
             with self.env.registry.cursor() as cr:
@@ -307,8 +369,14 @@ class QboConnection(models.Model):
             self.env['qbo.token'].invalidate_model()
 
     def _qbo_exchange_code(self, code, realm_id):
-        """Body of `_qbo_complete_authorization`, on its dedicated cursor (committed here)."""
+        """Body of `_qbo_complete_authorization`, on its dedicated cursor (committed here).
+
+        Order matters: a realm another Odoo company uses is refused before the code is spent;
+        after the exchange, Intuit must confirm that the new tokens open `realm_id` (the
+        callback's `realmId` is only a URL parameter) before anything is stored.
+        """
         cr = self.env.cr
+        self._qbo_check_realm_free(realm_id)
         calls = []
         try:
             tokens = self._qbo_oauth_client(calls).exchange_code(code, self._qbo_redirect_uri())
@@ -324,7 +392,15 @@ class QboConnection(models.Model):
                                   "already used, or the Redirect URI differs from %s. Connect again.",
                                   self._qbo_redirect_uri())) from None
             raise UserError(_("Intuit refused the connection: %s", exc)) from None
+        company_info = self._qbo_confirm_realm(tokens, realm_id, calls)
         self.env['qbo.sync.log']._qbo_create_from_calls(self, calls)
+        if not company_info:
+            cr.commit()  # pylint: disable=invalid-commit
+            _logger.warning("QuickBooks OAuth callback refused: Intuit did not confirm realm %s for company %s",
+                            realm_id, self.company_id.name)
+            raise UserError(_("Intuit did not confirm that this consent is for QuickBooks company %s (the "
+                              "address of the answer may have been altered). Nothing was changed: the "
+                              "QuickBooks connection stays as it was. Click Connect to try again.", realm_id))
         if self.realm_id and self.realm_id != realm_id and self._qbo_has_links():
             self._qbo_store_tokens(tokens, realm_id, pending=True)
             self.write({'pending_realm_id': realm_id})
@@ -333,23 +409,100 @@ class QboConnection(models.Model):
                                      new=realm_id, old=self.realm_id))
             result = 'realm_change'
         else:
-            self._qbo_activate(tokens, realm_id)
+            try:
+                with cr.savepoint():
+                    self._qbo_activate(tokens, realm_id, company_info)
+                    self.env.flush_all()
+            except pg_errors.UniqueViolation:
+                # Another company connected the same QuickBooks company between our check and now.
+                self.env.invalidate_all()
+                cr.commit()  # pylint: disable=invalid-commit
+                self._qbo_check_realm_free(realm_id)
+                raise
             result = 'connected'
         # Own transaction: the single-use code is spent, its tokens must be kept whatever follows.
         cr.commit()  # pylint: disable=invalid-commit
         return result
 
-    def _qbo_activate(self, tokens, realm_id):
-        """Store tokens as the active ones, mark the connection connected, schedule the reference import."""
+    def _qbo_confirm_realm(self, tokens, realm_id, calls):
+        """Ask QuickBooks for `realm_id`'s CompanyInfo with the new access token; return it, or None.
+
+        An access token opens the QuickBooks company it was issued for only: a 401 or 403 here
+        means the callback's realmId is not the company the admin consented to.
+        """
+        client = QboClient(self._qbo_endpoints()['api'], realm_id,
+                           lambda force_refresh=False: tokens['access_token'], on_call=calls.append)
+        try:
+            info = client.company_info()
+        except (QboAuthError, QboForbiddenError):
+            return None
+        except QboError as exc:
+            raise UserError(_("QuickBooks could not be reached to confirm the company (%s). Nothing was changed; "
+                              "click Connect to try again.", exc)) from None
+        return info if str(info.get('Id') or realm_id) == str(realm_id) else None
+
+    def _qbo_realm_holder(self, realm_id):
+        """The other connection (any company) that holds `realm_id` now: connected or to be reconnected."""
+        self.ensure_one()
+        return self.sudo().search([('realm_id', '=', realm_id), ('id', '!=', self.id),
+                                   ('state', 'in', ('connected', 'reconnect'))], limit=1)
+
+    def _qbo_check_realm_free(self, realm_id):
+        """One QuickBooks company is connected to one Odoo company at a time.
+
+        Two connections on one realm would share its webhooks and change feed: one company's
+        users would read the other's payments.
+
+        :raise UserError: another company's connection holds this realm
+        """
+        holder = self._qbo_realm_holder(realm_id)
+        if holder:
+            _logger.warning("QuickBooks connection refused: realm %s is already used by company %s",
+                            realm_id, holder.company_id.name)
+            raise UserError(_(
+                "QuickBooks company %(realm)s is already connected to the Odoo company %(company)s. A QuickBooks "
+                "company can be connected to one Odoo company at a time: disconnect it there first (%(where)s), "
+                "or connect this company to another QuickBooks company. Nothing was changed.",
+                realm=realm_id, company=holder.company_id.name, where=self._qbo_where('settings')))
+
+    def init(self):
+        """The database's own guarantee behind `_qbo_check_realm_free` (two callbacks at once).
+
+        A database upgraded from a version without the rule may hold two connections of one
+        realm: the index waits (with a warning naming the realm) until one is disconnected.
+        """
+        cr = self.env.cr
+        cr.execute("""SELECT realm_id FROM qbo_connection WHERE state IN ('connected', 'reconnect')
+                       GROUP BY realm_id HAVING count(*) > 1""")
+        shared = [row[0] for row in cr.fetchall()]
+        if shared:
+            _logger.warning("QuickBooks companies %s are connected to several Odoo companies: disconnect all but "
+                            "one of each, then upgrade the addon again.", ', '.join(shared))
+            return
+        cr.execute("""
+            CREATE UNIQUE INDEX IF NOT EXISTS qbo_connection_realm_active_uniq
+                ON qbo_connection (realm_id) WHERE state IN ('connected', 'reconnect')
+        """)
+
+    def _qbo_activate(self, tokens, realm_id, company_info=None):
+        """Store tokens as the active ones, mark the connection connected, schedule the reference import.
+
+        :param dict company_info: the CompanyInfo that confirmed the realm (kept: the landing
+            notification names the company before the reference import has run)
+        """
         if self.realm_id and self.realm_id != realm_id:
             self._qbo_forget_realm(realm_id)  # another QuickBooks company (nothing was sent to the old one)
         self._qbo_store_tokens(tokens, realm_id)
         previous_holder = self.connected_uid
-        self.write({
+        vals = {
             'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False,
             'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False,
             'reference_import_pending': True,
-        })
+        }
+        if company_info:
+            vals.update(qbo_company_info=company_info, qbo_company_name=company_info.get('CompanyName'),
+                        qbo_country=company_info.get('Country'))
+        self.write(vals)
         self.activity_unlink(['mail.mail_activity_data_todo'])
         if previous_holder and previous_holder != self.env.user:
             self._message_log(body=_("Connection taken over from %s.", previous_holder.name))
@@ -417,6 +570,8 @@ class QboConnection(models.Model):
         pending = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', True)])
         if not pending:
             raise UserError(_("There is no pending QuickBooks company to switch to."))
+        self._qbo_check_database(pending.database_uuid)
+        self._qbo_check_realm_free(pending.realm_id)
         realm = pending.realm_id
         self._qbo_forget_realm(realm)
         self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
@@ -460,7 +615,8 @@ class QboConnection(models.Model):
         self.ensure_one()
         self._qbo_check_admin()
         pending = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', True)])
-        if pending.refresh_token:
+        # A copy forgets the pending consent without revoking it: it belongs to the original.
+        if pending.refresh_token and pending.database_uuid in (False, self._qbo_database_identity()):
             try:
                 self._qbo_oauth_client().revoke(pending.refresh_token)
             except QboError as exc:
@@ -597,6 +753,9 @@ class QboConnection(models.Model):
         if self.state != 'connected':
             raise QboReconnectNeeded(self._qbo_not_connected_message())
         token = self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)])
+        # Before any token leaves this database, even a still valid one: a copy must not write
+        # to the original's QuickBooks company.
+        self._qbo_check_database(token.database_uuid)
         margin = fields.Datetime.now() + timedelta(seconds=const.ACCESS_TOKEN_REFRESH_MARGIN)
         with _REFRESHED_LOCK:
             fresh = _REFRESHED_TOKENS.get((self.env.cr.dbname, self.id))
@@ -672,20 +831,46 @@ class QboConnection(models.Model):
         return f"{uuid}/{self.env.cr.dbname}"
 
     def _qbo_check_database(self, token_uuid):
-        """Refuse to renew (or revoke) tokens issued to another database (a copy not neutralized).
+        """Refuse to use, renew or revoke tokens issued to another database (a copy not neutralized).
 
-        QuickBooks rotates refresh tokens: a restored copy of production that refreshed would
-        invalidate production's token. The tokens remember the `database.uuid` that connected.
+        A copy using the original's tokens would write to the original's QuickBooks company;
+        refreshing would rotate the original's refresh token away, revoking would disconnect it.
+        The tokens remember the `database.uuid` and name that connected.
 
         :param str token_uuid: the database identity stored with the tokens (empty: older tokens, allowed)
-        :raise QboReconnectNeeded: the uuids differ
+        :raise QboDatabaseCopy: the identities differ
         """
         if token_uuid and token_uuid != self._qbo_database_identity():
-            raise QboReconnectNeeded(_(
+            _logger.warning("QuickBooks connection of %s not used: this database is a copy of %s",
+                            self.company_id.name, token_uuid.rsplit('/', 1)[-1])
+            raise QboDatabaseCopy(_(
                 "This database is a copy of the one that connected to QuickBooks Online (its database.uuid "
-                "or name differs), so it does not renew the QuickBooks tokens: that would disconnect the "
-                "original database. Reconnect from this database (%s) if it must export, or neutralize it.",
-                self._qbo_where('settings')))
+                "or name differs), so it sends nothing to QuickBooks with that database's tokens: it would "
+                "write to, or disconnect, the original. If this is the real database now, an administrator "
+                "clicks \"This is the real database now\" on the connection (%s) and connects again; "
+                "otherwise neutralize it.", self._qbo_where('connection')))
+
+    def action_qbo_claim_database(self):
+        """"This is the real database now": forget the original's tokens (never revoked) and reconnect.
+
+        For a copy that must become the production database (a move to another server): the
+        tokens it holds belong to the database that connected and are wiped here only; the admin
+        is then sent to Intuit's consent page, and the new tokens are this database's.
+        """
+        self.ensure_one()
+        self._qbo_check_admin()
+        if not self.database_copy:
+            raise UserError(_("This database is the one that connected to QuickBooks: nothing to do."))
+        conn = self.sudo()
+        self.env['qbo.token'].sudo().search([('connection_id', '=', self.id)]).unlink()
+        conn.write({'state': 'reconnect', 'pending_realm_id': False, 'last_error': _(
+            "Declared the real database by %s: connect again to QuickBooks.", self.env.user.name)})
+        conn._message_log(body=_("%(user)s declared this database the real one (%(db)s); the tokens of the "
+                                 "original database were removed here, without revoking them at Intuit.",
+                                 user=self.env.user.name, db=self.env.cr.dbname))
+        _logger.info("QuickBooks: database %s declared the real one for company %s by uid %s",
+                     self.env.cr.dbname, self.company_id.name, self.env.uid)
+        return self.with_context(qbo_takeover_confirmed=True).action_qbo_connect()
 
     def _qbo_mark_reconnect_needed(self, error, wipe_tokens=True):
         """Stop the connection until an admin reconnects; tell the administrators.

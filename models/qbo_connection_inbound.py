@@ -1,6 +1,8 @@
 import logging
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
@@ -111,7 +113,8 @@ class QboConnectionInbound(models.Model):
             self.env['mail.mail'].sudo().create({
                 'subject': _("QuickBooks Online: reconnect within %s days", days_left),
                 'email_to': ','.join(emails),
-                'body_html': f"<p>{message}</p>",
+                # Escaped: the company name and the URL are data, not markup.
+                'body_html': Markup("<p>%s</p>") % message,
                 'auto_delete': True,
             })
         conn.message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')

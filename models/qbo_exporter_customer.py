@@ -2,6 +2,7 @@ import logging
 import re
 
 from odoo import _, api, models
+from odoo.exceptions import UserError
 
 from .. import const
 from ..tools import QboValidationError
@@ -217,6 +218,15 @@ class QboExporterCustomer(models.AbstractModel):
     @api.model
     def _qbo_link(self, binding, partner, client, existing, payload, res_ref):
         """Link the binding to an existing customer and bring it up to date (sparse update)."""
+        holder = binding.search([('connection_id', '=', binding.connection_id.id), ('entity', '=', binding.entity),
+                                 ('qbo_id', '=', existing['Id']), ('id', '!=', binding.id)], limit=1)
+        if holder:
+            # Two contacts QuickBooks would see as one customer (same name and e-mail): say so.
+            raise UserError(_(
+                "%(partner)s has the same name and e-mail as %(other)s, already QuickBooks customer %(name)s (Id %(id)s). "
+                "QuickBooks keeps one customer per name: merge the two contacts, or change this one's name or e-mail, "
+                "then send it again.", partner=partner.display_name, other=holder.record_name or holder.res_id,
+                name=existing.get('DisplayName'), id=existing['Id']))
         binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
         if not self._qbo_is_ours(existing, binding._qbo_marker()):
             partner.sudo().message_post(

@@ -1,8 +1,10 @@
 import logging
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 
+from .. import const
+from ..tools import QboError, QboValidationError
 from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
@@ -101,8 +103,8 @@ class QboPaymentImport(models.Model):
         except UserError as exc:
             error = str(exc)
         except Exception as exc:  # noqa: BLE001 - one bad payment must not hold back the feed (listed instead)
-            _logger.exception("QuickBooks payment %s could not be imported", qbo_id)
-            error = _("Unexpected error: %s", exc)
+            # Details to the log and the transfer history under an incident id, not on the row.
+            error = self.env['qbo.sync.log']._qbo_log_unexpected(connection, exc, f"qbo.payment.import,{record.id}")
         # The version that failed is kept: Retry applies it, not the one before.
         record.write({'state': 'error', 'message': error, 'qbo_sync_token': str(obj.get('SyncToken')), 'data': obj})
         return 'error'
@@ -575,14 +577,43 @@ class QboPaymentImport(models.Model):
     # ------------------------------------------------------------------ actions
 
     def action_qbo_retry(self):
-        """Import again (after linking the missing document or setting a journal mapping)."""
-        for record in self.filtered(lambda r: r.state in ('unmatched', 'error') and r.data):
+        """Import again (after linking the missing document or setting a journal mapping).
+
+        Accounting managers only. The stored row is never the input: the payment is read again
+        from QuickBooks (one read per row) and rebuilt from that answer, so a row edited in the
+        database cannot fabricate a payment. Gone from QuickBooks (610), it is treated as deleted.
+        """
+        if not self.env.su:
+            self.check_access('read')
+            if not self.env.user.has_group('account.group_account_manager'):
+                raise AccessError(_("Only accounting managers can retry payments from QuickBooks."))
+            # Rows are read-only to users: the connector writes them.
+            return self.sudo().action_qbo_retry()
+        for connection, records in self.filtered(lambda r: r.state in ('unmatched', 'error')).grouped(
+                'connection_id').items():
             try:
-                with self.env.cr.savepoint():
-                    record._qbo_apply(record.data)
-            except UserError as exc:
-                record.write({'state': 'error', 'message': str(exc)})
+                with connection._qbo_client_session() as client:
+                    for record in records:
+                        record._qbo_retry_with(client)
+            except QboError as exc:
+                return connection._qbo_notification(_("QuickBooks payments not read"),
+                                                    self.env['qbo.error.advice']._qbo_describe(exc), 'danger')
         return True
+
+    def _qbo_retry_with(self, client):
+        """Read this payment from QuickBooks and rebuild its Odoo side from the answer."""
+        self.ensure_one()
+        try:
+            obj = client.read('Payment', self.qbo_id)
+        except QboValidationError as exc:
+            if exc.code != const.FAULT_OBJECT_NOT_FOUND:
+                raise
+            obj = {'Id': self.qbo_id, 'status': 'Deleted'}
+        try:
+            with self.env.cr.savepoint():
+                self._qbo_apply(obj)
+        except UserError as exc:
+            self.write({'state': 'error', 'message': str(exc)})
 
     def action_qbo_open_payment(self):
         self.ensure_one()

@@ -1,5 +1,5 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import AccessError, UserError
 
 from .. import const
 
@@ -130,6 +130,9 @@ class QboSyncMixin(models.AbstractModel):
         Records already in QuickBooks and unchanged since are not sent again, and voided or
         deleted documents are skipped: the summary counts them apart instead of as "sent".
         """
+        if not self.env.su and not self.env.user.has_group('account.group_account_invoice'):
+            # Whoever reads a contact (a portal user, their own) must not export it: invoicing users only.
+            raise AccessError(_("Only invoicing users can send records to QuickBooks Online."))
         records = self._qbo_records_to_send()
         bindings = self.env['qbo.binding'].sudo()  # links are written by the connector only
         skipped = {'unchanged': 0, 'voided': 0}

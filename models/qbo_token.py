@@ -31,3 +31,20 @@ class QboToken(models.Model):
     _connection_pending_uniq = qbo_compat.Constraint(
         'unique(connection_id, is_pending)',
         'A QuickBooks connection has one active and at most one pending token set.')
+
+
+class QboOAuthNonce(models.Model):
+    """The single-use nonce of a Connect in progress, carried (signed) in the OAuth `state`.
+
+    Created by the Connect button, deleted by the callback before the authorization code is
+    exchanged (see `qbo.connection._qbo_verify_state`): a callback URL opened again finds no
+    nonce and is refused. A row of its own, not a field of the connection: the callback consumes
+    it on a cursor of its own, which must not wait for a transaction that wrote the connection
+    (settings saved, then Connect). Only administrators have any access to this model.
+    """
+    _name = 'qbo.oauth.nonce'
+    _description = 'QuickBooks Online OAuth nonce'
+
+    connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True)
+    company_id = fields.Many2one(related='connection_id.company_id', store=True)
+    nonce = fields.Char(required=True, copy=False)

@@ -1,11 +1,13 @@
 import base64
+import binascii
 import hashlib
 import hmac
 import json
 import logging
+import re
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL, consteq
+from odoo.tools import SQL
 
 from .. import const
 from . import qbo_compat
@@ -17,8 +19,36 @@ CLOUDEVENT_OPERATIONS = {'created': 'Create', 'updated': 'Update', 'deleted': 'D
                          'voided': 'Void', 'emailed': 'Emailed'}
 
 
+# Intuit's notifications nest 4 levels deep (legacy) or 3 (CloudEvents): anything much deeper is
+# not theirs, and Python's json would hit its recursion limit on it.
+MAX_JSON_DEPTH = 20
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKETS = re.compile(rb'[\[\]{}]')
+
+
 class QboWebhookSignatureError(Exception):
     """The intuit-signature header does not match the body with any configured verifier token."""
+
+
+def json_depth_ok(body, limit=MAX_JSON_DEPTH):
+    """True when `body` (bytes) nests objects and arrays at most `limit` deep.
+
+    Checked before json.loads, in linear time: strings are dropped first (their brackets do not
+    count), then brackets are counted.
+    """
+    depth = 0
+    for bracket in _JSON_BRACKETS.findall(_JSON_STRING.sub(b'""', body)):
+        depth += 1 if bracket in (b'[', b'{') else -1
+        if depth > limit:
+            return False
+    return True
+
+
+def _text(value):
+    """A scalar of the payload as text ('' for missing values, objects and lists: not Intuit's shape)."""
+    if value is None or isinstance(value, (dict, list)):
+        return ''
+    return str(value)
 
 
 class QboWebhookEvent(models.Model):
@@ -62,17 +92,24 @@ class QboWebhookEvent(models.Model):
     def _qbo_verify_signature(self, body, signature):
         """Return the connections whose verifier token signed `body`.
 
+        The header is decoded from base64 and compared as bytes, in constant time: a header
+        that is not base64 (or not ASCII) matches nothing.
+
         :param bytes body: the raw request body, exactly as received
         :param str signature: the intuit-signature header (base64 HMAC-SHA256)
         :raise QboWebhookSignatureError: no configured token produces this signature
         """
         if not signature:
             raise QboWebhookSignatureError("missing intuit-signature")
+        try:
+            received = base64.b64decode(signature.strip(), validate=True)
+        except (binascii.Error, ValueError):
+            raise QboWebhookSignatureError("intuit-signature is not base64") from None
         connections = self.env['qbo.connection'].sudo().search([('webhook_verifier_token', '!=', False)])
         matching = self.env['qbo.connection']
         for connection in connections:
             digest = hmac.new(connection.webhook_verifier_token.encode(), body, hashlib.sha256).digest()
-            if consteq(base64.b64encode(digest).decode(), signature.strip()):
+            if hmac.compare_digest(digest, received):
                 matching |= connection
         if not matching:
             raise QboWebhookSignatureError("intuit-signature does not match")
@@ -93,31 +130,38 @@ class QboWebhookEvent(models.Model):
             for item in payload:
                 if not isinstance(item, dict):
                     continue
-                parts = str(item.get('type') or '').split('.')
+                parts = _text(item.get('type')).split('.')
                 entity = parts[1] if len(parts) >= 4 and parts[0] == 'qbo' else ''
                 verb = parts[2] if len(parts) >= 4 else ''
                 events.append({
                     'payload_format': 'cloudevents',
-                    'event_key': 'ce:' + str(item.get('id') or ''),
-                    'realm_id': str(item.get('intuitaccountid') or ''),
-                    'entity': entity, 'entity_id': str(item.get('intuitentityid') or ''),
+                    'event_key': 'ce:' + _text(item.get('id')),
+                    'realm_id': _text(item.get('intuitaccountid')),
+                    'entity': entity, 'entity_id': _text(item.get('intuitentityid')),
                     'operation': CLOUDEVENT_OPERATIONS.get(verb, verb),
-                    'event_time': str(item.get('time') or ''),
-                    'merged_entity_id': str((item.get('data') if isinstance(item.get('data'), dict) else {})
-                                            .get('deletedid') or ''),
-                    'valid': bool(item.get('id')) and bool(entity),
+                    'event_time': _text(item.get('time')),
+                    'merged_entity_id': _text((item.get('data') if isinstance(item.get('data'), dict) else {})
+                                              .get('deletedid')),
+                    'valid': bool(_text(item.get('id'))) and bool(entity),
                 })
         elif isinstance(payload, dict):
-            for notification in payload.get('eventNotifications') or []:
-                realm = str((notification or {}).get('realmId') or '')
-                for ent in ((notification or {}).get('dataChangeEvent') or {}).get('entities') or []:
-                    key = '|'.join(str(ent.get(k) or '') for k in ('name', 'id', 'operation', 'lastUpdated'))
+            notifications = payload.get('eventNotifications')
+            for notification in notifications if isinstance(notifications, list) else []:
+                if not isinstance(notification, dict):
+                    continue
+                realm = _text(notification.get('realmId'))
+                change = notification.get('dataChangeEvent')
+                entities = change.get('entities') if isinstance(change, dict) else None
+                for ent in entities if isinstance(entities, list) else []:
+                    if not isinstance(ent, dict):
+                        continue
+                    key = '|'.join(_text(ent.get(k)) for k in ('name', 'id', 'operation', 'lastUpdated'))
                     events.append({
                         'payload_format': 'legacy', 'event_key': f"legacy:{realm}|{key}", 'realm_id': realm,
-                        'entity': str(ent.get('name') or ''), 'entity_id': str(ent.get('id') or ''),
-                        'operation': str(ent.get('operation') or ''), 'event_time': str(ent.get('lastUpdated') or ''),
-                        'merged_entity_id': str(ent.get('deletedId') or ''),
-                        'valid': bool(ent.get('name')) and bool(ent.get('id')),
+                        'entity': _text(ent.get('name')), 'entity_id': _text(ent.get('id')),
+                        'operation': _text(ent.get('operation')), 'event_time': _text(ent.get('lastUpdated')),
+                        'merged_entity_id': _text(ent.get('deletedId')),
+                        'valid': bool(_text(ent.get('name'))) and bool(_text(ent.get('id'))),
                     })
         return events
 
@@ -132,12 +176,16 @@ class QboWebhookEvent(models.Model):
         """
         signers = self._qbo_verify_signature(body, signature)
         try:
+            if not json_depth_ok(body):
+                raise ValueError("nested too deep")
             payload = json.loads(body.decode('utf-8'))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             # Signed by Intuit but unreadable: answering 4xx would make Intuit retry it for days.
-            _logger.warning("QuickBooks webhook: signed body is not JSON; ignored.")
+            _logger.warning("QuickBooks webhook: signed body is not readable JSON (%s); ignored.", exc)
             return 0
-        by_realm = {c.realm_id: c for c in signers if c.realm_id}
+        # Only a connected connection receives its realm's events: never a disconnected one that
+        # kept the realm as history (one realm has one connected connection at most).
+        by_realm = {c.realm_id: c for c in signers if c.realm_id and c.state == 'connected'}
         known = {name.lower(): name for name in const.CDC_ENTITIES}
         created = 0
         now = fields.Datetime.now()
@@ -150,7 +198,8 @@ class QboWebhookEvent(models.Model):
             if not event['valid']:
                 note = _("Not a QuickBooks data-change event.")
             elif not connection:
-                note = _("No connection to QuickBooks company %s uses this verifier token.", event['realm_id'])
+                note = _("No connected connection to QuickBooks company %s uses this verifier token.",
+                         event['realm_id'])
             elif not entity:
                 note = _("Entity %s is not read back by the connector.", event['entity'])
             state = 'ignored' if note else 'pending'

@@ -51,6 +51,7 @@ class ResConfigSettings(models.TransientModel):
     qbo_company_name = fields.Char(related='qbo_connection_id.qbo_company_name')
     qbo_realm_id = fields.Char(related='qbo_connection_id.realm_id')
     qbo_pending_realm_id = fields.Char(related='qbo_connection_id.pending_realm_id')
+    qbo_database_copy = fields.Boolean(related='qbo_connection_id.database_copy')
     qbo_connected_uid = fields.Many2one(related='qbo_connection_id.connected_uid')
     qbo_connected_date = fields.Datetime(related='qbo_connection_id.connected_date')
     qbo_access_token_expiry = fields.Datetime(related='qbo_connection_id.access_token_expiry')
@@ -148,8 +149,14 @@ class ResConfigSettings(models.TransientModel):
 
     @api.model
     def get_values(self):
-        """Load the company's connection settings (secrets for administrators only)."""
+        """Load the company's connection settings, for administrators only.
+
+        `get_values` is callable over RPC by any user: the environment, endpoint, e-mail addresses,
+        mappings and journals are the administrators' business (the settings page is theirs).
+        """
         res = super().get_values()
+        if not self.env.user.has_group('base.group_system'):
+            return res
         connection = self.env['qbo.connection']._qbo_get_for_company(self.env.company)
         if not connection:
             return res
@@ -157,9 +164,8 @@ class ResConfigSettings(models.TransientModel):
         for settings_field, connection_field in CONNECTION_FIELDS.items():
             value = conn[connection_field]
             res[settings_field] = value.id if isinstance(value, models.BaseModel) else value
-        if self.env.user.has_group('base.group_system'):
-            for settings_field, connection_field in SECRET_FIELDS.items():
-                res[settings_field] = conn[connection_field]
+        for settings_field, connection_field in SECRET_FIELDS.items():
+            res[settings_field] = conn[connection_field]
         return res
 
     def set_values(self):

@@ -208,6 +208,8 @@ def ensure_connected(connection, emulator_url):
         realm = connection.realm_id
     # Same steps as the browser: Connect button -> Intuit consent page -> our callback.
     action = connection.action_qbo_connect()
+    # The Connect button's request commits its single-use nonce before the browser goes to Intuit.
+    connection.env.cr.commit()
     location = control.consent(action['url'], realm_id=realm)
     query = parse_qs(urlsplit(location).query)
     verified = connection._qbo_verify_state(query['state'][0])

@@ -18,3 +18,4 @@ from . import test_qbo_chaos
 from . import test_qbo_app_page
 from . import test_qbo_lifecycle
 from . import test_qbo_realm_change
+from . import test_qbo_attacks

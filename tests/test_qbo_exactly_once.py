@@ -225,10 +225,17 @@ class TestQboExactlyOnce(QboTestCommon):
         partners = [self._partner(f'Survivor {i}') for i in range(2)]
         bindings = self._queue(*partners)
         # The broken link's tracebacks are logged as errors, on purpose: keep them out of the test log.
-        with mute_logger('odoo.addons.quickbooks_online.models.qbo_binding'):
+        with mute_logger('odoo.addons.quickbooks_online.models.qbo_binding',
+                         'odoo.addons.quickbooks_online.models.qbo_incident'):
             self.env['qbo.binding']._cron_qbo_export()
         self.assertEqual(broken.state, 'error')
-        self.assertIn('AttributeError', broken.error_message)
+        # The person reads advice and an incident id; the transfer history keeps the details under it.
+        self.assertIn('incident', broken.error_message)
+        self.assertNotIn('AttributeError', broken.error_message)
+        incident = broken.error_message.split('incident ')[1].split(')')[0]
+        log = self.env['qbo.sync.log'].search([('request_id', '=', incident)])
+        self.assertIn('AttributeError', log.message)
+        self.assertEqual((log.res_model, log.res_id), ('res.country', broken.res_id))
         self.assertEqual(set(bindings.mapped('state')), {'sent'})
         self.assertEqual(len(self._customers_named('Survivor')), 2)
 

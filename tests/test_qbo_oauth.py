@@ -34,7 +34,9 @@ class TestQboOAuth(QboTestCommon):
         self.qbo.clear_requests_log()
         response = self.url_open(self._callback_path(location), allow_redirects=False)
         self.assertEqual(response.status_code, 303, response.text[:500])
-        self.assertFalse(self.qbo.requests_log('/v3/company/'), "the callback only exchanges the code")
+        # The callback exchanges the code and confirms the realm with one CompanyInfo read, nothing more.
+        self.assertEqual([r['path'] for r in self.qbo.requests_log('/v3/company/')],
+                         [f"/v3/company/{self.realm}/companyinfo/{self.realm}"])
         self.assertIn('action-quickbooks_online.qbo_action_connect_done', response.headers['Location'])
         self.connection.invalidate_recordset()
         self.assertEqual(self.connection.state, 'connected')
@@ -59,14 +61,17 @@ class TestQboOAuth(QboTestCommon):
         location = self._start_consent(self.connection)
         self.qbo.clear_requests_log()
         query = parse_qs(urlsplit(location).query)
-        connection_id, uid, expires, signature = query['state'][0].split('.')
+        connection_id, uid, expires, nonce, signature = query['state'][0].split('.')
         cases = {
-            'forged': f"{connection_id}.{uid}.{expires}.{'0' * len(signature)}",
-            'expired': self._signed_state(int(connection_id), int(uid), int(time.time()) - 5),
+            'forged': f"{connection_id}.{uid}.{expires}.{nonce}.{'0' * len(signature)}",
+            'non-ascii signature': f"{connection_id}.{uid}.{expires}.{nonce}.{'é' * len(signature)}",
+            'expired': self._signed_state(int(connection_id), int(uid), int(time.time()) - 5, nonce),
             'foreign': self._signed_state(int(connection_id), self.env.ref('base.user_root').id,
-                                          int(time.time()) + 300),
+                                          int(time.time()) + 300, nonce),
+            'malformed': 'a.b.c.d',
         }
-        messages = {'forged': 'did not issue', 'expired': 'expired', 'foreign': 'another user'}
+        messages = {'forged': 'did not issue', 'non-ascii signature': 'did not issue', 'expired': 'expired',
+                    'foreign': 'another user', 'malformed': 'valid state'}
         for case, state in cases.items():
             with self.subTest(case=case):
                 response = self.url_open(f"/quickbooks_online/oauth/callback?code={query['code'][0]}"
@@ -77,9 +82,9 @@ class TestQboOAuth(QboTestCommon):
         response = self.url_open(self._callback_path(location), allow_redirects=False)
         self.assertEqual(response.status_code, 303)
 
-    def _signed_state(self, connection_id, uid, expires):
-        signature = self.env['qbo.connection']._qbo_state_signature(connection_id, uid, expires)
-        return f"{connection_id}.{uid}.{expires}.{signature}"
+    def _signed_state(self, connection_id, uid, expires, nonce):
+        signature = self.env['qbo.connection']._qbo_state_signature(connection_id, uid, expires, nonce)
+        return f"{connection_id}.{uid}.{expires}.{nonce}.{signature}"
 
     def test_non_admin_is_refused(self):
         new_test_user(self.env, login='accountant', groups='account.group_account_manager', password='accountant1',

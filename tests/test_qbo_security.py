@@ -98,6 +98,8 @@ class TestQboSecurity(QboTestCommon):
                 with self.assertRaises(AccessError):
                     env['qbo.token'].search_read([], ['access_token', 'refresh_token'])
                 with self.assertRaises(AccessError):
+                    env['qbo.oauth.nonce'].search_read([], ['nonce'])
+                with self.assertRaises(AccessError):
                     env['qbo.connection'].browse(self.connection.id).read(['client_secret'])
         # The admin of A cannot read B's tokens either while B is not one of the admin's companies.
         admin_a_only = self.env(user=self.qbo_admin, context={'allowed_company_ids': self.company.ids})
