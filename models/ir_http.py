@@ -19,7 +19,7 @@ class IrHttp(models.AbstractModel):
         ("exhausts") an over-long body to its end before answering 413: an endpoint open to the
         internet (the webhook) would read whatever it is sent. Only this addon's routes.
         """
-        super()._pre_dispatch(rule, args)
+        result = super()._pre_dispatch(rule, args)
         limit = rule.endpoint.routing.get('max_content_length')
         length = request.httprequest.content_length
         if limit and length and length > limit and \
@@ -27,3 +27,4 @@ class IrHttp(models.AbstractModel):
             _logger.warning("QuickBooks route %s refused from %s: %s bytes announced, at most %s",
                             request.httprequest.path, request.httprequest.remote_addr, length, limit)
             raise RequestEntityTooLarge()
+        return result

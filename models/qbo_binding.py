@@ -470,8 +470,14 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_release(self, owner):
-        """Give back every lease of the run `owner` (after rolling back whatever failed before)."""
-        self.env.cr.rollback()  # an aborted transaction (failed commit) must not keep the leases
+        """Give back every lease of the run `owner`, and commit (cron only).
+
+        A transaction left aborted by a failure (a commit refused by a serialization failure, say) is
+        rolled back first: the leases must go whatever happened, and its own work is lost anyway.
+        """
+        connection = getattr(self.env.cr, '_cnx', None)
+        if connection is None or connection.info.transaction_status == psycopg2.extensions.TRANSACTION_STATUS_INERROR:
+            self.env.cr.rollback()
         self.env.cr.execute(SQL("UPDATE qbo_binding SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = %s",
                                 owner))
         self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the leases end with the run
@@ -531,6 +537,13 @@ class QboBinding(models.Model):
         if 'qbo_deadline' not in self.env.context:
             self = self.with_context(qbo_deadline=self._qbo_deadline())
         committing = with_commit and self._qbo_can_commit()
+        if committing and owner is None:
+            # A committing caller without a run of its own (the payments export): this call is the run.
+            owner = str(uuid.uuid4())
+            try:
+                return self._qbo_process(with_commit=True, owner=owner)
+            finally:
+                self._qbo_release(owner)
         todo = self.filtered(lambda b: b.state == 'to_send')  # Retry on a voided one, say: nothing to send
         counts = {'sent': 0, 'error': 0, 'blocked': 0, 'retry': 0, 'skipped': len(self) - len(todo)}
         stopped = set()

@@ -15,8 +15,8 @@ from odoo.tools.misc import hmac as hmac_tool
 
 from .. import const
 from ..tools import QboClient, QboError, QboOAuthClient
-from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError
 from ..tools.qbo_client import endpoints_for
+from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError
 from . import qbo_compat
 
 _logger = logging.getLogger(__name__)

@@ -223,7 +223,8 @@ class QboExporterCustomer(models.AbstractModel):
         if holder:
             # Two contacts QuickBooks would see as one customer (same name and e-mail): say so.
             raise UserError(_(
-                "%(partner)s has the same name and e-mail as %(other)s, already QuickBooks customer %(name)s (Id %(id)s). "
+                "%(partner)s has the same name and e-mail as %(other)s, already QuickBooks customer %(name)s "
+                "(Id %(id)s). "
                 "QuickBooks keeps one customer per name: merge the two contacts, or change this one's name or e-mail, "
                 "then send it again.", partner=partner.display_name, other=holder.record_name or holder.res_id,
                 name=existing.get('DisplayName'), id=existing['Id']))

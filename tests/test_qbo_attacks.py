@@ -114,7 +114,8 @@ class TestQboOAuthAttacks(QboAttacksCommon):
         result = self.connection.action_qbo_test()
         self.assertEqual(result['params']['type'], 'success', result['params']['message'])
 
-    @mute_logger('odoo.addons.quickbooks_online.controllers.main', 'odoo.addons.quickbooks_online.models.qbo_connection')
+    @mute_logger('odoo.addons.quickbooks_online.controllers.main',
+                 'odoo.addons.quickbooks_online.models.qbo_connection')
     def test_forged_realm_in_the_callback_is_refused(self):
         self.authenticate('qbo_admin', 'qbo_admin')
         elsewhere = self.qbo.create_company('Not consented', country='US')['realm_id']
@@ -139,7 +140,8 @@ class TestQboOAuthAttacks(QboAttacksCommon):
         self.assertEqual(response.status_code, 400)
         self.assertIn('invalid company id', response.text)
 
-    @mute_logger('odoo.addons.quickbooks_online.controllers.main', 'odoo.addons.quickbooks_online.models.qbo_connection')
+    @mute_logger('odoo.addons.quickbooks_online.controllers.main',
+                 'odoo.addons.quickbooks_online.models.qbo_connection')
     def test_a_second_company_cannot_connect_a_realm_already_used(self):
         self.authenticate('qbo_admin', 'qbo_admin')
         location = self.consent(self.connection_b, self.realm)
