@@ -180,6 +180,7 @@ class AccountPayment(models.Model):
         self._qbo_write_answer(binding, document)
 
     def _qbo_write_answer(self, binding, document):
+        """Record QuickBooks' answer (the Payment it holds now) on the binding: linked and sent."""
         binding.write({'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'], 'state': 'sent',
                        'qbo_total': float(document.get('TotalAmt') or 0), 'odoo_total': self.amount,
                        'currency_id': self.currency_id.id})
