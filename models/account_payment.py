@@ -180,6 +180,7 @@ class AccountPayment(models.Model):
         self._qbo_write_answer(binding, document)
 
     def _qbo_write_answer(self, binding, document):
+        """Record QuickBooks' answer (the Payment it holds now) on the binding: linked and sent."""
         binding.write({'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'], 'state': 'sent',
                        'qbo_total': float(document.get('TotalAmt') or 0), 'odoo_total': self.amount,
                        'currency_id': self.currency_id.id})
@@ -297,14 +298,33 @@ class QboBindingPayment(models.Model):
     _inherit = 'qbo.binding'
 
     def _qbo_payment_changed_in_qbo(self, obj):
-        """A payment sent from Odoo changed in QuickBooks: our own echo is ignored, a void or delete shown."""
+        """A payment sent from Odoo changed in QuickBooks: our own echo is ignored, a void or delete shown.
+
+        An edit made there by someone else (a SyncToken beyond the one we hold) is taken as the
+        current version; when it changed the amount it is shown as a variance, since the two
+        systems no longer agree on what was paid (sending the Odoo payment again settles it).
+        """
         self.ensure_one()
         if obj.get('status') == 'Deleted':
             state, message = 'deleted_in_qbo', _("This payment was deleted in QuickBooks (Id %s).", self.qbo_id)
         elif self.env['qbo.payment.import']._qbo_is_void(obj):
             state, message = 'voided', _("This payment was voided in QuickBooks (Id %s).", self.qbo_id)
         else:
-            return 'echo'
+            token = str(obj.get('SyncToken'))
+            if not token.isdigit() or int(token) <= int(self.qbo_sync_token or 0):
+                return 'echo'  # our own write, or an older version read late
+            total = float(obj.get('TotalAmt') or 0)
+            vals = {'qbo_sync_token': token, 'qbo_total': total}
+            record = self._qbo_record()
+            if record and self.state == 'sent' and record.currency_id.compare_amounts(total, record.amount):
+                vals.update(state='variance', error_message=_(
+                    "Changed in QuickBooks (Id %(id)s): its total is now %(qbo)s, %(odoo)s in Odoo. Correct one of "
+                    "the two; 'Send to QuickBooks' sends the Odoo payment again.", id=self.qbo_id, qbo=total,
+                    odoo=record.amount))
+                record.sudo().message_post(body=vals['error_message'], message_type='comment',
+                                           subtype_xmlid='mail.mt_note')
+            self.write(vals)
+            return 'variance' if vals.get('state') == 'variance' else 'updated'
         if self.state != state:
             self.write({'state': state, 'error_message': message})
             record = self._qbo_record()

@@ -204,6 +204,7 @@ class QboPaymentImport(models.Model):
 
     @api.model
     def _qbo_booked_vals(self, obj, applications):
+        """What booking `obj` with `applications` makes the Odoo payments hold (the `booked` field)."""
         return {'total': float(obj.get('TotalAmt') or 0), 'unapplied': float(obj.get('UnappliedAmt') or 0),
                 'lines': [[move.id, amount] for move, amount in applications]}
 

@@ -664,6 +664,32 @@ class TestQboPaymentExport(QboPaymentsCommon):
         self.assertEqual((updated['TotalAmt'], updated['Line'][0]['Amount']), (60, 60))
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 48)
 
+    def test_exported_payment_edited_in_quickbooks(self):
+        self.connection.sudo().payment_export = True
+        invoice = self._sent()
+        payment = self._register(invoice, 50.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        binding = payment._qbo_binding(self.connection)
+        [qbo_payment] = self.qbo_payments()
+        self.drain()  # its own echo
+        self.assertEqual(binding.state, 'sent')
+        # A memo written in QuickBooks: nothing to settle, the next update uses the new SyncToken.
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], reference='CHK-5')
+        self.drain()
+        self.assertEqual((binding.state, binding.qbo_sync_token), ('sent', '1'))
+        # The amount changed there: both systems no longer agree, which is shown, never imported.
+        self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 40}])
+        self.drain()
+        self.assertEqual(binding.state, 'variance')
+        self.assertIn('40.0', binding.error_message)
+        self.assertFalse(self.imported(qbo_payment))
+        # Sent again from Odoo: QuickBooks holds Odoo's 50 again.
+        payment.action_qbo_send()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        held = self.qbo_read(self.realm, 'Payment', qbo_payment['Id'])
+        self.assertEqual((held['TotalAmt'], held['Line'][0]['Amount']), (50, 50))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 58)
+
     def test_payment_without_journal_entry_is_exported(self):
         """Odoo Accounting: no outstanding account on the payment method line, hence no journal entry
         (simulated as Odoo's own tests do: the 'in_payment' hook of the accountant module)."""
