@@ -268,7 +268,7 @@ class TestQboPayments(QboPaymentsCommon):
         qbo_payment = self.qbo_pay([(invoice, 50.0)])
         self.drain()
         record = self.imported(qbo_payment)
-        record.booked = False  # imported before the connector recorded what it booked
+        record.sudo().booked = False  # imported before the connector recorded what it booked (rows are read-only)
         self.qbo.edit_payment(self.realm, qbo_payment['Id'], invoices=[{'id': self._qbo_id(invoice), 'amount': 60}])
         self.drain()
         self.assertEqual(record.state, 'imported', record.message)
