@@ -526,7 +526,8 @@ class QboPaymentImport(models.Model):
             connection, obj, partner, deltas, unapplied=unapplied, total=total, template=template,
             label=_("QuickBooks payment %(id)s, changed (SyncToken %(token)s)", id=self.qbo_id,
                     token=obj.get('SyncToken')))
-        new_lines = adjustment.move_id.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+        new_lines = adjustment.move_id.line_ids.filtered(
+            lambda line: line.account_id.account_type == 'asset_receivable')
         for move, (document_lines, applied_by_us) in freed.items():
             # The adjustment's line for this document nets with the import's own lines that were applied to
             # it, then what is left of those goes back to the document.
