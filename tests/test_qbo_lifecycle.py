@@ -251,6 +251,24 @@ class TestQboLifecycle(QboTestCommon):
         self.assertEqual(live[0]['DocNumber'], f"{move.name}-2")
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', first_id)['DocNumber'], move.name)
 
+    def test_credit_note_cancelled_and_reposted_is_a_new_credit_memo(self):
+        """A credit memo has no void: the cancel deletes it in QuickBooks, the re-post creates a new one."""
+        credit_note = self._invoice(self._partner('Refunded Twice Ltd'), 30.0, move_type='out_refund')
+        binding = self._send(credit_note)
+        first_id = binding.qbo_id
+        credit_note.button_cancel()
+        self._drain()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertFalse(self._qbo_documents(credit_note, 'CreditMemo'), "deleted in QuickBooks")
+        credit_note.button_draft()
+        credit_note.action_post()
+        self._drain()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertNotEqual(binding.qbo_id, first_id)
+        documents = self._qbo_documents(credit_note, 'CreditMemo')
+        self.assertEqual([doc['Id'] for doc in documents], [binding.qbo_id])
+        self.assertAlmostEqual(documents[0]['TotalAmt'], credit_note.amount_total)
+
     def test_invoice_deleted_in_quickbooks_reposted_is_created_again(self):
         partner = self._partner('Deleted There Ltd')
         move = self._invoice(partner)
