@@ -780,19 +780,10 @@ class QboBinding(models.Model):
 
         Exporters without a marker field (``_qbo_marker_field``) keep the per-item lookup.
         """
-        field = exporter._qbo_marker_field if exporter is not None else None
         pending = self.filtered(lambda b: not b.qbo_id and b.intent_date and b._qbo_pending_create())
-        if not field or not pending:
+        if exporter is None or not exporter._qbo_marker_field or not pending:
             return
-        since = min(pending.mapped('intent_date')) - timedelta(minutes=LOOKUP_MARGIN_MINUTES)
-        since_utc = since.replace(tzinfo=timezone.utc).isoformat(timespec='seconds')
-        rows = client.query_all(pending[0].entity, where=f"MetaData.CreateTime >= {qbo_quote(since_utc)}",
-                                include_inactive=exporter._qbo_name_list)
-        by_marker = {}
-        for row in rows:
-            words = (row.get(field) or '').split()
-            if words:
-                by_marker.setdefault(words[-1], row)
+        by_marker = pending._qbo_created_since(exporter, client)
         for binding in pending:
             found = by_marker.get(binding._qbo_marker())
             if found:
@@ -800,6 +791,25 @@ class QboBinding(models.Model):
                 binding.write({'qbo_id': found['Id'], 'qbo_sync_token': found['SyncToken']})
             else:
                 binding._qbo_forget_intent()
+
+    def _qbo_created_since(self, exporter, client, res_ref=None):
+        """{marker: object} of the objects of these bindings' entity created since their oldest intent.
+
+        One query (paged) whatever the number of bindings: objects created since the oldest intent,
+        less a margin for clock skew, keyed by the last word of the exporter's marker field. It needs
+        nothing but the intent's date: not the customer's QuickBooks Id (which a crash may have lost
+        too) nor a document number.
+        """
+        since = min(self.mapped('intent_date')) - timedelta(minutes=LOOKUP_MARGIN_MINUTES)
+        since_utc = since.replace(tzinfo=timezone.utc).isoformat(timespec='seconds')
+        rows = client.query_all(self[0].entity, where=f"MetaData.CreateTime >= {qbo_quote(since_utc)}",
+                                include_inactive=exporter._qbo_name_list, res_ref=res_ref)
+        by_marker = {}
+        for row in rows:
+            words = (row.get(exporter._qbo_marker_field) or '').split()
+            if words:
+                by_marker.setdefault(words[-1], row)
+        return by_marker
 
     def _qbo_process_one(self):
         """Export one binding; return 'sent', 'error', 'blocked', 'retry', 'throttled' or 'reconnect'.

@@ -177,8 +177,13 @@ class QboExporterCustomer(models.AbstractModel):
 
     @api.model
     def _qbo_find_ours(self, binding, partner, client, payload, res_ref):
-        """After an unknown outcome: our customer under the name we sent (plain or suffixed), or None."""
+        """After an unknown outcome: our customer, by the marker among the customers created since the
+        intent (renamed since, or not), else under the name we sent (plain or suffixed); or None."""
         marker = binding._qbo_marker()
+        if binding.intent_date:
+            found = binding._qbo_created_since(self, client, res_ref=res_ref).get(marker)
+            if found:
+                return found
         for name in dict.fromkeys((payload['DisplayName'], self._qbo_display_name(partner, suffix=True))):
             rows = client.query(f"SELECT * FROM Customer WHERE DisplayName = {qbo_quote(name)} "
                                 f"AND Active IN (true, false)", res_ref=res_ref).get('Customer', [])

@@ -183,9 +183,11 @@ class QboExporterInvoice(models.AbstractModel):
     def _qbo_find_ours(self, binding, move, client, payload, res_ref):
         """Our document in QuickBooks, found by its marker (PrivateNote), or None.
 
-        Searched by DocNumber when QuickBooks uses custom numbers, else among the customer's
-        documents, page after page (no 100-row cap). The marker is untranslated, so the lookup
-        works whatever the language of the user who sent the document first.
+        Searched by DocNumber when QuickBooks uses custom numbers; else, after an unknown outcome,
+        among the documents created since the intent (`binding._qbo_created_since`: the customer's
+        Id may be unknown, a crash can lose it too); else among the customer's documents, page after
+        page (no 100-row cap). The marker is untranslated, so the lookup works whatever the language
+        of the user who sent the document first.
         """
         entity = binding.entity
         marker = binding._qbo_marker()
@@ -199,6 +201,8 @@ class QboExporterInvoice(models.AbstractModel):
             found = ours(rows)
             if found:
                 return found
+        if binding.intent_date:
+            return binding._qbo_created_since(self, client, res_ref=res_ref).get(marker)
         customer_id = (payload.get('CustomerRef') or {}).get('value')
         if not customer_id:
             return None

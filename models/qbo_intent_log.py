@@ -69,16 +69,22 @@ class QboIntentLog(models.Model):
         keys = [(b.connection_id.id, b.res_model, b.res_id) for b in bindings]
         with self._qbo_cursor() as cr:
             cr.execute(SQL(
-                """SELECT DISTINCT ON (connection_id, res_model, res_id)
-                          connection_id, res_model, res_id, operation, request_id, generation, logged_at
+                """SELECT connection_id, res_model, res_id, operation, request_id, generation, logged_at
                      FROM qbo_intent_log
                     WHERE (connection_id, res_model, res_id) IN %s
-                 ORDER BY connection_id, res_model, res_id, generation DESC, id DESC""", tuple(keys)))
-            logged = {(row[0], row[1], row[2]): row[3:] for row in cr.fetchall()}
+                 ORDER BY generation DESC, id DESC""", tuple(keys)))
+            logged = {}
+            for row in cr.fetchall():
+                logged.setdefault((row[0], row[1], row[2]), []).append(row[3:])
         for binding in bindings:
-            entry = logged.get((binding.connection_id.id, binding.res_model, binding.res_id))
-            if entry and entry[2] >= binding.request_generation:
-                operation, request_id, generation, logged_at = entry
+            entries = [entry for entry in logged.get((binding.connection_id.id, binding.res_model, binding.res_id), [])
+                       if entry[2] >= binding.request_generation]
+            if not binding.qbo_id:
+                # Without an Id only a create matters, even one followed by later writes that were rolled
+                # back with it (found, linked, updated, then lost): its object may exist, look it up.
+                entries = [entry for entry in entries if entry[0] == 'create']
+            if entries:
+                operation, request_id, generation, logged_at = entries[0]
                 binding.write({'intent_operation': operation, 'intent_request_id': request_id,
                                'intent_date': logged_at, 'request_generation': generation})
 

@@ -373,6 +373,53 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertEqual(len(self._customers_named('History Of Attempts')), 1)
 
 
+    # ------------------------------------------------------------------ crashes found by the chaos suite
+
+    def _crash(self, action):
+        """Run `action`, let its requests reach QuickBooks, then lose Odoo's transaction (a killed worker).
+        A token refresh commits on a cursor of its own: it is kept, as a real crash keeps it."""
+        tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.connection.id)])
+        savepoint = self.env.cr.savepoint()
+        try:
+            action()
+            kept = tokens.read(['access_token', 'refresh_token', 'access_token_expiry'], load=None)
+        finally:
+            savepoint.close(rollback=True)
+        self.env.invalidate_all()
+        for values in kept:
+            tokens.browse(values.pop('id')).write(values)
+
+    def _live(self, move):
+        dbuuid = self.env['ir.config_parameter'].sudo().get_param('database.uuid')
+        marker = f"odoo:{dbuuid}:account.move:{move.id}"
+        return [i for i in self.qbo_all(self.realm, 'Invoice') if i.get('status') != 'Deleted'
+                and (i.get('PrivateNote') or '').split()[-1:] == [marker] and float(i.get('TotalAmt') or 0)]
+
+    def test_two_crashed_runs_in_a_row_then_one_invoice(self):
+        """Chaos seed 7 (18.0): the first run's create and the second run's lookup-and-update are both lost
+        with their transactions; the third run finds the invoice instead of creating it again."""
+        partner = self._partner('Crashed Twice')
+        move = self._invoice(partner)
+        self._queue(move)
+        self._crash(lambda: self.env['qbo.binding']._cron_qbo_export())
+        self._crash(lambda: self.env['qbo.binding']._cron_qbo_export())
+        self._drain()
+        self.assertEqual(len(self._live(move)), 1)
+        self.assertEqual(len(self._customers_named('Crashed Twice')), 1)
+        self.assertEqual(move._qbo_binding(self.connection).state, 'sent')
+
+    def test_cancel_after_a_crashed_send_voids_what_quickbooks_holds(self):
+        """Chaos seed 11 (19.0): Send creates the customer and the invoice, the request dies, the user
+        cancels: the link knows neither Id, the lookup needs none, and the invoice is voided."""
+        partner = self._partner('Crashed Then Cancelled')
+        move = self._invoice(partner)
+        self._crash(move.action_qbo_send)
+        self.assertEqual(len(self._live(move)), 1, "QuickBooks kept what the dead request created")
+        move.button_cancel()
+        self._drain()
+        self.assertFalse(self._live(move), "no live invoice for a cancelled one")
+        self.assertEqual(move._qbo_binding(self.connection).state, 'voided')
+
 @tagged('post_install', '-at_install')
 class TestQboExactlyOnceCommitted(TransactionCase):
     """The cron on real, committed transactions (as a server runs it): what only shows between two
