@@ -74,8 +74,8 @@ class AccountMove(models.Model):
         # Cancelled in Odoo -> voided in QuickBooks (queued; the export sees state 'cancel'). Queued
         # whatever the link holds: after an unknown create the export looks the document up first and
         # voids what it finds; a document that never reached QuickBooks is closed without a request.
-        for move in self:
-            binding = move._qbo_binding()
+        for move in self.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE):
+            binding = move._qbo_recover_binding()
             if binding and binding.state not in ('voided', 'deleted_in_qbo'):
                 binding._qbo_mark_to_send()
         return res
@@ -89,6 +89,8 @@ class AccountMove(models.Model):
         Voided (or Deleted in QuickBooks) the Odoo document can be deleted.
         """
         for move in self:
+            if move.move_type in ENTITY_BY_MOVE_TYPE:
+                move._qbo_recover_binding()  # a send whose request died may have reached QuickBooks
             for binding in move.sudo().qbo_binding_ids:
                 if binding.state in ('voided', 'deleted_in_qbo'):
                     continue

@@ -57,6 +57,15 @@ class QboIntentLog(models.Model):
                            binding.request_generation))
 
     @api.model
+    def _qbo_logged(self, connection, record):
+        """True when a write of `record` on `connection` was logged: it may exist in QuickBooks even
+        though no binding survived the request that sent it."""
+        with self._qbo_cursor() as cr:
+            cr.execute(SQL("SELECT 1 FROM qbo_intent_log WHERE connection_id = %s AND res_model = %s AND res_id = %s "
+                           "LIMIT 1", connection.id, record._name, record.id))
+            return bool(cr.fetchone())
+
+    @api.model
     def _qbo_adopt(self, bindings):
         """Give the bindings without an intent the pending intent logged for them, if any (one query).
 

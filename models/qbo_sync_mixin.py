@@ -83,6 +83,23 @@ class QboSyncMixin(models.AbstractModel):
             return self.env['qbo.binding']
         return self.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id == connection)[:1]
 
+    def _qbo_recover_binding(self):
+        """This record's binding; re-created from the intent log when the request that created it died
+        after sending (the binding went with its transaction, the object may be in QuickBooks).
+
+        For the decisions that must know whether QuickBooks may hold the record (cancel, delete).
+        """
+        self.ensure_one()
+        binding = self._qbo_binding()
+        connection = self._qbo_connection()
+        if binding or not connection or not self.id:
+            return binding
+        Log = self.env['qbo.intent.log'].sudo()
+        if Log._qbo_logged(connection, self):
+            binding = self.env['qbo.binding']._qbo_get_or_create(connection, self, self._qbo_entity())
+            Log._qbo_adopt(binding)
+        return binding
+
     def _qbo_exporter(self):
         """The exporter model (qbo.exporter.*) whose `_qbo_export(binding, record, client)` sends this record.
 
