@@ -144,7 +144,16 @@ class QboExporterCustomer(models.AbstractModel):
 
     @api.model
     def _qbo_send_update(self, binding, client, body, res_ref):
-        """Send a sparse update with the SyncToken we hold; on a stale token (5010) re-read and retry once."""
+        """Send a sparse update with the SyncToken we hold; on a stale token (5010) re-read and retry once.
+
+        After an update with an unknown outcome the customer is read first and the update goes with a
+        new requestid: the old one would make QuickBooks replay its old answer instead of applying the
+        current data (edited since, say, after a crash).
+        """
+        if binding.intent_operation == 'update' and binding.intent_request_id:
+            body = dict(body, SyncToken=client.read('Customer', binding.qbo_id, res_ref=res_ref)['SyncToken'])
+            binding._qbo_settle()
+            return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
         try:
             return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
         except QboValidationError as exc:

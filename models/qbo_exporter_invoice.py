@@ -256,7 +256,13 @@ class QboExporterInvoice(models.AbstractModel):
             except QboValidationError as exc:
                 if not exc.is_stale_object:
                     raise
-        return False, read()
+        current = read()
+        if unknown:
+            # The read answers the unknown write (applied or not, the document says what it holds now):
+            # what follows is a new request. The old requestid would make QuickBooks replay the old answer
+            # instead of applying what Odoo holds now (edited since, say, after a crash).
+            binding._qbo_settle()
+        return False, current
 
     @api.model
     def _qbo_update(self, binding, move, client, payload, res_ref, current=None):
@@ -312,12 +318,10 @@ class QboExporterInvoice(models.AbstractModel):
         if not binding._qbo_pending_create():
             return False
         connection = binding.connection_id
+        # The customer's Id is not needed (a crash may have lost its link too): the lookup goes by the
+        # intent's date and our marker (see `_qbo_find_ours`); it narrows the search when known.
         customer = self.env['qbo.binding']._qbo_get_or_create(connection, move.commercial_partner_id, 'Customer')
-        if not customer.qbo_id:
-            # The document waits for its customer: it was never sent.
-            binding._qbo_settle()
-            return False
-        payload = {'CustomerRef': {'value': customer.qbo_id}}
+        payload = {'CustomerRef': {'value': customer.qbo_id}} if customer.qbo_id else {}
         doc_number = self.env['qbo.mapper']._qbo_doc_number(move, connection)
         if doc_number:
             payload['DocNumber'] = doc_number

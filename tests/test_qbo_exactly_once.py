@@ -420,6 +420,26 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertFalse(self._live(move), "no live invoice for a cancelled one")
         self.assertEqual(move._qbo_binding(self.connection).state, 'voided')
 
+    def _edit(self, move, amount):
+        move.button_draft()
+        move.invoice_line_ids[:1].price_unit = amount
+        move.action_post()
+
+    def test_edit_after_a_crashed_update_is_applied_not_replayed(self):
+        """Chaos seed 7 (18.0): an update reached QuickBooks, its request died; edited again, the next update
+        must apply the new amounts (a new requestid after the read), not replay the old answer."""
+        partner = self._partner('Edited After Crash')
+        move = self._invoice(partner, 100.0)
+        move.action_qbo_send()
+        self._edit(move, 200.0)
+        self._crash(move.action_qbo_send)
+        self._edit(move, 300.0)
+        move.action_qbo_send()
+        self._drain()
+        [document] = self._live(move)
+        self.assertAlmostEqual(float(document['TotalAmt']), move.amount_total, places=2)
+        self.assertEqual(move._qbo_binding(self.connection).state, 'sent')
+
 @tagged('post_install', '-at_install')
 class TestQboExactlyOnceCommitted(TransactionCase):
     """The cron on real, committed transactions (as a server runs it): what only shows between two
