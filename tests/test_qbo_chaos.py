@@ -214,7 +214,8 @@ class TestQboChaos(QboTestCommon):
             pending.write({'next_retry_date': False})
             self.env['qbo.binding']._cron_qbo_export()
         # What a webhook (or the hourly poll) triggers: the change feed, payments imported and reconciled.
-        self.connection.sudo()._qbo_drain()
+        if self.connection.state == 'connected':
+            self.connection.sudo()._qbo_drain()
 
     def _live_invoices(self):
         """QuickBooks' live invoices of this realm by our marker (``odoo:<uuid>:<model>:<id>``): not deleted,
@@ -272,6 +273,8 @@ class TestQboChaos(QboTestCommon):
                                                 ('state', 'in', ('error', 'blocked', 'to_send'))])
         for binding in stuck - stuck.browse(conflicts):
             problems.append(f"{binding.record_name}: left {binding.state}: {binding.error_message}")
+        if self.connection.state != 'connected':
+            problems.append(f"the connection was left '{self.connection.state}': {self.connection.last_error}")
         self.env.cr.execute("SELECT count(*) FROM qbo_binding WHERE lease_owner IS NOT NULL")
         if self.env.cr.fetchone()[0]:
             problems.append("a lease outlived its run")
