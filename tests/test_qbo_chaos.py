@@ -132,27 +132,45 @@ class TestQboChaos(QboTestCommon):
         if action == 'crash':
             # The step runs, its requests reach QuickBooks, then the worker dies before Odoo commits.
             self.counts['kill'] += 1
-            tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.connection.id)])
-            savepoint = self.env.cr.savepoint()
-            try:
-                self._run_step(params['inner'], params)
-                # A token refresh commits on a cursor of its own: a killed worker never loses it (in
-                # tests that cursor shares the test's transaction, so it is kept by hand).
-                kept = tokens.exists().read(['access_token', 'refresh_token', 'access_token_expiry'], load=None)
-            finally:
-                savepoint.close(rollback=True)  # the worker dies before Odoo commits
-            self.env.invalidate_all()
-            for values in kept:
-                tokens.browse(values.pop('id')).exists().write(values)
+            self._rolled_back(lambda: self._run_step(params['inner'], params))
             return
         with mute_logger('odoo.addons.quickbooks_online.models.qbo_binding',
                          'odoo.addons.quickbooks_online.tools.qbo_rate_limit'):
             try:
-                with self.env.cr.savepoint():
-                    self._user_action(action, rng)
+                self._rolled_back(lambda: self._user_action(action, rng), only_on=UserError)
             except UserError as exc:
                 self.counts['refused'] += 1  # Odoo refused the user's action: a valid outcome
                 _logger.debug("chaos: %s refused: %s", action, exc)
+
+    def _rolled_back(self, step, only_on=None):
+        """Run `step` in a savepoint rolled back afterwards (always, or only when it raises `only_on`).
+
+        A token refresh commits on a cursor of its own: no rollback of the step's transaction ever loses
+        it. In tests that cursor shares the test's transaction, so the tokens are kept by hand.
+        """
+        tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.connection.id)])
+        fields_kept = ['access_token', 'refresh_token', 'access_token_expiry']
+        savepoint = self.env.cr.savepoint()
+        try:
+            step()
+        except Exception as exc:
+            if only_on is not None and not isinstance(exc, only_on):
+                raise
+            kept = tokens.exists().read(fields_kept, load=None)
+            savepoint.close(rollback=True)
+            self._restore_tokens(tokens, kept)
+            raise
+        if only_on is not None:
+            savepoint.close(rollback=False)
+            return
+        kept = tokens.exists().read(fields_kept, load=None)
+        savepoint.close(rollback=True)  # the worker dies before Odoo commits
+        self._restore_tokens(tokens, kept)
+
+    def _restore_tokens(self, tokens, kept):
+        self.env.invalidate_all()
+        for values in kept:
+            tokens.browse(values.pop('id')).exists().write(values)
 
     def _user_action(self, action, rng):
         if action == 'post':
