@@ -327,6 +327,9 @@ class TestQboChaos(QboTestCommon):
             self._play(history)
         except ChaosViolation as violation:
             return bool(violation.kinds & kinds)
+        except Exception:  # noqa: BLE001 - a replay that breaks otherwise is not the same failure
+            _logger.info("chaos: a shorter history failed otherwise", exc_info=True)
+            return False
         finally:
             savepoint.close(rollback=True)
             self.env.invalidate_all()
