@@ -328,9 +328,8 @@ class QboBinding(models.Model):
         if committing:
             self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents must survive a crash
             return
-        Log = self.env['qbo.intent.log'].sudo()
-        for binding in self:
-            Log._qbo_log(binding, binding.intent_operation, binding.intent_request_id)
+        if self:
+            self.env['qbo.intent.log'].sudo()._qbo_log(self)
 
     def _qbo_settle(self):
         """QuickBooks answered the intent (success or a definite refusal): next writes get a new generation."""
@@ -365,9 +364,9 @@ class QboBinding(models.Model):
     def _qbo_forget_intent(self):
         """The intent certainly never reached QuickBooks (or a lookup proved its object absent): clear
         it and keep the generation, so that the next attempt sends the same requestid."""
+        if self:
+            self.env['qbo.intent.log'].sudo()._qbo_forget(self)
         self.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
-        for binding in self:
-            self.env['qbo.intent.log'].sudo()._qbo_forget(binding)
 
     def _qbo_pending_create(self):
         """True when a create was sent (or about to be) and its answer was never recorded."""
@@ -724,9 +723,9 @@ class QboBinding(models.Model):
             try:
                 responses = {r.get('bId'): r for r in client.batch(requests_, request_id=batch_id)}
             except Exception as exc:  # noqa: BLE001 - the whole batch failed: every item says why
+                if isinstance(exc, QboError) and never_executed(exc):
+                    self.browse([binding.id for binding, *_rest in items])._qbo_forget_intent()
                 for binding, _context, record, _exporter, _operation, _payload in items:
-                    if isinstance(exc, QboError) and never_executed(exc):
-                        binding._qbo_forget_intent()
                     outcome, vals = binding._qbo_outcome_of(exc, connection)
                     binding._qbo_finish(record, outcome, vals, notes)
                     results.append(outcome)
@@ -784,13 +783,15 @@ class QboBinding(models.Model):
         if exporter is None or not exporter._qbo_marker_field or not pending:
             return
         by_marker = pending._qbo_created_since(exporter, client)
+        absent = self.browse()
         for binding in pending:
             found = by_marker.get(binding._qbo_marker())
             if found:
                 binding._qbo_settle()
                 binding.write({'qbo_id': found['Id'], 'qbo_sync_token': found['SyncToken']})
             else:
-                binding._qbo_forget_intent()
+                absent |= binding
+        absent._qbo_forget_intent()
 
     def _qbo_created_since(self, exporter, client, res_ref=None):
         """{marker: object} of the objects of these bindings' entity created since their oldest intent.

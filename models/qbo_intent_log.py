@@ -39,22 +39,24 @@ class QboIntentLog(models.Model):
         return sql_db.db_connect(self.env.cr.dbname).cursor()
 
     @api.model
-    def _qbo_log(self, binding, operation, request_id):
-        """Commit the intent of `binding` on a cursor of its own, before its request leaves."""
+    def _qbo_log(self, bindings):
+        """Commit the current intents of `bindings` on a cursor of its own (one statement for a whole
+        batch), before their requests leave."""
+        now = fields.Datetime.now()
+        rows = [(b.connection_id.id, b.res_model, b.res_id, b.intent_operation, b.intent_request_id,
+                 b.request_generation, now) for b in bindings]
         with self._qbo_cursor() as cr:
             cr.execute(SQL("""INSERT INTO qbo_intent_log
                                      (connection_id, res_model, res_id, operation, request_id, generation, logged_at)
-                              VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                           binding.connection_id.id, binding.res_model, binding.res_id, operation, request_id,
-                           binding.request_generation, fields.Datetime.now()))
+                              VALUES %s""", SQL(", ").join(SQL("%s", row) for row in rows)))
 
     @api.model
-    def _qbo_forget(self, binding):
-        """The request certainly never reached QuickBooks: its logged intent is void."""
+    def _qbo_forget(self, bindings):
+        """The requests certainly never reached QuickBooks: their logged intents are void (one statement)."""
+        keys = tuple((b.connection_id.id, b.res_model, b.res_id, b.request_generation) for b in bindings)
         with self._qbo_cursor() as cr:
-            cr.execute(SQL("DELETE FROM qbo_intent_log WHERE connection_id = %s AND res_model = %s AND res_id = %s "
-                           "AND generation = %s", binding.connection_id.id, binding.res_model, binding.res_id,
-                           binding.request_generation))
+            cr.execute(SQL("DELETE FROM qbo_intent_log WHERE (connection_id, res_model, res_id, generation) IN %s",
+                           keys))
 
     @api.model
     def _qbo_logged(self, connection, record):
