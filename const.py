@@ -103,6 +103,10 @@ ITEM_NAME_MAX_LENGTH = 100
 CUSTOMER_MEMO_MAX_LENGTH = 1000
 PRIVATE_NOTE_MAX_LENGTH = 4000
 LINE_DESCRIPTION_MAX_LENGTH = 4000
+# Vendor.AcctNum (the partner's reference) and the default vendor DisplayName suffix of a partner that is
+# also a customer (QuickBooks names are unique across customers, vendors and employees).
+VENDOR_ACCT_NUM_MAX_LENGTH = 100
+VENDOR_NAME_SUFFIX_DEFAULT = ' (Vendor)'
 # Decimals of a line UnitPrice and of an ExchangeRate sent to QuickBooks.
 UNIT_PRICE_DIGITS = 7
 EXCHANGE_RATE_DIGITS = 6

@@ -10,9 +10,12 @@ from . import qbo_binding
 from . import qbo_intent_log
 from . import qbo_mapping
 from . import qbo_mapper
+from . import qbo_mapper_payables
 from . import qbo_exporter
 from . import qbo_exporter_customer
+from . import qbo_exporter_vendor
 from . import qbo_exporter_invoice
+from . import qbo_exporter_bill
 from . import qbo_sync_mixin
 from . import res_company
 from . import res_partner

@@ -3,13 +3,18 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .qbo_mapper_payables import ENTITY_BY_BILL_TYPE
+
 _logger = logging.getLogger(__name__)
 
-ENTITY_BY_MOVE_TYPE = {'out_invoice': 'Invoice', 'out_refund': 'CreditMemo'}
+# What each kind of Odoo document becomes in QuickBooks.
+ENTITY_BY_INVOICE_TYPE = {'out_invoice': 'Invoice', 'out_refund': 'CreditMemo'}
+ENTITY_BY_MOVE_TYPE = dict(ENTITY_BY_INVOICE_TYPE, **ENTITY_BY_BILL_TYPE)
 
 
 class AccountMove(models.Model):
-    """Posted customer invoices export as QuickBooks Invoices, credit notes as CreditMemos."""
+    """Posted customer invoices export as QuickBooks Invoices, credit notes as CreditMemos; vendor bills
+    as Bills, vendor refunds as VendorCredits (their exporter is chosen by entity: see qbo.exporter)."""
     _name = 'account.move'
     _inherit = ['account.move', 'qbo.sync.mixin']
 
@@ -43,7 +48,7 @@ class AccountMove(models.Model):
 
     def _qbo_check_exportable(self):
         if self.move_type not in ENTITY_BY_MOVE_TYPE:
-            raise UserError(_("%s is not a customer invoice or credit note.", self.display_name))
+            raise UserError(_("%s is not an invoice, credit note, vendor bill or vendor refund.", self.display_name))
         if self.state != 'posted' and not self._qbo_binding():
             raise UserError(_("Post %s before sending it to QuickBooks.", self.display_name))
 
@@ -52,7 +57,6 @@ class AccountMove(models.Model):
     def _post(self, soft=True):
         posted = super()._post(soft)
         candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
-        exporter = self.env['qbo.exporter.invoice']
         for move in candidates:
             binding = move._qbo_binding()
             if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
@@ -60,10 +64,10 @@ class AccountMove(models.Model):
             elif binding and binding.state in ('voided', 'deleted_in_qbo'):
                 # Re-posted after a cancel (voided there) or a deletion in QuickBooks: the old document
                 # is gone for good (a void cannot be undone), so this posting is a new one.
-                exporter._qbo_mark_resend_as_new(binding, move)
+                binding._qbo_exporter(move)._qbo_mark_resend_as_new(binding, move)
             elif not binding:
                 connection = move._qbo_connection()
-                if (connection and connection.state == 'connected' and connection.auto_send
+                if (connection and connection.state == 'connected'
                         and connection._qbo_auto_send_applies(move)):
                     # Queued now, sent by the scheduler at this company's next run ("Export every").
                     self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
@@ -125,19 +129,30 @@ class AccountMove(models.Model):
         return self.env['qbo.exporter.invoice']
 
     def _qbo_dependencies(self, binding):
-        """The customer goes first, as a binding of its own (created in the document's currency if foreign)."""
+        """The customer (a bill's vendor, and the customers its lines are rebilled to) goes first, as a
+        binding of its own (created in the document's currency if foreign)."""
         self.ensure_one()
         if self.state != 'posted':
             return []
         connection = binding.connection_id
-        partner_binding = self.env['qbo.binding']._qbo_get_or_create(
-            connection, self.commercial_partner_id, 'Customer')
-        if partner_binding.qbo_id and partner_binding.state != 'to_send':
-            return []
-        if partner_binding.state in ('error', 'blocked'):
-            partner_binding.write({'state': 'to_send', 'next_retry_date': False})
+        Binding = self.env['qbo.binding']
         foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
-        return [(partner_binding, {'qbo_currency_id': self.currency_id.id} if foreign else {})]
+        if self.move_type in ENTITY_BY_BILL_TYPE:
+            parties = [(self.commercial_partner_id, 'Vendor', foreign)]
+            parties += [(partner, 'Customer', False)
+                        for partner in self.env['qbo.mapper.payables']._qbo_rebilled_partners(self)]
+        else:
+            parties = [(self.commercial_partner_id, 'Customer', foreign)]
+        dependencies = []
+        for partner, entity, in_document_currency in parties:
+            partner_binding = Binding._qbo_get_or_create(connection, partner, entity)
+            if partner_binding.qbo_id and partner_binding.state != 'to_send':
+                continue
+            if partner_binding.state in ('error', 'blocked'):
+                partner_binding.write({'state': 'to_send', 'next_retry_date': False})
+            dependencies.append((partner_binding, {'qbo_currency_id': self.currency_id.id}
+                                 if in_document_currency else {}))
+        return dependencies
 
     def _qbo_after_process(self, binding, outcome):
         self._qbo_after_process_many([(self, binding, outcome)])
@@ -160,9 +175,8 @@ class AccountMove(models.Model):
 
     def action_qbo_send_as_new(self):
         """After a deletion in QuickBooks: forget the old Id and create the document again."""
-        exporter = self.env['qbo.exporter.invoice']
         for move in self:
             binding = move._qbo_binding()
             if binding and binding.state == 'deleted_in_qbo':
-                exporter._qbo_mark_resend_as_new(binding, move)
+                binding._qbo_exporter(move)._qbo_mark_resend_as_new(binding, move)
         return self.action_qbo_send()

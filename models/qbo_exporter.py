@@ -21,6 +21,8 @@ class QboExporter(models.AbstractModel):
     _qbo_marker_field = None
     #: Name-list entity (Customer, Vendor, Item...): inactive objects are searched too
     _qbo_name_list = False
+    #: {entity: page of QuickBooks' web app showing an object, followed by its Id} ("Open in QuickBooks")
+    _qbo_app_pages = {}
 
     @api.model
     def _qbo_declarations(self):

@@ -1,8 +1,9 @@
-from odoo import _, api, models
+from odoo import _, api, fields, models
 
 
 class ResPartner(models.Model):
-    """Partners export as QuickBooks Customers (commercial partners only).
+    """Partners export as QuickBooks Customers (commercial partners only), and as Vendors when they are on
+    vendor bills (a second link; see qbo.exporter.vendor).
 
     A company's contacts are not separate QuickBooks customers (nor sub-customers): their
     invoice/delivery addresses become the customer's BillAddr/ShipAddr. See README.rst.
@@ -10,13 +11,18 @@ class ResPartner(models.Model):
     _name = 'res.partner'
     _inherit = ['res.partner', 'qbo.sync.mixin']
 
+    qbo_vendor_1099 = fields.Boolean(
+        'Track payments for 1099', groups='account.group_account_invoice',
+        help="US QuickBooks companies: the vendor is a 1099 contractor (QuickBooks' 'Track payments for 1099').")
+
     def _qbo_entity(self):
         return 'Customer'
 
     @api.model
     def _qbo_synced_fields(self):
         return {'name', 'email', 'phone', 'mobile', 'website', 'street', 'street2', 'city', 'zip', 'state_id',
-                'country_id', 'comment', 'vat', 'property_payment_term_id', 'active', 'is_company', 'parent_id'}
+                'country_id', 'comment', 'vat', 'property_payment_term_id', 'active', 'is_company', 'parent_id',
+                'ref', 'property_supplier_payment_term_id', 'qbo_vendor_1099'}
 
     def write(self, vals):
         res = super().write(vals)

@@ -1,0 +1,189 @@
+"""Payables: vendors, vendor bills and vendor refunds sent to the emulator; every assertion reads QuickBooks back."""
+from odoo import Command, fields
+from odoo.tests import tagged
+
+from .common import QboTestCommon
+
+
+class QboPayablesCommon(QboTestCommon):
+    """A US company with two QuickBooks expense accounts and an A/P account mapped to Odoo's accounts."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Account = cls.env['account.account']
+        cls.odoo_subcontractors = Account.create({'name': 'Subcontractors', 'code': '611000',
+                                                  'account_type': 'expense'})
+        cls.odoo_software = Account.create({'name': 'Software subscriptions', 'code': '612000',
+                                            'account_type': 'expense'})
+        cls.vendor = cls.env['res.partner'].create({
+            'name': 'Northwind Consulting', 'is_company': True, 'email': 'billing@northwind.example', 'ref': 'NW-7',
+            'street': '5 Harbor Rd', 'city': 'Seattle', 'zip': '98101', 'country_id': cls.env.ref('base.us').id})
+        cls.project_customer = cls.env['res.partner'].create({'name': 'Blue Yonder Airlines', 'is_company': True})
+        plan = cls.env['account.analytic.plan'].create({'name': 'Projects'})
+        cls.project = cls.env['account.analytic.account'].create({
+            'name': 'Blue Yonder rollout', 'plan_id': plan.id, 'partner_id': cls.project_customer.id})
+
+    def setUp(self):
+        super().setUp()
+        # Each test has a fresh QuickBooks company: its expense and A/P accounts are made there through the
+        # API (same order, same Ids every time), imported, then mapped to the Odoo accounts.
+        with self.connection._qbo_client_session() as client:
+            for name, kind, subtype in (('Subcontractors', 'Expense', 'OtherMiscellaneousServiceCost'),
+                                        ('Software', 'Expense', 'OtherMiscellaneousServiceCost'),
+                                        ('Trade payables', 'Accounts Payable', 'AccountsPayable')):
+                client.create('Account', {'Name': name, 'AccountType': kind, 'AccountSubType': subtype},
+                              request_id=f"test-account-{name}-{self.realm}")
+        self.connection._qbo_import_references()
+        Ref = self.env['qbo.ref']
+        self.qbo_accounts = {ref.name: ref for ref in Ref.search([('connection_id', '=', self.connection.id),
+                                                                   ('entity', '=', 'Account')])}
+        payable = self.vendor.property_account_payable_id
+        for odoo_account, name in ((self.odoo_subcontractors, 'Subcontractors'), (self.odoo_software, 'Software'),
+                                   (payable, 'Trade payables')):
+            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'account',
+                                            'res_id': odoo_account.id, 'qbo_ref_id': self.qbo_accounts[name].id})
+
+    def _bill(self, lines, move_type='in_invoice', partner=None, ref='INV-2291', post=True):
+        move = self.env['account.move'].create({
+            'move_type': move_type, 'partner_id': (partner or self.vendor).id, 'ref': ref,
+            'invoice_date': fields.Date.today(), 'invoice_line_ids': [Command.create(line) for line in lines]})
+        if post:
+            move.action_post()
+        return move
+
+    def _line(self, amount, account=None, name='Consulting', **extra):
+        return dict({'name': name, 'quantity': 1, 'price_unit': amount, 'tax_ids': [Command.clear()],
+                     'account_id': (account or self.odoo_subcontractors).id}, **extra)
+
+
+@tagged('post_install', '-at_install')
+class TestQboPayables(QboPayablesCommon):
+
+    def test_bill_with_account_item_and_rebilled_lines(self):
+        """Two expense-account lines, an item line, a line rebilled to a project's customer: same total,
+        lines, accounts and billable status in QuickBooks; the vendor created once with its reference."""
+        item = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Item'),
+                                           ('qbo_id', '=', '1')])
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'product',
+                                        'res_id': self.product_a.id, 'qbo_ref_id': item.id})
+        move = self._bill([
+            self._line(1200.0, name='March consulting'),
+            self._line(89.99, self.odoo_software, name='Design tool licence'),
+            dict(self._line(250.0, name='Hardware kit'), product_id=self.product_a.id, quantity=2, price_unit=125.0),
+            self._line(430.5, name='Travel to client site',
+                       analytic_distribution={str(self.project.id): 100}),
+        ])
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual((binding.entity, binding.state), ('Bill', 'sent'), binding.error_message)
+        bill = self.qbo_read(self.realm, 'Bill', binding.qbo_id)
+        self.assertAlmostEqual(bill['TotalAmt'], move.amount_total)
+        self.assertEqual(bill['DocNumber'], 'INV-2291')
+        self.assertEqual(bill['APAccountRef']['value'], self.qbo_accounts['Trade payables'].qbo_id)
+        vendor = self.qbo_read(self.realm, 'Vendor', bill['VendorRef']['value'])
+        self.assertEqual((vendor['DisplayName'], vendor['AcctNum']), ('Northwind Consulting', 'NW-7'))
+        lines = [line for line in bill['Line'] if line.get('DetailType') != 'DescriptionOnly']
+        self.assertEqual(len(lines), 4)
+        by_description = {line['Description']: line for line in lines}
+        consulting = by_description['March consulting']['AccountBasedExpenseLineDetail']
+        self.assertEqual(consulting['AccountRef']['value'], self.qbo_accounts['Subcontractors'].qbo_id)
+        software = by_description['Design tool licence']['AccountBasedExpenseLineDetail']
+        self.assertEqual(software['AccountRef']['value'], self.qbo_accounts['Software'].qbo_id)
+        kit = by_description['Hardware kit']
+        self.assertEqual(kit['DetailType'], 'ItemBasedExpenseLineDetail')
+        self.assertEqual((kit['ItemBasedExpenseLineDetail']['ItemRef']['value'], kit['Amount']), ('1', 250.0))
+        travel = by_description['Travel to client site']['AccountBasedExpenseLineDetail']
+        customer = self.project_customer._qbo_binding(self.connection, 'Customer')
+        self.assertEqual((travel['CustomerRef']['value'], travel['BillableStatus']), (customer.qbo_id, 'Billable'))
+        vendors = [v['DisplayName'] for v in self.qbo_all(self.realm, 'Vendor')]
+        self.assertEqual(vendors.count('Northwind Consulting'), 1, vendors)
+
+    def test_us_bill_tax_is_kept_in_the_total(self):
+        """US companies track no purchase tax: Odoo's booked tax is in the lines, the totals agree."""
+        purchase_tax = self.env['account.tax'].create({'name': 'Use tax 8%', 'amount': 8.0,
+                                                       'type_tax_use': 'purchase', 'company_id': self.company.id})
+        move = self._bill([dict(self._line(99.99), tax_ids=[Command.set(purchase_tax.ids)])])
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        bill = self.qbo_read(self.realm, 'Bill', binding.qbo_id)
+        self.assertAlmostEqual(bill['TotalAmt'], move.amount_total)
+        self.assertAlmostEqual(move.amount_total, 107.99)
+
+    def test_vendor_credit_and_cancel_deletes(self):
+        refund = self._bill([self._line(75.25)], move_type='in_refund', ref='CN-17')
+        refund.action_qbo_send()
+        binding = refund._qbo_binding(self.connection)
+        self.assertEqual((binding.entity, binding.state), ('VendorCredit', 'sent'), binding.error_message)
+        credit = self.qbo_read(self.realm, 'VendorCredit', binding.qbo_id)
+        self.assertAlmostEqual(credit['TotalAmt'], 75.25)
+        refund.button_draft()
+        refund.button_cancel()
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertNotIn(binding.qbo_id, [c['Id'] for c in self.qbo_all(self.realm, 'VendorCredit')])
+
+    def test_partner_both_customer_and_vendor_exists_once_on_each_side(self):
+        """Whatever the order of sends, one Customer and one Vendor for a partner that is both."""
+        for first in ('bill', 'invoice'):
+            with self.subTest(first=first):
+                partner = self.env['res.partner'].create({'name': f'Contoso {first}', 'is_company': True})
+                invoice = self.env['account.move'].create({
+                    'move_type': 'out_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
+                    'invoice_line_ids': [Command.create({'product_id': self.product_a.id, 'price_unit': 10,
+                                                         'tax_ids': [Command.set(self.tax_ca.ids)]})]})
+                invoice.action_post()
+                bill = self._bill([self._line(20.0)], partner=partner, ref=f'B-{first}')
+                docs = (bill, invoice) if first == 'bill' else (invoice, bill)
+                for doc in docs + docs:  # twice each: a second send changes nothing
+                    doc._qbo_binding(self.connection).write({'state': 'to_send'})
+                    doc.action_qbo_send()
+                names = [c['DisplayName'] for c in self.qbo_all(self.realm, 'Customer')]
+                vendors = [v['DisplayName'] for v in self.qbo_all(self.realm, 'Vendor')]
+                self.assertEqual(sum(name.startswith(partner.name) for name in names), 1, names)
+                self.assertEqual(sum(name.startswith(partner.name) for name in vendors), 1, vendors)
+                self.assertEqual(bill._qbo_binding(self.connection).state, 'sent')
+                self.assertEqual(invoice._qbo_binding(self.connection).state, 'sent')
+
+    def test_unmapped_expense_account_blocks_with_advice(self):
+        other = self.env['account.account'].create({'name': 'Office supplies', 'code': '613000',
+                                                    'account_type': 'expense'})
+        move = self._bill([self._line(12.0, other)])
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn('Office supplies', binding.error_message)
+        self.assertIn('Mappings', binding.error_message)
+        self.assertFalse(self.qbo_all(self.realm, 'Bill'))
+
+    def test_bill_create_timeout_then_429_is_sent_once(self):
+        """The create commits in QuickBooks but its answer is lost, the retry gets a 429: one bill."""
+        move = self._bill([self._line(310.0)])
+        self.vendor.action_qbo_send()
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/bill', realm_id=self.realm,
+                              method='POST')
+        self.qbo.inject_fault('429', count=1, path_contains='/bill', realm_id=self.realm, method='POST')
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'to_send')
+        self.qbo.clear_faults()
+        self.connection.throttled_until = False
+        binding.write({'next_retry_date': False})
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertEqual(len(self.qbo_all(self.realm, 'Bill')), 1)
+
+    def test_bill_edit_updates_in_place(self):
+        move = self._bill([self._line(500.0)])
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        move.button_draft()
+        move.invoice_line_ids[0].price_unit = 550.0
+        move.action_post()
+        self.assertEqual(binding.state, 'to_send')
+        binding._qbo_process()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        bills = self.qbo_all(self.realm, 'Bill')
+        self.assertEqual(len(bills), 1)
+        self.assertAlmostEqual(bills[0]['TotalAmt'], 550.0)
