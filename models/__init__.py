@@ -16,6 +16,7 @@ from . import qbo_exporter_customer
 from . import qbo_exporter_vendor
 from . import qbo_exporter_invoice
 from . import qbo_exporter_bill
+from . import qbo_exporter_bill_payment
 from . import qbo_sync_mixin
 from . import res_company
 from . import res_partner

@@ -1,5 +1,7 @@
 from odoo import _, api, fields, models
 
+from .. import const
+
 
 class ResPartner(models.Model):
     """Partners export as QuickBooks Customers (commercial partners only), and as Vendors when they are on
@@ -14,6 +16,29 @@ class ResPartner(models.Model):
     qbo_vendor_1099 = fields.Boolean(
         'Track payments for 1099', groups='account.group_account_invoice',
         help="US QuickBooks companies: the vendor is a 1099 contractor (QuickBooks' 'Track payments for 1099').")
+
+    qbo_vendor_state = fields.Selection([('not_sent', 'Not sent')] + const.SYNC_STATES, string='QuickBooks vendor',
+                                        compute='_compute_qbo_vendor', groups='account.group_account_invoice')
+    qbo_vendor_qbo_id = fields.Char('QuickBooks vendor Id', compute='_compute_qbo_vendor',
+                                    groups='account.group_account_invoice')
+    qbo_vendor_name = fields.Char('Vendor name in QuickBooks', compute='_compute_qbo_vendor',
+                                  groups='account.group_account_invoice')
+    qbo_vendor_error = fields.Text('QuickBooks vendor error', compute='_compute_qbo_vendor',
+                                   groups='account.group_account_invoice')
+
+    @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.qbo_sent_name',
+                 'qbo_binding_ids.error_message')
+    @api.depends_context('company')
+    def _compute_qbo_vendor(self):
+        """The partner's Vendor link (beside its Customer link, shown by the mixin's fields)."""
+        connections = self._qbo_connections_by_company()
+        for partner in self:
+            connection = connections.get(partner._qbo_company().id)
+            binding = partner._qbo_binding(connection, 'Vendor') if partner.id and connection else False
+            partner.qbo_vendor_state = binding.state if binding else 'not_sent'
+            partner.qbo_vendor_qbo_id = binding.qbo_id if binding else False
+            partner.qbo_vendor_name = binding.qbo_sent_name if binding else False
+            partner.qbo_vendor_error = binding.error_message if binding else False
 
     def _qbo_entity(self):
         return 'Customer'

@@ -31,7 +31,8 @@ class QboPayablesCommon(QboTestCommon):
         with self.connection._qbo_client_session() as client:
             for name, kind, subtype in (('Subcontractors', 'Expense', 'OtherMiscellaneousServiceCost'),
                                         ('Software', 'Expense', 'OtherMiscellaneousServiceCost'),
-                                        ('Trade payables', 'Accounts Payable', 'AccountsPayable')):
+                                        ('Trade payables', 'Accounts Payable', 'AccountsPayable'),
+                                        ('Company Visa', 'Credit Card', 'CreditCard')):
                 client.create('Account', {'Name': name, 'AccountType': kind, 'AccountSubType': subtype},
                               request_id=f"test-account-{name}-{self.realm}")
         self.connection._qbo_import_references()
@@ -187,3 +188,58 @@ class TestQboPayables(QboPayablesCommon):
         bills = self.qbo_all(self.realm, 'Bill')
         self.assertEqual(len(bills), 1)
         self.assertAlmostEqual(bills[0]['TotalAmt'], 550.0)
+
+    def _pay(self, bill, journal, amount=None):
+        """Register a vendor payment for `bill` in `journal`, as the Register Payment button does."""
+        wizard = self.env['account.payment.register'].with_context(
+            active_model='account.move', active_ids=bill.ids).create({
+                'journal_id': journal.id, **({'amount': amount} if amount else {})})
+        return wizard._create_payments()
+
+    def _bill_payment_setup(self):
+        """Vendor payments sent to QuickBooks; the bank journal pays from Checking, a card journal from the Visa."""
+        self.connection.sudo().payment_export = True
+        bank = self.company_data['default_journal_bank']
+        card = self.env['account.journal'].create({'name': 'Visa card', 'type': 'credit', 'code': 'VISA',
+                                                   'company_id': self.company.id})
+        Ref = self.env['qbo.ref']
+        checking = Ref.search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
+                               ('name', '=', 'Checking')])
+        for journal, ref in ((bank, checking), (card, self.qbo_accounts['Company Visa'])):
+            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
+                                            'res_id': journal.id, 'qbo_ref_id': ref.id})
+        return bank, card
+
+    def test_bills_paid_by_check_and_by_card_become_bill_payments(self):
+        bank, card = self._bill_payment_setup()
+        by_check = self._bill([self._line(640.0)], ref='CHK-1')
+        by_card = self._bill([self._line(99.0, self.odoo_software)], ref='CARD-1')
+        (by_check | by_card).action_qbo_send()
+        partial = self._pay(by_check, bank, amount=400.0)
+        card_payment = self._pay(by_card, card)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        for payment, bill, pay_type, account, amount in (
+                (partial, by_check, 'Check', 'Checking', 400.0),
+                (card_payment, by_card, 'CreditCard', 'Company Visa', 99.0)):
+            binding = payment._qbo_binding(self.connection)
+            self.assertEqual((binding.entity, binding.state), ('BillPayment', 'sent'), binding.error_message)
+            qbo = self.qbo_read(self.realm, 'BillPayment', binding.qbo_id)
+            self.assertEqual(qbo['PayType'], pay_type)
+            detail = qbo['CheckPayment']['BankAccountRef'] if pay_type == 'Check' else \
+                qbo['CreditCardPayment']['CCAccountRef']
+            expected = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
+                                                   ('entity', '=', 'Account'), ('name', '=', account)])
+            self.assertEqual(detail['value'], expected.qbo_id)
+            self.assertAlmostEqual(qbo['TotalAmt'], amount)
+            bill_id = bill._qbo_binding(self.connection).qbo_id
+            self.assertEqual(qbo['Line'][0]['LinkedTxn'][0], {'TxnId': bill_id, 'TxnType': 'Bill'})
+            self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', bill_id)['Balance'], bill.amount_residual)
+        # Sent once: a second pass sends nothing more; a cancel voids it and the bill is open again.
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(len(self.qbo_all(self.realm, 'BillPayment')), 2)
+        card_payment.action_draft()
+        card_payment.action_cancel()
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.assertEqual(card_payment._qbo_binding(self.connection).state, 'voided')
+        self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', by_card._qbo_binding(self.connection).qbo_id)
+                               ['Balance'], 99.0)

@@ -495,6 +495,14 @@ class QboClient:
                             operation='void', res_ref=res_ref)
         return body[entity]
 
+    def void_by_update(self, entity, qbo_id, sync_token, request_id, res_ref=None):
+        """Void a Payment or BillPayment: Intuit voids these by a sparse update with ``include=void``
+        (their applied documents are open again)."""
+        body = self.request('POST', self.entity_path(entity), params={'operation': 'update', 'include': 'void'},
+                            json_body={'Id': qbo_id, 'SyncToken': sync_token, 'sparse': True},
+                            request_id=request_id, operation='void', res_ref=res_ref)
+        return body[entity]
+
     def delete(self, entity, qbo_id, sync_token, request_id, res_ref=None):
         """Delete a transaction (e.g. a CreditMemo, which has no void); return QuickBooks' status dict."""
         body = self.request('POST', self.entity_path(entity), params={'operation': 'delete'},
