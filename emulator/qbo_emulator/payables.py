@@ -323,7 +323,9 @@ def build_expense_form(ctx, entity, body, existing=None):
         if status not in PO_STATUSES:
             raise errors.invalid_enum(status, 'POStatus')
         obj['POStatus'] = status
-        obj['_manual_status'] = status
+        # a status echoed back unchanged (sparse or full update) is not a user's decision to close it
+        same = existing is not None and status == existing.get('POStatus')
+        obj['_manual_status'] = existing.get('_manual_status', status) if same else status
         compute.check_len(body.get('Memo'), 'Memo', 4000)
         entities.assign_addr_ids(ctx, obj, existing, ('ShipAddr', 'VendorAddr'))
         if not body.get('DocNumber'):
