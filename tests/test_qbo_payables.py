@@ -243,3 +243,60 @@ class TestQboPayables(QboPayablesCommon):
         self.assertEqual(card_payment._qbo_binding(self.connection).state, 'voided')
         self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', by_card._qbo_binding(self.connection).qbo_id)
                                ['Balance'], 99.0)
+
+
+@tagged('post_install', '-at_install')
+class TestQboPayablesGB(QboTestCommon):
+    """GB VAT on purchases: price-included and price-excluded bills carry Odoo's booked VAT per rate."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.ref('base.GBP').active = True
+        cls.gb_company = cls.setup_other_company(name='Payables UK', currency_id=cls.env.ref('base.GBP').id)['company']
+        cls.change_company_country(cls.gb_company, cls.env.ref('base.uk'))
+        cls.qbo_admin.company_ids = [Command.link(cls.gb_company.id)]
+        cls.gb_expense = cls.env['account.account'].create({
+            'name': 'Contractors UK', 'code': '620000', 'account_type': 'expense',
+            'company_ids': [Command.set(cls.gb_company.ids)]})
+        cls.supplier = cls.env['res.partner'].create({'name': 'Fabrikam Ltd', 'is_company': True})
+
+    def setUp(self):
+        super().setUp()
+        self.gb_realm = self.qbo.create_company('Payables UK', country='GB', currency='GBP')['realm_id']
+        self.gb_connection = self._qbo_connect(self._qbo_configure(self.gb_company), self.gb_realm)
+        Ref = self.env['qbo.ref']
+        purchases = Ref.search([('connection_id', '=', self.gb_connection.id), ('entity', '=', 'Account'),
+                                ('name', '=', 'Purchases')])
+        self.env['qbo.mapping'].create({'connection_id': self.gb_connection.id, 'mapping_type': 'account',
+                                        'res_id': self.gb_expense.id, 'qbo_ref_id': purchases.id})
+        vat20 = Ref.search([('connection_id', '=', self.gb_connection.id), ('entity', '=', 'TaxCode'),
+                            ('qbo_id', '=', '2')])
+        self.vat = {}
+        for name, included in (('VAT 20% purchases incl.', True), ('VAT 20% purchases', False)):
+            tax = self.env['account.tax'].create({
+                'name': name, 'amount': 20, 'type_tax_use': 'purchase', 'company_id': self.gb_company.id,
+                'price_include_override': 'tax_included' if included else 'tax_excluded'})
+            self.env['qbo.mapping'].create({'connection_id': self.gb_connection.id, 'mapping_type': 'tax',
+                                            'res_id': tax.id, 'qbo_ref_id': vat20.id})
+            self.vat[included] = tax
+
+    def test_vat_bills_inclusive_and_exclusive_to_the_cent(self):
+        for included, mode in ((True, 'TaxInclusive'), (False, 'TaxExcluded')):
+            with self.subTest(mode=mode):
+                move = self.env['account.move'].with_company(self.gb_company).create({
+                    'move_type': 'in_invoice', 'partner_id': self.supplier.id, 'invoice_date': fields.Date.today(),
+                    'ref': f'UK-{mode}', 'invoice_line_ids': [Command.create({
+                        'name': f'Line {index}', 'quantity': qty, 'price_unit': price,
+                        'account_id': self.gb_expense.id, 'tax_ids': [Command.set(self.vat[included].ids)]})
+                        for index, (qty, price) in enumerate(((3, 33.33), (1, 19.99), (2.5, 7.77)))]})
+                move.action_post()
+                move.with_company(self.gb_company).action_qbo_send()
+                binding = move._qbo_binding(self.gb_connection)
+                self.assertEqual(binding.state, 'sent', binding.error_message)
+                bill = self.qbo.entity(self.gb_realm, 'Bill', binding.qbo_id)
+                self.assertEqual(bill['GlobalTaxCalculation'], mode)
+                self.assertAlmostEqual(bill['TotalAmt'], move.amount_total)
+                self.assertAlmostEqual(bill['TxnTaxDetail']['TotalTax'], move.amount_tax)
+                lines = [line for line in bill['Line'] if line['DetailType'] == 'AccountBasedExpenseLineDetail']
+                self.assertAlmostEqual(sum(line['Amount'] for line in lines), move.amount_untaxed)
