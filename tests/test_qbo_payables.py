@@ -12,9 +12,9 @@ class QboPayablesCommon(QboTestCommon):
     def setUpClass(cls):
         super().setUpClass()
         Account = cls.env['account.account']
-        cls.odoo_subcontractors = Account.create({'name': 'Subcontractors', 'code': '611000',
+        cls.odoo_subcontractors = Account.create({'name': 'Subcontractors', 'code': '619901',
                                                   'account_type': 'expense'})
-        cls.odoo_software = Account.create({'name': 'Software subscriptions', 'code': '612000',
+        cls.odoo_software = Account.create({'name': 'Software subscriptions', 'code': '619902',
                                             'account_type': 'expense'})
         cls.vendor = cls.env['res.partner'].create({
             'name': 'Northwind Consulting', 'is_company': True, 'email': 'billing@northwind.example', 'ref': 'NW-7',
@@ -148,7 +148,7 @@ class TestQboPayables(QboPayablesCommon):
                 self.assertEqual(invoice._qbo_binding(self.connection).state, 'sent')
 
     def test_unmapped_expense_account_blocks_with_advice(self):
-        other = self.env['account.account'].create({'name': 'Office supplies', 'code': '613000',
+        other = self.env['account.account'].create({'name': 'Office supplies', 'code': '619903',
                                                     'account_type': 'expense'})
         move = self._bill([self._line(12.0, other)])
         move.action_qbo_send()
@@ -257,7 +257,7 @@ class TestQboPayablesGB(QboTestCommon):
         cls.change_company_country(cls.gb_company, cls.env.ref('base.uk'))
         cls.qbo_admin.company_ids = [Command.link(cls.gb_company.id)]
         cls.gb_expense = cls.env['account.account'].create({
-            'name': 'Contractors UK', 'code': '620000', 'account_type': 'expense',
+            'name': 'Contractors UK', 'code': '629901', 'account_type': 'expense',
             'company_ids': [Command.set(cls.gb_company.ids)]})
         cls.supplier = cls.env['res.partner'].create({'name': 'Fabrikam Ltd', 'is_company': True})
 
