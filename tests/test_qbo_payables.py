@@ -20,8 +20,8 @@ class QboPayablesCommon(QboTestCommon):
             'name': 'Northwind Consulting', 'is_company': True, 'email': 'billing@northwind.example', 'ref': 'NW-7',
             'street': '5 Harbor Rd', 'city': 'Seattle', 'zip': '98101', 'country_id': cls.env.ref('base.us').id})
         cls.project_customer = cls.env['res.partner'].create({'name': 'Blue Yonder Airlines', 'is_company': True})
-        plan = cls.env['account.analytic.plan'].create({'name': 'Projects'})
-        cls.project = cls.env['account.analytic.account'].create({
+        plan = cls.env['account.analytic.plan'].sudo().create({'name': 'Projects'})
+        cls.project = cls.env['account.analytic.account'].sudo().create({
             'name': 'Blue Yonder rollout', 'plan_id': plan.id, 'partner_id': cls.project_customer.id})
 
     def setUp(self):
@@ -243,6 +243,72 @@ class TestQboPayables(QboPayablesCommon):
         self.assertEqual(card_payment._qbo_binding(self.connection).state, 'voided')
         self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', by_card._qbo_binding(self.connection).qbo_id)
                                ['Balance'], 99.0)
+
+    def test_journal_entry_with_analytic_split_lands_balanced(self):
+        """A miscellaneous entry of a journal that sends its entries: one line per class of a split line,
+        the payable line names its vendor, debits equal credits to the cent, sent once."""
+        self.qbo.seed(self.realm, 'Class', 2, prefix='Team')
+        self.connection._qbo_import_references()
+        classes = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Class')],
+                                             order='qbo_id')
+        self.connection.use_classes = True
+        plan = self.env['account.analytic.plan'].sudo().create({'name': 'Teams'})
+        teams = self.env['account.analytic.account'].sudo().create([{'name': name, 'plan_id': plan.id}
+                                                             for name in ('Team east', 'Team west')])
+        for team, ref in zip(teams, classes):
+            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'analytic',
+                                            'res_id': team.id, 'qbo_ref_id': ref.id})
+        journal = self.company_data['default_journal_misc']
+        journal.qbo_send_entries = True
+        payable = self.vendor.property_account_payable_id
+        entry = self.env['account.move'].create({
+            'move_type': 'entry', 'journal_id': journal.id, 'date': fields.Date.today(), 'ref': 'Accrual',
+            'line_ids': [
+                Command.create({'name': 'Accrued consulting', 'account_id': self.odoo_subcontractors.id,
+                                'debit': 1000.01, 'analytic_distribution': {str(teams[0].id): 33.33,
+                                                                             str(teams[1].id): 66.67}}),
+                Command.create({'name': 'Accrued consulting', 'account_id': payable.id,
+                                'partner_id': self.vendor.id, 'credit': 1000.01}),
+            ]})
+        entry.action_post()
+        binding = entry._qbo_binding(self.connection)
+        self.assertEqual(binding.entity, 'JournalEntry')
+        self.assertEqual(binding.state, 'to_send', "queued by itself: the journal sends its entries")
+        entry.action_qbo_send()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'JournalEntry', binding.qbo_id)
+        details = [(line['JournalEntryLineDetail'], line['Amount']) for line in qbo['Line']]
+        debits = [(d.get('ClassRef', {}).get('value'), amount) for d, amount in details if d['PostingType'] == 'Debit']
+        credits = [(d, amount) for d, amount in details if d['PostingType'] == 'Credit']
+        self.assertEqual(sorted(debits), sorted([(classes[0].qbo_id, 333.30), (classes[1].qbo_id, 666.71)]))
+        self.assertAlmostEqual(sum(amount for _d, amount in credits), 1000.01)
+        vendor = self.vendor._qbo_binding(self.connection, 'Vendor')
+        self.assertEqual(credits[0][0]['Entity']['EntityRef']['value'], vendor.qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], 1000.01)
+        entry.action_qbo_send()
+        self.assertEqual(len(self.qbo_all(self.realm, 'JournalEntry')), 1)
+
+    def test_bill_attachment_is_attached_once(self):
+        """With 'Attach documents', the vendor's scan is attached to the Bill in QuickBooks, once."""
+        self.connection.sudo().send_attachments = True
+        move = self._bill([self._line(42.0)], post=False)
+        scan = self.env['ir.attachment'].create({'name': 'northwind-2291.pdf', 'raw': b'%PDF-1.4 vendor bill scan',
+                                                 'mimetype': 'application/pdf', 'res_model': 'account.move',
+                                                 'res_id': move.id})
+        move.message_main_attachment_id = scan
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertTrue(binding.qbo_attachable_id)
+        move.button_draft()
+        move.invoice_line_ids[0].price_unit = 43.0
+        move.action_post()
+        binding._qbo_process()
+        attachables = [a for a in self.qbo_all(self.realm, 'Attachable')
+                       if any(ref['EntityRef']['value'] == binding.qbo_id for ref in a.get('AttachableRef') or [])]
+        self.assertEqual(len(attachables), 1)
+        self.assertEqual(attachables[0]['FileName'], 'northwind-2291.pdf')
 
 
 @tagged('post_install', '-at_install')
