@@ -42,8 +42,18 @@ class QboPayablesCommon(QboTestCommon):
         payable = self.vendor.property_account_payable_id
         for odoo_account, name in ((self.odoo_subcontractors, 'Subcontractors'), (self.odoo_software, 'Software'),
                                    (payable, 'Trade payables')):
-            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'account',
-                                            'res_id': odoo_account.id, 'qbo_ref_id': self.qbo_accounts[name].id})
+            self._map('account', odoo_account, self.qbo_accounts[name])
+
+    def _map(self, mapping_type, record, ref):
+        """Map `record` to `ref` (the import may have proposed a mapping already: it is replaced)."""
+        Mapping = self.env['qbo.mapping']
+        mapping = Mapping.search([('connection_id', '=', self.connection.id), ('mapping_type', '=', mapping_type),
+                                  ('res_id', '=', record.id)])
+        if mapping:
+            mapping.qbo_ref_id = ref
+        else:
+            Mapping.create({'connection_id': self.connection.id, 'mapping_type': mapping_type, 'res_id': record.id,
+                            'qbo_ref_id': ref.id})
 
     def _bill(self, lines, move_type='in_invoice', partner=None, ref='INV-2291', post=True):
         move = self.env['account.move'].create({
@@ -66,8 +76,7 @@ class TestQboPayables(QboPayablesCommon):
         lines, accounts and billable status in QuickBooks; the vendor created once with its reference."""
         item = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Item'),
                                            ('qbo_id', '=', '1')])
-        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'product',
-                                        'res_id': self.product_a.id, 'qbo_ref_id': item.id})
+        self._map('product', self.product_a, item)
         move = self._bill([
             self._line(1200.0, name='March consulting'),
             self._line(89.99, self.odoo_software, name='Design tool licence'),
@@ -206,8 +215,7 @@ class TestQboPayables(QboPayablesCommon):
         checking = Ref.search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
                                ('name', '=', 'Checking')])
         for journal, ref in ((bank, checking), (card, self.qbo_accounts['Company Visa'])):
-            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
-                                            'res_id': journal.id, 'qbo_ref_id': ref.id})
+            self._map('deposit_account', journal, ref)
         return bank, card
 
     def test_bills_paid_by_check_and_by_card_become_bill_payments(self):
@@ -256,8 +264,7 @@ class TestQboPayables(QboPayablesCommon):
         teams = self.env['account.analytic.account'].sudo().create([{'name': name, 'plan_id': plan.id}
                                                              for name in ('Team east', 'Team west')])
         for team, ref in zip(teams, classes):
-            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'analytic',
-                                            'res_id': team.id, 'qbo_ref_id': ref.id})
+            self._map('analytic', team, ref)
         journal = self.company_data['default_journal_misc']
         journal.qbo_send_entries = True
         payable = self.vendor.property_account_payable_id
