@@ -6,12 +6,14 @@ from quickbooks import exceptions as qbe  # noqa: E402
 from quickbooks.objects.attachable import Attachable  # noqa: E402
 from quickbooks.objects.base import AttachableRef, LinkedTxn, Ref  # noqa: E402
 from quickbooks.objects.bill import Bill  # noqa: E402
-from quickbooks.objects.billpayment import (BillPayment, BillPaymentCreditCard, BillPaymentLine,  # noqa: E402
-                                            CheckPayment)
-from quickbooks.objects.detailline import (AccountBasedExpenseLine, AccountBasedExpenseLineDetail,  # noqa: E402
-                                           ItemBasedExpenseLine, ItemBasedExpenseLineDetail)
-from quickbooks.objects.journalentry import (Entity, JournalEntry, JournalEntryLine,  # noqa: E402
-                                             JournalEntryLineDetail)
+from quickbooks.objects.billpayment import BillPayment, BillPaymentCreditCard, BillPaymentLine, CheckPayment  # noqa: E402
+from quickbooks.objects.detailline import (  # noqa: E402
+    AccountBasedExpenseLine,
+    AccountBasedExpenseLineDetail,
+    ItemBasedExpenseLine,
+    ItemBasedExpenseLineDetail,
+)
+from quickbooks.objects.journalentry import Entity, JournalEntry, JournalEntryLine, JournalEntryLineDetail  # noqa: E402
 from quickbooks.objects.purchase import Purchase  # noqa: E402
 from quickbooks.objects.purchaseorder import PurchaseOrder  # noqa: E402
 from quickbooks.objects.vendor import Vendor  # noqa: E402
