@@ -97,6 +97,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header('Cache-Control', 'no-cache, no-store')
         for k, v in (extra or {}).items():
             self.send_header(k, v)
+        if self.close_connection:
+            # the client asked to close (python-quickbooks' uploads send "Connection: close"): say so, or its
+            # pool would reuse the socket this server is about to close
+            self.send_header('Connection', 'close')
         # headers and body in one write
         self._headers_buffer.append(b'\r\n')
         if self.command != 'HEAD':
