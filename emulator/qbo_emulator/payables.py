@@ -21,6 +21,8 @@ from .seed import currency_ref, make_account
 
 EXPENSE_FORMS = ('Bill', 'VendorCredit', 'Purchase', 'PurchaseOrder')
 ENTITIES_HERE = EXPENSE_FORMS + ('BillPayment', 'JournalEntry')
+# transactions naming a vendor (VendorRef; a Purchase's EntityRef of type Vendor)
+VENDOR_TXNS = ('Bill', 'VendorCredit', 'BillPayment', 'PurchaseOrder', 'Purchase')
 EXPENSE_DETAILS = ('AccountBasedExpenseLineDetail', 'ItemBasedExpenseLineDetail')
 BILLABLE_STATUSES = ('Billable', 'NotBillable', 'HasBeenBilled')
 PAYMENT_TYPES = {'Cash': ('Bank',), 'Check': ('Bank',), 'CreditCard': ('Credit Card',)}
@@ -697,7 +699,9 @@ def after_write(ctx, entity, obj, old=None, side=None):
         for o in (obj, old):
             for ln in (o or {}).get('Line', []):
                 ent = (ln.get('JournalEntryLineDetail') or {}).get('Entity') or {}
-                (vendors if ent.get('Type') == 'Vendor' else customers).add(ent.get('EntityRef', {}).get('value'))
+                target = {'Vendor': vendors, 'Customer': customers}.get(ent.get('Type'))
+                if target is not None:
+                    target.add(ent.get('EntityRef', {}).get('value'))
     for vid in vendors:
         if vid:
             recompute_vendor_balance(ctx, vid)

@@ -442,3 +442,16 @@ def test_payables_webhooks(ctl, base):
         ctl.configure_webhook(None, '')
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def test_vendor_merge_moves_payables_and_balances(api, ctl, vendor):
+    dup = api.create('Vendor', {'DisplayName': 'Paper Supplies (dup)'})
+    b = bill(api, dup, acct_line(45.0))
+    p = api.create('Purchase', {'PaymentType': 'Cash', 'AccountRef': {'value': CHECKING},
+                                'EntityRef': {'value': dup['Id'], 'type': 'Vendor'}, 'Line': [acct_line(5.0)]})
+    ctl.merge(api.realm, 'Vendor', dup['Id'], vendor['Id'])
+    assert api.get('bill/' + b['Id']).json()['Bill']['VendorRef']['value'] == vendor['Id']
+    assert api.get('purchase/' + p['Id']).json()['Purchase']['EntityRef']['value'] == vendor['Id']
+    assert vendor_balance(api, vendor) == 45.0
+    gone = ctl.entity(api.realm, 'Vendor', dup['Id'])
+    assert gone['Active'] is False and gone['Balance'] == 0
