@@ -455,3 +455,14 @@ def test_vendor_merge_moves_payables_and_balances(api, ctl, vendor):
     assert vendor_balance(api, vendor) == 45.0
     gone = ctl.entity(api.realm, 'Vendor', dup['Id'])
     assert gone['Active'] is False and gone['Balance'] == 0
+
+
+def test_batch_voids_a_bill_payment(api, vendor):
+    b = bill(api, vendor, acct_line(30.0))
+    p = pay(api, vendor, 30.0, [('Bill', b['Id'], 30.0)]).json()['BillPayment']
+    r = api.post('batch', {'BatchItemRequest': [
+        {'bId': 'v', 'operation': 'update', 'optionsData': 'void',
+         'BillPayment': {'Id': p['Id'], 'SyncToken': p['SyncToken'], 'sparse': True}}]})
+    item = r.json()['BatchItemResponse'][0]
+    assert item['bId'] == 'v' and item['BillPayment']['TotalAmt'] == 0
+    assert api.get('bill/' + b['Id']).json()['Bill']['Balance'] == 30.0
