@@ -253,6 +253,8 @@ def handle(ctx, method, parts, params, body, content_type):
     if head == 'upload' and method == 'POST':
         return 200, envelope(c, now, 'AttachableResponse',
                              attachments.upload(ctx, body, content_type, entities.finish_new)), None
+    if head == 'download' and method == 'GET' and len(parts) == 2:
+        return 200, attachments.download(ctx, parts[1]).encode('utf-8'), 'text/plain'
     if head == 'taxservice' and len(parts) > 1 and parts[1].lower() == 'taxcode' and method == 'POST':
         return 200, taxservice_taxcode(ctx, parse_json(body)), None
     entity = BY_LOWER.get(head)

@@ -78,10 +78,23 @@ def build_attachable(ctx, body, existing=None, upload=None):
         obj['Size'] = len(content)
         obj['_content'] = base64.b64encode(content).decode('ascii')
     elif existing is not None:
-        for k in ('ContentType', 'Size', 'FileAccessUri', '_content'):
+        for k in ('ContentType', 'Size', 'FileAccessUri', 'TempDownloadUri', '_content'):
             if k in existing:
                 obj[k] = copy.deepcopy(existing[k])
     return obj
+
+
+def download_uri(ctx, obj):
+    """Where the file can be fetched without authentication (Intuit's is a short-lived signed URL)."""
+    return '%s/_emulator/files/%s/%s' % (ctx.base_url, ctx.company.realm_id, obj['Id'])
+
+
+def download(ctx, obj_id):
+    """GET /download/<id>: the file's temporary download URL, as text (REF-Attachable "Download")."""
+    obj = ctx.lookup('Attachable', obj_id)
+    if obj is None or '_content' not in obj:
+        raise errors.deleted_object() if obj is None else errors.invalid_ref('Attachable', obj_id)
+    return download_uri(ctx, obj)
 
 
 def parts_of(body, content_type):
@@ -130,6 +143,7 @@ def upload(ctx, body, content_type, finish_new):
             obj = build_attachable(ctx, meta, upload=(ctype, content))
             finish_new(ctx, 'Attachable', obj)
             obj['FileAccessUri'] = '/v3/company/%s/download/%s' % (ctx.company.realm_id, obj['Id'])
+            obj['TempDownloadUri'] = download_uri(ctx, obj)
             out.append({'Attachable': util.public(obj)})
         except errors.QBOError as e:
             out.append({'Fault': e.fault()})

@@ -3,6 +3,7 @@
 This is the contract used by the Odoo tests; see ``testing.EmulatorControl``
 for the matching client. Handlers return ``(status, json_body)``.
 """
+import base64
 import copy
 
 from . import entities, errors, payables, util, webhooks
@@ -216,6 +217,16 @@ def record_bill_payment(emu, c, data):
         return entities.create(ctx, 'BillPayment', body)
     except errors.QBOError as e:
         raise ControlError(400, str(e))
+
+
+def download_file(emu, parts):
+    """``GET files/<realm>/<attachable id>``: (status, bytes, content type) of an uploaded file."""
+    with emu.lock:
+        c = emu.companies.get(parts[0]) if len(parts) == 2 else None
+        obj = c.get('Attachable', parts[1]) if c is not None else None
+        if obj is None or '_content' not in obj:
+            return 404, b'not found', 'text/plain'
+        return 200, base64.b64decode(obj['_content']), obj.get('ContentType') or 'application/octet-stream'
 
 
 def merge_names(emu, c, entity, source, data):

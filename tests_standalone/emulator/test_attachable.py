@@ -109,3 +109,20 @@ def test_upload_refusals(api):
                               'application/pdf', b'%PDF', False)])
     err = api.call('POST', 'upload', body, ctype=ctype).json()['AttachableResponse'][0]['Fault']['Error'][0]
     assert err['code'] == '2500'
+
+
+def test_download_gives_a_temporary_url_to_the_bytes(api, base):
+    from conftest import hreq
+    data = b'%PDF-1.4 exact bytes \x00\x01\xff'
+    body, ctype = multipart([('01', {'FileName': 'd.pdf', 'ContentType': 'application/pdf'}, 'application/pdf',
+                              data, True)])
+    a = api.call('POST', 'upload', body, ctype=ctype).json()['AttachableResponse'][0]['Attachable']
+    r = api.get('download/' + a['Id'])
+    assert r.status == 200 and r.headers['content-type'].startswith('text/plain')
+    url = r.body.decode()
+    assert url == a['TempDownloadUri'] and url.startswith(base)
+    got = hreq(base, 'GET', url[len(base):])
+    assert got.status == 200 and got.body == data and got.headers['content-type'] == 'application/pdf'
+    note = api.create('Attachable', {'Note': 'no file'})
+    assert api.fault(api.get('download/' + note['Id']))['code'] == '2500'
+    assert api.fault(api.get('download/999999'))['code'] == '610'
