@@ -466,3 +466,12 @@ def test_batch_voids_a_bill_payment(api, vendor):
     item = r.json()['BatchItemResponse'][0]
     assert item['bId'] == 'v' and item['BillPayment']['TotalAmt'] == 0
     assert api.get('bill/' + b['Id']).json()['Bill']['Balance'] == 30.0
+
+
+def test_page_shows_vendors_bills_and_bill_payments(api, base, vendor):
+    from conftest import hreq
+    b = bill(api, vendor, acct_line(12.5), DocNumber='PG-7')
+    pay(api, vendor, 12.5, [('Bill', b['Id'], 12.5)], DocNumber='3303')
+    html = hreq(base, 'GET', '/').body.decode()
+    assert 'Paper Supplies Ltd' in html and 'PG-7' in html and 'Advertising' in html
+    assert 'Bill payments' in html and 'Bill %s: 12.5' % b['Id'] in html
