@@ -62,6 +62,7 @@ def default_ap_account(ctx):
 
 
 def ap_account(ctx, body):
+    """APAccountRef as stored: the one given (an Accounts Payable account) or the company's."""
     ref = body.get('APAccountRef')
     acc = typed_account(ctx, ref, 'APAccountRef', ('Accounts Payable',)) if ref else default_ap_account(ctx)
     return named_ref(acc, 'Name')
@@ -144,6 +145,7 @@ def tax_mode(ctx, body, obj):
 
 
 def line_class(ctx, det_in, det):
+    """A line's ClassRef, resolved when the company tracks classes per line, dropped otherwise."""
     if det_in.get('ClassRef'):
         if ctx.company.pref('AccountingInfoPrefs', 'ClassTrackingPerTxnLine'):
             det['ClassRef'] = named_ref(resolve(ctx, 'Class', det_in['ClassRef'], 'ClassRef', label='Klasses'),
@@ -160,6 +162,7 @@ def line_tax_code(ctx, mode, det_in, det, item):
         if tv not in ('TAX', 'NON'):
             raise errors.line_taxcode(tv)
         det['TaxCodeRef'] = {'value': tv}
+        det.pop('TaxInclusiveAmt', None)       # non-US only (REF-Bill)
         return None
     using_tax = ctx.company.pref('TaxPrefs', 'UsingSalesTax')
     if det_in.get('TaxCodeRef') and not using_tax:
@@ -176,6 +179,7 @@ def line_tax_code(ctx, mode, det_in, det, item):
 
 
 def line_customer(ctx, det_in, det):
+    """A line's CustomerRef (the customer the cost is for) and BillableStatus (NotBillable by default)."""
     if det_in.get('CustomerRef'):
         det['CustomerRef'] = named_ref(resolve(ctx, 'Customer', det_in['CustomerRef'], 'CustomerRef',
                                                label='Names'))
@@ -680,6 +684,7 @@ def refresh_purchase_orders(ctx, po_ids):
 
 
 def linked_pos(obj):
+    """Ids of the purchase orders a bill's lines link."""
     return {lt['TxnId'] for ln in (obj or {}).get('Line', []) for lt in ln.get('LinkedTxn', [])
             if lt.get('TxnType') == 'PurchaseOrder'}
 
