@@ -18,14 +18,15 @@ from .store import ENTITIES
 
 NOTE_MAX = 2000
 FILE_NAME_MAX = 1000
-# Files QuickBooks accepts as attachments (by content type) and their size limit.
+# Files QuickBooks accepts as attachments (by content type: PDF, JPG, PNG, GIF, TIFF, DOC(X), XLS(X), CSV, TXT,
+# RTF, XML, ODS, AI, EPS) and the size limit of one upload request (all its files together).
 CONTENT_TYPES = {
     'application/postscript',                                                     # ai, eps
     'text/csv', 'application/msword',
     'application/vnd.openxmlformats-officedocument.wordprocessingml.document',     # docx
     'image/gif', 'image/jpeg', 'image/jpg', 'image/png', 'image/tiff',
     'application/vnd.oasis.opendocument.spreadsheet',                            # ods
-    'application/vnd.apple.pages', 'application/pdf', 'application/rtf', 'text/rtf', 'text/plain',
+    'application/pdf', 'application/rtf', 'text/rtf', 'text/plain',
     'application/vnd.ms-excel',
     'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',          # xlsx
     'text/xml', 'application/xml',
@@ -36,8 +37,9 @@ READ_ONLY = {'Id', 'SyncToken', 'MetaData', 'domain', 'sparse', 'status', 'FileA
              'Size', 'ThumbnailFileAccessUri', 'ThumbnailTempDownloadUri'}
 
 
-def build_attachable(ctx, body, existing=None, upload=None):
-    """Validate an Attachable (note or file metadata). ``upload`` = (content type, bytes) for a file part."""
+def build_attachable(ctx, body, existing=None, upload=None, uploaded_before=0):
+    """Validate an Attachable (note or file metadata). ``upload`` = (content type, bytes) for a file part,
+    ``uploaded_before`` the bytes of the request's earlier files."""
     note, file_name = body.get('Note'), body.get('FileName')
     if note is not None and len(str(note)) > NOTE_MAX:
         raise errors.string_length('Note', NOTE_MAX, len(str(note)))
@@ -71,8 +73,8 @@ def build_attachable(ctx, body, existing=None, upload=None):
         if ctype not in CONTENT_TYPES:
             raise errors.business('The file type %s cannot be attached. Attach a supported file type (PDF, '
                                   'image, text, spreadsheet or document).' % ctype)
-        if len(content) > MAX_SIZE:
-            raise errors.business('The file %s is %d bytes; attachments can be at most %d bytes (100 MB).'
+        if uploaded_before + len(content) > MAX_SIZE:
+            raise errors.business('The file %s (%d bytes) goes over the %d bytes (100 MB) one upload can carry.'
                                   % (file_name, len(content), MAX_SIZE))
         obj['ContentType'] = ctype
         obj['Size'] = len(content)
@@ -120,6 +122,7 @@ def upload(ctx, body, content_type, finish_new):
     if not contents:
         raise errors.required_missing('file_content', 'file_content')
     out = []
+    total = 0
     for name in contents:
         suffix = name[len('file_content_'):]
         part = parts[name]
@@ -140,7 +143,8 @@ def upload(ctx, body, content_type, finish_new):
                 raise errors.required_missing('FileName', 'FileName')
             content = part.get_payload(decode=True) or b''
             ctype = (meta.get('ContentType') or part.get_content_type() or '').lower()
-            obj = build_attachable(ctx, meta, upload=(ctype, content))
+            obj = build_attachable(ctx, meta, upload=(ctype, content), uploaded_before=total)
+            total += len(content)
             finish_new(ctx, 'Attachable', obj)
             obj['FileAccessUri'] = '/v3/company/%s/download/%s' % (ctx.company.realm_id, obj['Id'])
             obj['TempDownloadUri'] = download_uri(ctx, obj)

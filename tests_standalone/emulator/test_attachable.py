@@ -99,10 +99,15 @@ def test_uploaded_bytes_are_kept_exactly(api, ctl):
 
 def test_upload_refusals(api):
     assert api.fault(api.call('POST', 'upload', b'{}', ctype='application/json'))['code'] == '2010'
+    # 100 MB per upload request: the first file fits, the second goes over
     body, ctype = multipart([('01', {'FileName': 'big.txt', 'ContentType': 'text/plain'}, 'text/plain',
-                              b'x' * (100 * 1024 * 1024 + 1), False)])
+                              b'x' * (60 * 1024 * 1024), False),
+                             ('02', {'FileName': 'more.txt', 'ContentType': 'text/plain'}, 'text/plain',
+                              b'y' * (40 * 1024 * 1024 + 1), False)])
     r = api.call('POST', 'upload', body, ctype=ctype)
-    err = r.json()['AttachableResponse'][0]['Fault']['Error'][0]
+    first, second = r.json()['AttachableResponse']
+    assert first['Attachable']['Size'] == 60 * 1024 * 1024
+    err = second['Fault']['Error'][0]
     assert err['code'] == '6000' and '100 MB' in err['Detail']
     body, ctype = multipart([('01', {'FileName': 'x.pdf', 'ContentType': 'application/pdf',
                                      'AttachableRef': [{'EntityRef': {'type': 'Invoice', 'value': '4242'}}]},
