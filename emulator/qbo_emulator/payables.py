@@ -321,8 +321,13 @@ def build_expense_form(ctx, entity, body, existing=None):
             vid = party['Id']
             check_duplicate(ctx, ('Bill',), body['DocNumber'], self_id,
                             lambda o: o['VendorRef']['value'] == vid)
+    elif entity == 'PurchaseOrder':
+        # REF-PurchaseOrder has SalesTermRef and DueDate as given, no default due date
+        if body.get('SalesTermRef'):
+            obj['SalesTermRef'] = named_ref(resolve(ctx, 'Term', body['SalesTermRef'], 'SalesTermRef',
+                                                    label='SalesTerm'), 'Name')
     else:
-        obj.pop('SalesTermRef', None)
+        obj.pop('SalesTermRef', None)     # a vendor credit or a purchase has no payment terms
         obj.pop('DueDate', None)
     if entity == 'PurchaseOrder':
         status = body.get('POStatus') or 'Open'

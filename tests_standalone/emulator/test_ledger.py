@@ -157,6 +157,10 @@ def test_purchase_order_is_non_posting_and_closes_when_billed(api, vendor):
                                       'Line': [dict(acct_line(1.0), LinkedTxn=[{'TxnId': po['Id'],
                                                                                 'TxnType': 'PurchaseOrder'}])]}))
     assert err['code'] == '620'
+    termed = api.create('PurchaseOrder', {'VendorRef': {'value': vendor['Id']}, 'SalesTermRef': {'value': '2'},
+                                          'DueDate': '2026-05-01', 'Line': [acct_line(1.0)]})
+    assert termed['SalesTermRef'] == {'value': '2', 'name': 'Net 15'} and termed['DueDate'] == '2026-05-01'
+    assert termed['DocNumber'] == '1002'
     assert api.fault(api.post('purchaseorder', {'VendorRef': {'value': vendor['Id']}, 'POStatus': 'Done',
                                                 'Line': [acct_line(1.0)]}))['code'] == '2170'
     cur = api.get('purchaseorder/' + po['Id']).json()['PurchaseOrder']
