@@ -397,6 +397,8 @@ def purchase_header(ctx, body, obj, self_id):
         raise errors.business('Credit is only valid on a purchase paid by credit card (PaymentType CreditCard).')
     if ptype == 'CreditCard':
         obj['Credit'] = bool(body.get('Credit', False))
+    else:
+        obj.pop('Credit', None)
     if ptype == 'Check':
         obj.setdefault('PrintStatus', 'NotSet')
         if body.get('DocNumber') and other_pref(ctx, 'WarnDuplicateCheckNumber'):
