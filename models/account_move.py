@@ -40,15 +40,32 @@ class AccountMove(models.Model):
             move.qbo_variance = binding.state == 'variance' and _(
                 "QuickBooks total %(qbo)s (tax %(qtax)s) vs Odoo %(odoo)s (tax %(otax)s)",
                 qbo=binding.qbo_total, qtax=binding.qbo_tax, odoo=binding.odoo_total, otax=binding.odoo_tax) or False
-            move.qbo_show_button = bool(move.move_type in ENTITY_BY_MOVE_TYPE and connection
+            move.qbo_show_button = bool(move._qbo_sends() and connection
                                         and connection.state == 'connected' and move.state == 'posted')
 
     def _qbo_entity(self):
-        return ENTITY_BY_MOVE_TYPE[self.move_type]
+        return ENTITY_BY_MOVE_TYPE.get(self.move_type, 'JournalEntry')
+
+    def _qbo_sends(self):
+        """Whether the connector sends this move: invoices, credit notes, vendor bills and refunds, and the
+        miscellaneous entries of journals set to 'Send posted entries to QuickBooks' - not the entries
+        Odoo makes for payments, bank statement lines, cash-basis taxes or exchange differences (their
+        documents are sent, or QuickBooks makes its own)."""
+        self.ensure_one()
+        if self.move_type in ENTITY_BY_MOVE_TYPE:
+            return True
+        if self.move_type != 'entry' or not self.journal_id.qbo_send_entries:
+            return False
+        if self.origin_payment_id or self.statement_line_id or self.tax_cash_basis_origin_move_id:
+            return False
+        exchange = self.env['account.full.reconcile'].sudo().search_count([('exchange_move_id', '=', self.id)], limit=1)
+        return not exchange and not self.env['account.partial.reconcile'].sudo().search_count(
+            [('exchange_move_id', '=', self.id)], limit=1)
 
     def _qbo_check_exportable(self):
-        if self.move_type not in ENTITY_BY_MOVE_TYPE:
-            raise UserError(_("%s is not an invoice, credit note, vendor bill or vendor refund.", self.display_name))
+        if not self._qbo_sends():
+            raise UserError(_("%s is not an invoice, credit note, vendor bill or vendor refund, nor an entry of a "
+                              "journal that sends its entries to QuickBooks.", self.display_name))
         if self.state != 'posted' and not self._qbo_binding():
             raise UserError(_("Post %s before sending it to QuickBooks.", self.display_name))
 
@@ -56,7 +73,7 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         posted = super()._post(soft)
-        candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
+        candidates = posted.filtered(lambda m: m._qbo_sends())
         for move in candidates:
             binding = move._qbo_binding()
             if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
@@ -78,7 +95,7 @@ class AccountMove(models.Model):
         # Cancelled in Odoo -> voided in QuickBooks (queued; the export sees state 'cancel'). Queued
         # whatever the link holds: after an unknown create the export looks the document up first and
         # voids what it finds; a document that never reached QuickBooks is closed without a request.
-        for move in self.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE):
+        for move in self.filtered(lambda m: m._qbo_sends()):
             binding = move._qbo_recover_binding()
             if binding and binding.state not in ('voided', 'deleted_in_qbo'):
                 binding._qbo_mark_to_send()
@@ -93,7 +110,7 @@ class AccountMove(models.Model):
         Voided (or Deleted in QuickBooks) the Odoo document can be deleted.
         """
         for move in self:
-            if move.move_type in ENTITY_BY_MOVE_TYPE:
+            if move._qbo_sends():
                 move._qbo_recover_binding()  # a send whose request died may have reached QuickBooks
             for binding in move.sudo().qbo_binding_ids:
                 if binding.state in ('voided', 'deleted_in_qbo'):
@@ -141,6 +158,9 @@ class AccountMove(models.Model):
             parties = [(self.commercial_partner_id, 'Vendor', foreign)]
             parties += [(partner, 'Customer', False)
                         for partner in self.env['qbo.mapper.payables']._qbo_rebilled_partners(self)]
+        elif self.move_type == 'entry':
+            parties = [(partner, entity, foreign)
+                       for partner, entity in self.env['qbo.mapper.ledger']._qbo_party_partners(self)]
         else:
             parties = [(self.commercial_partner_id, 'Customer', foreign)]
         dependencies = []

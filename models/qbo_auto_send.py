@@ -36,6 +36,8 @@ class QboConnectionAutoSend(models.Model):
     def _qbo_auto_send_applies(self, move):
         """Whether posting `move` queues it by itself (auto-send on for its kind, dated from the cut-off)."""
         self.ensure_one()
+        if move.move_type == 'entry':
+            return move._qbo_sends()  # the journal's own option ('Send posted entries to QuickBooks')
         date = move.invoice_date or move.date
         return move.move_type in self._qbo_auto_send_move_types() and bool(date) \
             and date >= self._qbo_export_from_date()

@@ -119,6 +119,9 @@ class QboBinding(models.Model):
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
     # The lease of the run exporting this binding (see `_qbo_claim`): committed rows, not session locks,
     # so that nothing outlives a killed worker (the lease expires) and a transaction pooler is fine.
+    qbo_attachable_id = fields.Char('QuickBooks attachment', copy=False,
+                                    help="Id of the Attachable holding the document's file in QuickBooks "
+                                         "('refused': a file QuickBooks does not take).")
     lease_owner = fields.Char(copy=False, readonly=True)
     lease_until = fields.Datetime(copy=False, readonly=True)
 
@@ -765,6 +768,7 @@ class QboBinding(models.Model):
                     try:
                         with self.env.cr.savepoint():
                             exporter._qbo_batch_apply(binding, record, response[entity])
+                        exporter._qbo_after_write(binding, record, client)
                         outcome, vals = 'sent', binding._qbo_success_vals()
                     except Exception as exc:  # noqa: BLE001 - recorded on the item's binding
                         outcome, vals = binding._qbo_outcome_of(exc, connection)
@@ -845,7 +849,9 @@ class QboBinding(models.Model):
             if issues:
                 raise QboBlocked('\n'.join(issues))
             client = self._qbo_client(connection, calls)
-            self._qbo_exporter(record)._qbo_export(self, record, client)
+            exporter = self._qbo_exporter(record)
+            exporter._qbo_export(self, record, client)
+            exporter._qbo_after_write(self, record, client)
             if savepoint:
                 savepoint.close(rollback=False)
             outcome, vals = 'sent', self._qbo_success_vals()

@@ -30,6 +30,10 @@ class QboConnectionSettings(models.Model):
         'qbo.ref', 'Default A/P account', domain="[('connection_id', '=', id), ('entity', '=', 'Account')]",
         help="QuickBooks Accounts Payable account of bills whose Odoo payable account is not mapped (an 'Account' "
              "mapping). Proposed by the import (QuickBooks' own A/P account).")
+    send_attachments = fields.Boolean(
+        'Attach documents in QuickBooks',
+        help="Attach each sent invoice's PDF and each sent bill's main attachment (the vendor's scan) to its "
+             "QuickBooks document, once (PDF, images, office and text files up to 100 MB).")
     export_interval = fields.Integer(
         'Export every (minutes)', default=const.EXPORT_INTERVAL_DEFAULT_MINUTES,
         help="How often the scheduler looks for posted invoices to send (at least every %s minutes)."

@@ -63,6 +63,11 @@ class QboExporter(models.AbstractModel):
         raise NotImplementedError
 
     @api.model
+    def _qbo_after_write(self, binding, record, client):
+        """After QuickBooks accepted `record`'s write (alone or in a batch): follow-up calls that must not
+        fail the write itself (e.g. attaching the document's file)."""
+
+    @api.model
     def _qbo_batch_single_after(self, error):
         """True when a batch item refused with `error` must be handled alone (a lookup, a read)."""
         return False

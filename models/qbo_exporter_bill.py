@@ -23,6 +23,7 @@ class QboExporterBill(models.AbstractModel):
     _qbo_marker_field = 'PrivateNote'
     _qbo_app_pages = {'Bill': 'bill?txnId=', 'VendorCredit': 'vendorcredit?txnId='}
     _qbo_deleted_on_cancel = ('Bill', 'VendorCredit')
+    _qbo_attached_entities = ('Bill',)  # the vendor's bill (main attachment)
 
     @api.model
     def _qbo_export(self, binding, move, client):

@@ -241,7 +241,8 @@ class QboExporterCustomer(models.AbstractModel):
             raise UserError(_(
                 "%(partner)s has the same name and e-mail as %(other)s, already QuickBooks %(entity)s %(name)s "
                 "(Id %(id)s). QuickBooks keeps one %(entity)s per name: merge the two contacts, or change this "
-                "one's name or e-mail, then send it again.", partner=partner.display_name, other=holder.record_name or holder.res_id,
+                "one's name or e-mail, then send it again.", partner=partner.display_name,
+                other=holder.record_name or holder.res_id,
                 entity=binding.entity, name=existing.get('DisplayName'), id=existing['Id']))
         binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
         if not self._qbo_is_ours(existing, binding._qbo_marker()):

@@ -32,6 +32,8 @@ class QboExporterInvoice(models.AbstractModel):
     _qbo_app_pages = {'Invoice': 'invoice?txnId=', 'CreditMemo': 'creditmemo?txnId='}
     #: Entities QuickBooks cannot void: a cancelled document is deleted there instead
     _qbo_deleted_on_cancel = ('CreditMemo',)
+    #: Entities whose file (the invoice PDF) is attached in QuickBooks with 'Attach documents'
+    _qbo_attached_entities = ('Invoice',)
 
     @api.model
     def _qbo_export(self, binding, move, client):
@@ -413,6 +415,11 @@ class QboExporterInvoice(models.AbstractModel):
         move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
 
     @api.model
+    def _qbo_expected_total(self, binding, move):
+        """The total QuickBooks must hold for `move` (Odoo's total; see the journal entry exporter)."""
+        return move.amount_total
+
+    @api.model
     def _qbo_expected_tax(self, binding, move):
         """The tax QuickBooks must hold for `move` (Odoo's tax total; see the bill exporter for purchases)."""
         return move.amount_tax
@@ -423,18 +430,25 @@ class QboExporterInvoice(models.AbstractModel):
         qbo_total = float(document.get('TotalAmt') or 0.0)
         qbo_tax = float((document.get('TxnTaxDetail') or {}).get('TotalTax') or 0.0)
         currency = move.currency_id
+        odoo_total = self._qbo_expected_total(binding, move)
         odoo_tax = self._qbo_expected_tax(binding, move)
         vals = {
             'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'],
             'qbo_doc_number': document.get('DocNumber'), 'currency_id': currency.id,
-            'odoo_total': move.amount_total, 'odoo_tax': odoo_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
+            'odoo_total': odoo_total, 'odoo_tax': odoo_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
         }
-        if currency.compare_amounts(qbo_total, move.amount_total) or currency.compare_amounts(qbo_tax, odoo_tax):
+        if currency.compare_amounts(qbo_total, odoo_total) or currency.compare_amounts(qbo_tax, odoo_tax):
             reason = self.env['qbo.mapper']._qbo_variance_reason(move, binding.connection_id)
             vals.update(state='variance', error_message=_(
                 "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s). "
-                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=move.amount_total, otax=odoo_tax,
+                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=odoo_total, otax=odoo_tax,
                 reason=reason))
         else:
             vals['state'] = 'sent'
         binding.write(vals)
+
+    @api.model
+    def _qbo_after_write(self, binding, move, client):
+        """Once QuickBooks holds the document: attach its file (opt-in; see qbo.exporter.attachment)."""
+        if binding.entity in self._qbo_attached_entities and move.state == 'posted':
+            self.env['qbo.exporter.attachment']._qbo_attach(binding, move, client)

@@ -25,6 +25,7 @@ CONNECTION_FIELDS = {
     'qbo_auto_send_bills': 'auto_send_bills',
     'qbo_vendor_name_suffix': 'vendor_name_suffix',
     'qbo_ap_account_ref_id': 'ap_account_ref_id',
+    'qbo_send_attachments': 'send_attachments',
 }
 # Secrets: read and written by administrators only.
 SECRET_FIELDS = {
@@ -110,6 +111,7 @@ class ResConfigSettings(models.TransientModel):
         help="QuickBooks names are unique across customers, vendors and employees: a contact that is also a customer "
              "is sent as the vendor '<name><suffix>'.")
     qbo_ap_account_ref_id = fields.Many2one('qbo.ref', 'Default A/P account')
+    qbo_send_attachments = fields.Boolean('Attach documents in QuickBooks')
 
     # --- Auto-send cut-off (parity): documents dated before it are never queued by themselves.
     qbo_export_from_date = fields.Date('Export documents dated from')

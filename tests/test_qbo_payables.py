@@ -12,16 +12,16 @@ class QboPayablesCommon(QboTestCommon):
     def setUpClass(cls):
         super().setUpClass()
         Account = cls.env['account.account']
-        cls.odoo_subcontractors = Account.create({'name': 'Subcontractors', 'code': '611000',
+        cls.odoo_subcontractors = Account.create({'name': 'Subcontractors', 'code': '619901',
                                                   'account_type': 'expense'})
-        cls.odoo_software = Account.create({'name': 'Software subscriptions', 'code': '612000',
+        cls.odoo_software = Account.create({'name': 'Software subscriptions', 'code': '619902',
                                             'account_type': 'expense'})
         cls.vendor = cls.env['res.partner'].create({
             'name': 'Northwind Consulting', 'is_company': True, 'email': 'billing@northwind.example', 'ref': 'NW-7',
             'street': '5 Harbor Rd', 'city': 'Seattle', 'zip': '98101', 'country_id': cls.env.ref('base.us').id})
         cls.project_customer = cls.env['res.partner'].create({'name': 'Blue Yonder Airlines', 'is_company': True})
-        plan = cls.env['account.analytic.plan'].create({'name': 'Projects'})
-        cls.project = cls.env['account.analytic.account'].create({
+        plan = cls.env['account.analytic.plan'].sudo().create({'name': 'Projects'})
+        cls.project = cls.env['account.analytic.account'].sudo().create({
             'name': 'Blue Yonder rollout', 'plan_id': plan.id, 'partner_id': cls.project_customer.id})
 
     def setUp(self):
@@ -42,8 +42,18 @@ class QboPayablesCommon(QboTestCommon):
         payable = self.vendor.property_account_payable_id
         for odoo_account, name in ((self.odoo_subcontractors, 'Subcontractors'), (self.odoo_software, 'Software'),
                                    (payable, 'Trade payables')):
-            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'account',
-                                            'res_id': odoo_account.id, 'qbo_ref_id': self.qbo_accounts[name].id})
+            self._map('account', odoo_account, self.qbo_accounts[name])
+
+    def _map(self, mapping_type, record, ref):
+        """Map `record` to `ref` (the import may have proposed a mapping already: it is replaced)."""
+        Mapping = self.env['qbo.mapping']
+        mapping = Mapping.search([('connection_id', '=', self.connection.id), ('mapping_type', '=', mapping_type),
+                                  ('res_id', '=', record.id)])
+        if mapping:
+            mapping.qbo_ref_id = ref
+        else:
+            Mapping.create({'connection_id': self.connection.id, 'mapping_type': mapping_type, 'res_id': record.id,
+                            'qbo_ref_id': ref.id})
 
     def _bill(self, lines, move_type='in_invoice', partner=None, ref='INV-2291', post=True):
         move = self.env['account.move'].create({
@@ -66,8 +76,7 @@ class TestQboPayables(QboPayablesCommon):
         lines, accounts and billable status in QuickBooks; the vendor created once with its reference."""
         item = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Item'),
                                            ('qbo_id', '=', '1')])
-        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'product',
-                                        'res_id': self.product_a.id, 'qbo_ref_id': item.id})
+        self._map('product', self.product_a, item)
         move = self._bill([
             self._line(1200.0, name='March consulting'),
             self._line(89.99, self.odoo_software, name='Design tool licence'),
@@ -148,7 +157,7 @@ class TestQboPayables(QboPayablesCommon):
                 self.assertEqual(invoice._qbo_binding(self.connection).state, 'sent')
 
     def test_unmapped_expense_account_blocks_with_advice(self):
-        other = self.env['account.account'].create({'name': 'Office supplies', 'code': '613000',
+        other = self.env['account.account'].create({'name': 'Office supplies', 'code': '619903',
                                                     'account_type': 'expense'})
         move = self._bill([self._line(12.0, other)])
         move.action_qbo_send()
@@ -206,8 +215,7 @@ class TestQboPayables(QboPayablesCommon):
         checking = Ref.search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
                                ('name', '=', 'Checking')])
         for journal, ref in ((bank, checking), (card, self.qbo_accounts['Company Visa'])):
-            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
-                                            'res_id': journal.id, 'qbo_ref_id': ref.id})
+            self._map('deposit_account', journal, ref)
         return bank, card
 
     def test_bills_paid_by_check_and_by_card_become_bill_payments(self):
@@ -244,6 +252,71 @@ class TestQboPayables(QboPayablesCommon):
         self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', by_card._qbo_binding(self.connection).qbo_id)
                                ['Balance'], 99.0)
 
+    def test_journal_entry_with_analytic_split_lands_balanced(self):
+        """A miscellaneous entry of a journal that sends its entries: one line per class of a split line,
+        the payable line names its vendor, debits equal credits to the cent, sent once."""
+        self.qbo.seed(self.realm, 'Class', 2, prefix='Team')
+        self.connection._qbo_import_references()
+        classes = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Class')],
+                                             order='qbo_id')
+        self.connection.use_classes = True
+        plan = self.env['account.analytic.plan'].sudo().create({'name': 'Teams'})
+        teams = self.env['account.analytic.account'].sudo().create([{'name': name, 'plan_id': plan.id}
+                                                             for name in ('Team east', 'Team west')])
+        for team, ref in zip(teams, classes):
+            self._map('analytic', team, ref)
+        journal = self.company_data['default_journal_misc']
+        journal.qbo_send_entries = True
+        payable = self.vendor.property_account_payable_id
+        entry = self.env['account.move'].create({
+            'move_type': 'entry', 'journal_id': journal.id, 'date': fields.Date.today(), 'ref': 'Accrual',
+            'line_ids': [
+                Command.create({'name': 'Accrued consulting', 'account_id': self.odoo_subcontractors.id,
+                                'debit': 1000.01, 'analytic_distribution': {str(teams[0].id): 33.33,
+                                                                             str(teams[1].id): 66.67}}),
+                Command.create({'name': 'Accrued consulting', 'account_id': payable.id,
+                                'partner_id': self.vendor.id, 'credit': 1000.01}),
+            ]})
+        entry.action_post()
+        binding = entry._qbo_binding(self.connection)
+        self.assertEqual(binding.entity, 'JournalEntry')
+        self.assertEqual(binding.state, 'to_send', "queued by itself: the journal sends its entries")
+        entry.action_qbo_send()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo = self.qbo_read(self.realm, 'JournalEntry', binding.qbo_id)
+        details = [(line['JournalEntryLineDetail'], line['Amount']) for line in qbo['Line']]
+        debits = [(d.get('ClassRef', {}).get('value'), amount) for d, amount in details if d['PostingType'] == 'Debit']
+        credits = [(d, amount) for d, amount in details if d['PostingType'] == 'Credit']
+        self.assertEqual(sorted(debits), sorted([(classes[0].qbo_id, 333.30), (classes[1].qbo_id, 666.71)]))
+        self.assertAlmostEqual(sum(amount for _d, amount in credits), 1000.01)
+        vendor = self.vendor._qbo_binding(self.connection, 'Vendor')
+        self.assertEqual(credits[0][0]['Entity']['EntityRef']['value'], vendor.qbo_id)
+        self.assertAlmostEqual(qbo['TotalAmt'], 1000.01)
+        entry.action_qbo_send()
+        self.assertEqual(len(self.qbo_all(self.realm, 'JournalEntry')), 1)
+
+    def test_bill_attachment_is_attached_once(self):
+        """With 'Attach documents', the vendor's scan is attached to the Bill in QuickBooks, once."""
+        self.connection.sudo().send_attachments = True
+        move = self._bill([self._line(42.0)], post=False)
+        scan = self.env['ir.attachment'].create({'name': 'northwind-2291.pdf', 'raw': b'%PDF-1.4 vendor bill scan',
+                                                 'mimetype': 'application/pdf', 'res_model': 'account.move',
+                                                 'res_id': move.id})
+        move.message_main_attachment_id = scan
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertTrue(binding.qbo_attachable_id)
+        move.button_draft()
+        move.invoice_line_ids[0].price_unit = 43.0
+        move.action_post()
+        binding._qbo_process()
+        attachables = [a for a in self.qbo_all(self.realm, 'Attachable')
+                       if any(ref['EntityRef']['value'] == binding.qbo_id for ref in a.get('AttachableRef') or [])]
+        self.assertEqual(len(attachables), 1)
+        self.assertEqual(attachables[0]['FileName'], 'northwind-2291.pdf')
+
 
 @tagged('post_install', '-at_install')
 class TestQboPayablesGB(QboTestCommon):
@@ -257,7 +330,7 @@ class TestQboPayablesGB(QboTestCommon):
         cls.change_company_country(cls.gb_company, cls.env.ref('base.uk'))
         cls.qbo_admin.company_ids = [Command.link(cls.gb_company.id)]
         cls.gb_expense = cls.env['account.account'].create({
-            'name': 'Contractors UK', 'code': '620000', 'account_type': 'expense',
+            'name': 'Contractors UK', 'code': '629901', 'account_type': 'expense',
             'company_ids': [Command.set(cls.gb_company.ids)]})
         cls.supplier = cls.env['res.partner'].create({'name': 'Fabrikam Ltd', 'is_company': True})
 
