@@ -33,8 +33,7 @@ class TestQboBillPaymentsInbound(QboPayablesCommon):
         self.checking = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
                                                     ('entity', '=', 'Account'), ('name', '=', 'Checking')])
         for journal, ref in ((self.bank, self.checking), (self.card, self.qbo_accounts['Company Visa'])):
-            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'deposit_account',
-                                            'res_id': journal.id, 'qbo_ref_id': ref.id})
+            self._map('deposit_account', journal, ref)
 
     # ------------------------------------------------------------------ helpers
 
