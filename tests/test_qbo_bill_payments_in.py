@@ -56,6 +56,11 @@ class TestQboBillPaymentsInbound(QboPayablesCommon):
             bills=[{'id': self._qbo_id(move), 'amount': amount} for move, amount in bills],
             vendor_credits=[{'id': self._qbo_id(move), 'amount': amount} for move, amount in vendor_credits])
 
+    def _pay_in_odoo(self, bill, journal):
+        """Register a vendor payment for the whole of `bill` in `journal`, as the Register Payment button does."""
+        return self.env['account.payment.register'].with_context(
+            active_model='account.move', active_ids=bill.ids).create({'journal_id': journal.id})._create_payments()
+
     def drain(self):
         """One change-feed drain, as the cron runs it; returns the number of CDC calls it made."""
         before = len(self.qbo.requests_log(path_contains='/cdc'))
@@ -199,7 +204,7 @@ class TestQboBillPaymentsInbound(QboPayablesCommon):
 
     def test_bill_already_paid_in_odoo_is_listed_not_paid_twice(self):
         bill = self._sent_bill(210.0, 'TWICE-1')
-        self._pay(bill, self.bank)  # registered in Odoo, not sent (payment export is off)
+        self._pay_in_odoo(bill, self.bank)  # registered in Odoo, not sent (payment export is off)
         self.assertIn(bill.payment_state, ('paid', 'in_payment'))
         qbo_payment = self._pay_in_qbo([(bill, None)])
         self.drain()
@@ -227,10 +232,10 @@ class TestQboBillPaymentsInbound(QboPayablesCommon):
     def test_exported_bill_payments_are_not_imported_back_even_after_a_lost_answer(self):
         self.connection.sudo().payment_export = True
         sent, lost = self._sent_bill(75.0, 'OUT-1'), self._sent_bill(60.0, 'OUT-2')
-        sent_payment = self._pay(sent, self.bank)
+        sent_payment = self._pay_in_odoo(sent, self.bank)
         self.env['account.payment']._qbo_enqueue_payment_exports()
         self.assertEqual(sent_payment._qbo_binding(self.connection).state, 'sent')
-        lost_payment = self._pay(lost, self.card)
+        lost_payment = self._pay_in_odoo(lost, self.card)
         # The create commits in QuickBooks but Odoo never gets the answer (then 500s).
         self.qbo.inject_fault('timeout_after_commit', count=1, method='POST', path_contains='/billpayment',
                               realm_id=self.realm)
