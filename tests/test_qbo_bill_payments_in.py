@@ -97,9 +97,11 @@ class TestQboBillPaymentsInbound(QboPayablesCommon):
         self.env.invalidate_all()
         event = self.env['qbo.webhook.event'].sudo().search([('entity', '=', 'BillPayment')])
         self.assertEqual((event.entity_id, event.state), (qbo_payment['Id'], 'pending'))
-        before = len(self.qbo.requests_log(path_contains='/cdc'))
+        before = len(self.qbo.requests_log())
         self.env['qbo.connection']._cron_qbo_change_feed()
-        self.assertEqual(len(self.qbo.requests_log(path_contains='/cdc')), before + 1, "one CDC call for all")
+        api_calls = [r for r in self.qbo.requests_log()[before:] if '/v3/company/' in r.get('path', '')]
+        self.assertEqual(len(api_calls), 1, "one CDC call, the bill's Balance in the same answer: %s" % api_calls)
+        self.assertIn('/cdc', api_calls[0]['path'])
         self.assertEqual(event.state, 'done')
         record = self.imported(qbo_payment)
         self.assertEqual(record.state, 'imported', record.message)
