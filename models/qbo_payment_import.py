@@ -39,10 +39,11 @@ class QboPaymentImport(models.Model):
     amount QuickBooks applied (partial, several invoices, credit memos); what is left unapplied
     stays open on the customer as credit. A BillPayment is the same in the other direction (see
     `PAYMENT_KINDS`): an outbound vendor payment with one payable line per bill or vendor credit it
-    applies, paid from the journal mapped to its bank or card account. A payment that links a document we don't know is listed
-    here as *Unmatched*, never guessed. Void and delete in QuickBooks unreconcile and cancel the
-    Odoo payment. Unique per connection and QuickBooks Id, and skipped when its SyncToken did not
-    change: the same change read twice (webhook redelivered, overlapping windows) does nothing.
+    applies, paid from the journal mapped to its bank or card account. A payment that links a
+    document we don't know is listed here as *Unmatched*, never guessed. Void and delete in
+    QuickBooks unreconcile and cancel the Odoo payment. Unique per connection, entity and
+    QuickBooks Id, and skipped when its SyncToken did not change: the same change read twice
+    (webhook redelivered, overlapping windows) does nothing.
 
     An edit in QuickBooks never undoes accounting work done in Odoo: an edit that keeps the amounts
     (memo, date, reference, deposit account) updates the Odoo payment in place, and an amount change
