@@ -157,8 +157,10 @@ PARAM_DATABASE_UUID = 'database.uuid'
 # --- Inbound: webhooks, change data capture, payments (issue 12)
 WEBHOOK_ROUTE = '/quickbooks_online/webhook'
 RECONNECT_ROUTE = '/quickbooks_online/reconnect'
-# Entities whose changes the connector reads back (one CDC call covers all of them).
-CDC_ENTITIES = ('Payment', 'Invoice', 'CreditMemo')
+# Entities whose changes the connector reads back (one CDC call covers all of them): payments and bill
+# payments to import, the documents they pay (their Balance is checked before paying them in Odoo).
+CDC_PAYMENT_ENTITIES = ('Payment', 'BillPayment')
+CDC_ENTITIES = CDC_PAYMENT_ENTITIES + ('Invoice', 'CreditMemo', 'Bill', 'VendorCredit')
 # QuickBooks returns at most 1000 objects per CDC response and looks back at most 30 days.
 CDC_MAX_OBJECTS = 1000
 CDC_MAX_DAYS = 30

@@ -96,9 +96,11 @@ class AccountPayment(models.Model):
 
     @api.model
     def _qbo_waits_for_export(self, connection, payment):
-        """True when `payment` is an Odoo payment the export will still send to QuickBooks (no Id yet)."""
+        """True when `payment` is an Odoo payment the export will still send to QuickBooks (no Id yet):
+        a customer payment (Payment) or a vendor payment (BillPayment)."""
         if not connection.payment_export or payment.state not in ('in_process', 'paid') \
-                or payment.payment_type != 'inbound' or payment.partner_type != 'customer':
+                or (payment.payment_type, payment.partner_type) not in (('inbound', 'customer'),
+                                                                        ('outbound', 'supplier')):
             return False
         binding = payment._qbo_binding(connection)
         if binding:
@@ -355,8 +357,9 @@ class QboBindingPayment(models.Model):
         return state
 
     @api.model
-    def _qbo_link_exported_payment(self, connection, obj):
-        """A QuickBooks Payment carrying this database's payment marker that no binding holds by Id.
+    def _qbo_link_exported_payment(self, connection, obj, entity='Payment'):
+        """A QuickBooks Payment (or BillPayment: `entity`) carrying this database's payment marker that no
+        binding holds by Id.
 
         The answer of our create was lost (timeout after commit, crash): the change feed read is
         then the lookup the next export would have made - the binding is linked and its intent
@@ -368,11 +371,11 @@ class QboBindingPayment(models.Model):
         if payment_id is None:
             return None
         binding = self.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'),
-                               ('res_id', '=', payment_id)], limit=1)
+                               ('res_id', '=', payment_id), ('entity', '=', entity)], limit=1)
         if not binding or binding.qbo_id:
             # Ours, but its Odoo payment is gone, or linked to another QuickBooks payment: never imported.
-            _logger.warning("QuickBooks Payment %s carries the marker of Odoo payment %s, which is not waiting "
-                            "for its QuickBooks Id: not imported.", obj.get('Id'), payment_id)
+            _logger.warning("QuickBooks %s %s carries the marker of Odoo payment %s, which is not waiting "
+                            "for its QuickBooks Id: not imported.", entity, obj.get('Id'), payment_id)
             return 'echo'
         if binding._qbo_pending_create():
             binding._qbo_settle()

@@ -41,7 +41,7 @@ def qbo_cdc_groups(body):
 
 
 class QboConnectionFeed(models.Model):
-    """The change feed: what changed in QuickBooks (payments, invoices) comes back to Odoo.
+    """The change feed: what changed in QuickBooks (payments, bill payments, invoices, bills) comes back to Odoo.
 
     One change-data-capture (CDC) call per connection and drain, since the connection's
     checkpoint, whatever the number of webhook events waiting: webhooks only say "look now".
@@ -233,8 +233,8 @@ class QboConnectionFeed(models.Model):
     def _qbo_full_reconcile(self, client, since, stats):
         """Checkpoint beyond CDC's 30 days: re-read by query what changed, find what disappeared.
 
-        Payments changed since the checkpoint are read by query; imported payments and sent
-        documents that QuickBooks no longer returns were deleted there.
+        Payments and bill payments changed since the checkpoint are read by query; imported payments
+        and sent documents that QuickBooks no longer returns were deleted there.
         """
         self.ensure_one()
         now = fields.Datetime.now()
@@ -250,7 +250,7 @@ class QboConnectionFeed(models.Model):
             ('connection_id', '=', self.id), ('entity', 'in', list(const.CDC_ENTITIES)), ('qbo_id', '!=', False),
             ('state', 'not in', ('voided', 'deleted_in_qbo'))])
         held = {}
-        for entity, qbo_id in [('Payment', i.qbo_id) for i in imports] + [(b.entity, b.qbo_id) for b in bindings]:
+        for entity, qbo_id in [(i.qbo_entity, i.qbo_id) for i in imports] + [(b.entity, b.qbo_id) for b in bindings]:
             held.setdefault(entity, set()).add(qbo_id)
         for entity, ids in held.items():
             ids = sorted(ids)
@@ -267,21 +267,23 @@ class QboConnectionFeed(models.Model):
         return now
 
     def _qbo_apply_changes(self, groups, stats):
-        """Apply changed objects: payments first (they may free invoices), then invoices and credit notes.
+        """Apply changed objects: payments and bill payments first (they may free documents), then
+        invoices, credit notes, bills and vendor credits.
 
-        The invoices and credit memos of the answer go with the payments: their Balance is what
-        QuickBooks holds open, checked before a document is paid in Odoo. `stats['seen']` collects
-        the (entity, Id) of every object that came back (webhook events are closed by it).
+        The documents of the answer go with the payments: their Balance is what QuickBooks holds
+        open, checked before a document is paid in Odoo. `stats['seen']` collects the (entity, Id)
+        of every object that came back (webhook events are closed by it).
         """
         self.ensure_one()
-        documents = {(entity, str(obj.get('Id'))): obj for entity in ('Invoice', 'CreditMemo')
+        document_entities = [entity for entity in const.CDC_ENTITIES if entity not in const.CDC_PAYMENT_ENTITIES]
+        documents = {(entity, str(obj.get('Id'))): obj for entity in document_entities
                      for obj in self._qbo_latest(groups.get(entity, [])) if obj.get('status') != 'Deleted'}
-        for entity in ('Payment', 'Invoice', 'CreditMemo'):
+        for entity in const.CDC_ENTITIES:
             for obj in self._qbo_latest(groups.get(entity, [])):
                 stats['objects'] += 1
                 stats.setdefault('seen', set()).add((entity, str(obj.get('Id'))))
-                if entity == 'Payment':
-                    self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj, documents)
+                if entity in const.CDC_PAYMENT_ENTITIES:
+                    self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj, documents, entity)
                 else:
                     self._qbo_sync_document(entity, obj)
 
@@ -297,7 +299,8 @@ class QboConnectionFeed(models.Model):
         return list(latest.values())
 
     def _qbo_sync_document(self, entity, obj):
-        """An invoice or credit memo changed in QuickBooks: voided or deleted ones are shown at once."""
+        """A document we sent (invoice, credit memo, bill, vendor credit) changed in QuickBooks: voided or
+        deleted ones are shown at once."""
         binding = self.env['qbo.binding'].sudo().search([
             ('connection_id', '=', self.id), ('entity', '=', entity), ('qbo_id', '=', obj.get('Id'))], limit=1)
         if not binding or binding.state in ('voided', 'deleted_in_qbo'):

@@ -30,7 +30,8 @@ class QboConnectionInbound(models.Model):
     payment_journal_id = fields.Many2one(
         'account.journal', 'Journal for QuickBooks payments', check_company=True,
         domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]",
-        help="Journal of payments received in QuickBooks whose payment method and deposit account map to no journal.")
+        help="Journal of payments received in QuickBooks whose payment method and deposit account map to no journal, "
+             "and of bill payments whose bank or card account maps to no journal.")
     cdc_checkpoint = fields.Datetime(
         'Changes read up to', readonly=True, copy=False,
         help="QuickBooks time up to which every change was processed (the next change-data-capture starts here).")

@@ -1,4 +1,5 @@
 import logging
+from typing import NamedTuple
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -10,16 +11,39 @@ from . import qbo_compat
 _logger = logging.getLogger(__name__)
 
 
+class PaymentKind(NamedTuple):
+    """What tells a customer Payment from a BillPayment coming back from QuickBooks."""
+    party_ref: str        # the QuickBooks reference to the payer or payee
+    party_entity: str     # the binding entity of the Odoo partner behind it
+    partner_type: str     # account.payment partner_type
+    direction: int        # +1: money received (inbound payment), -1: money paid out (outbound)
+    account_type: str     # the journal items the payment is reconciled with
+    documents: dict       # {QuickBooks document it links: Odoo move type}
+    paid_move_type: str   # the document it pays (the other one is a credit applied with it)
+    reference: str        # the QuickBooks field of the payment's reference (check number)
+
+
+PAYMENT_KINDS = {
+    'Payment': PaymentKind('CustomerRef', 'Customer', 'customer', 1, 'asset_receivable',
+                           {'Invoice': 'out_invoice', 'CreditMemo': 'out_refund'}, 'out_invoice', 'PaymentRefNum'),
+    'BillPayment': PaymentKind('VendorRef', 'Vendor', 'supplier', -1, 'liability_payable',
+                               {'Bill': 'in_invoice', 'VendorCredit': 'in_refund'}, 'in_invoice', 'DocNumber'),
+}
+
+
 class QboPaymentImport(models.Model):
-    """One QuickBooks Payment seen by the change feed, and what it became in Odoo.
+    """One QuickBooks Payment or BillPayment seen by the change feed, and what it became in Odoo.
 
     A payment linked to documents we sent becomes an Odoo payment whose journal entry has one
     receivable line per QuickBooks application, each reconciled with its document for exactly the
     amount QuickBooks applied (partial, several invoices, credit memos); what is left unapplied
-    stays open on the customer as credit. A payment that links a document we don't know is listed
-    here as *Unmatched*, never guessed. Void and delete in QuickBooks unreconcile and cancel the
-    Odoo payment. Unique per connection and QuickBooks Id, and skipped when its SyncToken did not
-    change: the same change read twice (webhook redelivered, overlapping windows) does nothing.
+    stays open on the customer as credit. A BillPayment is the same in the other direction (see
+    `PAYMENT_KINDS`): an outbound vendor payment with one payable line per bill or vendor credit it
+    applies, paid from the journal mapped to its bank or card account. A payment that links a
+    document we don't know is listed here as *Unmatched*, never guessed. Void and delete in
+    QuickBooks unreconcile and cancel the Odoo payment. Unique per connection, entity and
+    QuickBooks Id, and skipped when its SyncToken did not change: the same change read twice
+    (webhook redelivered, overlapping windows) does nothing.
 
     An edit in QuickBooks never undoes accounting work done in Odoo: an edit that keeps the amounts
     (memo, date, reference, deposit account) updates the Odoo payment in place, and an amount change
@@ -34,6 +58,8 @@ class QboPaymentImport(models.Model):
 
     connection_id = fields.Many2one('qbo.connection', required=True, ondelete='cascade', index=True, readonly=True)
     company_id = fields.Many2one(related='connection_id.company_id', store=True)
+    qbo_entity = fields.Selection([('Payment', 'Customer payment'), ('BillPayment', 'Bill payment')],
+                                  'QuickBooks type', required=True, default='Payment', readonly=True, index=True)
     qbo_id = fields.Char('QuickBooks Id', required=True, readonly=True)
     qbo_sync_token = fields.Char(readonly=True)
     state = fields.Selection([
@@ -44,7 +70,7 @@ class QboPaymentImport(models.Model):
         ('deleted', 'Deleted in QuickBooks'),
     ], required=True, default='imported', readonly=True, index=True)
     message = fields.Text(readonly=True)
-    qbo_customer = fields.Char('QuickBooks customer', readonly=True)
+    qbo_customer = fields.Char('QuickBooks customer or vendor', readonly=True)
     partner_id = fields.Many2one('res.partner', readonly=True)
     txn_date = fields.Date('Date', readonly=True)
     amount = fields.Float('Total', readonly=True, digits=(16, 2))
@@ -61,26 +87,33 @@ class QboPaymentImport(models.Model):
     move_ids = fields.Many2many('account.move', string='Documents paid', readonly=True)
     data = fields.Json('QuickBooks payment', readonly=True)
 
-    _qbo_payment_uniq = qbo_compat.Constraint('unique(connection_id, qbo_id)',
+    _qbo_payment_uniq = qbo_compat.Constraint('unique(connection_id, qbo_entity, qbo_id)',
                                               'A QuickBooks payment is imported once per connection.')
+
+    def _qbo_kind(self):
+        """The `PaymentKind` of this record (a customer Payment when there is no record)."""
+        return PAYMENT_KINDS[self[:1].qbo_entity or 'Payment']
 
     # ------------------------------------------------------------------ entry point (change feed)
 
     @api.model
-    def _qbo_sync_payment(self, connection, obj, documents=None):
-        """Bring one QuickBooks Payment (or its deletion) to Odoo. Idempotent.
+    def _qbo_sync_payment(self, connection, obj, documents=None, entity='Payment'):
+        """Bring one QuickBooks Payment or BillPayment (or its deletion) to Odoo. Idempotent.
 
         :param connection: the qbo.connection it comes from
-        :param dict obj: the Payment as CDC returns it (or {'Id', 'status': 'Deleted'})
-        :param dict documents: {(entity, Id): object} of the invoices and credit memos read with it
-            (their Balance is what QuickBooks holds open); what is missing is read when needed
+        :param dict obj: the payment as CDC returns it (or {'Id', 'status': 'Deleted'})
+        :param dict documents: {(entity, Id): object} of the invoices, credit memos, bills and vendor
+            credits read with it (their Balance is what QuickBooks holds open); what is missing is read
+            when needed
+        :param str entity: 'Payment' or 'BillPayment' (a key of `PAYMENT_KINDS`)
         :return: 'echo', 'linked', 'imported', 'updated', 'unmatched', 'error', 'voided', 'deleted' or 'skipped'
         """
         qbo_id = str(obj.get('Id'))
-        record = self.search([('connection_id', '=', connection.id), ('qbo_id', '=', qbo_id)], limit=1)
+        record = self.search([('connection_id', '=', connection.id), ('qbo_entity', '=', entity),
+                              ('qbo_id', '=', qbo_id)], limit=1)
         Binding = self.env['qbo.binding'].sudo()
         exported = Binding.search([
-            ('connection_id', '=', connection.id), ('entity', '=', 'Payment'), ('qbo_id', '=', qbo_id)], limit=1)
+            ('connection_id', '=', connection.id), ('entity', '=', entity), ('qbo_id', '=', qbo_id)], limit=1)
         if exported:
             # Our own payment (sent from Odoo): never imported back.
             return exported._qbo_payment_changed_in_qbo(obj)
@@ -88,7 +121,7 @@ class QboPaymentImport(models.Model):
         if not record and not deleted:
             # Sent from this database but its Id never recorded (the answer of the create was lost): the
             # marker says so, and the change feed serves as the lookup.
-            linked = Binding._qbo_link_exported_payment(connection, obj)
+            linked = Binding._qbo_link_exported_payment(connection, obj, entity)
             if linked:
                 return linked
         if record and not deleted and record.qbo_sync_token == str(obj.get('SyncToken')):
@@ -96,7 +129,7 @@ class QboPaymentImport(models.Model):
         if not record and deleted:
             return 'skipped'
         if not record:
-            record = self.create({'connection_id': connection.id, 'qbo_id': qbo_id})
+            record = self.create({'connection_id': connection.id, 'qbo_entity': entity, 'qbo_id': qbo_id})
         try:
             with self.env.cr.savepoint():
                 return record._qbo_apply(obj, documents)
@@ -133,12 +166,14 @@ class QboPaymentImport(models.Model):
             self.write({'state': 'deleted', 'booked': False,
                         'message': _("Deleted in QuickBooks; the Odoo payment was cancelled.")})
             return 'deleted'
+        kind = self._qbo_kind()
+        party = obj.get(kind.party_ref) or {}
         vals = {
             'qbo_sync_token': str(obj.get('SyncToken')), 'data': obj,
-            'qbo_customer': (obj.get('CustomerRef') or {}).get('name') or (obj.get('CustomerRef') or {}).get('value'),
+            'qbo_customer': party.get('name') or party.get('value'),
             'txn_date': obj.get('TxnDate') or False, 'amount': float(obj.get('TotalAmt') or 0),
-            'unapplied_amount': float(obj.get('UnappliedAmt') or 0),
-            'currency_name': (obj.get('CurrencyRef') or {}).get('value'), 'reference': obj.get('PaymentRefNum'),
+            'unapplied_amount': self._qbo_unapplied(obj),
+            'currency_name': (obj.get('CurrencyRef') or {}).get('value'), 'reference': obj.get(kind.reference),
             'private_note': obj.get('PrivateNote') or False,
         }
         if self._qbo_is_void(obj):
@@ -153,12 +188,17 @@ class QboPaymentImport(models.Model):
             self.booked = self._qbo_booked_vals(self.data, self._qbo_resolve(connection, self.data))
         applications, unknown = self._qbo_applications(connection, obj, documents)
         partner = self._qbo_partner(connection, obj, applications)
+        vendor = kind.party_entity == 'Vendor'
         if live and partner and partner != live[:1].partner_id.commercial_partner_id:
-            unknown.append(_("The payment moved to another customer in QuickBooks (%s).", vals['qbo_customer']))
+            unknown.append(_("The payment moved to another vendor in QuickBooks (%s).", vals['qbo_customer'])
+                           if vendor else
+                           _("The payment moved to another customer in QuickBooks (%s).", vals['qbo_customer']))
         if unknown or not partner:
             problems = list(unknown)
             if not partner:
-                problems.append(_("The QuickBooks customer %s is not linked to an Odoo contact.",
+                problems.append(_("The QuickBooks vendor %s is not linked to an Odoo contact.", vals['qbo_customer'])
+                                if vendor else
+                                _("The QuickBooks customer %s is not linked to an Odoo contact.",
                                   vals['qbo_customer']))
             if live:
                 problems.append(_("Odoo keeps the previous version of this payment (%s) until this is resolved.",
@@ -180,13 +220,28 @@ class QboPaymentImport(models.Model):
                         move_ids=[Command.set([move.id for move, _amount in applications])],
                         booked=self._qbo_booked_vals(obj, applications)))
         for move, amount in changed:
-            move.sudo().message_post(body=_(
-                "Payment received in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
-                id=self.qbo_id, amount=amount, payment=payment.display_name) if outcome == 'imported' else _(
-                "Payment %(id)s changed in QuickBooks: %(amount)s more applied (negative: taken back), see "
-                "%(payment)s.", id=self.qbo_id, amount=amount, payment=payment.display_name),
-                message_type='comment', subtype_xmlid='mail.mt_note')
+            if outcome != 'imported':
+                body = _("Payment %(id)s changed in QuickBooks: %(amount)s more applied (negative: taken back), see "
+                         "%(payment)s.", id=self.qbo_id, amount=amount, payment=payment.display_name)
+            elif vendor:
+                body = _("Bill payment made in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
+                         id=self.qbo_id, amount=amount, payment=payment.display_name)
+            else:
+                body = _("Payment received in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
+                         id=self.qbo_id, amount=amount, payment=payment.display_name)
+            move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
         return outcome
+
+    def _qbo_unapplied(self, obj):
+        """What the payment leaves unapplied: customer credit (UnappliedAmt), or a BillPayment's total
+        beyond what its lines apply to bills net of vendor credits (an advance to the vendor)."""
+        if self._qbo_kind().party_entity == 'Customer':
+            return float(obj.get('UnappliedAmt') or 0)
+        applied = 0.0
+        for line in obj.get('Line') or []:
+            for link in (line.get('LinkedTxn') or [])[:1]:
+                applied += float(line.get('Amount') or 0) * (-1 if link.get('TxnType') == 'VendorCredit' else 1)
+        return round(float(obj.get('TotalAmt') or 0) - applied, 2)
 
     @api.model
     def _qbo_resolve(self, connection, obj):
@@ -195,6 +250,8 @@ class QboPaymentImport(models.Model):
         amounts = {}
         for line in obj.get('Line') or []:
             for link in line.get('LinkedTxn') or []:
+                if link.get('TxnType') not in self._qbo_kind().documents:
+                    continue
                 binding = Binding.search([('connection_id', '=', connection.id), ('entity', '=', link.get('TxnType')),
                                           ('qbo_id', '=', str(link.get('TxnId')))], limit=1)
                 move = binding._qbo_record() if binding and binding.res_model == 'account.move' else None
@@ -205,7 +262,7 @@ class QboPaymentImport(models.Model):
     @api.model
     def _qbo_booked_vals(self, obj, applications):
         """What booking `obj` with `applications` makes the Odoo payments hold (the `booked` field)."""
-        return {'total': float(obj.get('TotalAmt') or 0), 'unapplied': float(obj.get('UnappliedAmt') or 0),
+        return {'total': float(obj.get('TotalAmt') or 0), 'unapplied': self._qbo_unapplied(obj),
                 'lines': [[move.id, amount] for move, amount in applications]}
 
     def _qbo_booked_amounts(self):
@@ -236,6 +293,8 @@ class QboPaymentImport(models.Model):
                 entity, txn_id = link.get('TxnType'), str(link.get('TxnId'))
                 binding = Binding.search([('connection_id', '=', connection.id), ('entity', '=', entity),
                                           ('qbo_id', '=', txn_id)], limit=1)
+                if entity not in self._qbo_kind().documents:
+                    binding = None  # not a document this kind of payment pays (never reconciled across kinds)
                 move = binding._qbo_record() if binding and binding.res_model == 'account.move' else None
                 if not move:
                     unknown.append(_("QuickBooks %(entity)s %(id)s is not linked to an Odoo document.",
@@ -294,7 +353,8 @@ class QboPaymentImport(models.Model):
             return 0.0
         Payment = self.env['account.payment']
         pending = 0.0
-        receivable = move.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+        account_type = self._qbo_kind().account_type
+        receivable = move.line_ids.filtered(lambda line: line.account_id.account_type == account_type)
         for partial in receivable.matched_debit_ids | receivable.matched_credit_ids:
             other = partial.credit_move_id if partial.debit_move_id in receivable else partial.debit_move_id
             payment = other.move_id.origin_payment_id
@@ -310,12 +370,13 @@ class QboPaymentImport(models.Model):
 
     @api.model
     def _qbo_partner(self, connection, obj, applications):
-        """The paying customer: the documents' customer, else the linked QuickBooks customer."""
+        """The paying customer (or the vendor paid): the documents' partner, else the linked QuickBooks one."""
         if applications:
             return applications[0][0].commercial_partner_id
-        customer_id = (obj.get('CustomerRef') or {}).get('value')
+        kind = self._qbo_kind()
+        party_id = (obj.get(kind.party_ref) or {}).get('value')
         binding = self.env['qbo.binding'].sudo().search([
-            ('connection_id', '=', connection.id), ('entity', '=', 'Customer'), ('qbo_id', '=', customer_id),
+            ('connection_id', '=', connection.id), ('entity', '=', kind.party_entity), ('qbo_id', '=', party_id),
             ('res_model', '=', 'res.partner')], limit=1)
         return binding._qbo_record() if binding else None
 
@@ -324,11 +385,18 @@ class QboPaymentImport(models.Model):
         """(journal, deposited) from the mappings: deposit account first, then payment method, then default.
 
         `deposited` is True when QuickBooks deposited the money straight to the account mapped to
-        the journal; Undeposited Funds (or no mapping) means "received, not yet in the bank".
+        the journal; Undeposited Funds (or no mapping) means "received, not yet in the bank". A
+        BillPayment is paid from its bank account (Check) or card account (CreditCard): the journal
+        mapped to that account, the money taken from it directly.
         """
         Mapping = self.env['qbo.mapping'].sudo()
-        ref_ids = {'deposit_account': (obj.get('DepositToAccountRef') or {}).get('value'),
-                   'payment_method': (obj.get('PaymentMethodRef') or {}).get('value')}
+        if self._qbo_kind().party_entity == 'Vendor':
+            detail = obj.get('CheckPayment') if obj.get('PayType') == 'Check' else obj.get('CreditCardPayment')
+            account_ref = (detail or {}).get('BankAccountRef' if obj.get('PayType') == 'Check' else 'CCAccountRef')
+            ref_ids = {'deposit_account': (account_ref or {}).get('value'), 'payment_method': None}
+        else:
+            ref_ids = {'deposit_account': (obj.get('DepositToAccountRef') or {}).get('value'),
+                       'payment_method': (obj.get('PaymentMethodRef') or {}).get('value')}
         for mapping_type in ('deposit_account', 'payment_method'):
             if not ref_ids[mapping_type]:
                 continue
@@ -345,16 +413,24 @@ class QboPaymentImport(models.Model):
 
     @api.model
     def _qbo_liquidity_account(self, connection, journal, deposited):
-        """The account the money is on: the bank account when deposited, else outstanding receipts."""
+        """The account the money is on: the bank (or card) account when deposited or paid from it directly,
+        else outstanding receipts (outstanding payments for a bill payment)."""
         if deposited:
             return journal.default_account_id
-        method_line = journal.inbound_payment_method_line_ids[:1]
+        payment_type = 'inbound' if self._qbo_kind().direction > 0 else 'outbound'
+        method_line = journal[f'{payment_type}_payment_method_line_ids'][:1]
         return method_line.payment_account_id or self.env['account.payment'].with_company(connection.company_id).new(
-            {'journal_id': journal.id, 'company_id': connection.company_id.id})._get_outstanding_account('inbound')
+            {'journal_id': journal.id, 'company_id': connection.company_id.id})._get_outstanding_account(payment_type)
+
+    def _qbo_label(self):
+        """How the Odoo side names this QuickBooks payment (memo, journal item labels)."""
+        if self._qbo_kind().party_entity == 'Vendor':
+            return _("QuickBooks bill payment %s", self.qbo_id)
+        return _("QuickBooks payment %s", self.qbo_id)
 
     def _qbo_memo(self, obj):
         """The Odoo payment's memo: which QuickBooks payment, then the memo written in QuickBooks."""
-        label = _("QuickBooks payment %s", self.qbo_id)
+        label = self._qbo_label()
         note = (obj.get('PrivateNote') or '').strip()
         return f"{label}: {note}" if note else label
 
@@ -367,10 +443,13 @@ class QboPaymentImport(models.Model):
         Invoices get a credit line of the applied amount, credit notes a debit line (a $0 payment
         that applies a credit memo to an invoice nets to zero), the unapplied rest a credit line
         left open as customer credit. Negative amounts (an adjustment that takes an application
-        back) make the opposite lines, reconciled by the caller.
+        back) make the opposite lines, reconciled by the caller. A bill payment is the mirror image
+        (`PaymentKind.direction`): an outbound vendor payment, bills debited and vendor credits
+        credited on their payable account, the unapplied rest a debit left open as an advance.
 
-        :param unapplied: the unapplied amount to book (default: the payment's UnappliedAmt)
-        :param total: the amount received (default: TotalAmt); negative: an outbound adjustment
+        :param unapplied: the unapplied amount to book (default: the payment's, see `_qbo_unapplied`)
+        :param total: the amount received or paid (default: TotalAmt); negative: an adjustment in the
+            opposite direction
         :param template: the payment being adjusted: its journal and liquidity account are kept
         :return: the posted payment; its lines in `applications` order come first after the liquidity line
         """
@@ -388,42 +467,49 @@ class QboPaymentImport(models.Model):
         def balance(amount):
             return company.currency_id.round(amount * rate)
 
+        kind = self._qbo_kind()
+        direction = kind.direction  # +1: the money comes in (customer payment), -1: it goes out (bill payment)
         total = float(obj.get('TotalAmt') or 0) if total is None else total
-        payment_type = 'outbound' if currency.compare_amounts(total, 0) < 0 else 'inbound'
+        forward, backward = ('inbound', 'outbound') if direction > 0 else ('outbound', 'inbound')
+        payment_type = backward if currency.compare_amounts(total, 0) < 0 else forward
         method_line = journal[f'{payment_type}_payment_method_line_ids'][:1]
         Payment = self.env['account.payment'].with_company(company)
         if not outstanding:
             raise UserError(_("The journal %s has no outstanding receipts account.", journal.display_name))
-        receivable = partner.with_company(company).property_account_receivable_id
-        label = label or _("QuickBooks payment %s", self.qbo_id)
+        partner_account = partner.with_company(company)[
+            'property_account_receivable_id' if direction > 0 else 'property_account_payable_id']
+        label = label or self._qbo_label()
         lines, targets = [], []
         for move, amount in applications:
-            sign = -1 if move.move_type == 'out_invoice' else 1  # credit the invoice, debit the credit note
-            target = move.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable'
+            # Credit the invoice and debit the credit note; debit the bill and credit the vendor credit.
+            sign = -direction if move.move_type == kind.paid_move_type else direction
+            target = move.line_ids.filtered(lambda line: line.account_id.account_type == kind.account_type
                                             and not line.reconciled)
-            lines.append({'name': f"{label}: {move.name}", 'account_id': (target[:1].account_id or receivable).id,
+            lines.append({'name': f"{label}: {move.name}", 'account_id': (target[:1].account_id or partner_account).id,
                           'partner_id': partner.id, 'currency_id': currency.id,
                           'amount_currency': sign * amount, 'balance': sign * balance(amount)})
             targets.append(target if amount > 0 else None)
-        unapplied = float(obj.get('UnappliedAmt') or 0) if unapplied is None else unapplied
+        unapplied = self._qbo_unapplied(obj) if unapplied is None else unapplied
         if unapplied:
-            lines.append({'name': _("%s: unapplied (customer credit)", label), 'account_id': receivable.id,
+            name = _("%s: unapplied (customer credit)", label) if direction > 0 else \
+                _("%s: unapplied (advance to the vendor)", label)
+            lines.append({'name': name, 'account_id': partner_account.id,
                           'partner_id': partner.id, 'currency_id': currency.id,
-                          'amount_currency': -unapplied, 'balance': -balance(unapplied)})
+                          'amount_currency': -direction * unapplied, 'balance': -direction * balance(unapplied)})
             targets.append(None)
         liquidity = {'name': label, 'account_id': outstanding.id, 'partner_id': partner.id, 'currency_id': currency.id,
-                     'amount_currency': total, 'balance': -sum(line['balance'] for line in lines)}
+                     'amount_currency': direction * total, 'balance': -sum(line['balance'] for line in lines)}
         payment = Payment.with_context(qbo_importing=True).create({
-            'payment_type': payment_type, 'partner_type': 'customer', 'partner_id': partner.id,
+            'payment_type': payment_type, 'partner_type': kind.partner_type, 'partner_id': partner.id,
             'amount': abs(total), 'currency_id': currency.id, 'date': obj.get('TxnDate') or fields.Date.today(),
             'journal_id': journal.id, 'payment_method_line_id': method_line.id,
             'outstanding_account_id': outstanding.id,
             'memo': self._qbo_memo(obj) if not template else label,
-            'payment_reference': obj.get('PaymentRefNum') or False,
+            'payment_reference': obj.get(kind.reference) or False,
             'line_ids': [Command.create(vals) for vals in [liquidity] + lines],
-            # As the register-payment wizard does: the payment is 'paid' once its invoices are.
+            # As the register-payment wizard does: the payment is 'paid' once its invoices (bills) are.
             'invoice_ids': [Command.set([m.id for m, amount in applications
-                                         if m.move_type == 'out_invoice' and amount > 0])],
+                                         if m.move_type == kind.paid_move_type and amount > 0])],
         })
         # The payment recomputes it from its method line; keep the account the entry really uses.
         payment.outstanding_account_id = outstanding
@@ -449,8 +535,9 @@ class QboPaymentImport(models.Model):
         notes = []
         in_place = payment.with_context(qbo_payment_in_place=True)
         vals = {}
-        if (payment.payment_reference or False) != (obj.get('PaymentRefNum') or False):
-            vals['payment_reference'] = obj.get('PaymentRefNum') or False
+        reference = obj.get(self._qbo_kind().reference) or False
+        if (payment.payment_reference or False) != reference:
+            vals['payment_reference'] = reference
         memo = self._qbo_memo(obj)
         if payment.memo != memo:
             vals['memo'] = memo
@@ -504,19 +591,20 @@ class QboPaymentImport(models.Model):
         deltas = [(moves[move_id], currency.round(new.get(move_id, 0.0) - booked.get(move_id, 0.0)))
                   for move_id in moves]
         deltas = [(move, amount) for move, amount in deltas if not currency.is_zero(amount)]
-        unapplied = currency.round(float(obj.get('UnappliedAmt') or 0) - float(booked_vals.get('unapplied') or 0))
+        unapplied = currency.round(self._qbo_unapplied(obj) - float(booked_vals.get('unapplied') or 0))
         total = currency.round(float(obj.get('TotalAmt') or 0) - float(booked_vals.get('total') or 0))
         if not deltas and currency.is_zero(unapplied) and currency.is_zero(total):
             return []
         template = self.payment_id if self.payment_id.state != 'canceled' else self._qbo_live_payments()[:1]
+        kind = self._qbo_kind()
         ours = self._qbo_live_payments().move_id.line_ids.filtered(
-            lambda line: line.account_id.account_type == 'asset_receivable')
+            lambda line: line.account_id.account_type == kind.account_type)
         # Free the import's own reconciliations with the documents that lose an application: what remains
         # is re-applied below, after the adjustment's opposite line absorbed the difference.
         freed = {}
         for move, amount in deltas:
             if amount < 0:
-                document_lines = move.line_ids.filtered(lambda line: line.account_id.account_type == 'asset_receivable')
+                document_lines = move.line_ids.filtered(lambda line: line.account_id.account_type == kind.account_type)
                 partials = (ours.matched_debit_ids | ours.matched_credit_ids).filtered(
                     lambda p, d=document_lines: p.debit_move_id in d or p.credit_move_id in d)
                 applied_by_us = (partials.debit_move_id | partials.credit_move_id) & ours
@@ -527,7 +615,7 @@ class QboPaymentImport(models.Model):
             label=_("QuickBooks payment %(id)s, changed (SyncToken %(token)s)", id=self.qbo_id,
                     token=obj.get('SyncToken')))
         new_lines = adjustment.move_id.line_ids.filtered(
-            lambda line: line.account_id.account_type == 'asset_receivable')
+            lambda line: line.account_id.account_type == kind.account_type)
         for move, (document_lines, applied_by_us) in freed.items():
             # The adjustment's line for this document nets with the import's own lines that were applied to
             # it, then what is left of those goes back to the document.
@@ -538,9 +626,11 @@ class QboPaymentImport(models.Model):
                 (rest | document_lines.filtered(lambda line: not line.reconciled)).reconcile()
         if currency.compare_amounts(unapplied, 0) < 0:
             # Less left as credit: the adjustment's debit nets with the credit still open (if a user used it
-            # meanwhile, the debit stays open: the customer owes it again).
-            open_credit = ours.filtered(lambda line: not line.reconciled and line.amount_currency < 0)
-            taking_back = new_lines.filtered(lambda line: not line.reconciled and line.amount_currency > 0
+            # meanwhile, the debit stays open: the customer owes it again). A bill payment's advance is the
+            # mirror image (a debit, taken back by a credit).
+            direction = kind.direction
+            open_credit = ours.filtered(lambda line: not line.reconciled and direction * line.amount_currency < 0)
+            taking_back = new_lines.filtered(lambda line: not line.reconciled and direction * line.amount_currency > 0
                                              and 'unapplied' in (line.name or ''))
             if open_credit and taking_back:
                 (open_credit | taking_back).reconcile()
@@ -606,7 +696,7 @@ class QboPaymentImport(models.Model):
         """Read this payment from QuickBooks and rebuild its Odoo side from the answer."""
         self.ensure_one()
         try:
-            obj = client.read('Payment', self.qbo_id)
+            obj = client.read(self.qbo_entity, self.qbo_id)
         except QboValidationError as exc:
             if exc.code != const.FAULT_OBJECT_NOT_FOUND:
                 raise
