@@ -100,7 +100,7 @@ class QboMapping(models.Model):
     analytic_id = fields.Many2one('account.analytic.account', 'Analytic account', ondelete='cascade')
     journal_id = fields.Many2one('account.journal', 'Payment journal', ondelete='cascade',
                                  domain="[('type', 'in', ('bank', 'cash', 'credit')), ('company_id', '=', company_id)]")
-    account_id = fields.Many2one('account.account', 'Account', ondelete='cascade')
+    account_id = fields.Many2one('account.account', ondelete='cascade')
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
     qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
