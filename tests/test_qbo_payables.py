@@ -345,6 +345,16 @@ class TestQboPayablesTour(QboPayablesCommon):
         self.assertAlmostEqual(qbo_bill['TotalAmt'], 465.5)
         accounts = {line['AccountBasedExpenseLineDetail']['AccountRef']['value'] for line in qbo_bill['Line']}
         self.assertEqual(accounts, {self.qbo_accounts['Subcontractors'].qbo_id, self.qbo_accounts['Software'].qbo_id})
+        # Paid in QuickBooks (Expenses > Pay bills, by check): the change feed brings it back, the bill shows paid.
+        self.connection.sudo().payment_journal_id = self.company_data['default_journal_bank']
+        checking = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Account'),
+                                               ('name', '=', 'Checking')])
+        self.qbo.record_bill_payment(self.realm, pay_type='Check', bank_account_id=checking.qbo_id,
+                                     bills=[{'id': binding.qbo_id}])
+        self.connection._qbo_drain()
+        self.assertEqual(bill.amount_residual, 0.0)
+        self.start_tour(f'/odoo/action-account.action_move_in_invoice_type/{bill.id}', 'qbo_tour_payables_bill_paid',
+                        login='qbo_admin')
 
 
 @tagged('post_install', '-at_install')
