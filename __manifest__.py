@@ -21,6 +21,7 @@
         'views/res_partner_views.xml',
         'views/qbo_templates.xml',
         'views/qbo_payment_views.xml',
+        'views/qbo_match_views.xml',
     ],
     'assets': {
         'web.assets_backend': [
