@@ -446,11 +446,12 @@ class QboConnectionMatch(models.Model):
         except QboError as exc:
             raise UserError(_("Reading QuickBooks for the match review failed: %s", exc)) from None
         reads = sum(1 for call in session.calls if call.get('method') == 'GET' or call.get('operation') == 'query')
-        summary = '; '.join(
-            _("%(entity)s: %(count)s read, %(linked)s linked, %(undecided)s to review",
-              entity=entity, count=count, linked=states.get('linked', 0),
-              undecided=states.get('proposed', 0) + states.get('ambiguous', 0))
-            for entity, (count, states) in counts.items())
+        parts = []
+        for entity, (count, states) in counts.items():
+            parts.append(_("%(entity)s: %(count)s read, %(linked)s linked, %(undecided)s to review",
+                           entity=entity, count=count, linked=states.get('linked', 0),
+                           undecided=states.get('proposed', 0) + states.get('ambiguous', 0)))
+        summary = '; '.join(parts)
         self.write({'qbo_match_date': fields.Datetime.now(), 'qbo_match_reads': reads, 'qbo_match_summary': summary})
         return counts
 

@@ -109,6 +109,11 @@ class TestQboOnboarding(QboTestCommon):
         """Invoices of the matched partners go to their existing QuickBooks customers and items."""
         self.connection.write({'create_missing_items': True})
         self.connection.action_qbo_match_import()
+        # The person confirms the proposals in bulk (here: typos in Odoo's names).
+        proposals = self._lines('Customer').filtered(lambda line: line.state == 'proposed')
+        self.assertTrue(proposals)
+        proposals.action_qbo_confirm()
+        self.assertEqual(set(proposals.mapped('state')), {'linked'})
         customers_before = len(self.qbo_all(self.realm, 'Customer'))
         items_before = len(self.qbo_all(self.realm, 'Item'))
         keys = [key for key, label in self.customer_labels.items() if label not in (None, data.AMBIGUOUS)]
@@ -184,19 +189,20 @@ class TestQboOnboarding(QboTestCommon):
         self.assertFalse(target.exists())
         self.assertEqual(self.partners['po0']._qbo_binding(self.connection).qbo_id, self.qbo_ids['cq0'])
         # A similar-name proposal rejected: the partner is sent as a new customer, the QuickBooks one stays.
-        proposal = lines.filtered(lambda line: line.partner_id == self.partners['ps0'])
+        lines = self._lines('Customer')
+        partner = self.partners['py0']
+        proposal = lines.filtered(lambda line: line.partner_id == partner)
         self.assertEqual((proposal.state, proposal.reason), ('proposed', 'similar'))
-        partner = self.partners['ps0']
         with self.assertRaises(QboBlocked):
             self.env['qbo.match']._qbo_check_decided(self.connection, 'Customer', partner)
         proposal.action_qbo_create_new()
         self.assertEqual(proposal.state, 'create')
         self.assertTrue(self._lines('Customer').filtered(
-            lambda line: line.state == 'qbo_only' and line.qbo_id == self.qbo_ids['cs0']))
+            lambda line: line.state == 'qbo_only' and line.qbo_id == self.qbo_ids['cy0']))
         partner.action_qbo_send()
         binding = partner._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'sent', binding.error_message)
-        self.assertNotEqual(binding.qbo_id, self.qbo_ids['cs0'])
+        self.assertNotEqual(binding.qbo_id, self.qbo_ids['cy0'])
         self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['DisplayName'], partner.name)
         # A QuickBooks-only customer imported as a new Odoo contact, linked.
         qbo_only = self._lines('Customer').filtered(lambda line: line.qbo_id == self.qbo_ids['cq1'])
