@@ -27,3 +27,4 @@ from . import qbo_payment_import
 from . import account_payment
 from . import qbo_match
 from . import qbo_match_hooks
+from . import qbo_dry_run

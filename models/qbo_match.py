@@ -120,13 +120,15 @@ class QboMatch(models.Model):
         """
         spec = MATCH_ENTITIES[entity]
         field = spec['field']
-        old = self.sudo().search([('connection_id', '=', connection.id), ('entity', '=', entity)])
-        chosen_new = old.filtered(lambda line: line.state == 'create')[field]
-        (old - old.filtered(lambda line: line.state == 'create')).unlink()
-        records = self._qbo_odoo_candidates(connection, entity) - chosen_new
         by_id = {row['Id']: row for row in rows}
         linked = [(qbo_id, res_id) for qbo_id, res_id in self._qbo_existing_links(connection, entity)
                   if qbo_id in by_id]
+        linked_ids = {res_id for _qbo_id, res_id in linked}
+        old = self.sudo().search([('connection_id', '=', connection.id), ('entity', '=', entity)])
+        # "Create new" decisions stay until the record is linked (created in QuickBooks since).
+        kept = old.filtered(lambda line: line.state == 'create' and line[field].id not in linked_ids)
+        (old - kept).unlink()
+        records = self._qbo_odoo_candidates(connection, entity) - kept[field]
         qbo_parties = [self._qbo_party_of_row(connection, entity, row) for row in rows]
         odoo_parties = [self._qbo_party_of_record(entity, record) for record in records]
         proposals = qbo_matching.match(qbo_parties, odoo_parties, linked)
