@@ -23,6 +23,7 @@
         'views/qbo_payment_views.xml',
         'views/qbo_match_views.xml',
         'views/qbo_dry_run_views.xml',
+        'views/qbo_dashboard_views.xml',
     ],
     'assets': {
         'web.assets_backend': [

@@ -28,3 +28,4 @@ from . import account_payment
 from . import qbo_match
 from . import qbo_match_hooks
 from . import qbo_dry_run
+from . import qbo_dashboard

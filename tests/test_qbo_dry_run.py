@@ -47,7 +47,7 @@ class TestQboDryRun(QboTestCommon):
         # A customer whose match waits for a person: skipped, and why.
         held = self.env['res.partner'].create({'name': 'Dry Run Held', 'is_company': True})
         qbo_customer = self.qbo_all(self.realm, 'Customer')[0]
-        self.env['qbo.match'].create({'connection_id': self.connection.id, 'entity': 'Customer', 'state': 'ambiguous',
+        self.env['qbo.match'].sudo().create({'connection_id': self.connection.id, 'entity': 'Customer', 'state': 'ambiguous',
                                       'partner_id': held.id, 'qbo_id': qbo_customer['Id'],
                                       'qbo_name': qbo_customer['DisplayName']})
         repriced = self._invoice(edited)
@@ -93,3 +93,29 @@ class TestQboDryRun(QboTestCommon):
         # The payload planned is the payload sent.
         binding = new._qbo_binding(self.connection)
         self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['DisplayName'], 'Dry Run New Co')
+
+    def test_dashboard(self):
+        """The dashboard counts the queue per document type and the failures by code, over real sends."""
+        sent = self.env['res.partner'].create({'name': 'Dashboard Sent', 'is_company': True})
+        sent.action_qbo_send()
+        held = self.env['res.partner'].create({'name': 'Dashboard Held', 'is_company': True})
+        qbo_customer = self.qbo_all(self.realm, 'Customer')[0]
+        self.env['qbo.match'].sudo().create({'connection_id': self.connection.id, 'entity': 'Customer',
+                                             'state': 'proposed', 'partner_id': held.id, 'qbo_id': qbo_customer['Id'],
+                                             'qbo_name': qbo_customer['DisplayName']})
+        held.action_qbo_send()
+        later = self._invoice(sent)
+        binding = self.env['qbo.binding'].sudo()._qbo_get_or_create(self.connection, later, 'Invoice')
+        binding._qbo_transition('to_send', next_retry_date=fields.Datetime.add(fields.Datetime.now(), hours=1))
+        action = self.env['qbo.connection'].action_qbo_open_dashboard()
+        dashboard = self.env['qbo.connection'].browse(action['res_id'])
+        self.assertEqual(dashboard, self.connection)
+        self.assertEqual(dashboard.dash_failed, 1)
+        self.assertEqual(dashboard.dash_to_send, 1)
+        self.assertIn('Invoice', dashboard.dash_queue_html)
+        self.assertIn('Match review', dashboard.dash_failures_html)
+        self.assertEqual(dashboard.qbo_match_undecided, 1)
+        self.assertGreater(dashboard.dash_token_days_left, 0)
+        sends = dashboard.action_qbo_dash_sends()
+        groups = self.env['qbo.sync.log'].read_group(sends['domain'], ['operation'], ['create_date:day'])
+        self.assertEqual(sum(group['create_date_count'] for group in groups), 1, "one write accepted")

@@ -214,9 +214,9 @@ class TestQboOnboarding(QboTestCommon):
         again = self._lines('Customer')
         self.assertEqual(again.filtered(lambda line: line.partner_id == partner).state, 'linked',
                          "created in QuickBooks since: linked")
+        self.assertEqual(again.filtered(lambda line: line.partner_id == self.partners['po0']).state, 'linked')
         self.assertEqual(again.filtered(lambda line: line.partner_id == self.partners['py1']).state, 'proposed')
         self.env['qbo.match'].search([('partner_id', '=', self.partners['py1'].id)]).action_qbo_create_new()
         self.connection.action_qbo_match_import()
         self.assertEqual(self._lines('Customer').filtered(
             lambda line: line.partner_id == self.partners['py1']).state, 'create', "a decision is kept")
-        self.assertEqual(again.filtered(lambda line: line.partner_id == self.partners['po0']).state, 'linked')
