@@ -2,6 +2,9 @@ from markupsafe import Markup, escape
 
 from odoo import _, api, fields, models
 
+# The transfer history's operations that write to QuickBooks (see QboClient): what "sends" counts.
+WRITE_OPERATIONS = ('create', 'update', 'void', 'delete', 'batch')
+
 
 class QboConnectionDashboard(models.Model):
     """The page an admin opens first: the health, queue, failures and metered reads of one connection.
@@ -48,20 +51,24 @@ class QboConnectionDashboard(models.Model):
                     line['next'] = next_date
             connection.dash_to_send = sum(line['to_send'] for line in table.values())
             connection.dash_failed = sum(line['error'] + line['blocked'] + line['variance'] for line in table.values())
+            queue_rows = []
+            for entity, line in sorted(table.items()):
+                next_attempt = fields.Datetime.context_timestamp(self, line['next']) if line['next'] else None
+                queue_rows.append((entity, line['to_send'] - deferred.get(entity, 0), deferred.get(entity, 0),
+                                   fields.Datetime.to_string(next_attempt)[:16] if next_attempt else '',
+                                   line['blocked'], line['error'], line['variance']))
             connection.dash_queue_html = self._qbo_dash_table(
                 [_("Document"), _("To send"), _("Deferred"), _("Next attempt"), _("Blocked"), _("Failed"),
-                 _("Variance")],
-                [(entity, line['to_send'] - deferred.get(entity, 0), deferred.get(entity, 0),
-                  fields.Datetime.to_string(fields.Datetime.context_timestamp(self, line['next']))[:16]
-                  if line['next'] else '', line['blocked'], line['error'], line['variance'])
-                 for entity, line in sorted(table.items())])
+                 _("Variance")], queue_rows)
             failures = Binding._read_group(
                 [('connection_id', '=', connection.id), ('state', 'in', ('error', 'blocked'))],
                 ['error_code'], ['__count', 'error_message:max'])
-            connection.dash_failures_html = self._qbo_dash_table(
-                [_("Code"), _("Records"), _("What to do")],
-                [(code or _("(none)"), count, advice._qbo_advice(code, message or '') or (message or '')[:300])
-                 for code, count, message in sorted(failures, key=lambda row: -row[1])])
+            failure_rows = []
+            for code, count, message in sorted(failures, key=lambda row: -row[1]):
+                failure_rows.append((code or _("(none)"), count,
+                                     advice._qbo_advice(code, message or '') or (message or '')[:300]))
+            connection.dash_failures_html = self._qbo_dash_table([_("Code"), _("Records"), _("What to do")],
+                                                                 failure_rows)
 
     @api.model
     def _qbo_dash_table(self, header, rows):
@@ -95,8 +102,8 @@ class QboConnectionDashboard(models.Model):
 
     def action_qbo_dash_sends(self):
         """Sends per day (graph over the transfer history: the writes QuickBooks accepted)."""
-        return self._qbo_dash_log_action(_("Sends per day"), [('result', '=', 'success'), ('method', '=', 'POST'),
-                                                            ('operation', 'not in', ('query', 'refresh'))],
+        return self._qbo_dash_log_action(_("Sends per day"), [('result', '=', 'success'),
+                                                            ('operation', 'in', WRITE_OPERATIONS)],
                                          {'graph_groupbys': ['create_date:day', 'operation']})
 
     def action_qbo_dash_failures(self):

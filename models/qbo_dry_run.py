@@ -1,13 +1,9 @@
 import json
-import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from .. import const
-from ..tools import QboValidationError
-
-_logger = logging.getLogger(__name__)
+from ..tools.qbo_dry_run_client import DryRunClient, DryRunRecorder
 
 DRY_ACTIONS = [
     ('create', 'Create'),
@@ -16,98 +12,6 @@ DRY_ACTIONS = [
     ('void', 'Void'),
     ('skip', 'Skip'),
 ]
-# Entities whose names QuickBooks keeps unique across Customer, Vendor and Employee (fault 6240).
-NAME_LIST_ENTITIES = ('Customer', 'Vendor', 'Employee')
-# Keys of a write body that say which object and version it is, not what changes.
-NOT_DIFFERENCES = ('Id', 'SyncToken', 'sparse')
-
-
-class _DryRunClient:
-    """A QuickBooks client that reads for real and writes nothing.
-
-    Every read and query goes to QuickBooks (metered, counted); every write is recorded for the binding
-    being planned and answered as QuickBooks would answer a success (the body, an Id of its own, the next
-    SyncToken). The one refusal it reproduces is the duplicate name (6240), found by a read, because it
-    decides between "create" and "link to existing"; other validations of QuickBooks are not simulated.
-    """
-
-    def __init__(self, client, recorder):
-        self._client = client
-        self._recorder = recorder
-
-    def __getattr__(self, name):
-        return getattr(self._client, name)  # reads (read, query, query_all, cdc, company_info, ...), deadline
-
-    def read(self, entity, qbo_id, res_ref=None):
-        simulated = self._recorder.simulated.get((entity, str(qbo_id)))
-        if simulated is not None:
-            return simulated
-        return self._client.read(entity, qbo_id, res_ref=res_ref)
-
-    def create(self, entity, payload, request_id, res_ref=None, params=None):
-        name = payload.get('DisplayName') if entity in NAME_LIST_ENTITIES else None
-        if name:
-            rows = self._client.query(f"SELECT * FROM {entity} WHERE DisplayName = '{_quote(name)}' "
-                              f"AND Active IN (true, false)", res_ref=res_ref).get(entity, [])
-            if rows:
-                raise QboValidationError(
-                    _("Duplicate Name Exists Error"), status=400, code=const.FAULT_DUPLICATE_NAME,
-                    detail=f"The name supplied already exists. : Id={rows[0]['Id']}")
-        return self._recorder.write(entity, 'create', payload)
-
-    def update(self, entity, payload, request_id, res_ref=None, params=None):
-        return self._recorder.write(entity, 'update', payload, client=self._client)
-
-    def void(self, entity, qbo_id, sync_token, request_id, res_ref=None):
-        return self._recorder.write(entity, 'void', {'Id': qbo_id, 'SyncToken': sync_token})
-
-    def delete(self, entity, qbo_id, sync_token, request_id, res_ref=None):
-        return self._recorder.write(entity, 'delete', {'Id': qbo_id, 'SyncToken': sync_token})
-
-    def batch(self, items, request_id=None):
-        raise UserError(_("A dry run sends nothing in batches."))  # the planner processes one record at a time
-
-
-def _quote(value):
-    return str(value).replace("\\", "\\\\").replace("'", "\\'")
-
-
-class _Recorder:
-    """What the writes of a dry run would have been, per binding (set `current` before each one)."""
-
-    def __init__(self):
-        self.current = None
-        self.writes = {}
-        self.simulated = {}
-        self.call_lists = []  # each export's HTTP calls, as its client reports them (see QboClient.on_call)
-        self._next = 0
-
-    @property
-    def reads(self):
-        """Metered calls made (queries and reads: GET or query), as the limiter counts them."""
-        return sum(1 for calls in self.call_lists for call in calls
-                   if call.get('method') == 'GET' or call.get('operation') == 'query')
-
-    def write(self, entity, operation, body, client=None):
-        """Record the write and answer it as QuickBooks would on success (no request leaves)."""
-        differences = {}
-        answer = dict(body)
-        if operation == 'update':
-            current = self.simulated.get((entity, str(body['Id'])))
-            if current is None and client is not None:
-                current = client.read(entity, body['Id'])
-            current = current or {}
-            differences = {key: (current.get(key), value) for key, value in body.items()
-                           if key not in NOT_DIFFERENCES and current.get(key) != value}
-            answer = dict(current, **body)
-            answer['SyncToken'] = str(int(current.get('SyncToken') or body.get('SyncToken') or 0) + 1)
-        elif operation == 'create':
-            self._next += 1
-            answer.update(Id=f"dry-{self._next}", SyncToken='0')
-        self.simulated[entity, str(answer.get('Id'))] = answer
-        self.writes.setdefault(self.current, []).append(
-            {'entity': entity, 'operation': operation, 'body': body, 'differences': differences})
-        return answer
 
 
 class QboBindingDryRun(models.Model):
@@ -121,7 +25,7 @@ class QboBindingDryRun(models.Model):
         if not recorder:
             return client
         recorder.call_lists.append(calls)  # filled while the export runs
-        return _DryRunClient(client, recorder)
+        return DryRunClient(client, recorder)
 
     def _qbo_make_durable(self, committing):
         if self.env.context.get('qbo_dry_run'):
@@ -135,7 +39,7 @@ class QboDryRun(models.Model):
     The plan is the real export: the engine's queue (dependencies first), its checks (settings,
     preflight, mappings, the match review) and the exporters' payload builders run in a savepoint that
     is rolled back, with a client that reads QuickBooks and records the writes instead of sending them
-    (`_DryRunClient`). So the dry run cannot drift from the run: it is the run, minus the writes.
+    (`DryRunClient`). So the dry run cannot drift from the run: it is the run, minus the writes.
     """
     _name = 'qbo.dry.run'
     _description = 'QuickBooks Online dry run'
@@ -193,7 +97,7 @@ class QboDryRun(models.Model):
         :return: the qbo.dry.run record
         """
         connection._qbo_check_manager()
-        recorder = _Recorder()
+        recorder = DryRunRecorder()
         planned = []
         savepoint = self.env.cr.savepoint()
         try:
@@ -215,9 +119,9 @@ class QboDryRun(models.Model):
         had_id = bool(binding.qbo_id)
         vals = {'res_model': binding.res_model, 'res_id': binding.res_id, 'record_name': binding.record_name,
                 'entity': binding.entity, 'qbo_id': binding.qbo_id or False}
+        labels = dict(binding._fields['state']._description_selection(self.env))
         if binding.state != 'to_send':
-            return dict(vals, action='skip', reason=_("Nothing to send (%s).",
-                                                      dict(const.SYNC_STATES).get(binding.state)))
+            return dict(vals, action='skip', reason=_("Nothing to send (%s).", labels.get(binding.state)))
         binding.with_context(qbo_dry_run=recorder, **context)._qbo_process_one()
         writes = recorder.writes.get(key, [])
         own = [w for w in writes if w['entity'] == binding.entity]
@@ -226,7 +130,7 @@ class QboDryRun(models.Model):
         if not own:
             state = binding.state if binding.exists() else 'sent'
             reason = binding.error_message if binding.exists() and binding.error_message else _(
-                "Nothing to send (%s).", dict(const.SYNC_STATES).get(state))
+                "Nothing to send (%s).", labels.get(state))
             action = 'skip'
         elif {'void', 'delete'} & set(operations):
             action, reason = 'void', ''

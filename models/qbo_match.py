@@ -4,8 +4,7 @@ import re
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools import QboError
-from ..tools import qbo_matching
+from ..tools import QboError, qbo_matching
 from .qbo_binding import QboBlocked
 
 _logger = logging.getLogger(__name__)
@@ -161,8 +160,7 @@ class QboMatch(models.Model):
             return self.env['product.product'].sudo().search([('sale_ok', '=', True),
                                                               ('company_id', 'in', (False, company.id))])
         domain = [('parent_id', '=', False), ('company_id', 'in', (False, company.id)),
-                  ('id', 'not in', self.env['res.company'].sudo().search([]).partner_id.ids),
-                  ('user_ids', '=', False)]
+                  ('ref_company_ids', '=', False), ('user_ids', '=', False)]
         if entity == 'Vendor':
             domain.append(('supplier_rank', '>', 0))
         return self.env['res.partner'].sudo().search(domain)
@@ -195,7 +193,8 @@ class QboMatch(models.Model):
         return qbo_matching.Party(
             row['Id'], names=tuple(filter(None, (row.get('DisplayName'), row.get('CompanyName')))),
             emails=frozenset(qbo_matching.normalize_email((row.get('PrimaryEmailAddr') or {}).get('Address'))),
-            tax_id=row.get('PrimaryTaxIdentifier') or '', postal=qbo_matching.normalize_postal(address.get('PostalCode')),
+            tax_id=row.get('PrimaryTaxIdentifier') or '',
+            postal=qbo_matching.normalize_postal(address.get('PostalCode')),
             country=self._qbo_country_code(address.get('Country')), marker=marker)
 
     @api.model

@@ -43,16 +43,16 @@ class TestQboDryRun(QboTestCommon):
         amy = self.env['res.partner'].create({'name': "Amy's Bird Sanctuary", 'email': 'birds@intuit.com'})
         edited = self.env['res.partner'].create({'name': 'Dry Run Edited', 'is_company': True, 'city': 'Austin'})
         edited.action_qbo_send()
-        edited.city = 'Dallas'
         # A customer whose match waits for a person: skipped, and why.
         held = self.env['res.partner'].create({'name': 'Dry Run Held', 'is_company': True})
         qbo_customer = self.qbo_all(self.realm, 'Customer')[0]
-        self.env['qbo.match'].sudo().create({'connection_id': self.connection.id, 'entity': 'Customer', 'state': 'ambiguous',
-                                      'partner_id': held.id, 'qbo_id': qbo_customer['Id'],
-                                      'qbo_name': qbo_customer['DisplayName']})
+        self.env['qbo.match'].sudo().create({'connection_id': self.connection.id, 'entity': 'Customer',
+                                             'state': 'ambiguous', 'partner_id': held.id,
+                                             'qbo_id': qbo_customer['Id'], 'qbo_name': qbo_customer['DisplayName']})
         repriced = self._invoice(edited)
         cancelled = self._invoice(edited, 70.0)
         (repriced | cancelled).action_qbo_send()
+        edited.city = 'Dallas'  # after its invoices were sent: the partner alone is to send again
         repriced.button_draft()
         repriced.invoice_line_ids.price_unit = 80.0
         repriced.action_post()

@@ -168,7 +168,8 @@ class TestQboOnboarding(QboTestCommon):
         item_lines = self._lines('Item').filtered(lambda line: line.product_id == self.products['ga0'])
         item_lines.filtered(lambda line: line.qbo_id == self.qbo_ids['ia0a']).action_qbo_confirm()
         self._export_all()
-        self.assertEqual(move._qbo_binding(self.connection).state, 'sent', move._qbo_binding(self.connection).error_message)
+        move_binding = move._qbo_binding(self.connection)
+        self.assertEqual(move_binding.state, 'sent', move_binding.error_message)
         invoice = self.qbo_read(self.realm, 'Invoice', move._qbo_binding(self.connection).qbo_id)
         self.assertEqual(invoice['CustomerRef']['value'], self.qbo_ids['ca0b'])
         invoice = self.qbo_read(self.realm, 'Invoice', move_item._qbo_binding(self.connection).qbo_id)
@@ -185,7 +186,8 @@ class TestQboOnboarding(QboTestCommon):
         target = lines.filtered(lambda line: line.state == 'qbo_only' and line.qbo_id == self.qbo_ids['cq0'])
         odoo_only.qbo_pick_id = target
         odoo_only.action_qbo_confirm()
-        self.assertEqual((odoo_only.state, odoo_only.reason, odoo_only.qbo_id), ('linked', 'manual', self.qbo_ids['cq0']))
+        self.assertEqual((odoo_only.state, odoo_only.reason, odoo_only.qbo_id),
+                         ('linked', 'manual', self.qbo_ids['cq0']))
         self.assertFalse(target.exists())
         self.assertEqual(self.partners['po0']._qbo_binding(self.connection).qbo_id, self.qbo_ids['cq0'])
         # A similar-name proposal rejected: the partner is sent as a new customer, the QuickBooks one stays.

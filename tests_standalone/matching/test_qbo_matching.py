@@ -1,6 +1,5 @@
 """The matcher alone (tools/qbo_matching.py): normalisation and the rules of evidence."""
 import pytest
-
 from quickbooks_online.tools.qbo_matching import Party, match, normalize_name, tax_id_visible
 
 
