@@ -1,5 +1,7 @@
 """The client of a dry run: reads QuickBooks for real, writes nothing (see models/qbo_dry_run.py)."""
 from .. import const
+from .i18n import _lt
+from .qbo_client import qbo_quote
 from .qbo_exceptions import QboValidationError
 
 # Entities whose names QuickBooks keeps unique across Customer, Vendor and Employee (fault 6240).
@@ -33,12 +35,12 @@ class DryRunClient:
     def create(self, entity, payload, request_id, res_ref=None, params=None):
         name = payload.get('DisplayName') if entity in NAME_LIST_ENTITIES else None
         if name:
-            rows = self._client.query(f"SELECT * FROM {entity} WHERE DisplayName = '{_quote(name)}' "
-                              f"AND Active IN (true, false)", res_ref=res_ref).get(entity, [])
+            rows = self._client.query(f"SELECT * FROM {entity} WHERE DisplayName = {qbo_quote(name)} "
+                                      f"AND Active IN (true, false)", res_ref=res_ref).get(entity, [])
             if rows:
-                # QuickBooks' own answer to a duplicate name (its message, untranslated as it sends it).
+                # QuickBooks' own answer to a duplicate name, as the exporter receives it from the API.
                 raise QboValidationError(
-                    "Duplicate Name Exists Error", status=400, code=const.FAULT_DUPLICATE_NAME,
+                    _lt("Duplicate Name Exists Error"), status=400, code=const.FAULT_DUPLICATE_NAME,
                     detail=f"The name supplied already exists. : Id={rows[0]['Id']}")
         return self._recorder.record_write(entity, 'create', payload)
 
@@ -53,10 +55,6 @@ class DryRunClient:
 
     def batch(self, items, request_id=None):
         raise RuntimeError("a dry run plans one record at a time: it never sends a batch")
-
-
-def _quote(value):
-    return str(value).replace("\\", "\\\\").replace("'", "\\'")
 
 
 class DryRunRecorder:
