@@ -33,8 +33,8 @@ registry.category("web_tour.tours").add("qbo_tour_onboarding", {
             run: "click",
         },
         {
-            content: "Nothing left to review",
-            trigger: ".o_list_view:not(:has(.o_group_header:contains(Proposed)))",
+            content: "Both customers are linked now",
+            trigger: ".o_list_view .o_group_header:contains(Linked (2))",
         },
         {
             content: "Back to the dashboard",
