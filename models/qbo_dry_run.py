@@ -51,7 +51,7 @@ class QboDryRun(models.Model):
     reads = fields.Integer('Metered reads', readonly=True,
                            help="Queries and reads the dry run made (metered by Intuit). It writes nothing.")
     line_ids = fields.One2many('qbo.dry.run.line', 'run_id', readonly=True)
-    line_count = fields.Integer(compute='_compute_line_count')
+    line_count = fields.Integer('Records planned', compute='_compute_line_count')
 
     @api.depends('line_ids')
     def _compute_line_count(self):

@@ -75,7 +75,7 @@ class QboMatch(models.Model):
     qbo_email = fields.Char('E-mail in QuickBooks')
     qbo_tax_id = fields.Char('Tax id in QuickBooks', help="As QuickBooks shows it: masked but for its last characters.")
     qbo_sync_token = fields.Char()
-    qbo_currency = fields.Char()
+    qbo_currency = fields.Char('Currency in QuickBooks')
     qbo_active = fields.Boolean('Active in QuickBooks', default=True)
 
     @api.depends('partner_id', 'product_id')
