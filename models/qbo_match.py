@@ -60,8 +60,8 @@ class QboMatch(models.Model):
                               required=True, index=True)
     state = fields.Selection(MATCH_STATES, required=True, index=True)
     reason = fields.Selection(MATCH_REASONS)
-    confidence = fields.Integer(aggregator='max', help="How sure the match is (0-100). From 85, a single candidate is linked "
-                                     "without asking.")
+    confidence = fields.Integer(aggregator='max', help="How sure the match is (0-100). From 85, a single candidate "
+                                                       "is linked without asking.")
     note = fields.Char()
     partner_id = fields.Many2one('res.partner', 'Odoo contact', index=True, ondelete='cascade')
     product_id = fields.Many2one('product.product', 'Odoo product', index=True, ondelete='cascade')
