@@ -51,7 +51,8 @@ def bulk_create(emu, company, data):
     """Create ``data["objects"]`` in order in ``company``; return ``{key: Id}``.
 
     Validation is the API's (``entities.create``): a duplicate name or an unknown reference refuses
-    the object with its QuickBooks fault, reported with the object's position and key.
+    the object with its QuickBooks fault, reported with the object's position and key. Not atomic,
+    as a sequence of API creates: the objects before a refused one stay.
     """
     objects = data.get('objects')
     if not isinstance(objects, list):
