@@ -170,7 +170,7 @@ class QboDryRunLine(models.Model):
     run_id = fields.Many2one('qbo.dry.run', required=True, ondelete='cascade', index=True)
     sequence = fields.Integer()
     res_model = fields.Char('Model', required=True)
-    res_id = fields.Many2oneReference('Record', model_field='res_model', required=True)
+    res_id = fields.Many2oneReference('Record id', model_field='res_model', required=True)
     record_name = fields.Char('Record')
     entity = fields.Char('QuickBooks entity')
     qbo_id = fields.Char('QuickBooks Id')

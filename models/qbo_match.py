@@ -38,6 +38,8 @@ MATCH_ENTITIES = {
 }
 # The three-letter country codes QuickBooks addresses commonly carry (others are looked up by name).
 ALPHA3 = {'USA': 'US', 'GBR': 'GB', 'CAN': 'CA', 'AUS': 'AU', 'FRA': 'FR', 'DEU': 'DE', 'IND': 'IN'}
+# The fields of a line that describe its QuickBooks object (moved or cleared together).
+QBO_SIDE_FIELDS = ('qbo_id', 'qbo_name', 'qbo_email', 'qbo_tax_id', 'qbo_sync_token', 'qbo_currency', 'qbo_active')
 _MARKER = re.compile(r'^odoo:(?P<db>[^:]+):(?P<model>[\w.]+):(?P<id>\d+)(?::\d+)?$')
 
 
@@ -302,7 +304,7 @@ class QboMatch(models.Model):
         for line in lines.filtered('qbo_pick_id'):
             # Linked by hand from the Odoo side: the chosen QuickBooks object's line is merged into this one.
             pick = line.qbo_pick_id
-            line.write(dict(self._qbo_qbo_side_vals(pick), qbo_pick_id=False))
+            line.write(dict({name: pick[name] for name in QBO_SIDE_FIELDS}, qbo_pick_id=False))
             pick.unlink()
         for line in lines.filtered(lambda line: line.state in ('qbo_only', 'odoo_only', 'create')):
             line.reason = 'manual'
@@ -314,19 +316,16 @@ class QboMatch(models.Model):
                                          ('id', '!=', line.id), ('state', '!=', 'linked'),
                                          '|', ('qbo_id', '=', line.qbo_id), (field, '=', line[field].id)])
             for rival in rivals:
-                if rival[field] == line[field]:
+                if rival[field] == line[field] and not rival.qbo_id:
+                    rival.unlink()  # the record's "only in Odoo" or "create new" line: decided now
+                elif rival[field] == line[field]:
                     rival.write({'state': 'qbo_only', field: False, 'reason': False, 'confidence': 0})
                 else:
-                    rival.write({'state': 'odoo_only', 'qbo_id': False, 'qbo_name': False, 'qbo_email': False,
-                                 'qbo_tax_id': False, 'qbo_sync_token': False, 'reason': False, 'confidence': 0})
+                    rival.write(dict(dict.fromkeys(QBO_SIDE_FIELDS, False), state='odoo_only', reason=False,
+                                     confidence=0, qbo_active=True))
             self._qbo_dedupe(line.connection_id, line.entity)
         self._qbo_requeue(lines.connection_id)
         return True
-
-    @api.model
-    def _qbo_qbo_side_vals(self, line):
-        return {name: line[name] for name in ('qbo_id', 'qbo_name', 'qbo_email', 'qbo_tax_id', 'qbo_sync_token',
-                                              'qbo_currency', 'qbo_active')}
 
     def action_qbo_create_new(self):
         """Not the same: the Odoo record is sent as a new QuickBooks object; a QuickBooks-only object gets a
@@ -343,8 +342,8 @@ class QboMatch(models.Model):
             if line.qbo_id:
                 # The QuickBooks side of a rejected pair stays in the review, unmatched.
                 line.copy({'state': 'qbo_only', field: False, 'reason': False, 'confidence': 0})
-            line.write({'state': 'create', 'qbo_id': False, 'qbo_name': False, 'qbo_email': False,
-                        'qbo_tax_id': False, 'qbo_sync_token': False, 'reason': False, 'confidence': 0})
+            line.write(dict(dict.fromkeys(QBO_SIDE_FIELDS, False), state='create', reason=False, confidence=0,
+                            qbo_active=True))
             siblings = self.sudo().search([('connection_id', '=', line.connection_id.id), ('entity', '=', line.entity),
                                            (field, '=', record.id), ('id', '!=', line.id)])
             for sibling in siblings.filtered(lambda s: s.state in UNDECIDED_STATES):
