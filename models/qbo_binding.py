@@ -24,6 +24,9 @@ _logger = logging.getLogger(__name__)
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 # uuid5 namespace of our requestids (any fixed uuid; never change it: it would change every requestid).
 REQUEST_ID_NAMESPACE = uuid.UUID('6f1c3c2e-8a4b-5d0e-9f17-0d0b0c0a1e51')
+# Entities whose requestids leave the entity out of their key, as before records could have two links:
+# changing them would make a write whose outcome is unknown during an upgrade go with a new requestid.
+UNNAMED_ENTITIES = frozenset({'Customer', 'Invoice', 'CreditMemo', 'Payment'})
 # Seconds kept free at the end of a run's budget (Odoo's limit_time_real) to record outcomes and answer.
 DEADLINE_MARGIN_SECONDS = 15
 # Lease of a run without a time limit (limit_time_real = 0): a dead worker's bindings are free after it.
@@ -119,11 +122,16 @@ class QboBinding(models.Model):
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
     # The lease of the run exporting this binding (see `_qbo_claim`): committed rows, not session locks,
     # so that nothing outlives a killed worker (the lease expires) and a transaction pooler is fine.
+    qbo_attachable_id = fields.Char('QuickBooks attachment', copy=False,
+                                    help="Id of the Attachable holding the document's file in QuickBooks "
+                                         "('refused': a file QuickBooks does not take).")
     lease_owner = fields.Char(copy=False, readonly=True)
     lease_until = fields.Datetime(copy=False, readonly=True)
 
-    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id)',
-                                         'A record is linked at most once per QuickBooks connection.')
+    # One link per record and QuickBooks entity: a partner who is both a customer and a vendor has two
+    # (a Customer and a Vendor: two objects in QuickBooks' one name list).
+    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id, entity)',
+                                         'A record is linked at most once per QuickBooks connection and entity.')
     _qbo_object_uniq = qbo_compat.Constraint('unique(connection_id, entity, qbo_id)',
                                              'A QuickBooks object is linked to at most one Odoo record.')
 
@@ -162,12 +170,20 @@ class QboBinding(models.Model):
                 if binding.connection_id.environment == 'custom':
                     url = f"{app}/#{binding.entity.lower()}-{binding.qbo_id}"
                 else:
-                    page = {'Customer': 'customerdetail?nameId=', 'Invoice': 'invoice?txnId=',
-                            'CreditMemo': 'creditmemo?txnId=', 'Item': 'items?itemId='}.get(binding.entity, '')
+                    exporter = self.env['qbo.exporter']._qbo_declarations().get(binding.entity)
+                    page = (exporter._qbo_app_pages if exporter is not None else {}).get(binding.entity, '')
                     url = f"{app}/{page}{binding.qbo_id}"
             binding.qbo_url = url
 
     # ------------------------------------------------------------------ helpers
+
+    def _qbo_exporter(self, record):
+        """The exporter declared for this binding's entity (see qbo.exporter), else the record's own.
+
+        By entity, not by record: one partner is sent as a Customer and as a Vendor by two exporters.
+        """
+        exporter = self.env['qbo.exporter']._qbo_declarations().get(self[:1].entity)
+        return exporter if exporter is not None else record._qbo_exporter()
 
     def _qbo_record(self):
         self.ensure_one()
@@ -199,10 +215,11 @@ class QboBinding(models.Model):
         whole prefetched set at once (an invoice batch's customers: one query, not one per invoice).
         """
         if 'qbo_binding_ids' in record._fields:
-            binding = record.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id.id == connection.id)[:1]
+            binding = record.sudo().qbo_binding_ids.filtered(
+                lambda b: b.connection_id.id == connection.id and b.entity == entity)[:1]
         else:
             binding = self.sudo().search([('connection_id', '=', connection.id), ('res_model', '=', record._name),
-                                          ('res_id', '=', record.id)], limit=1)
+                                          ('res_id', '=', record.id), ('entity', '=', entity)], limit=1)
         if not binding:
             try:
                 with self.env.cr.savepoint():
@@ -270,14 +287,18 @@ class QboBinding(models.Model):
         return self.env['ir.config_parameter'].sudo().get_param('database.uuid') or self.env.cr.dbname
 
     @api.model
-    def _qbo_make_request_id(self, connection, res_model, res_id, operation, generation):
-        """requestid = uuid5 of (database.uuid, model, record id, connection, operation, generation).
+    def _qbo_make_request_id(self, connection, res_model, res_id, operation, generation, entity=None):
+        """requestid = uuid5 of (database.uuid, model, record id, connection, operation, generation), and the
+        entity for those not in `UNNAMED_ENTITIES`.
 
         Stable across restarts, serialization retries and payload edits (unlike a binding row id or
         a payload hash), 36 characters so that it also fits a batch request, and unique per
         database: two Odoo databases on one QuickBooks company never replay each other's answers.
+        The entity is part of the key because one record can have two links (a partner's Customer and
+        Vendor): with the same key QuickBooks would answer the vendor's create with the customer's.
         """
-        key = f"{self._qbo_database_uuid()}:{res_model}:{res_id}:{connection.id}:{operation}:{generation}"
+        kind = f"{entity}:" if entity and entity not in UNNAMED_ENTITIES else ''
+        key = f"{self._qbo_database_uuid()}:{res_model}:{res_id}:{connection.id}:{kind}{operation}:{generation}"
         return str(uuid.uuid5(REQUEST_ID_NAMESPACE, key))
 
     def _qbo_request_id(self, operation, payload=None):
@@ -288,7 +309,7 @@ class QboBinding(models.Model):
         """
         self.ensure_one()
         return self._qbo_make_request_id(self.connection_id, self.res_model, self.res_id, operation,
-                                         self.request_generation)
+                                         self.request_generation, entity=self.entity)
 
     def _qbo_marker(self):
         """Untranslated marker written on the QuickBooks object (Customer.Notes, PrivateNote)."""
@@ -681,7 +702,7 @@ class QboBinding(models.Model):
         exporter = None
         first = next((record for record in records.values() if record), None)
         try:
-            exporter = first._qbo_exporter() if first else None
+            exporter = group[0][0]._qbo_exporter(first) if first else None
             if exporter is not None:
                 shared = exporter._qbo_batch_context(connection)
         except Exception:  # noqa: BLE001 - no shared context: each item checks (and fails) on its own
@@ -698,7 +719,7 @@ class QboBinding(models.Model):
                 results.append('skipped')
                 continue
             try:
-                exporter = record._qbo_exporter().with_context(**shared, **context)
+                exporter = binding._qbo_exporter(record).with_context(**shared, **context)
                 # Preparing may write (the customer's binding, items); a failure undoes only its own.
                 with self.env.cr.savepoint():
                     item = exporter._qbo_batch_item(binding.with_context(qbo_committing=False, **context), record,
@@ -754,6 +775,7 @@ class QboBinding(models.Model):
                     try:
                         with self.env.cr.savepoint():
                             exporter._qbo_batch_apply(binding, record, response[entity])
+                        exporter._qbo_after_write(binding, record, client)
                         outcome, vals = 'sent', binding._qbo_success_vals()
                     except Exception as exc:  # noqa: BLE001 - recorded on the item's binding
                         outcome, vals = binding._qbo_outcome_of(exc, connection)
@@ -834,7 +856,9 @@ class QboBinding(models.Model):
             if issues:
                 raise QboBlocked('\n'.join(issues))
             client = self._qbo_client(connection, calls)
-            record._qbo_exporter()._qbo_export(self, record, client)
+            exporter = self._qbo_exporter(record)
+            exporter._qbo_export(self, record, client)
+            exporter._qbo_after_write(self, record, client)
             if savepoint:
                 savepoint.close(rollback=False)
             outcome, vals = 'sent', self._qbo_success_vals()

@@ -4,6 +4,7 @@ import re
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .. import const
 from ..tools import QboError, qbo_matching
 from .qbo_binding import QboBlocked
 
@@ -21,7 +22,7 @@ MATCH_REASONS = [
     ('link', 'Already linked'),
     ('marker', 'Our marker'),
     ('email', 'E-mail'),
-    ('code', 'Reference (SKU)'),
+    ('code', 'Reference (SKU, account number)'),
     ('tax_id', 'Tax id and address'),
     ('name', 'Same name'),
     ('similar', 'Similar name'),
@@ -192,8 +193,14 @@ class QboMatch(models.Model):
         if entity == 'Item':
             return qbo_matching.Party(row['Id'], names=(row.get('Name') or '',),
                                       code=qbo_matching.normalize_code(row.get('Sku')), marker=marker)
+        names = (row.get('DisplayName'), row.get('CompanyName'))
+        if entity == 'Vendor':
+            # A partner that is a customer too is sent as "<name><suffix>" (see qbo.exporter.vendor).
+            suffix = connection.vendor_name_suffix or const.VENDOR_NAME_SUFFIX_DEFAULT
+            names = tuple(name[:-len(suffix)] if name and name.endswith(suffix) else name for name in names)
         return qbo_matching.Party(
-            row['Id'], names=tuple(filter(None, (row.get('DisplayName'), row.get('CompanyName')))),
+            row['Id'], names=tuple(filter(None, names)),
+            code=qbo_matching.normalize_code(row.get('AcctNum')) if entity == 'Vendor' else '',
             emails=frozenset(qbo_matching.normalize_email((row.get('PrimaryEmailAddr') or {}).get('Address'))),
             tax_id=row.get('PrimaryTaxIdentifier') or '',
             postal=qbo_matching.normalize_postal(address.get('PostalCode')),
@@ -218,6 +225,7 @@ class QboMatch(models.Model):
             return qbo_matching.Party(record.id, names=(record.name or '',),
                                       code=qbo_matching.normalize_code(record.default_code))
         return qbo_matching.Party(record.id, names=(record.name or '',),
+                                  code=qbo_matching.normalize_code(record.ref) if entity == 'Vendor' else '',
                                   emails=frozenset(qbo_matching.normalize_email(record.email)),
                                   tax_id=record.vat or '', postal=qbo_matching.normalize_postal(record.zip),
                                   country=record.country_id.code or '')

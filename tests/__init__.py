@@ -19,6 +19,7 @@ from . import test_qbo_app_page
 from . import test_qbo_lifecycle
 from . import test_qbo_realm_change
 from . import test_qbo_attacks
+from . import test_qbo_payables
 from . import test_qbo_onboarding
 from . import test_qbo_dry_run
 from . import test_qbo_onboarding_tour

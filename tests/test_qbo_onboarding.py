@@ -222,3 +222,19 @@ class TestQboOnboarding(QboTestCommon):
         self.connection.action_qbo_match_import()
         self.assertEqual(self._lines('Customer').filtered(
             lambda line: line.partner_id == self.partners['py1']).state, 'create', "a decision is kept")
+
+    def test_vendors_are_matched_too(self):
+        """Vendors: the vendor name suffix is not part of the name; the account number is the partner's reference."""
+        seeded = self.qbo.bulk_seed(self.realm, [
+            {'entity': 'Vendor', 'key': 'v1', 'body': {'DisplayName': 'Acme Supplies (Vendor)'}},
+            {'entity': 'Vendor', 'key': 'v2', 'body': {'DisplayName': 'Old Paper Mill', 'AcctNum': 'SUP-7'}},
+        ])['ids']
+        acme = self.env['res.partner'].create({'name': 'ACME SUPPLIES LLC', 'is_company': True, 'supplier_rank': 1})
+        paper = self.env['res.partner'].create({'name': 'Paper & Pulp', 'is_company': True, 'supplier_rank': 1,
+                                                'ref': 'sup-7'})
+        self.connection.action_qbo_match_import()
+        lines = self._lines('Vendor')
+        self.assertEqual(lines.filtered(lambda line: line.partner_id == acme).mapped('reason'), ['name'])
+        self.assertEqual(lines.filtered(lambda line: line.partner_id == paper).mapped('reason'), ['code'])
+        self.assertEqual(acme._qbo_binding(self.connection, 'Vendor').qbo_id, seeded['v1'])
+        self.assertEqual(paper._qbo_binding(self.connection, 'Vendor').qbo_id, seeded['v2'])

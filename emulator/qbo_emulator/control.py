@@ -3,9 +3,10 @@
 This is the contract used by the Odoo tests; see ``testing.EmulatorControl``
 for the matching client. Handlers return ``(status, json_body)``.
 """
+import base64
 import copy
 
-from . import bulk, entities, util, webhooks
+from . import bulk, entities, errors, payables, util, webhooks
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 
@@ -166,10 +167,73 @@ def edit_payment(emu, c, payment, data):
     return entities.update(Ctx(c, emu.clock.now()), 'Payment', body)
 
 
+def record_bill_payment(emu, c, data):
+    """Pay bills as a QuickBooks user would (Expenses > Pay bills): ``bills`` and ``vendor_credits`` are lists
+    of ``{"id", "amount"}`` (amount defaults to the open balance), ``pay_type`` Check (default, from
+    ``bank_account_id``, the first bank account by default) or CreditCard (``cc_account_id``, the first credit
+    card account by default). ``total`` defaults to bills - vendor credits. Optional: ``vendor_id``,
+    ``txn_date``, ``reference`` (the check number, DocNumber), ``private_note``. The stored BillPayment is
+    returned; the bills' Balances and the vendor's balance follow, and webhook events are notified."""
+    lines, vendors = [], set()
+    totals = {'Bill': util.D(0), 'VendorCredit': util.D(0)}
+    for ttype, key in (('Bill', 'bills'), ('VendorCredit', 'vendor_credits')):
+        for spec in data.get(key) or []:
+            spec = spec if isinstance(spec, dict) else {'id': spec}
+            target = c.get(ttype, str(spec.get('id')))
+            if target is None:
+                raise ControlError(404, 'unknown %s %s' % (ttype, spec.get('id')))
+            open_amount = util.D(target.get('Balance', 0) or 0)
+            amount = util.round2(util.D(spec['amount'])) if spec.get('amount') not in (None, '') else open_amount
+            if amount <= 0 or amount > open_amount:
+                raise ControlError(400, '%s %s: amount %s must be positive and at most its open amount %s'
+                                   % (ttype, target['Id'], amount, open_amount))
+            vendors.add(target['VendorRef']['value'])
+            totals[ttype] += amount
+            lines.append({'Amount': util.num(amount), 'LinkedTxn': [{'TxnId': target['Id'], 'TxnType': ttype}]})
+    vendor_id = str(data.get('vendor_id') or next(iter(vendors), ''))
+    if not vendor_id:
+        raise ControlError(400, 'vendor_id is required when no bill or vendor credit is given')
+    if vendors - {vendor_id}:
+        raise ControlError(400, 'every bill and vendor credit must belong to vendor %s' % vendor_id)
+    total = data.get('total')
+    total = util.round2(util.D(total)) if total not in (None, '') else totals['Bill'] - totals['VendorCredit']
+    pay_type = data.get('pay_type') or 'Check'
+    if pay_type not in ('Check', 'CreditCard'):
+        raise ControlError(400, 'pay_type must be Check or CreditCard')
+    acc_type, detail, field, key = (('Bank', 'CheckPayment', 'BankAccountRef', 'bank_account_id')
+                                    if pay_type == 'Check' else
+                                    ('Credit Card', 'CreditCardPayment', 'CCAccountRef', 'cc_account_id'))
+    acc_id = data.get(key) or next((a['Id'] for a in c.data['Account'].values()
+                                    if a.get('AccountType') == acc_type and a.get('Active', True)), None)
+    if not acc_id:
+        raise ControlError(400, 'the company has no %s account' % acc_type)
+    body = {'VendorRef': {'value': vendor_id}, 'PayType': pay_type, 'TotalAmt': util.num(total), 'Line': lines,
+            detail: {field: {'value': str(acc_id)}}}
+    for src, field_name in (('txn_date', 'TxnDate'), ('reference', 'DocNumber'), ('private_note', 'PrivateNote')):
+        if data.get(src) not in (None, ''):
+            body[field_name] = data[src]
+    ctx = Ctx(c, emu.clock.now(), include=['allowduplicatedocnum'])
+    try:
+        return entities.create(ctx, 'BillPayment', body)
+    except errors.QBOError as e:
+        raise ControlError(400, str(e))
+
+
+def download_file(emu, parts):
+    """``GET files/<realm>/<attachable id>``: (status, bytes, content type) of an uploaded file."""
+    with emu.lock:
+        c = emu.companies.get(parts[0]) if len(parts) == 2 else None
+        obj = c.get('Attachable', parts[1]) if c is not None else None
+        if obj is None or '_content' not in obj:
+            return 404, b'not found', 'text/plain'
+        return 200, base64.b64decode(obj['_content']), obj.get('ContentType') or 'application/octet-stream'
+
+
 def merge_names(emu, c, entity, source, data):
     """Merge ``source`` into ``into`` as a QuickBooks user would (Customer/Vendor/Item with the same name
-    rules): transactions move to the survivor, the merged record is made inactive and renamed
-    "<name> (deleted)", and a Merge event names both (``deletedId``)."""
+    rules): transactions move to the survivor (a vendor's bills, credits, payments, orders and purchases
+    too), the merged record is made inactive and renamed "<name> (deleted)", and a Merge event names both
+    (``deletedId``)."""
     if entity not in ('Customer', 'Vendor', 'Item'):
         raise ControlError(400, 'merge is supported for Customer, Vendor and Item')
     into = c.get(entity, str(data.get('into') or ''))
@@ -177,11 +241,17 @@ def merge_names(emu, c, entity, source, data):
         raise ControlError(400, 'into must name another %s' % entity)
     now = emu.clock.now()
     ctx = Ctx(c, now)
-    field = 'ItemRef' if entity == 'Item' else 'CustomerRef'
-    for txn_entity in ('Invoice', 'CreditMemo', 'SalesReceipt', 'Payment'):
+    field = {'Item': 'ItemRef', 'Vendor': 'VendorRef'}.get(entity, 'CustomerRef')
+    txn_entities = payables.VENDOR_TXNS if entity == 'Vendor' else ('Invoice', 'CreditMemo', 'SalesReceipt',
+                                                                    'Payment')
+    for txn_entity in txn_entities:
         for txn in c.data[txn_entity].values():
-            refs = [txn.get(field)] if field == 'CustomerRef' else \
-                [(ln.get('SalesItemLineDetail') or {}).get('ItemRef') for ln in txn.get('Line', [])]
+            if field == 'ItemRef':
+                refs = [(ln.get('SalesItemLineDetail') or {}).get('ItemRef') for ln in txn.get('Line', [])]
+            elif txn_entity == 'Purchase':
+                refs = [txn.get('EntityRef')] if (txn.get('EntityRef') or {}).get('type') == 'Vendor' else []
+            else:
+                refs = [txn.get(field)]
             hit = False
             for ref in refs:
                 if ref and ref.get('value') == source['Id']:
@@ -196,6 +266,9 @@ def merge_names(emu, c, entity, source, data):
     if entity == 'Customer':
         entities.recompute_customer_balance(ctx, into['Id'])
         entities.recompute_customer_balance(ctx, source['Id'])
+    if entity == 'Vendor':
+        payables.recompute_vendor_balance(ctx, into['Id'])
+        payables.recompute_vendor_balance(ctx, source['Id'])
     entities.touch(ctx, source)
     entities.touch(ctx, into)
     c.notify(entity, into['Id'], 'Merge', now, deleted_id=source['Id'])
@@ -386,6 +459,10 @@ def companies(emu, method, parts, params, data):
             return 200, raw(pay)
         if rest[0] == 'payments' and method == 'POST':
             pay = record_payment(emu, c, data)
+            emu.dirty = True
+            return 200, raw(pay)
+        if rest[0] == 'billpayments' and method == 'POST':
+            pay = record_bill_payment(emu, c, data)
             emu.dirty = True
             return 200, raw(pay)
         if rest[0] == 'preferences' and method in ('POST', 'PATCH'):
