@@ -322,6 +322,31 @@ class TestQboPayables(QboPayablesCommon):
         self.assertEqual(attachables[0]['FileName'], 'northwind-2291.pdf')
 
 
+
+@tagged('post_install', '-at_install')
+class TestQboPayablesTour(QboPayablesCommon):
+    """Through the browser: map an expense account, send a bill of three lines, see it paid once QuickBooks
+    has the payment."""
+
+    def test_map_send_and_see_a_bill_paid(self):
+        consulting = self.env['account.account'].create({'name': 'Tour consulting', 'code': '619909',
+                                                         'account_type': 'expense'})
+        vendor = self.env['res.partner'].create({'name': 'Tour Vendor', 'is_company': True})
+        bill = self._bill([self._line(300.0, consulting, name='Design sprint'),
+                           self._line(120.0, consulting, name='Review'),
+                           self._line(45.5, self.odoo_software, name='Licence')],
+                          partner=vendor, ref='TOUR-BILL-3')
+        self.start_tour('/odoo/action-account.action_move_in_invoice_type', 'qbo_tour_payables_send_bill',
+                        login='qbo_admin')
+        self.env.invalidate_all()
+        binding = bill._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        qbo_bill = self.qbo_read(self.realm, 'Bill', binding.qbo_id)
+        self.assertAlmostEqual(qbo_bill['TotalAmt'], 465.5)
+        accounts = {line['AccountBasedExpenseLineDetail']['AccountRef']['value'] for line in qbo_bill['Line']}
+        self.assertEqual(accounts, {self.qbo_accounts['Subcontractors'].qbo_id, self.qbo_accounts['Software'].qbo_id})
+
+
 @tagged('post_install', '-at_install')
 class TestQboPayablesGB(QboTestCommon):
     """GB VAT on purchases: price-included and price-excluded bills carry Odoo's booked VAT per rate."""
