@@ -22,6 +22,9 @@
         'views/account_journal_views.xml',
         'views/qbo_templates.xml',
         'views/qbo_payment_views.xml',
+        'views/qbo_match_views.xml',
+        'views/qbo_dry_run_views.xml',
+        'views/qbo_dashboard_views.xml',
     ],
     'assets': {
         'web.assets_backend': [

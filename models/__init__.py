@@ -33,3 +33,7 @@ from . import qbo_webhook_event
 from . import qbo_change_feed
 from . import qbo_payment_import
 from . import account_payment
+from . import qbo_match
+from . import qbo_match_hooks
+from . import qbo_dry_run
+from . import qbo_dashboard

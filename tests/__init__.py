@@ -21,3 +21,6 @@ from . import test_qbo_realm_change
 from . import test_qbo_attacks
 from . import test_qbo_payables
 from . import test_qbo_bill_payments_in
+from . import test_qbo_onboarding
+from . import test_qbo_dry_run
+from . import test_qbo_onboarding_tour

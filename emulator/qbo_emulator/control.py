@@ -6,7 +6,7 @@ for the matching client. Handlers return ``(status, json_body)``.
 import base64
 import copy
 
-from . import entities, errors, payables, util, webhooks
+from . import bulk, entities, errors, payables, util, webhooks
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 
@@ -437,6 +437,13 @@ def companies(emu, method, parts, params, data):
         if rest[0] == 'seed' and method == 'POST':
             ent = entity_or_404(data.get('entity', 'Customer'))
             ids = seed_objects(emu, c, ent, int(data.get('count', 1)), data.get('prefix'))
+            emu.dirty = True
+            return 200, {'created': len(ids), 'ids': ids}
+        if rest[0] == 'bulk' and method == 'POST':
+            try:
+                ids = bulk.bulk_create(emu, c, data)
+            except bulk.BulkError as exc:
+                raise ControlError(400, str(exc)) from None
             emu.dirty = True
             return 200, {'created': len(ids), 'ids': ids}
         if rest[0] == 'usage':

@@ -122,6 +122,11 @@ class EmulatorControl:
             payload['prefix'] = prefix
         return self._call('POST', 'companies/%s/seed' % realm_id, payload)
 
+    def bulk_seed(self, realm_id, objects):
+        """Create ``objects`` ([{"entity", "key", "body"}], "@key" references allowed) in order, with the
+        API's validation (see ``bulk.py``); returns {"created": n, "ids": {key: Id}}."""
+        return self._call('POST', 'companies/%s/bulk' % realm_id, {'objects': list(objects)})
+
     def entities(self, realm_id, entity):
         """All stored objects incl. inactive and deleted (deleted carry "status": "Deleted")."""
         return self._call('GET', 'companies/%s/entities/%s' % (realm_id, entity))['objects']
