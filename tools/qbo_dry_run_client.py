@@ -6,6 +6,9 @@ from .qbo_exceptions import QboValidationError
 
 # Entities whose names QuickBooks keeps unique across Customer, Vendor and Employee (fault 6240).
 NAME_LIST_ENTITIES = ('Customer', 'Vendor', 'Employee')
+# What a dry run lets through to the real client: reads and the client's own settings, nothing that writes.
+PASS_THROUGH = frozenset({'query', 'query_all', 'cdc', 'company_info', 'preferences', 'entity_path', 'deadline',
+                          'realm_id', 'minor_version', 'on_call', 'limiter', 'api_base'})
 # Keys of a write body that say which object and version it is, not what changes.
 NOT_DIFFERENCES = ('Id', 'SyncToken', 'sparse')
 
@@ -24,7 +27,11 @@ class DryRunClient:
         self._recorder = recorder
 
     def __getattr__(self, name):
-        return getattr(self._client, name)  # reads (read, query, query_all, cdc, company_info, ...), deadline
+        # Only what cannot write passes through to the real client: a method added to the client later
+        # (a new kind of write) must fail here rather than reach QuickBooks from a dry run.
+        if name not in PASS_THROUGH:
+            raise AttributeError(f"a dry run does not send {name!r} to QuickBooks")
+        return getattr(self._client, name)
 
     def read(self, entity, qbo_id, res_ref=None):
         simulated = self._recorder.simulated.get((entity, str(qbo_id)))
@@ -52,6 +59,15 @@ class DryRunClient:
 
     def delete(self, entity, qbo_id, sync_token, request_id, res_ref=None):
         return self._recorder.record_write(entity, 'delete', {'Id': qbo_id, 'SyncToken': sync_token})
+
+    def void_by_update(self, entity, qbo_id, sync_token, request_id, res_ref=None):
+        return self._recorder.record_write(entity, 'void', {'Id': qbo_id, 'SyncToken': sync_token})
+
+    def upload(self, entity, qbo_id, file_name, content_type, content, request_id, res_ref=None):
+        """An attachment the real run would upload: recorded, answered as QuickBooks' Attachable."""
+        return self._recorder.record_write('Attachable', 'create', {
+            'AttachableRef': [{'EntityRef': {'type': entity, 'value': qbo_id}}], 'FileName': file_name,
+            'ContentType': content_type})
 
     def batch(self, items, request_id=None):
         raise RuntimeError("a dry run plans one record at a time: it never sends a batch")
