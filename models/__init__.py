@@ -25,3 +25,5 @@ from . import qbo_webhook_event
 from . import qbo_change_feed
 from . import qbo_payment_import
 from . import account_payment
+from . import qbo_credit_application
+from . import account_partial_reconcile
