@@ -32,6 +32,9 @@ class QboSyncMixin(models.AbstractModel):
     qbo_sent_name = fields.Char('Name in QuickBooks', compute='_compute_qbo_status',
                                 groups='account.group_account_invoice',
                                 help="The name QuickBooks holds (QuickBooks refuses some characters, e.g. ':').")
+    qbo_reconnect = fields.Boolean('QuickBooks reconnection needed', compute='_compute_qbo_status',
+                                   groups='account.group_account_invoice',
+                                   help="Queued, but nothing goes to QuickBooks until an administrator reconnects.")
 
     @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.error_message',
                  'qbo_binding_ids.next_retry_date', 'qbo_binding_ids.qbo_sent_name')
@@ -48,6 +51,7 @@ class QboSyncMixin(models.AbstractModel):
             record.qbo_url = binding.qbo_url if binding else False
             record.qbo_next_retry = binding.next_retry_date if binding else False
             record.qbo_sent_name = binding.qbo_sent_name if binding else False
+            record.qbo_reconnect = bool(binding and binding.state == 'to_send' and connection.state == 'reconnect')
 
     # ------------------------------------------------------------------ hooks for concrete models
 
@@ -194,6 +198,15 @@ class QboSyncMixin(models.AbstractModel):
         Connection = self.env['qbo.connection']
         failed = bindings.filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         deferred = bindings.filtered(lambda b: b.state == 'to_send')
+        # The connection was stopped on its own cursor (refused credentials, revoked app): read it again.
+        bindings.connection_id.invalidate_recordset(['state', 'last_error'])
+        stopped = deferred.connection_id.filtered(lambda c: c.state == 'reconnect')
+        if stopped:
+            # Waiting is no remedy here: say so at once, and what to do.
+            return Connection._qbo_notification(_("Reconnect QuickBooks Online"), _(
+                "%(reason)s\n%(count)s record(s) not sent: they stay queued and go once an administrator "
+                "reconnects.", reason=stopped[0].last_error or stopped[0]._qbo_not_connected_message(),
+                count=len(deferred)), 'danger')
         if len(bindings) == 1 and not (counts.get('unchanged') or counts.get('voided')):
             if failed:
                 return Connection._qbo_notification(_("Not sent to QuickBooks"), failed.error_message or '', 'danger')

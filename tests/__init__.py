@@ -20,3 +20,4 @@ from . import test_qbo_lifecycle
 from . import test_qbo_realm_change
 from . import test_qbo_attacks
 from . import test_qbo_credit_application
+from . import test_qbo_first_hour
