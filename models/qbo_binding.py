@@ -579,6 +579,9 @@ class QboBinding(models.Model):
             for outcome in outcomes:
                 if outcome in ('reconnect', 'throttled'):
                     stopped.add(connection.id)
+                    if outcome == 'reconnect':
+                        # Counted apart too: the caller says "reconnect", not "try again later".
+                        counts['reconnect'] = counts.get('reconnect', 0) + 1
                     outcome = 'skipped' if outcome == 'reconnect' else 'retry'
                 elif outcome == 'out_of_time':
                     out_of_time = True

@@ -198,15 +198,18 @@ class QboSyncMixin(models.AbstractModel):
         Connection = self.env['qbo.connection']
         failed = bindings.filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         deferred = bindings.filtered(lambda b: b.state == 'to_send')
-        # The connection was stopped on its own cursor (refused credentials, revoked app): read it again.
-        bindings.connection_id.invalidate_recordset(['state', 'last_error'])
-        stopped = deferred.connection_id.filtered(lambda c: c.state == 'reconnect')
-        if stopped:
-            # Waiting is no remedy here: say so at once, and what to do.
+        if deferred and (counts.get('reconnect') or 'reconnect' in deferred.connection_id.mapped('state')):
+            # Refused credentials, a revoked app: waiting is no remedy, say so at once and what to do. The
+            # reason is on the link that met the refusal (the connection was stopped on a cursor of its own).
+            refused = self.env['qbo.binding'].sudo().search(
+                [('connection_id', 'in', deferred.connection_id.ids), ('state', '=', 'to_send'),
+                 ('error_message', '!=', False)], order='write_date desc, id desc', limit=1)
+            connection = deferred.connection_id[:1]
+            reason = (refused.error_message if refused else '') or connection.last_error or \
+                connection._qbo_not_connected_message()
             return Connection._qbo_notification(_("Reconnect QuickBooks Online"), _(
                 "%(reason)s\n%(count)s record(s) not sent: they stay queued and go once an administrator "
-                "reconnects.", reason=stopped[0].last_error or stopped[0]._qbo_not_connected_message(),
-                count=len(deferred)), 'danger')
+                "reconnects.", reason=reason, count=len(deferred)), 'danger')
         if len(bindings) == 1 and not (counts.get('unchanged') or counts.get('voided')):
             if failed:
                 return Connection._qbo_notification(_("Not sent to QuickBooks"), failed.error_message or '', 'danger')
