@@ -166,6 +166,11 @@ class QboMapper(models.AbstractModel):
                                where=connection._qbo_where('mappings')))
         if not code.active:
             raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
+        Mapping = self.env['qbo.mapping']
+        mismatch = Mapping._qbo_tax_rate_mismatch(taxes, code)
+        if mismatch:
+            # Never send tax at another rate than Odoo's: the two ledgers' tax reports would disagree.
+            raise QboBlocked(_("Blocked: tax rate - %s", Mapping._qbo_tax_rate_message(taxes, code, mismatch)))
         return code
 
     @api.model

@@ -98,3 +98,49 @@ class TestQboReconnect(QboFirstHourCommon):
         self.qbo.clear_requests_log()
         self.env['res.config.settings'].create({}).execute()
         self.assertFalse(self.qbo.requests_log('/tokens/bearer'))
+
+
+@tagged('post_install', '-at_install')
+class TestQboTaxRateCheck(QboFirstHourCommon):
+    """Point 3: an Odoo tax mapped to a QuickBooks tax code of another total rate."""
+
+    def setUp(self):
+        super().setUp()
+        self.tax_15 = self.env['account.tax'].create({'name': 'Sales 15%', 'amount': 15.0, 'amount_type': 'percent',
+                                                      'type_tax_use': 'sale', 'company_id': self.company.id})
+        self.tucson = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
+                                                  ('entity', '=', 'TaxCode'), ('qbo_id', '=', '3')])
+        self.assertAlmostEqual(self.tucson.rate, 9.1)
+
+    def test_mapping_row_warns_and_the_send_blocks_with_what_differs(self):
+        # At mapping time: a warning while choosing, and on the row afterwards.
+        draft = self.env['qbo.mapping'].new({'connection_id': self.connection.id, 'mapping_type': 'tax',
+                                             'tax_id': self.tax_15.id, 'qbo_ref_id': self.tucson.id})
+        warning = draft._onchange_tax_rate()['warning']
+        self.assertIn('9.1%', warning['message'])
+        self.assertIn('15%', warning['message'])
+        mapping = self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'tax',
+                                                  'tax_id': self.tax_15.id, 'qbo_ref_id': self.tucson.id})
+        self.assertEqual(mapping.rate_warning, "Odoo 15% ≠ QuickBooks 9.1%")
+        self.assertFalse(self.env['qbo.mapping'].search([('tax_id', '=', self.tax_ca.id)]).rate_warning)
+        # At send time: blocked on the document, nothing sent with the wrong tax.
+        move = self._invoice(80.0, tax_ids=[Command.set(self.tax_15.ids)])
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn("Blocked: tax rate", binding.error_message)
+        self.assertIn("Tucson", binding.error_message)
+        self.assertIn("Map Sales 15% to a QuickBooks tax code of 15%", binding.error_message)
+        self.assertFalse(self.qbo_all(self.realm, 'Invoice'))
+        # Fixed (the Odoo tax's rate now agrees): queued again and sent.
+        self.tax_15.amount = 9.1
+        self.assertFalse(mapping.rate_warning)
+        move.button_draft()
+        move.action_post()
+        move.action_qbo_send()
+        self.assertIn(binding.state, ('sent', 'variance'), binding.error_message)
+
+    def test_a_new_mapping_row_has_no_red_badge(self):
+        row = self.env['qbo.mapping'].new({'connection_id': self.connection.id, 'mapping_type': 'tax'})
+        self.assertFalse(row.health)
+        self.assertFalse(row.rate_warning)
