@@ -130,13 +130,15 @@ class AccountMove(models.Model):
         if self.state != 'posted':
             return []
         connection = binding.connection_id
+        foreign = self.currency_id != self.company_id.currency_id
+        if foreign and not connection.multi_currency:
+            return []  # blocked by the currency check: no customer is created in the home currency first
         partner_binding = self.env['qbo.binding']._qbo_get_or_create(
             connection, self.commercial_partner_id, 'Customer')
         if partner_binding.qbo_id and partner_binding.state != 'to_send':
             return []
         if partner_binding.state in ('error', 'blocked'):
             partner_binding.write({'state': 'to_send', 'next_retry_date': False})
-        foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
         return [(partner_binding, {'qbo_currency_id': self.currency_id.id} if foreign else {})]
 
     def _qbo_after_process(self, binding, outcome):

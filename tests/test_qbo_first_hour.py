@@ -144,3 +144,58 @@ class TestQboTaxRateCheck(QboFirstHourCommon):
         row = self.env['qbo.mapping'].new({'connection_id': self.connection.id, 'mapping_type': 'tax'})
         self.assertFalse(row.health)
         self.assertFalse(row.rate_warning)
+
+
+@tagged('post_install', '-at_install')
+class TestQboForeignCurrency(QboFirstHourCommon):
+    """Point 5: a EUR invoice when QuickBooks works in USD only, and a customer already in USD."""
+
+    def _eur(self):
+        eur = self.env.ref('base.EUR')
+        eur.active = True
+        self.env['res.currency.rate'].create({'currency_id': eur.id, 'rate': 0.8, 'name': '2020-01-01',
+                                              'company_id': self.company.id})
+        return eur
+
+    def test_currency_checked_before_the_customer_is_created_then_the_advice_works(self):
+        eur = self._eur()
+        partner = self.env['res.partner'].create({'name': 'Euro Newcomer', 'is_company': True})
+        move = self._invoice(100.0, partner=partner, currency=eur)
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn('turn on Multicurrency', binding.error_message)
+        self.assertFalse([c for c in self.qbo_all(self.realm, 'Customer') if c['DisplayName'] == 'Euro Newcomer'],
+                         "no USD customer created first")
+        self.assertFalse(partner._qbo_binding(self.connection).qbo_id)
+        # The advice followed: Multicurrency on, sent again -> a EUR customer and the invoice.
+        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        move.action_qbo_send()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        customer = self.qbo_read(self.realm, 'Customer', partner._qbo_binding(self.connection).qbo_id)
+        self.assertEqual(customer['CurrencyRef']['value'], 'EUR')
+
+    def test_customer_already_in_another_currency_gets_the_documented_remedy(self):
+        partner = self.env['res.partner'].create({'name': 'Heron Fittings', 'is_company': True,
+                                                  'street': '1 Quay St', 'city': 'Boston'})
+        self._invoice(50.0, partner=partner).action_qbo_send()            # in QuickBooks in USD
+        self.qbo.set_preferences(self.realm, {'CurrencyPrefs': {'MultiCurrencyEnabled': True}})
+        self.connection._qbo_refresh_company_info()
+        eur = self._eur()
+        move = self._invoice(100.0, partner=partner, currency=eur)
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'blocked')
+        self.assertIn('create a separate company contact', binding.error_message)
+        self.assertIn('Heron Fittings (EUR)', binding.error_message)
+        # The remedy, as README.rst says: a separate contact for EUR, invoiced in EUR.
+        euro_contact = partner.copy({'name': 'Heron Fittings (EUR)'})
+        move.button_draft()
+        move.partner_id = euro_contact
+        move.action_post()
+        move.action_qbo_send()
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        invoice = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
+        customer = self.qbo_read(self.realm, 'Customer', invoice['CustomerRef']['value'])
+        self.assertEqual((customer['DisplayName'], customer['CurrencyRef']['value']), ('Heron Fittings (EUR)', 'EUR'))
