@@ -149,11 +149,19 @@ class AccountMove(models.Model):
         """A routine "sent" is logged (`_message_log_batch`: one insert for the batch, no notification);
         a variance or a failure, which someone must look at, is posted as a note."""
         routine = {}
+        mapper = self.env['qbo.mapper']
         for move, binding, outcome in items:
-            if outcome == 'sent' and binding.state != 'variance':
-                routine[move.id] = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).",
-                                     entity=binding.entity, number=binding.qbo_doc_number or '', id=binding.qbo_id)
+            if outcome == 'sent' and binding.state == 'sent':
+                # QuickBooks answers a create with SyncToken 0: anything later was an update of it.
+                args = {'entity': binding.entity, 'number': binding.qbo_doc_number or '', 'id': binding.qbo_id}
+                if (binding.qbo_sync_token or '0') != '0':
+                    message = _("Updated in QuickBooks: %(entity)s %(number)s (Id %(id)s).", **args)
+                else:
+                    message = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).", **args)
+                routine[move.id] = '\n'.join([message] + mapper._qbo_send_notes(move, binding.connection_id))
                 continue
+            if outcome == 'sent' and binding.state != 'variance':
+                continue  # voided: the exporter said so itself
             body = binding.error_message if binding.state == 'variance' else _(
                 "Not sent to QuickBooks: %s", binding.error_message)
             move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')

@@ -199,3 +199,47 @@ class TestQboForeignCurrency(QboFirstHourCommon):
         invoice = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
         customer = self.qbo_read(self.realm, 'Customer', invoice['CustomerRef']['value'])
         self.assertEqual((customer['DisplayName'], customer['CurrencyRef']['value']), ('Heron Fittings (EUR)', 'EUR'))
+
+
+@tagged('post_install', '-at_install')
+class TestQboFirstHourDetails(QboFirstHourCommon):
+    """Point 7: the smaller things a new accountant sees."""
+
+    def _notes(self, move):
+        return move.message_ids.mapped('body')
+
+    def test_chatter_says_sent_then_updated(self):
+        move = self._invoice(100.0)
+        move.action_qbo_send()
+        self.assertTrue(any('Sent to QuickBooks as Invoice' in body for body in self._notes(move)))
+        move.button_draft()
+        move.invoice_line_ids.price_unit = 120.0
+        move.action_post()
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertTrue(any('Updated in QuickBooks: Invoice' in body for body in self._notes(move)))
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], move.amount_total)
+
+    def test_long_description_is_cut_at_a_word_with_a_note(self):
+        words = ' '.join(f"part{i:04d}" for i in range(540))           # 4,859 characters
+        self.assertGreater(len(words), 4800)
+        move = self._invoice(100.0, name=words)
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        [line] = [ln for ln in self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['Line']
+                  if ln.get('DetailType') == 'SalesItemLineDetail']
+        description = line['Description']
+        self.assertLessEqual(len(description), 4000)
+        self.assertTrue(description.endswith(' [...]'))
+        kept = description[:-len(' [...]')]
+        self.assertTrue(words.startswith(kept) and words[len(kept)] == ' ', "cut between two words")
+        self.assertTrue(any("Description cut to 4,000 characters" in body for body in self._notes(move)))
+
+    def test_unmapped_product_sent_as_the_fallback_item_says_so(self):
+        self.assertTrue(self.connection.fallback_item_ref_id)
+        move = self._invoice(100.0)
+        move.action_qbo_send()
+        self.assertTrue(any(f"Sent as the QuickBooks item {self.connection.fallback_item_ref_id.name}" in body
+                            and self.product_a.display_name in body for body in self._notes(move)))
