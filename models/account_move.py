@@ -18,6 +18,9 @@ class AccountMove(models.Model):
     qbo_variance = fields.Char('QuickBooks variance', compute='_compute_qbo_extra',
                                groups='account.group_account_invoice')
     qbo_show_button = fields.Boolean(compute='_compute_qbo_extra', groups='account.group_account_invoice')
+    qbo_next_export = fields.Datetime('Next export run', compute='_compute_qbo_extra',
+                                      groups='account.group_account_invoice',
+                                      help="When the scheduler next sends what is queued (an estimate).")
     qbo_reissue_count = fields.Integer(
         'QuickBooks re-issues', copy=False, readonly=True, groups='account.group_account_invoice',
         help="How many times this document was sent to QuickBooks as a new document after its earlier one was "
@@ -28,6 +31,8 @@ class AccountMove(models.Model):
     @api.depends_context('company')
     def _compute_qbo_extra(self):
         connections = self._qbo_connections_by_company()
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
+        next_run = cron.sudo().nextcall if cron and cron.sudo().active else False
         for move in self:
             connection = connections.get(move._qbo_company().id)
             binding = move._qbo_binding(connection) if move.id and connection else self.env['qbo.binding']
@@ -37,6 +42,9 @@ class AccountMove(models.Model):
                 qbo=binding.qbo_total, qtax=binding.qbo_tax, odoo=binding.odoo_total, otax=binding.odoo_tax) or False
             move.qbo_show_button = bool(move.move_type in ENTITY_BY_MOVE_TYPE and connection
                                         and connection.state == 'connected' and move.state == 'posted')
+            # Queued (auto-send, an edit) and not waiting for a retry: the export job's next run.
+            move.qbo_next_export = next_run if binding and binding.state == 'to_send' and \
+                not binding.next_retry_date and connection.state == 'connected' else False
 
     def _qbo_entity(self):
         return ENTITY_BY_MOVE_TYPE[self.move_type]

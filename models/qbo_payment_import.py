@@ -2,6 +2,7 @@ import logging
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.misc import formatLang
 
 from .. import const
 from ..tools import QboError, QboValidationError
@@ -180,11 +181,12 @@ class QboPaymentImport(models.Model):
                         move_ids=[Command.set([move.id for move, _amount in applications])],
                         booked=self._qbo_booked_vals(obj, applications)))
         for move, amount in changed:
+            money = formatLang(self.env, amount, currency_obj=move.currency_id)  # "$ 1,458.00", not "1458.0"
             move.sudo().message_post(body=_(
                 "Payment received in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
-                id=self.qbo_id, amount=amount, payment=payment.display_name) if outcome == 'imported' else _(
+                id=self.qbo_id, amount=money, payment=payment.display_name) if outcome == 'imported' else _(
                 "Payment %(id)s changed in QuickBooks: %(amount)s more applied (negative: taken back), see "
-                "%(payment)s.", id=self.qbo_id, amount=amount, payment=payment.display_name),
+                "%(payment)s.", id=self.qbo_id, amount=money, payment=payment.display_name),
                 message_type='comment', subtype_xmlid='mail.mt_note')
         return outcome
 

@@ -4,6 +4,7 @@ from odoo import Command, fields
 from odoo.tests import tagged
 
 from .common import QboTestCommon
+from .test_qbo_payments import QboPaymentsCommon
 
 
 class QboFirstHourCommon(QboTestCommon):
@@ -243,3 +244,45 @@ class TestQboFirstHourDetails(QboFirstHourCommon):
         move.action_qbo_send()
         self.assertTrue(any(f"Sent as the QuickBooks item {self.connection.fallback_item_ref_id.name}" in body
                             and self.product_a.display_name in body for body in self._notes(move)))
+
+
+@tagged('post_install', '-at_install')
+class TestQboPaymentNotes(QboPaymentsCommon):
+    """Point 7: a payment's note on the invoice speaks money."""
+
+    def test_payment_note_is_money(self):
+        invoice = self._sent(amount=1350.0)                           # 1,458.00
+        self.qbo_pay([(invoice, 1458.0)])
+        self.drain()
+        [body] = [b for b in invoice.message_ids.mapped('body') if 'Payment received in QuickBooks' in b]
+        self.assertIn('1,458.00', body)
+        self.assertNotIn('1458.0 ', body)
+
+
+@tagged('post_install', '-at_install')
+class TestQboFirstHourScreens(QboFirstHourCommon):
+    """The screens of points 3, 4 and 7, in the browser (tours in static/tests/tours/qbo_first_hour_tours.js)."""
+
+    def _form_url(self, move):
+        return f'/odoo/action-account.action_move_out_invoice_type/{move.id}'
+
+    def test_mapping_row_shows_the_rate_difference(self):
+        tax_15 = self.env['account.tax'].create({'name': 'Sales 15%', 'amount': 15.0, 'type_tax_use': 'sale',
+                                                 'company_id': self.company.id})
+        tucson = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'TaxCode'),
+                                             ('qbo_id', '=', '3')])
+        self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'tax',
+                                        'tax_id': tax_15.id, 'qbo_ref_id': tucson.id})
+        self.start_tour('/odoo/action-quickbooks_online.qbo_mapping_action', 'qbo_tour_first_hour_mappings',
+                        login='qbo_admin')
+
+    def test_refused_credentials_say_reconnect_on_the_form_and_in_settings(self):
+        move = self._invoice()
+        self.start_tour(self._form_url(move), 'qbo_tour_first_hour_not_sent', login='qbo_admin')
+        self.env['res.config.settings'].create({'qbo_client_secret': 'typo-in-the-secret'}).execute()
+        self._expire_access_token()
+        move.action_qbo_send()
+        self.assertEqual(move._qbo_binding(self.connection).state, 'to_send')
+        self.start_tour(self._form_url(move), 'qbo_tour_first_hour_reconnect_invoice', login='qbo_admin')
+        self.start_tour('/odoo/action-account.action_account_config', 'qbo_tour_first_hour_reconnect_settings',
+                        login='qbo_admin')
