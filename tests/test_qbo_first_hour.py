@@ -279,7 +279,7 @@ class TestQboFirstHourScreens(QboFirstHourCommon):
     def test_refused_credentials_say_reconnect_on_the_form_and_in_settings(self):
         move = self._invoice()
         self.start_tour(self._form_url(move), 'qbo_tour_first_hour_not_sent', login='qbo_admin')
-        self.env['res.config.settings'].create({'qbo_client_secret': 'typo-in-the-secret'}).execute()
+        self.connection.sudo().client_secret = 'typo-in-the-secret'
         self._expire_access_token()
         move.action_qbo_send()
         self.assertEqual(move._qbo_binding(self.connection).state, 'to_send')

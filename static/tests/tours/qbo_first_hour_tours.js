@@ -66,8 +66,8 @@ tours.add("qbo_tour_first_hour_reconnect_settings", {
             trigger: ".badge.text-bg-danger:contains(Reconnection needed)",
         },
         {
-            content: "The reason is shown",
-            trigger: ".text-danger:contains(Intuit refused the Client ID / Client Secret)",
+            content: "The reason is shown, saying what to do",
+            trigger: ".text-danger:contains(invalid_client):contains(reconnect)",
         },
         refuse(".badge", "Connected", "no green Connected badge next to a credentials error"),
     ],
