@@ -275,5 +275,6 @@ class QboExporterInvoiceCreditApplication(models.AbstractModel):
     @api.model
     def _qbo_store_result(self, binding, move, document):
         """Once an invoice or a credit note is in QuickBooks, the credits Odoo applied to it follow."""
-        super()._qbo_store_result(binding, move, document)
+        result = super()._qbo_store_result(binding, move, document)
         self.env['qbo.credit.application']._qbo_queue_for_moves(move)
+        return result

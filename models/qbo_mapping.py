@@ -178,8 +178,8 @@ class QboMapping(models.Model):
         """What differs and how to fix it, for the mapping row's warning and the blocked document."""
         connection = code.connection_id
         return _("The Odoo tax %(tax)s (%(odoo)s%%) is mapped to the QuickBooks tax code %(code)s, whose rates total "
-                 "%(qbo)s%%: QuickBooks would record the tax at its own rates and its sales-tax reports would be wrong. "
-                 "Map %(tax)s to a QuickBooks tax code of %(odoo)s%% (%(where)s), or change the Odoo tax's rate.",
+                 "%(qbo)s%%: QuickBooks would record the tax at its own rates and its sales-tax reports would be "
+                 "wrong. Map %(tax)s to a QuickBooks tax code of %(odoo)s%% (%(where)s), or change the Odoo tax's rate.",
                  tax=', '.join(taxes.mapped('name')), odoo=f"{mismatch[0]:g}", code=code.name,
                  qbo=f"{mismatch[1]:g}", where=connection._qbo_where('mappings'))
 
