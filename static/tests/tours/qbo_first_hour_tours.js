@@ -70,6 +70,15 @@ tours.add("qbo_tour_first_hour_reconnect_settings", {
             trigger: ".text-danger:contains(invalid_client):contains(reconnect)",
         },
         refuse(".badge", "Connected", "no green Connected badge next to a credentials error"),
+        {
+            content: "The Redirect URI is shown whole, not cut with an ellipsis",
+            trigger: ".o_qbo_wrap span:first-child:contains(/quickbooks_online/oauth/callback)",
+            run() {
+                if (getComputedStyle(this.anchor).whiteSpace === "nowrap") {
+                    throw new Error("the Redirect URI is cut");
+                }
+            },
+        },
     ],
 });
 
