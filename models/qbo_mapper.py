@@ -165,9 +165,10 @@ class QboMapper(models.AbstractModel):
         lines = move.invoice_line_ids
         cut = lines.filtered(lambda line: len(self._qbo_line_text(line)) > const.LINE_DESCRIPTION_MAX_LENGTH)
         if cut:
+            limit = format(const.LINE_DESCRIPTION_MAX_LENGTH, ',')
+            starts = ', '.join((line.name or '')[:40] + '...' for line in cut)
             notes.append(_("Description cut to %(max)s characters (QuickBooks' limit), at a word: %(lines)s.",
-                           max=f"{const.LINE_DESCRIPTION_MAX_LENGTH:,}",
-                           lines=', '.join((line.name or '')[:40] + '...' for line in cut)))
+                           max=limit, lines=starts))
         Mapping = self.env['qbo.mapping']
         unmapped = lines.filtered(lambda line: line.display_type == 'product').product_id.filtered(
             lambda product: not Mapping._qbo_find(connection, 'product', product))

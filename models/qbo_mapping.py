@@ -148,8 +148,11 @@ class QboMapping(models.Model):
         for mapping in self:
             mismatch = mapping.mapping_type == 'tax' and mapping.tax_id and mapping.qbo_ref_id and \
                 self._qbo_tax_rate_mismatch(mapping.tax_id, mapping.qbo_ref_id)
-            mapping.rate_warning = mismatch and _("Odoo %(odoo)s%% ≠ QuickBooks %(qbo)s%%", odoo=f"{mismatch[0]:g}",
-                                                  qbo=f"{mismatch[1]:g}") or False
+            if mismatch:
+                odoo_rate, qbo_rate = (format(rate, 'g') for rate in mismatch)
+                mapping.rate_warning = _("Odoo %(odoo)s%% ≠ QuickBooks %(qbo)s%%", odoo=odoo_rate, qbo=qbo_rate)
+            else:
+                mapping.rate_warning = False
 
     @api.onchange('tax_id', 'qbo_ref_id')
     def _onchange_tax_rate(self):
@@ -177,11 +180,12 @@ class QboMapping(models.Model):
     def _qbo_tax_rate_message(self, taxes, code, mismatch):
         """What differs and how to fix it, for the mapping row's warning and the blocked document."""
         connection = code.connection_id
+        odoo_rate, qbo_rate = (format(rate, 'g') for rate in mismatch)
         return _("The Odoo tax %(tax)s (%(odoo)s%%) is mapped to the QuickBooks tax code %(code)s, whose rates total "
                  "%(qbo)s%%: QuickBooks would record the tax at its own rates and its sales-tax reports would be "
                  "wrong. Map %(tax)s to a QuickBooks tax code of %(odoo)s%% (%(where)s), or change the Odoo tax's rate.",
-                 tax=', '.join(taxes.mapped('name')), odoo=f"{mismatch[0]:g}", code=code.name,
-                 qbo=f"{mismatch[1]:g}", where=connection._qbo_where('mappings'))
+                 tax=', '.join(taxes.mapped('name')), odoo=odoo_rate, code=code.name, qbo=qbo_rate,
+                 where=connection._qbo_where('mappings'))
 
     @api.depends('qbo_ref_id.active')
     def _compute_health(self):
