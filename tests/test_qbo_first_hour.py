@@ -286,3 +286,31 @@ class TestQboFirstHourScreens(QboFirstHourCommon):
         self.start_tour(self._form_url(move), 'qbo_tour_first_hour_reconnect_invoice', login='qbo_admin')
         self.start_tour('/odoo/action-account.action_account_config', 'qbo_tour_first_hour_reconnect_settings',
                         login='qbo_admin')
+
+
+@tagged('post_install', '-at_install')
+class TestQboFirstHourLists(QboFirstHourCommon):
+    """Point 7: the mappings list and the estimate of the next automatic send."""
+
+    def test_mappings_list_has_one_payment_journal_column(self):
+        arch = self.env['qbo.mapping'].get_views([(False, 'list')])['views']['list']['arch']
+        self.assertEqual(arch.count('name="journal_id"'), 1, "one 'Payment journal' column, for both journal kinds")
+        journal = self.env['account.journal'].search([('company_id', '=', self.company.id), ('type', '=', 'bank')],
+                                                     limit=1)
+        method = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
+                                             ('entity', '=', 'PaymentMethod')], limit=1)
+        mapping = self.env['qbo.mapping'].create({'connection_id': self.connection.id,
+                                                  'mapping_type': 'payment_method', 'journal_id': journal.id,
+                                                  'qbo_ref_id': method.id})
+        self.assertEqual(mapping.res_id, journal.id)
+
+    def test_queued_document_shows_the_next_export_run(self):
+        self.connection.sudo().auto_send = True
+        move = self._invoice()
+        self.assertEqual(move.qbo_state, 'to_send', "queued by auto-send when posted")
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_export').sudo()
+        self.assertEqual(move.qbo_next_export, cron.nextcall)
+        self.env['qbo.binding']._cron_qbo_export()
+        move.invalidate_recordset(['qbo_state', 'qbo_next_export'])
+        self.assertEqual(move.qbo_state, 'sent')
+        self.assertFalse(move.qbo_next_export)
