@@ -183,7 +183,8 @@ class QboMapping(models.Model):
         odoo_rate, qbo_rate = (format(rate, 'g') for rate in mismatch)
         return _("The Odoo tax %(tax)s (%(odoo)s%%) is mapped to the QuickBooks tax code %(code)s, whose rates total "
                  "%(qbo)s%%: QuickBooks would record the tax at its own rates and its sales-tax reports would be "
-                 "wrong. Map %(tax)s to a QuickBooks tax code of %(odoo)s%% (%(where)s), or change the Odoo tax's rate.",
+                 "wrong. Map %(tax)s to a QuickBooks tax code of %(odoo)s%% (%(where)s), or change the Odoo tax's "
+                 "rate.",
                  tax=', '.join(taxes.mapped('name')), odoo=odoo_rate, code=code.name, qbo=qbo_rate,
                  where=connection._qbo_where('mappings'))
 
