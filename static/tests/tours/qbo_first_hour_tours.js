@@ -72,9 +72,9 @@ tours.add("qbo_tour_first_hour_reconnect_settings", {
         refuse(".badge", "Connected", "no green Connected badge next to a credentials error"),
         {
             content: "The Redirect URI is shown whole, not cut with an ellipsis",
-            trigger: '.o_qbo_wrap:contains("oauth/callback")',
+            trigger: "body",
             run() {
-                const text = [...this.anchor.querySelectorAll("span, a")].find(
+                const text = [...document.querySelectorAll(".o_qbo_wrap span, .o_qbo_wrap a")].find(
                     (el) => !el.children.length && el.textContent.includes("oauth/callback"));
                 if (!text || getComputedStyle(text).whiteSpace === "nowrap") {
                     throw new Error("the Redirect URI is cut");
