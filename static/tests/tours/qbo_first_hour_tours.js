@@ -74,10 +74,11 @@ tours.add("qbo_tour_first_hour_reconnect_settings", {
             content: "The Redirect URI is shown whole, not cut with an ellipsis",
             trigger: "body",
             run() {
-                const text = [...document.querySelectorAll(".o_qbo_wrap span, .o_qbo_wrap a")].find(
-                    (el) => !el.children.length && el.textContent.includes("oauth/callback"));
+                const wrap = document.querySelector(".o_qbo_wrap");
+                const text = wrap && [wrap, ...wrap.querySelectorAll("*")].find(
+                    (el) => !el.children.length && (el.textContent || el.value || "").includes("oauth/callback"));
                 if (!text || getComputedStyle(text).whiteSpace === "nowrap") {
-                    throw new Error("the Redirect URI is cut");
+                    throw new Error(`the Redirect URI is cut: ${wrap ? wrap.outerHTML.slice(0, 600) : "no field"}`);
                 }
             },
         },
