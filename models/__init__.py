@@ -37,3 +37,5 @@ from . import qbo_match
 from . import qbo_match_hooks
 from . import qbo_dry_run
 from . import qbo_dashboard
+from . import qbo_credit_application
+from . import account_partial_reconcile

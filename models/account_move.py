@@ -23,6 +23,9 @@ class AccountMove(models.Model):
     qbo_variance = fields.Char('QuickBooks variance', compute='_compute_qbo_extra',
                                groups='account.group_account_invoice')
     qbo_show_button = fields.Boolean(compute='_compute_qbo_extra', groups='account.group_account_invoice')
+    qbo_next_export = fields.Datetime('Next export run', compute='_compute_qbo_extra',
+                                      groups='account.group_account_invoice',
+                                      help="When the scheduler next sends what is queued (an estimate).")
     qbo_reissue_count = fields.Integer(
         'QuickBooks re-issues', copy=False, readonly=True, groups='account.group_account_invoice',
         help="How many times this document was sent to QuickBooks as a new document after its earlier one was "
@@ -33,6 +36,8 @@ class AccountMove(models.Model):
     @api.depends_context('company')
     def _compute_qbo_extra(self):
         connections = self._qbo_connections_by_company()
+        cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
+        next_run = cron.sudo().nextcall if cron and cron.sudo().active else False
         for move in self:
             connection = connections.get(move._qbo_company().id)
             binding = move._qbo_binding(connection) if move.id and connection else self.env['qbo.binding']
@@ -42,6 +47,9 @@ class AccountMove(models.Model):
                 qbo=binding.qbo_total, qtax=binding.qbo_tax, odoo=binding.odoo_total, otax=binding.odoo_tax) or False
             move.qbo_show_button = bool(move._qbo_sends() and connection
                                         and connection.state == 'connected' and move.state == 'posted')
+            # Queued (auto-send, an edit) and not waiting for a retry: the export job's next run.
+            move.qbo_next_export = next_run if binding and binding.state == 'to_send' and \
+                not binding.next_retry_date and connection.state == 'connected' else False
 
     def _qbo_entity(self):
         return ENTITY_BY_MOVE_TYPE.get(self.move_type, 'JournalEntry')
@@ -157,7 +165,9 @@ class AccountMove(models.Model):
             return []
         connection = binding.connection_id
         Binding = self.env['qbo.binding']
-        foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
+        foreign = self.currency_id != self.company_id.currency_id
+        if foreign and not connection.multi_currency:
+            return []  # blocked by the currency check: no customer or vendor is created in the home currency first
         if self.move_type in ENTITY_BY_BILL_TYPE:
             parties = [(self.commercial_partner_id, 'Vendor', foreign)]
             parties += [(partner, 'Customer', False)
@@ -186,11 +196,19 @@ class AccountMove(models.Model):
         """A routine "sent" is logged (`_message_log_batch`: one insert for the batch, no notification);
         a variance or a failure, which someone must look at, is posted as a note."""
         routine = {}
+        mapper = self.env['qbo.mapper']
         for move, binding, outcome in items:
-            if outcome == 'sent' and binding.state != 'variance':
-                routine[move.id] = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).",
-                                     entity=binding.entity, number=binding.qbo_doc_number or '', id=binding.qbo_id)
+            if outcome == 'sent' and binding.state == 'sent':
+                # QuickBooks answers a create with SyncToken 0: anything later was an update of it.
+                args = {'entity': binding.entity, 'number': binding.qbo_doc_number or '', 'id': binding.qbo_id}
+                if (binding.qbo_sync_token or '0') != '0':
+                    message = _("Updated in QuickBooks: %(entity)s %(number)s (Id %(id)s).", **args)
+                else:
+                    message = _("Sent to QuickBooks as %(entity)s %(number)s (Id %(id)s).", **args)
+                routine[move.id] = '\n'.join([message] + mapper._qbo_send_notes(move, binding.connection_id))
                 continue
+            if outcome == 'sent' and binding.state != 'variance':
+                continue  # voided: the exporter said so itself
             body = binding.error_message if binding.state == 'variance' else _(
                 "Not sent to QuickBooks: %s", binding.error_message)
             move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')

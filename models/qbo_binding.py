@@ -600,6 +600,9 @@ class QboBinding(models.Model):
             for outcome in outcomes:
                 if outcome in ('reconnect', 'throttled'):
                     stopped.add(connection.id)
+                    if outcome == 'reconnect':
+                        # Counted apart too: the caller says "reconnect", not "try again later".
+                        counts['reconnect'] = counts.get('reconnect', 0) + 1
                     outcome = 'skipped' if outcome == 'reconnect' else 'retry'
                 elif outcome == 'out_of_time':
                     out_of_time = True
@@ -897,14 +900,15 @@ class QboBinding(models.Model):
     def _qbo_outcome_of(self, exc, connection):
         """Classify a failed export: (outcome, binding values). Connection-wide faults touch the connection."""
         now = fields.Datetime.now()
-        if isinstance(exc, QboReconnectNeeded):
-            return 'reconnect', {}
-        if is_auth_failure(exc):
-            # The refresh worked (or was refused with invalid_client) and QuickBooks still refuses:
-            # nothing per record can fix it. Stop the connection; its records stay queued.
-            if connection.state != 'reconnect':  # once per connection, not per record
-                connection._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
-            return 'reconnect', {}
+        if isinstance(exc, QboReconnectNeeded) or is_auth_failure(exc):
+            # The refresh token is dead, or the refresh worked (or was refused with invalid_client) and
+            # QuickBooks still refuses: nothing per record can fix it. Stop the connection; its records
+            # stay queued, each saying that an administrator must reconnect (not "try again later").
+            connection.invalidate_recordset(['state', 'last_error'])  # set on the refresh's own cursor
+            if connection.state != 'reconnect' and not isinstance(exc, QboReconnectNeeded):
+                connection._qbo_mark_reconnect_needed(exc, wipe_tokens=False)  # once per connection
+            reason = connection.last_error if connection.state == 'reconnect' else ''
+            return 'reconnect', {'error_message': reason or str(exc)}
         if isinstance(exc, QboRateLimitError):
             until = connection._qbo_pause(exc)
             return 'throttled', {'state': 'to_send', 'next_retry_date': until}

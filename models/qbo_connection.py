@@ -16,7 +16,7 @@ from odoo.tools.misc import hmac as hmac_tool
 from .. import const
 from ..tools import QboClient, QboError, QboOAuthClient
 from ..tools.qbo_client import endpoints_for
-from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError
+from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError, is_auth_failure
 from . import qbo_compat
 
 _logger = logging.getLogger(__name__)
@@ -242,6 +242,38 @@ class QboConnection(models.Model):
                               self._qbo_where('settings')))
         return QboOAuthClient(self._qbo_endpoints(), conn.client_id, conn.client_secret,
                               on_call=calls.append if calls is not None else None)
+
+    def _qbo_check_credentials(self):
+        """Ask Intuit's token endpoint whether it accepts the saved Client ID / Client Secret.
+
+        Run when they are saved: a wrong secret is said at once, not at the next token refresh
+        (which only comes an hour later). Refused: the connection says so in Settings, and a
+        connected one needs reconnecting (its refreshes would be refused). Unreachable: nothing is
+        concluded, the connect flow will tell.
+
+        :return: True (accepted), False (refused) or None (Intuit could not be reached)
+        """
+        self.ensure_one()
+        conn = self.sudo()
+        calls = []
+        try:
+            conn._qbo_oauth_client(calls).check_credentials()
+        except QboError as exc:
+            self.env['qbo.sync.log']._qbo_create_from_calls(conn, calls)
+            if exc.code != 'invalid_client':
+                _logger.info("QuickBooks credentials of company %s could not be checked: %s",
+                             conn.company_id.name, exc)
+                return None
+            if conn.state == 'connected':
+                conn._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
+            conn.last_error = _("Intuit refused the Client ID / Client Secret saved here (invalid_client). Copy both "
+                                "again from your Intuit app's Keys & credentials page (Development keys for the "
+                                "sandbox, Production keys for production), save, then connect again.")
+            return False
+        self.env['qbo.sync.log']._qbo_create_from_calls(conn, calls)
+        if conn.state != 'reconnect':
+            conn.last_error = False
+        return True
 
     # ------------------------------------------------------------------ OAuth: state
 
@@ -667,6 +699,11 @@ class QboConnection(models.Model):
             # Already recorded on the connection (by the refresh's own transaction).
             return self._qbo_notification(_("QuickBooks connection failed"), str(exc), 'danger')
         except (QboError, UserError) as exc:
+            if isinstance(exc, QboError) and is_auth_failure(exc):
+                # Refused credentials or rights: only reconnecting helps, so the connection says so now.
+                if self.state != 'reconnect':
+                    self._qbo_mark_reconnect_needed(exc, wipe_tokens=False)
+                return self._qbo_notification(_("Reconnect QuickBooks Online"), self.last_error, 'danger')
             message = self.env['qbo.error.advice']._qbo_describe(exc) if isinstance(exc, QboError) else str(exc)
             self.last_error = message
             _logger.info("QuickBooks connection test failed for company %s: %s", self.company_id.name, exc)

@@ -45,6 +45,7 @@ class QboExporterBill(models.AbstractModel):
     @api.model
     def _qbo_payload(self, binding, move, client):
         connection = binding.connection_id
+        self._qbo_check_currency(move, connection)  # before the vendor: nothing created in the wrong currency
         vendor_id = self._qbo_customer_id(move, connection, client, entity='Vendor')
         return self.env['qbo.mapper.payables']._qbo_prepare_bill_vals(move, connection, vendor_id)
 

@@ -45,6 +45,7 @@ class QboExporterInvoice(models.AbstractModel):
             return
         if move.state != 'posted':
             raise QboBlocked(_("Only posted invoices are sent to QuickBooks."))
+        self._qbo_check_currency(move, connection)
         connection._qbo_check_default_tax()
         self._qbo_export_missing_items(binding, move, client)
         customer_id = self._qbo_customer_id(move, connection, client)
@@ -76,6 +77,7 @@ class QboExporterInvoice(models.AbstractModel):
                                or (binding.intent_operation == 'update' and binding.intent_request_id)):
             return None
         connection = binding.connection_id
+        self._qbo_check_currency(move, connection)
         if not self.env.context.get('qbo_default_tax_checked'):
             connection._qbo_check_default_tax()
         self._qbo_export_missing_items(binding, move, client)
@@ -109,6 +111,17 @@ class QboExporterInvoice(models.AbstractModel):
     # ------------------------------------------------------------------ customer
 
     @api.model
+    def _qbo_check_currency(self, move, connection):
+        """A foreign-currency document needs Multicurrency in QuickBooks: checked before anything is
+        created for it there. A customer created first would be in the home currency, which QuickBooks
+        never changes: turning Multicurrency on afterwards would not help any more."""
+        if move.currency_id != move.company_id.currency_id and not connection.multi_currency:
+            raise QboBlocked(_("This document is in %(currency)s but the QuickBooks company works in %(home)s only: "
+                               "turn on Multicurrency in QuickBooks (Account and settings > Advanced), then Test "
+                               "connection and send it again. Nothing was created in QuickBooks for it.",
+                               currency=move.currency_id.name, home=connection.qbo_home_currency))
+
+    @api.model
     def _qbo_customer_id(self, move, connection, client, entity='Customer'):
         """The QuickBooks id of the document's customer (a bill's vendor, with `entity` 'Vendor'),
         exported before (see `_qbo_dependencies`).
@@ -135,8 +148,11 @@ class QboExporterInvoice(models.AbstractModel):
                 partner_binding.qbo_currency = customer_currency
             if customer_currency and customer_currency != move.currency_id.name:
                 raise QboBlocked(_(
-                    "QuickBooks customers and vendors have a single currency: %(name)s is in %(qbo)s there, this "
-                    "document is in %(odoo)s. Use %(qbo)s for this contact, or a separate contact for %(odoo)s.",
+                    "QuickBooks customers and vendors have a single currency, which QuickBooks never changes: "
+                    "%(name)s is in %(qbo)s there, this document is in %(odoo)s. Use %(qbo)s for %(name)s, or create "
+                    "a separate company contact for its %(odoo)s documents (for example \"%(name)s (%(odoo)s)\", same "
+                    "address) and use that one: the connector creates its own QuickBooks customer or vendor in "
+                    "%(odoo)s.",
                     name=partner.display_name, qbo=customer_currency, odoo=move.currency_id.name))
         return partner_binding.qbo_id
 

@@ -21,6 +21,7 @@ class QboExporterJournalEntry(models.AbstractModel):
 
     @api.model
     def _qbo_payload(self, binding, move, client):
+        self._qbo_check_currency(move, binding.connection_id)
         return self.env['qbo.mapper.ledger']._qbo_prepare_journal_entry_vals(move, binding.connection_id)
 
     @api.model

@@ -144,6 +144,48 @@ class QboMapper(models.AbstractModel):
     # ------------------------------------------------------------------ invoices
 
     @api.model
+    def _qbo_line_description(self, text):
+        """A line description within QuickBooks' 4,000 characters: a longer one is cut at a word and ends
+        with " [...]", so nobody reads a cut word as the text (the chatter says which lines were cut)."""
+        limit = const.LINE_DESCRIPTION_MAX_LENGTH
+        if len(text) <= limit:
+            return text
+        mark = ' [...]'
+        head = text[:limit - len(mark) + 1]
+        cut = head.rstrip()[:-1].rsplit(None, 1)[0] if ' ' in head.strip() else head[:-1]
+        return cut.rstrip() + mark
+
+    @api.model
+    def _qbo_line_text(self, line):
+        """The full description of an invoice line as QuickBooks shows it (its discount said in words)."""
+        description = line.name or ''
+        if line.display_type == 'product' and line.discount:
+            description += _(" (discount %s%%)", format(line.discount, "g"))
+        return description
+
+    @api.model
+    def _qbo_send_notes(self, move, connection):
+        """What QuickBooks holds differently from the Odoo document, for the chatter note of a send:
+        descriptions cut to QuickBooks' length, products sent as the item for unmapped products."""
+        notes = []
+        lines = move.invoice_line_ids
+        cut = lines.filtered(lambda line: len(self._qbo_line_text(line)) > const.LINE_DESCRIPTION_MAX_LENGTH)
+        if cut:
+            limit = format(const.LINE_DESCRIPTION_MAX_LENGTH, ',')
+            starts = ', '.join((line.name or '')[:40] + '...' for line in cut)
+            notes.append(_("Description cut to %(max)s characters (QuickBooks' limit), at a word: %(lines)s.",
+                           max=limit, lines=starts))
+        Mapping = self.env['qbo.mapping']
+        unmapped = lines.filtered(lambda line: line.display_type == 'product').product_id.filtered(
+            lambda product: not Mapping._qbo_find(connection, 'product', product))
+        if unmapped and connection.fallback_item_ref_id:
+            notes.append(_("Sent as the QuickBooks item %(item)s (no item is mapped to them): %(products)s. Map them "
+                           "in %(where)s to send them as their own items.", item=connection.fallback_item_ref_id.name,
+                           products=', '.join(unmapped.mapped('display_name')),
+                           where=connection._qbo_where('mappings')))
+        return notes
+
+    @api.model
     def _qbo_line_item_ref(self, line, connection):
         """Item of an invoice line: the product's mapping, else the connection's unmatched item."""
         item = line.product_id and self.env['qbo.mapping']._qbo_find(connection, 'product', line.product_id)
@@ -172,6 +214,11 @@ class QboMapper(models.AbstractModel):
                                where=connection._qbo_where('mappings')))
         if not code.active:
             raise QboBlocked(_("Blocked: mapping - the QuickBooks tax code %s is inactive or deleted.", code.name))
+        Mapping = self.env['qbo.mapping']
+        mismatch = Mapping._qbo_tax_rate_mismatch(taxes, code)
+        if mismatch:
+            # Never send tax at another rate than Odoo's: the two ledgers' tax reports would disagree.
+            raise QboBlocked(_("Blocked: tax rate - %s", Mapping._qbo_tax_rate_message(taxes, code, mismatch)))
         return code
 
     @api.model
@@ -226,17 +273,14 @@ class QboMapper(models.AbstractModel):
         `booked`: the move's `_qbo_booked_amounts`, when the caller already has them.
         """
         if line.display_type in ('line_section', 'line_note'):
-            return {'DetailType': 'DescriptionOnly',
-                    'Description': (line.name or '')[:const.LINE_DESCRIPTION_MAX_LENGTH],
+            return {'DetailType': 'DescriptionOnly', 'Description': self._qbo_line_description(line.name or ''),
                     'DescriptionLineDetail': {}}
         currency = move.currency_id
         if booked is None:
             booked = self._qbo_booked_amounts(move)
         amount, tax = booked[line]
         qty, unit_price = self._qbo_amounts(amount, line.quantity, currency)
-        description = line.name or ''
-        if line.discount:
-            description += _(" (discount %s%%)", format(line.discount, "g"))
+        description = self._qbo_line_text(line)
         detail = {
             'ItemRef': self._qbo_line_item_ref(line, connection),
             'Qty': qty,
@@ -254,7 +298,7 @@ class QboMapper(models.AbstractModel):
         return {
             'DetailType': 'SalesItemLineDetail',
             'Amount': amount,
-            'Description': description[:const.LINE_DESCRIPTION_MAX_LENGTH],
+            'Description': self._qbo_line_description(description),
             'SalesItemLineDetail': detail,
         }
 

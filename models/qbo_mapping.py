@@ -106,6 +106,9 @@ class QboMapping(models.Model):
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
     health = fields.Selection([('ok', 'OK'), ('broken', 'Missing or inactive in QuickBooks')],
                               compute='_compute_health')
+    rate_warning = fields.Char('Rate check', compute='_compute_rate_warning',
+                               help="A tax mapped to a QuickBooks tax code of another total rate: QuickBooks would "
+                                    "record the tax at its own rates, and documents using it are not sent.")
 
     _mapping_uniq = qbo_compat.Constraint('unique(connection_id, mapping_type, res_id)',
                                           'This Odoo record is already mapped.')
@@ -144,10 +147,57 @@ class QboMapping(models.Model):
         if self.qbo_ref_id and self.qbo_ref_id.entity != self.qbo_entity:
             self.qbo_ref_id = False
 
+    @api.depends('mapping_type', 'tax_id.amount', 'tax_id.amount_type', 'tax_id.children_tax_ids.amount',
+                 'qbo_ref_id.rate')
+    def _compute_rate_warning(self):
+        for mapping in self:
+            mismatch = mapping.mapping_type == 'tax' and mapping.tax_id and mapping.qbo_ref_id and \
+                self._qbo_tax_rate_mismatch(mapping.tax_id, mapping.qbo_ref_id)
+            if mismatch:
+                odoo_rate, qbo_rate = (format(rate, 'g') for rate in mismatch)
+                mapping.rate_warning = _("Odoo %(odoo)s%% ≠ QuickBooks %(qbo)s%%", odoo=odoo_rate, qbo=qbo_rate)
+            else:
+                mapping.rate_warning = False
+
+    @api.onchange('tax_id', 'qbo_ref_id')
+    def _onchange_tax_rate(self):
+        """Warn while the mapping is being made, not at the first invoice."""
+        if self.mapping_type == 'tax' and self.tax_id and self.qbo_ref_id:
+            mismatch = self._qbo_tax_rate_mismatch(self.tax_id, self.qbo_ref_id)
+            if mismatch:
+                return {'warning': {'title': _("Tax rates differ"), 'message': self._qbo_tax_rate_message(
+                    self.tax_id, self.qbo_ref_id, mismatch)}}
+        return None
+
+    @api.model
+    def _qbo_tax_rate_mismatch(self, taxes, code):
+        """(Odoo rate, QuickBooks rate) when the total rate of `taxes` (a group: its children's) differs from
+        the QuickBooks tax code's (the sum of its sales rates), else None. Taxes that are not plain
+        percentages (fixed amounts, division) are not compared."""
+        flat = taxes.flatten_taxes_hierarchy()
+        if not flat or any(tax.amount_type != 'percent' for tax in flat):
+            return None
+        odoo_rate = round(sum(flat.mapped('amount')), 4)
+        qbo_rate = round(code.rate or 0.0, 4)
+        return (odoo_rate, qbo_rate) if abs(odoo_rate - qbo_rate) > 0.0001 else None
+
+    @api.model
+    def _qbo_tax_rate_message(self, taxes, code, mismatch):
+        """What differs and how to fix it, for the mapping row's warning and the blocked document."""
+        connection = code.connection_id
+        odoo_rate, qbo_rate = (format(rate, 'g') for rate in mismatch)
+        return _("The Odoo tax %(tax)s (%(odoo)s%%) is mapped to the QuickBooks tax code %(code)s, whose rates total "
+                 "%(qbo)s%%: QuickBooks would record the tax at its own rates and its sales-tax reports would be "
+                 "wrong. Map %(tax)s to a QuickBooks tax code of %(odoo)s%% (%(where)s), or change the Odoo tax's "
+                 "rate.",
+                 tax=', '.join(taxes.mapped('name')), odoo=odoo_rate, code=code.name, qbo=qbo_rate,
+                 where=connection._qbo_where('mappings'))
+
     @api.depends('qbo_ref_id.active')
     def _compute_health(self):
         for mapping in self:
-            mapping.health = 'ok' if mapping.qbo_ref_id and mapping.qbo_ref_id.active else 'broken'
+            # A new row has nothing chosen yet: no verdict (not a red "missing" before anything is picked).
+            mapping.health = ('ok' if mapping.qbo_ref_id.active else 'broken') if mapping.qbo_ref_id else False
 
     @api.model_create_multi
     def create(self, vals_list):

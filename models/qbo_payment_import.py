@@ -3,6 +3,7 @@ from typing import NamedTuple
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.misc import formatLang
 
 from .. import const
 from ..tools import QboError, QboValidationError
@@ -220,15 +221,16 @@ class QboPaymentImport(models.Model):
                         move_ids=[Command.set([move.id for move, _amount in applications])],
                         booked=self._qbo_booked_vals(obj, applications)))
         for move, amount in changed:
+            money = formatLang(self.env, amount, currency_obj=move.currency_id)  # "$ 1,458.00", not "1458.0"
             if outcome != 'imported':
                 body = _("Payment %(id)s changed in QuickBooks: %(amount)s more applied (negative: taken back), see "
-                         "%(payment)s.", id=self.qbo_id, amount=amount, payment=payment.display_name)
+                         "%(payment)s.", id=self.qbo_id, amount=money, payment=payment.display_name)
             elif vendor:
                 body = _("Bill payment made in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
-                         id=self.qbo_id, amount=amount, payment=payment.display_name)
+                         id=self.qbo_id, amount=money, payment=payment.display_name)
             else:
                 body = _("Payment received in QuickBooks (Id %(id)s): %(amount)s applied, see %(payment)s.",
-                         id=self.qbo_id, amount=amount, payment=payment.display_name)
+                         id=self.qbo_id, amount=money, payment=payment.display_name)
             move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
         return outcome
 

@@ -32,6 +32,9 @@ class QboSyncMixin(models.AbstractModel):
     qbo_sent_name = fields.Char('Name in QuickBooks', compute='_compute_qbo_status',
                                 groups='account.group_account_invoice',
                                 help="The name QuickBooks holds (QuickBooks refuses some characters, e.g. ':').")
+    qbo_reconnect = fields.Boolean('QuickBooks reconnection needed', compute='_compute_qbo_status',
+                                   groups='account.group_account_invoice',
+                                   help="Queued, but nothing goes to QuickBooks until an administrator reconnects.")
 
     @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.error_message',
                  'qbo_binding_ids.next_retry_date', 'qbo_binding_ids.qbo_sent_name')
@@ -48,6 +51,7 @@ class QboSyncMixin(models.AbstractModel):
             record.qbo_url = binding.qbo_url if binding else False
             record.qbo_next_retry = binding.next_retry_date if binding else False
             record.qbo_sent_name = binding.qbo_sent_name if binding else False
+            record.qbo_reconnect = bool(binding and binding.state == 'to_send' and connection.state == 'reconnect')
 
     # ------------------------------------------------------------------ hooks for concrete models
 
@@ -199,6 +203,18 @@ class QboSyncMixin(models.AbstractModel):
         Connection = self.env['qbo.connection']
         failed = bindings.filtered(lambda b: b.state in ('error', 'blocked', 'variance'))
         deferred = bindings.filtered(lambda b: b.state == 'to_send')
+        if deferred and (counts.get('reconnect') or 'reconnect' in deferred.connection_id.mapped('state')):
+            # Refused credentials, a revoked app: waiting is no remedy, say so at once and what to do. The
+            # reason is on the link that met the refusal (the connection was stopped on a cursor of its own).
+            refused = self.env['qbo.binding'].sudo().search(
+                [('connection_id', 'in', deferred.connection_id.ids), ('state', '=', 'to_send'),
+                 ('error_message', '!=', False)], order='write_date desc, id desc', limit=1)
+            connection = deferred.connection_id[:1]
+            reason = (refused.error_message if refused else '') or connection.last_error or \
+                connection._qbo_not_connected_message()
+            return Connection._qbo_notification(_("Reconnect QuickBooks Online"), _(
+                "%(reason)s\n%(count)s record(s) not sent: they stay queued and go once an administrator "
+                "reconnects.", reason=reason, count=len(deferred)), 'danger')
         if len(bindings) == 1 and not (counts.get('unchanged') or counts.get('voided')):
             if failed:
                 return Connection._qbo_notification(_("Not sent to QuickBooks"), failed.error_message or '', 'danger')

@@ -216,7 +216,7 @@ class QboWebhookEvent(models.Model):
             """, connection.id if connection else None, connection.company_id.id if connection else None, key,
                 event['payload_format'], event['realm_id'], entity or event['entity'][:64], event['entity_id'][:64],
                 event['operation'][:32], event['event_time'][:64], event['merged_entity_id'][:64] or None, state,
-                note, now if note else None,
+                note or None, now if note else None,  # None: psycopg2 would store False as the text 'false'
                 self.env.uid, now, self.env.uid, now))
             created += self.env.cr.rowcount
         if created:

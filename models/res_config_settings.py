@@ -219,6 +219,9 @@ class ResConfigSettings(models.TransientModel):
         changed = {key: value.id if isinstance(value, models.BaseModel) else value for key, value in changed.items()}
         if changed:
             conn.write(changed)
+            if {'client_id', 'client_secret', 'environment', 'custom_base_url'} & set(changed) \
+                    and conn.client_id and conn.client_secret:
+                conn._qbo_check_credentials()  # new credentials: checked with Intuit now
         return connection
 
     def _qbo_connection_action(self, method):

@@ -24,3 +24,5 @@ from . import test_qbo_bill_payments_in
 from . import test_qbo_onboarding
 from . import test_qbo_dry_run
 from . import test_qbo_onboarding_tour
+from . import test_qbo_credit_application
+from . import test_qbo_first_hour

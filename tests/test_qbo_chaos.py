@@ -160,31 +160,41 @@ class TestQboChaos(QboTestCommon):
         """Run `step` in a savepoint rolled back afterwards (always, or only when it raises `only_on`).
 
         A token refresh commits on a cursor of its own: no rollback of the step's transaction ever loses
-        it. In tests that cursor shares the test's transaction, so the tokens are kept by hand.
+        it. In tests that cursor shares the test's transaction, so the tokens are kept by hand - read and
+        written back in SQL, below the ORM's caches (a cache of the refresh's cursor or of this one must
+        not decide what is kept).
         """
-        tokens = self.env['qbo.token'].sudo().search([('connection_id', '=', self.connection.id)])
-        fields_kept = ['access_token', 'refresh_token', 'access_token_expiry']
         savepoint = self.env.cr.savepoint()
         try:
             step()
         except Exception as exc:
             if only_on is not None and not isinstance(exc, only_on):
                 raise
-            kept = tokens.exists().read(fields_kept, load=None)
+            kept = self._token_rows()
             savepoint.close(rollback=True)
-            self._restore_tokens(tokens, kept)
+            self._restore_tokens(kept)
             raise
         if only_on is not None:
             savepoint.close(rollback=False)
             return
-        kept = tokens.exists().read(fields_kept, load=None)
+        kept = self._token_rows()
         savepoint.close(rollback=True)  # the worker dies before Odoo commits
-        self._restore_tokens(tokens, kept)
+        self._restore_tokens(kept)
 
-    def _restore_tokens(self, tokens, kept):
+    def _token_rows(self):
+        """The connection's token rows as the database holds them now."""
+        self.env.flush_all()
+        self.env.cr.execute("SELECT id, access_token, refresh_token, access_token_expiry, refresh_token_expiry "
+                            "FROM qbo_token "
+                            "WHERE connection_id = %s", [self.connection.id])
+        return self.env.cr.fetchall()
+
+    def _restore_tokens(self, kept):
+        for token_id, access_token, refresh_token, expiry, refresh_expiry in kept:
+            self.env.cr.execute("UPDATE qbo_token SET access_token = %s, refresh_token = %s, access_token_expiry = %s, "
+                                "refresh_token_expiry = %s WHERE id = %s",
+                                [access_token, refresh_token, expiry, refresh_expiry, token_id])
         self.env.invalidate_all()
-        for values in kept:
-            tokens.browse(values.pop('id')).exists().write(values)
 
     def _user_action(self, action, rng):
         if action == 'post':

@@ -237,13 +237,14 @@ class TestQboExport(QboTestCommon):
         self.assertIn('21', self._binding(third).error_message)
 
     def test_missing_tax_mapping_blocks_then_resumes(self):
-        unmapped = self.env['account.tax'].create({'name': 'TX 6.25%', 'amount': 6.25, 'type_tax_use': 'sale',
+        # (9.1 %: the rate of the code it is mapped to below, which a mapping must agree with.)
+        unmapped = self.env['account.tax'].create({'name': 'TX 9.1%', 'amount': 9.1, 'type_tax_use': 'sale',
                                                    'company_id': self.company.id})
         move = self._invoice(taxes=unmapped)
         move.action_qbo_send()
         binding = self._binding(move)
         self.assertEqual(binding.state, 'blocked')
-        self.assertIn('TX 6.25%', binding.error_message)
+        self.assertIn('TX 9.1%', binding.error_message)
         tucson = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'TaxCode'),
                                              ('qbo_id', '=', '3')])
         self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'tax',

@@ -106,6 +106,7 @@ class TestQboWebhook(QboPaymentsCommon):
         self.assertEqual(events.filtered(lambda e: e.state == 'pending').mapped('entity'), ['Payment'])
         self.assertEqual(events.filtered(lambda e: e.state == 'pending').payload_format, 'legacy')
         self.assertEqual(len(events.filtered(lambda e: e.state == 'ignored')), 3)
+        self.assertFalse(events.filtered(lambda e: e.state == 'pending').note, "an empty Note, not 'false'")
         self.env['qbo.connection']._cron_qbo_change_feed()
         self.assertIn(invoice.payment_state, ('paid', 'in_payment'))
 

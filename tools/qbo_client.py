@@ -294,6 +294,23 @@ class QboOAuthClient:
         return self._token_request('token_refresh', {
             'grant_type': 'refresh_token', 'refresh_token': refresh_token})
 
+    def check_credentials(self):
+        """Ask Intuit's token endpoint whether it accepts this Client ID / Client Secret, without a grant.
+
+        A refresh with a token that cannot exist: Intuit authenticates the client first, so wrong
+        credentials answer invalid_client, right ones invalid_grant (the token). Nothing is issued
+        or revoked.
+
+        :raise QboOAuthError: invalid_client (refused credentials) or another token-endpoint error
+        :raise QboConnectionError: the endpoint could not be reached
+        """
+        try:
+            self._post('credentials_check', self.endpoints['token'],
+                       data={'grant_type': 'refresh_token', 'refresh_token': 'odoo-credentials-check'})
+        except QboOAuthError as exc:
+            if exc.code != 'invalid_grant':
+                raise
+
     def revoke(self, token):
         """Revoke a refresh (or access) token: the app is disconnected from the company."""
         self._post('token_revoke', self.endpoints['revoke'], data=json.dumps({'token': token}),

@@ -661,6 +661,17 @@ def build_payment(ctx, body, existing=None):
             links.append({'TxnId': tid, 'TxnType': ttype})
             applied[(ttype, tid)] = applied.get((ttype, tid), ZERO) + amount
         lines.append({'Amount': util.num(amount), 'LinkedTxn': links})
+    own_id = (existing or {}).get('Id')
+    for (ttype, tid), amount in applied.items():
+        # QuickBooks applies at most what a document has open (an invoice's Balance, a credit memo's
+        # RemainingCredit); what this payment applied before counts as open when it is updated.
+        target = ctx.lookup(ttype, tid)
+        field = 'RemainingCredit' if ttype == 'CreditMemo' else 'Balance'
+        available = util.D(target.get(field, target.get('Balance', 0)) or 0) + \
+            util.D(((target.get('_applied') or {}).get(own_id)) or 0)
+        if amount > available:
+            raise errors.business('The amount applied to %s %s (%s) is more than its open amount (%s).'
+                                  % (ttype, target.get('DocNumber') or tid, util.num(amount), util.num(available)))
     applied_total = sum((a for (t, _), a in applied.items() if t == 'Invoice'), ZERO) - \
         sum((a for (t, _), a in applied.items() if t == 'CreditMemo'), ZERO)
     if applied_total > total:
