@@ -33,6 +33,7 @@ ENTITIES = {
     'CreditMemo': {'kind': 'txn', 'seq': 'txn', 'label': 'CreditMemo'},
     'SalesReceipt': {'kind': 'txn', 'seq': 'txn', 'label': 'SalesReceipt'},
     'Payment': {'kind': 'txn', 'seq': 'txn', 'label': 'Payment'},
+    'TimeActivity': {'kind': 'txn', 'seq': 'txn', 'label': 'TimeActivity'},  # time_tracking.py
     'CompanyInfo': {'kind': 'single', 'seq': None, 'label': 'CompanyInfo'},
     'Preferences': {'kind': 'single', 'seq': None, 'label': 'Preferences'},
 }
