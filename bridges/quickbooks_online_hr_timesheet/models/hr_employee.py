@@ -9,7 +9,8 @@ class HrEmployee(models.Model):
     _inherit = ['hr.employee', 'qbo.sync.mixin']
 
     qbo_employee_ref_id = fields.Many2one(
-        'qbo.ref', 'QuickBooks employee', compute='_compute_qbo_employee_ref_id', inverse='_inverse_qbo_employee_ref_id',
+        'qbo.ref', 'QuickBooks employee', compute='_compute_qbo_employee_ref_id',
+        inverse='_inverse_qbo_employee_ref_id',
         domain="[('entity', '=', 'Employee')]", groups='account.group_account_invoice',
         help="The QuickBooks employee this employee's time is recorded for (imported from QuickBooks). Empty: "
              "not linked yet; 'Send to QuickBooks' creates it there.")

@@ -4,7 +4,6 @@ from odoo import _, api, models
 
 from odoo.addons.quickbooks_online import const
 from odoo.addons.quickbooks_online.models.qbo_binding import QboBlocked
-from odoo.addons.quickbooks_online.models.qbo_mapper import qbo_clean_name
 from odoo.addons.quickbooks_online.tools import QboValidationError
 from odoo.addons.quickbooks_online.tools.qbo_client import qbo_quote
 

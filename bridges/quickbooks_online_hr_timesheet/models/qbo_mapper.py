@@ -89,8 +89,8 @@ class QboMapperTimesheet(models.AbstractModel):
         ref = product and self.env['qbo.mapping']._qbo_find(connection, 'product', product)
         ref = ref or connection.timesheet_item_ref_id
         if not ref:
-            raise QboBlocked(_("Blocked: mapping - map the product %(product)s to a QuickBooks Service item, or set the "
-                               "'Service item for timesheets' (Settings > QuickBooks Online).",
+            raise QboBlocked(_("Blocked: mapping - map the product %(product)s to a QuickBooks Service item, or set "
+                               "the 'Service item for timesheets' (Settings > QuickBooks Online).",
                                product=product.display_name if product else _("(none)")))
         item_type = (ref.data or {}).get('Type')
         if item_type and item_type != 'Service':

@@ -22,7 +22,8 @@ class TestQboTimesheetTour(QboTestCommon):
         line = self.env['account.analytic.line'].sudo().create({
             'project_id': project.id, 'employee_id': employee.id, 'date': date.today(), 'unit_amount': 2.5,
             'name': 'Tour work'})
-        self.start_tour(f'/odoo/action-hr_timesheet.act_hr_timesheet_line/{line.id}', 'qbo_timesheet_send', login='qbo_admin')
+        url = f'/odoo/action-hr_timesheet.act_hr_timesheet_line/{line.id}'
+        self.start_tour(url, 'qbo_timesheet_send', login='qbo_admin')
         binding = line._qbo_binding(connection)
         self.assertEqual(binding.state, 'sent', binding.error_message)
         activity = self.qbo_read(self.realm, 'TimeActivity', binding.qbo_id)

@@ -9,7 +9,7 @@ registry.category("web_tour.tours").add("qbo_timesheet_send", {
     steps: () => [
         {
             content: "The line is not in QuickBooks yet: send it",
-            trigger: ".o_form_view header button[name=action_qbo_send]",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_qbo_send]",
             run: "click",
         },
         {
@@ -18,7 +18,7 @@ registry.category("web_tour.tours").add("qbo_timesheet_send", {
         },
         {
             content: "and the Send button is gone",
-            trigger: ".o_form_view header:not(:has(button[name=action_qbo_send]))",
+            trigger: ".o_form_view .o_form_statusbar:not(:has(button[name=action_qbo_send]))",
         },
     ],
 });
