@@ -19,6 +19,7 @@
         'views/res_config_settings_views.xml',
         'views/account_move_views.xml',
         'views/res_partner_views.xml',
+        'views/account_journal_views.xml',
         'views/qbo_templates.xml',
         'views/qbo_payment_views.xml',
     ],

@@ -103,6 +103,20 @@ ITEM_NAME_MAX_LENGTH = 100
 CUSTOMER_MEMO_MAX_LENGTH = 1000
 PRIVATE_NOTE_MAX_LENGTH = 4000
 LINE_DESCRIPTION_MAX_LENGTH = 4000
+# Vendor.AcctNum (the partner's reference) and the default vendor DisplayName suffix of a partner that is
+# also a customer (QuickBooks names are unique across customers, vendors and employees).
+VENDOR_ACCT_NUM_MAX_LENGTH = 100
+VENDOR_NAME_SUFFIX_DEFAULT = ' (Vendor)'
+# Attachables (Intuit's attachment guide): the content types QuickBooks takes, their size limit, name length.
+ATTACHMENT_CONTENT_TYPES = {
+    'application/pdf', 'image/gif', 'image/jpeg', 'image/jpg', 'image/png', 'image/tiff', 'text/plain', 'text/csv',
+    'text/rtf', 'application/rtf', 'text/xml', 'application/xml', 'application/msword', 'application/vnd.ms-excel',
+    'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+    'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    'application/vnd.oasis.opendocument.spreadsheet', 'application/postscript', 'application/vnd.apple.pages',
+}
+ATTACHMENT_MAX_BYTES = 100 * 1024 * 1024
+FILE_NAME_MAX_LENGTH = 1000
 # Decimals of a line UnitPrice and of an ExchangeRate sent to QuickBooks.
 UNIT_PRICE_DIGITS = 7
 EXCHANGE_RATE_DIGITS = 6

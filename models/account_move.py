@@ -3,13 +3,18 @@ import logging
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .qbo_mapper_payables import ENTITY_BY_BILL_TYPE
+
 _logger = logging.getLogger(__name__)
 
-ENTITY_BY_MOVE_TYPE = {'out_invoice': 'Invoice', 'out_refund': 'CreditMemo'}
+# What each kind of Odoo document becomes in QuickBooks.
+ENTITY_BY_INVOICE_TYPE = {'out_invoice': 'Invoice', 'out_refund': 'CreditMemo'}
+ENTITY_BY_MOVE_TYPE = dict(ENTITY_BY_INVOICE_TYPE, **ENTITY_BY_BILL_TYPE)
 
 
 class AccountMove(models.Model):
-    """Posted customer invoices export as QuickBooks Invoices, credit notes as CreditMemos."""
+    """Posted customer invoices export as QuickBooks Invoices, credit notes as CreditMemos; vendor bills
+    as Bills, vendor refunds as VendorCredits (their exporter is chosen by entity: see qbo.exporter)."""
     _name = 'account.move'
     _inherit = ['account.move', 'qbo.sync.mixin']
 
@@ -35,15 +40,32 @@ class AccountMove(models.Model):
             move.qbo_variance = binding.state == 'variance' and _(
                 "QuickBooks total %(qbo)s (tax %(qtax)s) vs Odoo %(odoo)s (tax %(otax)s)",
                 qbo=binding.qbo_total, qtax=binding.qbo_tax, odoo=binding.odoo_total, otax=binding.odoo_tax) or False
-            move.qbo_show_button = bool(move.move_type in ENTITY_BY_MOVE_TYPE and connection
+            move.qbo_show_button = bool(move._qbo_sends() and connection
                                         and connection.state == 'connected' and move.state == 'posted')
 
     def _qbo_entity(self):
-        return ENTITY_BY_MOVE_TYPE[self.move_type]
+        return ENTITY_BY_MOVE_TYPE.get(self.move_type, 'JournalEntry')
+
+    def _qbo_sends(self):
+        """Whether the connector sends this move: invoices, credit notes, vendor bills and refunds, and the
+        miscellaneous entries of journals set to 'Send posted entries to QuickBooks' - not the entries
+        Odoo makes for payments, bank statement lines, cash-basis taxes or exchange differences (their
+        documents are sent, or QuickBooks makes its own)."""
+        self.ensure_one()
+        if self.move_type in ENTITY_BY_MOVE_TYPE:
+            return True
+        if self.move_type != 'entry' or not self.journal_id.qbo_send_entries:
+            return False
+        if self.origin_payment_id or self.statement_line_id or self.tax_cash_basis_origin_move_id:
+            return False
+        exchange = self.env['account.full.reconcile'].sudo().search_count([('exchange_move_id', '=', self.id)], limit=1)
+        return not exchange and not self.env['account.partial.reconcile'].sudo().search_count(
+            [('exchange_move_id', '=', self.id)], limit=1)
 
     def _qbo_check_exportable(self):
-        if self.move_type not in ENTITY_BY_MOVE_TYPE:
-            raise UserError(_("%s is not a customer invoice or credit note.", self.display_name))
+        if not self._qbo_sends():
+            raise UserError(_("%s is not an invoice, credit note, vendor bill or vendor refund, nor an entry of a "
+                              "journal that sends its entries to QuickBooks.", self.display_name))
         if self.state != 'posted' and not self._qbo_binding():
             raise UserError(_("Post %s before sending it to QuickBooks.", self.display_name))
 
@@ -51,8 +73,7 @@ class AccountMove(models.Model):
 
     def _post(self, soft=True):
         posted = super()._post(soft)
-        candidates = posted.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE)
-        exporter = self.env['qbo.exporter.invoice']
+        candidates = posted.filtered(lambda m: m._qbo_sends())
         for move in candidates:
             binding = move._qbo_binding()
             if binding and binding.state in ('sent', 'variance', 'error', 'blocked'):
@@ -60,10 +81,10 @@ class AccountMove(models.Model):
             elif binding and binding.state in ('voided', 'deleted_in_qbo'):
                 # Re-posted after a cancel (voided there) or a deletion in QuickBooks: the old document
                 # is gone for good (a void cannot be undone), so this posting is a new one.
-                exporter._qbo_mark_resend_as_new(binding, move)
+                binding._qbo_exporter(move)._qbo_mark_resend_as_new(binding, move)
             elif not binding:
                 connection = move._qbo_connection()
-                if (connection and connection.state == 'connected' and connection.auto_send
+                if (connection and connection.state == 'connected'
                         and connection._qbo_auto_send_applies(move)):
                     # Queued now, sent by the scheduler at this company's next run ("Export every").
                     self.env['qbo.binding']._qbo_get_or_create(connection, move, move._qbo_entity())
@@ -74,7 +95,7 @@ class AccountMove(models.Model):
         # Cancelled in Odoo -> voided in QuickBooks (queued; the export sees state 'cancel'). Queued
         # whatever the link holds: after an unknown create the export looks the document up first and
         # voids what it finds; a document that never reached QuickBooks is closed without a request.
-        for move in self.filtered(lambda m: m.move_type in ENTITY_BY_MOVE_TYPE):
+        for move in self.filtered(lambda m: m._qbo_sends()):
             binding = move._qbo_recover_binding()
             if binding and binding.state not in ('voided', 'deleted_in_qbo'):
                 binding._qbo_mark_to_send()
@@ -89,7 +110,7 @@ class AccountMove(models.Model):
         Voided (or Deleted in QuickBooks) the Odoo document can be deleted.
         """
         for move in self:
-            if move.move_type in ENTITY_BY_MOVE_TYPE:
+            if move._qbo_sends():
                 move._qbo_recover_binding()  # a send whose request died may have reached QuickBooks
             for binding in move.sudo().qbo_binding_ids:
                 if binding.state in ('voided', 'deleted_in_qbo'):
@@ -125,19 +146,33 @@ class AccountMove(models.Model):
         return self.env['qbo.exporter.invoice']
 
     def _qbo_dependencies(self, binding):
-        """The customer goes first, as a binding of its own (created in the document's currency if foreign)."""
+        """The customer (a bill's vendor, and the customers its lines are rebilled to) goes first, as a
+        binding of its own (created in the document's currency if foreign)."""
         self.ensure_one()
         if self.state != 'posted':
             return []
         connection = binding.connection_id
-        partner_binding = self.env['qbo.binding']._qbo_get_or_create(
-            connection, self.commercial_partner_id, 'Customer')
-        if partner_binding.qbo_id and partner_binding.state != 'to_send':
-            return []
-        if partner_binding.state in ('error', 'blocked'):
-            partner_binding.write({'state': 'to_send', 'next_retry_date': False})
+        Binding = self.env['qbo.binding']
         foreign = self.currency_id != self.company_id.currency_id and connection.multi_currency
-        return [(partner_binding, {'qbo_currency_id': self.currency_id.id} if foreign else {})]
+        if self.move_type in ENTITY_BY_BILL_TYPE:
+            parties = [(self.commercial_partner_id, 'Vendor', foreign)]
+            parties += [(partner, 'Customer', False)
+                        for partner in self.env['qbo.mapper.payables']._qbo_rebilled_partners(self)]
+        elif self.move_type == 'entry':
+            parties = [(partner, entity, foreign)
+                       for partner, entity in self.env['qbo.mapper.ledger']._qbo_party_partners(self)]
+        else:
+            parties = [(self.commercial_partner_id, 'Customer', foreign)]
+        dependencies = []
+        for partner, entity, in_document_currency in parties:
+            partner_binding = Binding._qbo_get_or_create(connection, partner, entity)
+            if partner_binding.qbo_id and partner_binding.state != 'to_send':
+                continue
+            if partner_binding.state in ('error', 'blocked'):
+                partner_binding.write({'state': 'to_send', 'next_retry_date': False})
+            dependencies.append((partner_binding, {'qbo_currency_id': self.currency_id.id}
+                                 if in_document_currency else {}))
+        return dependencies
 
     def _qbo_after_process(self, binding, outcome):
         self._qbo_after_process_many([(self, binding, outcome)])
@@ -160,9 +195,8 @@ class AccountMove(models.Model):
 
     def action_qbo_send_as_new(self):
         """After a deletion in QuickBooks: forget the old Id and create the document again."""
-        exporter = self.env['qbo.exporter.invoice']
         for move in self:
             binding = move._qbo_binding()
             if binding and binding.state == 'deleted_in_qbo':
-                exporter._qbo_mark_resend_as_new(binding, move)
+                binding._qbo_exporter(move)._qbo_mark_resend_as_new(binding, move)
         return self.action_qbo_send()

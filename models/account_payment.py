@@ -27,7 +27,8 @@ class AccountPayment(models.Model):
     _inherit = ['account.payment', 'qbo.sync.mixin']
 
     def _qbo_entity(self):
-        return 'Payment'
+        """A customer payment is a QuickBooks Payment, a vendor payment a BillPayment."""
+        return 'BillPayment' if self.payment_type == 'outbound' and self.partner_type == 'supplier' else 'Payment'
 
     @api.model
     def _qbo_synced_fields(self):
@@ -66,23 +67,24 @@ class AccountPayment(models.Model):
                                                                      ('payment_export', '=', True)]):
             linked = Binding.search([('connection_id', '=', connection.id),
                                      ('res_model', '=', 'account.payment')]).mapped('res_id')
-            domain = [('company_id', '=', connection.company_id.id), ('payment_type', '=', 'inbound'),
-                      ('partner_type', '=', 'customer'), ('state', 'in', ('in_process', 'paid')),
+            domain = [('company_id', '=', connection.company_id.id), ('state', 'in', ('in_process', 'paid')),
+                      '|', '&', ('payment_type', '=', 'inbound'), ('partner_type', '=', 'customer'),
+                      '&', ('payment_type', '=', 'outbound'), ('partner_type', '=', 'supplier'),
                       ('id', 'not in', linked + self._qbo_imported_ids(connection))]
             if connection.payment_export_since:
                 domain.append(('create_date', '>=', connection.payment_export_since))
             for payment in self.sudo().search(domain, limit=limit):
-                if payment._qbo_invoice_applications(connection):
-                    Binding._qbo_get_or_create(connection, payment, 'Payment')
+                if payment._qbo_document_applications(connection):
+                    Binding._qbo_get_or_create(connection, payment, payment._qbo_entity())
             # Blocked for want of an invoice QuickBooks has (e.g. reset to draft, posted, then reconciled
             # again): a reconciliation is no edit of the payment, so it is looked at here.
             for binding in Binding.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'),
                                            ('state', '=', 'blocked')], limit=limit):
                 payment = binding._qbo_record()
                 if payment and payment.state in ('in_process', 'paid') and \
-                        payment._qbo_invoice_applications(connection):
+                        payment._qbo_document_applications(connection):
                     binding._qbo_mark_to_send()
-            todo |= Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Payment'),
+            todo |= Binding.search([('connection_id', '=', connection.id), ('entity', 'in', ('Payment', 'BillPayment')),
                                     ('res_model', '=', 'account.payment')] + Binding._qbo_pending_domain())
         return todo._qbo_process(with_commit=True) if todo else {}
 
@@ -104,6 +106,26 @@ class AccountPayment(models.Model):
         if connection.payment_export_since and payment.create_date < connection.payment_export_since:
             return False
         return payment.id not in self._qbo_imported_ids(connection)
+
+    def _qbo_document_applications(self, connection):
+        """What this payment pays in QuickBooks: its invoices (a customer payment) or bills (a vendor payment)."""
+        self.ensure_one()
+        if self._qbo_entity() == 'BillPayment':
+            return self._qbo_bill_applications(connection)
+        return self._qbo_invoice_applications(connection)
+
+    def _qbo_bill_applications(self, connection):
+        """[(bill binding, amount in the payment's currency)] for the bills QuickBooks has that this vendor
+        payment is reconciled with (its payable journal item against theirs)."""
+        self.ensure_one()
+        applications = []
+        payable = self.move_id.line_ids.filtered(lambda line: line.account_id.account_type == 'liability_payable')
+        for partial in payable.matched_credit_ids:
+            bill = partial.credit_move_id.move_id
+            binding = bill._qbo_binding(connection) if bill.move_type == 'in_invoice' else None
+            if binding and binding.qbo_id and binding.state in ('sent', 'variance'):
+                applications.append((binding, partial.debit_amount_currency))
+        return applications
 
     def _qbo_invoice_applications(self, connection):
         """[(invoice binding, amount in the payment's currency)] for invoices QuickBooks has.
@@ -288,7 +310,7 @@ class AccountPayment(models.Model):
 
     def _qbo_after_process(self, binding, outcome):
         if outcome == 'sent':
-            body = _("Sent to QuickBooks as Payment %s.", binding.qbo_id)
+            body = _("Sent to QuickBooks as %(entity)s %(id)s.", entity=binding.entity, id=binding.qbo_id)
         else:
             body = _("Not sent to QuickBooks: %s", binding.error_message)
         self.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')

@@ -1,7 +1,8 @@
 from odoo import api, fields, models
 
 from .. import const
-from .account_move import ENTITY_BY_MOVE_TYPE
+from .account_move import ENTITY_BY_INVOICE_TYPE, ENTITY_BY_MOVE_TYPE
+from .qbo_mapper_payables import ENTITY_BY_BILL_TYPE
 
 
 class QboConnectionAutoSend(models.Model):
@@ -25,11 +26,21 @@ class QboConnectionAutoSend(models.Model):
             self.sudo().export_from_date = fields.Date.context_today(self)
         return self.export_from_date
 
-    def _qbo_auto_send_applies(self, move):
-        """Whether posting `move` queues it by itself (auto-send on, dated from the cut-off)."""
+    def _qbo_auto_send_move_types(self):
+        """The kinds of documents sent by themselves: invoices and credit notes with 'Send posted invoices
+        automatically', vendor bills and refunds with 'Send posted vendor bills automatically'."""
         self.ensure_one()
+        return ([*ENTITY_BY_INVOICE_TYPE] if self.auto_send else []) + \
+            ([*ENTITY_BY_BILL_TYPE] if self.auto_send_bills else [])
+
+    def _qbo_auto_send_applies(self, move):
+        """Whether posting `move` queues it by itself (auto-send on for its kind, dated from the cut-off)."""
+        self.ensure_one()
+        if move.move_type == 'entry':
+            return move._qbo_sends()  # the journal's own option ('Send posted entries to QuickBooks')
         date = move.invoice_date or move.date
-        return bool(date) and date >= self._qbo_export_from_date()
+        return move.move_type in self._qbo_auto_send_move_types() and bool(date) \
+            and date >= self._qbo_export_from_date()
 
     def _qbo_enqueue_auto_send(self, limit=const.AUTO_SEND_BATCH_SIZE):
         """Queue this connection's posted documents dated from the cut-off that have no link yet.
@@ -45,7 +56,7 @@ class QboConnectionAutoSend(models.Model):
         linked = Binding._search([('connection_id', '=', self.id), ('res_model', '=', 'account.move')])
         moves = self.env['account.move'].sudo().search([
             ('company_id', '=', self.company_id.id), ('state', '=', 'posted'),
-            ('move_type', 'in', list(ENTITY_BY_MOVE_TYPE)),
+            ('move_type', 'in', self._qbo_auto_send_move_types()),
             ('invoice_date', '>=', self._qbo_export_from_date()),
             ('id', 'not in', linked.subselect('res_id')),
         ], limit=limit, order='invoice_date, id')

@@ -119,11 +119,16 @@ class QboBinding(models.Model):
     qbo_url = fields.Char('Open in QuickBooks', compute='_compute_qbo_url')
     # The lease of the run exporting this binding (see `_qbo_claim`): committed rows, not session locks,
     # so that nothing outlives a killed worker (the lease expires) and a transaction pooler is fine.
+    qbo_attachable_id = fields.Char('QuickBooks attachment', copy=False,
+                                    help="Id of the Attachable holding the document's file in QuickBooks "
+                                         "('refused': a file QuickBooks does not take).")
     lease_owner = fields.Char(copy=False, readonly=True)
     lease_until = fields.Datetime(copy=False, readonly=True)
 
-    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id)',
-                                         'A record is linked at most once per QuickBooks connection.')
+    # One link per record and QuickBooks entity: a partner who is both a customer and a vendor has two
+    # (a Customer and a Vendor: two objects in QuickBooks' one name list).
+    _record_uniq = qbo_compat.Constraint('unique(connection_id, res_model, res_id, entity)',
+                                         'A record is linked at most once per QuickBooks connection and entity.')
     _qbo_object_uniq = qbo_compat.Constraint('unique(connection_id, entity, qbo_id)',
                                              'A QuickBooks object is linked to at most one Odoo record.')
 
@@ -162,12 +167,20 @@ class QboBinding(models.Model):
                 if binding.connection_id.environment == 'custom':
                     url = f"{app}/#{binding.entity.lower()}-{binding.qbo_id}"
                 else:
-                    page = {'Customer': 'customerdetail?nameId=', 'Invoice': 'invoice?txnId=',
-                            'CreditMemo': 'creditmemo?txnId=', 'Item': 'items?itemId='}.get(binding.entity, '')
+                    exporter = self.env['qbo.exporter']._qbo_declarations().get(binding.entity)
+                    page = (exporter._qbo_app_pages if exporter is not None else {}).get(binding.entity, '')
                     url = f"{app}/{page}{binding.qbo_id}"
             binding.qbo_url = url
 
     # ------------------------------------------------------------------ helpers
+
+    def _qbo_exporter(self, record):
+        """The exporter declared for this binding's entity (see qbo.exporter), else the record's own.
+
+        By entity, not by record: one partner is sent as a Customer and as a Vendor by two exporters.
+        """
+        exporter = self.env['qbo.exporter']._qbo_declarations().get(self[:1].entity)
+        return exporter if exporter is not None else record._qbo_exporter()
 
     def _qbo_record(self):
         self.ensure_one()
@@ -199,10 +212,11 @@ class QboBinding(models.Model):
         whole prefetched set at once (an invoice batch's customers: one query, not one per invoice).
         """
         if 'qbo_binding_ids' in record._fields:
-            binding = record.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id.id == connection.id)[:1]
+            binding = record.sudo().qbo_binding_ids.filtered(
+                lambda b: b.connection_id.id == connection.id and b.entity == entity)[:1]
         else:
             binding = self.sudo().search([('connection_id', '=', connection.id), ('res_model', '=', record._name),
-                                          ('res_id', '=', record.id)], limit=1)
+                                          ('res_id', '=', record.id), ('entity', '=', entity)], limit=1)
         if not binding:
             try:
                 with self.env.cr.savepoint():
@@ -681,7 +695,7 @@ class QboBinding(models.Model):
         exporter = None
         first = next((record for record in records.values() if record), None)
         try:
-            exporter = first._qbo_exporter() if first else None
+            exporter = group[0][0]._qbo_exporter(first) if first else None
             if exporter is not None:
                 shared = exporter._qbo_batch_context(connection)
         except Exception:  # noqa: BLE001 - no shared context: each item checks (and fails) on its own
@@ -698,7 +712,7 @@ class QboBinding(models.Model):
                 results.append('skipped')
                 continue
             try:
-                exporter = record._qbo_exporter().with_context(**shared, **context)
+                exporter = binding._qbo_exporter(record).with_context(**shared, **context)
                 # Preparing may write (the customer's binding, items); a failure undoes only its own.
                 with self.env.cr.savepoint():
                     item = exporter._qbo_batch_item(binding.with_context(qbo_committing=False, **context), record,
@@ -754,6 +768,7 @@ class QboBinding(models.Model):
                     try:
                         with self.env.cr.savepoint():
                             exporter._qbo_batch_apply(binding, record, response[entity])
+                        exporter._qbo_after_write(binding, record, client)
                         outcome, vals = 'sent', binding._qbo_success_vals()
                     except Exception as exc:  # noqa: BLE001 - recorded on the item's binding
                         outcome, vals = binding._qbo_outcome_of(exc, connection)
@@ -834,7 +849,9 @@ class QboBinding(models.Model):
             if issues:
                 raise QboBlocked('\n'.join(issues))
             client = self._qbo_client(connection, calls)
-            record._qbo_exporter()._qbo_export(self, record, client)
+            exporter = self._qbo_exporter(record)
+            exporter._qbo_export(self, record, client)
+            exporter._qbo_after_write(self, record, client)
             if savepoint:
                 savepoint.close(rollback=False)
             outcome, vals = 'sent', self._qbo_success_vals()

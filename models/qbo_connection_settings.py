@@ -17,6 +17,23 @@ class QboConnectionSettings(models.Model):
     auto_send = fields.Boolean(
         'Send posted invoices automatically',
         help="The scheduler sends this company's posted customer invoices and credit notes to QuickBooks.")
+    auto_send_bills = fields.Boolean(
+        'Send posted vendor bills automatically',
+        help="The scheduler sends this company's posted vendor bills and refunds to QuickBooks (as Bills and "
+             "Vendor Credits), with their vendors.")
+    vendor_name_suffix = fields.Char(
+        'Vendor name suffix', default=const.VENDOR_NAME_SUFFIX_DEFAULT,
+        help="QuickBooks names are unique across customers, vendors and employees: a contact that is also a "
+             "customer is sent as the vendor '<name><suffix>' (e.g. 'Acme (Vendor)'); a contact that is only a "
+             "supplier keeps its name. Used too when another QuickBooks customer, vendor or employee has the name.")
+    ap_account_ref_id = fields.Many2one(
+        'qbo.ref', 'Default A/P account', domain="[('connection_id', '=', id), ('entity', '=', 'Account')]",
+        help="QuickBooks Accounts Payable account of bills whose Odoo payable account is not mapped (an 'Account' "
+             "mapping). Proposed by the import (QuickBooks' own A/P account).")
+    send_attachments = fields.Boolean(
+        'Attach documents in QuickBooks',
+        help="Attach each sent invoice's PDF and each sent bill's main attachment (the vendor's scan) to its "
+             "QuickBooks document, once (PDF, images, office and text files up to 100 MB).")
     export_interval = fields.Integer(
         'Export every (minutes)', default=const.EXPORT_INTERVAL_DEFAULT_MINUTES,
         help="How often the scheduler looks for posted invoices to send (at least every %s minutes)."
@@ -42,9 +59,9 @@ class QboConnectionSettings(models.Model):
 
     def write(self, vals):
         res = super().write(vals)
-        if {'auto_send', 'export_interval'} & set(vals):
+        if {'auto_send', 'auto_send_bills', 'export_interval'} & set(vals):
             # A new interval takes effect from now, not after the previous (maybe long) one.
-            for connection in self.filtered('auto_send'):
+            for connection in self.filtered(lambda c: c.auto_send or c.auto_send_bills):
                 connection.next_auto_export = fields.Datetime.now() + timedelta(minutes=connection.export_interval)
             self._qbo_schedule_scheduler()
         return res
@@ -56,7 +73,8 @@ class QboConnectionSettings(models.Model):
         fails ("This cron task is currently being executed"), which made saving the settings fail.
         """
         cron = self.env.ref('quickbooks_online.ir_cron_qbo_export', raise_if_not_found=False)
-        due = self.sudo().search([('auto_send', '=', True), ('state', '=', 'connected'),
+        due = self.sudo().search(['|', ('auto_send', '=', True), ('auto_send_bills', '=', True),
+                                  ('state', '=', 'connected'),
                                   ('next_auto_export', '!=', False)]).mapped('next_auto_export')
         if cron and due:
             cron.sudo()._trigger(at=min(due))
@@ -67,7 +85,8 @@ class QboConnectionSettings(models.Model):
         :return: qbo.connection records (sudo) to queue posted invoices for
         """
         now = fields.Datetime.now()
-        due = self.sudo().search([('auto_send', '=', True), ('state', '=', 'connected'),
+        due = self.sudo().search(['|', ('auto_send', '=', True), ('auto_send_bills', '=', True),
+                                  ('state', '=', 'connected'),
                                   '|', ('next_auto_export', '=', False), ('next_auto_export', '<=', now)])
         for connection in due:
             connection.next_auto_export = now + timedelta(minutes=connection.export_interval)

@@ -21,6 +21,8 @@ class QboExporter(models.AbstractModel):
     _qbo_marker_field = None
     #: Name-list entity (Customer, Vendor, Item...): inactive objects are searched too
     _qbo_name_list = False
+    #: {entity: page of QuickBooks' web app showing an object, followed by its Id} ("Open in QuickBooks")
+    _qbo_app_pages = {}
 
     @api.model
     def _qbo_declarations(self):
@@ -59,6 +61,11 @@ class QboExporter(models.AbstractModel):
     def _qbo_batch_apply(self, binding, record, answer):
         """Record QuickBooks' answer to the item of `record` in a batch."""
         raise NotImplementedError
+
+    @api.model
+    def _qbo_after_write(self, binding, record, client):
+        """After QuickBooks accepted `record`'s write (alone or in a batch): follow-up calls that must not
+        fail the write itself (e.g. attaching the document's file)."""
 
     @api.model
     def _qbo_batch_single_after(self, error):

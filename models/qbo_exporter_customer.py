@@ -34,6 +34,7 @@ class QboExporterCustomer(models.AbstractModel):
     # Where our marker is written (its last word), for the engine's one-query lookup of unknown creates.
     _qbo_marker_field = 'Notes'
     _qbo_name_list = True  # name-list entity: inactive customers are searched too
+    _qbo_app_pages = {'Customer': 'customerdetail?nameId='}
 
     @api.model
     def _qbo_display_name(self, partner, suffix=False):
@@ -127,13 +128,13 @@ class QboExporterCustomer(models.AbstractModel):
             if body.get('Active') is not False or exc.code != FAULT_BUSINESS_VALIDATION:
                 raise
             refusal = exc
-        current = client.read('Customer', binding.qbo_id, res_ref=res_ref)
+        current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
         balance = current.get('Balance') or 0.0
         if not balance:
             raise refusal
         body = dict(body, SyncToken=current['SyncToken'])
         body.pop('Active')
-        customer = binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+        customer = binding._qbo_call('update', lambda rid: client.update(binding.entity, body, rid, res_ref=res_ref))
         partner = binding._qbo_record()
         if partner:
             partner._qbo_message(_(
@@ -151,17 +152,17 @@ class QboExporterCustomer(models.AbstractModel):
         current data (edited since, say, after a crash).
         """
         if binding.intent_operation == 'update' and binding.intent_request_id:
-            body = dict(body, SyncToken=client.read('Customer', binding.qbo_id, res_ref=res_ref)['SyncToken'])
+            body = dict(body, SyncToken=client.read(binding.entity, binding.qbo_id, res_ref=res_ref)['SyncToken'])
             binding._qbo_settle()
-            return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+            return binding._qbo_call('update', lambda rid: client.update(binding.entity, body, rid, res_ref=res_ref))
         try:
-            return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+            return binding._qbo_call('update', lambda rid: client.update(binding.entity, body, rid, res_ref=res_ref))
         except QboValidationError as exc:
             if not exc.is_stale_object:
                 raise
-        current = client.read('Customer', binding.qbo_id, res_ref=res_ref)
+        current = client.read(binding.entity, binding.qbo_id, res_ref=res_ref)
         body = dict(body, SyncToken=current['SyncToken'])
-        return binding._qbo_call('update', lambda rid: client.update('Customer', body, rid, res_ref=res_ref))
+        return binding._qbo_call('update', lambda rid: client.update(binding.entity, body, rid, res_ref=res_ref))
 
     @api.model
     def _qbo_is_ours(self, customer, marker):
@@ -194,8 +195,8 @@ class QboExporterCustomer(models.AbstractModel):
             if found:
                 return found
         for name in dict.fromkeys((payload['DisplayName'], self._qbo_display_name(partner, suffix=True))):
-            rows = client.query(f"SELECT * FROM Customer WHERE DisplayName = {qbo_quote(name)} "
-                                f"AND Active IN (true, false)", res_ref=res_ref).get('Customer', [])
+            rows = client.query(f"SELECT * FROM {binding.entity} WHERE DisplayName = {qbo_quote(name)} "
+                                f"AND Active IN (true, false)", res_ref=res_ref).get(binding.entity, [])
             found = next((row for row in rows if self._qbo_is_ours(row, marker)), None)
             if found:
                 return found
@@ -211,7 +212,8 @@ class QboExporterCustomer(models.AbstractModel):
                 binding._qbo_settle()
                 return self._qbo_link(binding, partner, client, existing, payload, res_ref)
         try:
-            return binding._qbo_call('create', lambda rid: client.create('Customer', payload, rid, res_ref=res_ref))
+            return binding._qbo_call('create',
+                                     lambda rid: client.create(binding.entity, payload, rid, res_ref=res_ref))
         except QboValidationError as exc:
             if exc.code != const.FAULT_DUPLICATE_NAME:
                 raise
@@ -219,7 +221,7 @@ class QboExporterCustomer(models.AbstractModel):
         existing = None
         if clash:
             try:
-                existing = client.read('Customer', clash.group(1), res_ref=res_ref)
+                existing = client.read(binding.entity, clash.group(1), res_ref=res_ref)
             except QboValidationError:
                 existing = None  # the name belongs to a vendor or an employee
         ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
@@ -227,7 +229,7 @@ class QboExporterCustomer(models.AbstractModel):
             return self._qbo_link(binding, partner, client, existing, payload, res_ref)
         payload = dict(payload, DisplayName=self._qbo_display_name(partner, suffix=True))
         _logger.info("QuickBooks name clash for partner %s: sending as %r", partner.id, payload['DisplayName'])
-        return binding._qbo_call('create', lambda rid: client.create('Customer', payload, rid, res_ref=res_ref))
+        return binding._qbo_call('create', lambda rid: client.create(binding.entity, payload, rid, res_ref=res_ref))
 
     @api.model
     def _qbo_link(self, binding, partner, client, existing, payload, res_ref):
@@ -237,16 +239,16 @@ class QboExporterCustomer(models.AbstractModel):
         if holder:
             # Two contacts QuickBooks would see as one customer (same name and e-mail): say so.
             raise UserError(_(
-                "%(partner)s has the same name and e-mail as %(other)s, already QuickBooks customer %(name)s "
-                "(Id %(id)s). "
-                "QuickBooks keeps one customer per name: merge the two contacts, or change this one's name or e-mail, "
-                "then send it again.", partner=partner.display_name, other=holder.record_name or holder.res_id,
-                name=existing.get('DisplayName'), id=existing['Id']))
+                "%(partner)s has the same name and e-mail as %(other)s, already QuickBooks %(entity)s %(name)s "
+                "(Id %(id)s). QuickBooks keeps one %(entity)s per name: merge the two contacts, or change this "
+                "one's name or e-mail, then send it again.", partner=partner.display_name,
+                other=holder.record_name or holder.res_id,
+                entity=binding.entity, name=existing.get('DisplayName'), id=existing['Id']))
         binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken']})
         if not self._qbo_is_ours(existing, binding._qbo_marker()):
             partner.sudo().message_post(
-                body=_("Linked to the existing QuickBooks customer %(name)s (Id %(id)s).",
-                       name=existing.get('DisplayName'), id=existing['Id']),
+                body=_("Linked to the existing QuickBooks %(entity)s %(name)s (Id %(id)s).",
+                       entity=binding.entity, name=existing.get('DisplayName'), id=existing['Id']),
                 message_type='comment', subtype_xmlid='mail.mt_note')
         return self._qbo_update(binding, client, dict(payload, DisplayName=existing['DisplayName']), res_ref)
 
@@ -313,6 +315,7 @@ class QboExporterSelf(models.AbstractModel):
     _description = 'QuickBooks Online exporter (record-defined)'
     _qbo_entities = ('Payment',)
     _qbo_export_order = 3
+    _qbo_app_pages = {'Payment': 'recvpayment?txnId='}
 
     @api.model
     def _qbo_export(self, binding, record, client):

@@ -29,6 +29,11 @@ class QboExporterInvoice(models.AbstractModel):
     _qbo_export_order = 2
     # Where our marker is written (its last word), for the engine's one-query lookup of unknown creates.
     _qbo_marker_field = 'PrivateNote'
+    _qbo_app_pages = {'Invoice': 'invoice?txnId=', 'CreditMemo': 'creditmemo?txnId='}
+    #: Entities QuickBooks cannot void: a cancelled document is deleted there instead
+    _qbo_deleted_on_cancel = ('CreditMemo',)
+    #: Entities whose file (the invoice PDF) is attached in QuickBooks with 'Attach documents'
+    _qbo_attached_entities = ('Invoice',)
 
     @api.model
     def _qbo_export(self, binding, move, client):
@@ -104,33 +109,34 @@ class QboExporterInvoice(models.AbstractModel):
     # ------------------------------------------------------------------ customer
 
     @api.model
-    def _qbo_customer_id(self, move, connection, client):
-        """The QuickBooks id of the document's customer, exported before (see `_qbo_dependencies`).
+    def _qbo_customer_id(self, move, connection, client, entity='Customer'):
+        """The QuickBooks id of the document's customer (a bill's vendor, with `entity` 'Vendor'),
+        exported before (see `_qbo_dependencies`).
 
         The customer is a binding of its own, exported and recorded before the document, so a
         failure of the document can never undo the customer's link.
         """
         partner = move.commercial_partner_id
-        partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
+        partner_binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, entity)
         if not partner_binding.qbo_id:
             if partner_binding.state in ('error', 'blocked'):
-                raise QboBlocked(_("The customer %(name)s could not be sent to QuickBooks: %(error)s",
-                                   name=partner.display_name, error=partner_binding.error_message))
+                raise QboBlocked(_("The %(entity)s %(name)s could not be sent to QuickBooks: %(error)s",
+                                   entity=entity, name=partner.display_name, error=partner_binding.error_message))
             retry_at = partner_binding.next_retry_date or fields.Datetime.now() + timedelta(minutes=1)
-            raise QboDeferred(_("Waiting for the customer %s to be sent to QuickBooks.", partner.display_name),
-                              retry_at=retry_at)
+            raise QboDeferred(_("Waiting for the %(entity)s %(name)s to be sent to QuickBooks.", entity=entity,
+                                name=partner.display_name), retry_at=retry_at)
         # With multicurrency, a customer created for another currency cannot take home-currency documents either.
         if connection.multi_currency:
             customer_currency = partner_binding.qbo_currency
             if not customer_currency:
                 # Linked before its currency was recorded: read it once and keep it (never once per document).
-                customer = client.read('Customer', partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
+                customer = client.read(entity, partner_binding.qbo_id, res_ref=f"res.partner,{partner.id}")
                 customer_currency = (customer.get('CurrencyRef') or {}).get('value') or connection.qbo_home_currency
                 partner_binding.qbo_currency = customer_currency
             if customer_currency and customer_currency != move.currency_id.name:
                 raise QboBlocked(_(
-                    "QuickBooks customers have a single currency: %(name)s is in %(qbo)s there, this document is in "
-                    "%(odoo)s. Invoice this customer in %(qbo)s, or use a separate contact for %(odoo)s.",
+                    "QuickBooks customers and vendors have a single currency: %(name)s is in %(qbo)s there, this "
+                    "document is in %(odoo)s. Use %(qbo)s for this contact, or a separate contact for %(odoo)s.",
                     name=partner.display_name, qbo=customer_currency, odoo=move.currency_id.name))
         return partner_binding.qbo_id
 
@@ -363,8 +369,8 @@ class QboExporterInvoice(models.AbstractModel):
             binding.write({'state': 'voided', 'error_message': message})
             move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
             return
-        if binding.entity == 'CreditMemo':
-            self._qbo_delete_credit_memo(binding, move, client, res_ref)
+        if binding.entity in self._qbo_deleted_on_cancel:
+            self._qbo_delete_document(binding, move, client, res_ref, self._qbo_deleted_message(binding))
             return
         entity, qbo_id = binding.entity, binding.qbo_id
 
@@ -380,29 +386,43 @@ class QboExporterInvoice(models.AbstractModel):
                                  message_type='comment', subtype_xmlid='mail.mt_note')
 
     @api.model
-    def _qbo_delete_credit_memo(self, binding, move, client, res_ref):
-        """Cancelled credit note: delete the QuickBooks CreditMemo (the API has no void for it).
+    def _qbo_deleted_message(self, binding):
+        """What the document says once its QuickBooks document was deleted on cancel."""
+        return _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void for "
+                 "credit memos.", binding.qbo_id)
+
+    @api.model
+    def _qbo_delete_document(self, binding, move, client, res_ref, message):
+        """Delete the QuickBooks document of a cancelled move (entities without a void), then say `message`.
 
         Sent with the SyncToken we hold; read only on a stale token (5010) or after an unknown outcome.
+        Already gone (610 from the read or the delete): nothing to do.
         """
-        qbo_id = binding.qbo_id
+        entity, qbo_id = binding.entity, binding.qbo_id
 
         def delete(sync_token):
-            binding._qbo_call('delete', lambda rid: client.delete('CreditMemo', qbo_id, sync_token, rid,
-                                                                  res_ref=res_ref))
+            binding._qbo_call('delete', lambda rid: client.delete(entity, qbo_id, sync_token, rid, res_ref=res_ref))
 
         try:
             sent, current = self._qbo_with_held_token(binding, 'delete', delete,
-                                                      lambda: client.read('CreditMemo', qbo_id, res_ref=res_ref))
+                                                      lambda: client.read(entity, qbo_id, res_ref=res_ref))
             if not sent:
                 delete(current['SyncToken'])
-        except QboValidationError as exc:  # 610 from the read or the delete: already gone, nothing to do
+        except QboValidationError as exc:
             if exc.code != const.FAULT_OBJECT_NOT_FOUND:
                 raise
-        message = _("Cancelled in Odoo: the QuickBooks credit memo (Id %s) was deleted, QuickBooks has no void "
-                    "for credit memos.", qbo_id)
         binding.write({'state': 'voided', 'error_message': message})
         move.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
+
+    @api.model
+    def _qbo_expected_total(self, binding, move):
+        """The total QuickBooks must hold for `move` (Odoo's total; see the journal entry exporter)."""
+        return move.amount_total
+
+    @api.model
+    def _qbo_expected_tax(self, binding, move):
+        """The tax QuickBooks must hold for `move` (Odoo's tax total; see the bill exporter for purchases)."""
+        return move.amount_tax
 
     @api.model
     def _qbo_store_result(self, binding, move, document):
@@ -410,17 +430,25 @@ class QboExporterInvoice(models.AbstractModel):
         qbo_total = float(document.get('TotalAmt') or 0.0)
         qbo_tax = float((document.get('TxnTaxDetail') or {}).get('TotalTax') or 0.0)
         currency = move.currency_id
+        odoo_total = self._qbo_expected_total(binding, move)
+        odoo_tax = self._qbo_expected_tax(binding, move)
         vals = {
             'qbo_id': document['Id'], 'qbo_sync_token': document['SyncToken'],
             'qbo_doc_number': document.get('DocNumber'), 'currency_id': currency.id,
-            'odoo_total': move.amount_total, 'odoo_tax': move.amount_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
+            'odoo_total': odoo_total, 'odoo_tax': odoo_tax, 'qbo_total': qbo_total, 'qbo_tax': qbo_tax,
         }
-        if currency.compare_amounts(qbo_total, move.amount_total) or currency.compare_amounts(qbo_tax, move.amount_tax):
+        if currency.compare_amounts(qbo_total, odoo_total) or currency.compare_amounts(qbo_tax, odoo_tax):
             reason = self.env['qbo.mapper']._qbo_variance_reason(move, binding.connection_id)
             vals.update(state='variance', error_message=_(
                 "Variance: QuickBooks holds a total of %(qbo)s (tax %(qtax)s) but Odoo has %(odoo)s (tax %(otax)s). "
-                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=move.amount_total, otax=move.amount_tax,
+                "%(reason)s", qbo=qbo_total, qtax=qbo_tax, odoo=odoo_total, otax=odoo_tax,
                 reason=reason))
         else:
             vals['state'] = 'sent'
         binding.write(vals)
+
+    @api.model
+    def _qbo_after_write(self, binding, move, client):
+        """Once QuickBooks holds the document: attach its file (opt-in; see qbo.exporter.attachment)."""
+        if binding.entity in self._qbo_attached_entities and move.state == 'posted':
+            self.env['qbo.exporter.attachment']._qbo_attach(binding, move, client)

@@ -327,9 +327,10 @@ class QboMapper(models.AbstractModel):
         return {'TxnTaxCodeRef': {'value': next(iter(codes)).qbo_id}, 'TotalTax': move.amount_tax}
 
     @api.model
-    def _qbo_code_rates(self, code):
-        """[(TaxRate Id, rate %)] of a QuickBooks tax code's sales rates (imported reference data)."""
-        details = ((code.data or {}).get('SalesTaxRateList') or {}).get('TaxRateDetail') or []
+    def _qbo_code_rates(self, code, rate_list='SalesTaxRateList'):
+        """[(TaxRate Id, rate %)] of a QuickBooks tax code's sales rates (imported reference data), or of
+        its purchase rates with `rate_list` 'PurchaseTaxRateList'."""
+        details = ((code.data or {}).get(rate_list) or {}).get('TaxRateDetail') or []
         rate_ids = [(d.get('TaxRateRef') or {}).get('value') for d in details]
         rates = self.env['qbo.ref'].sudo().search([('connection_id', '=', code.connection_id.id),
                                                    ('entity', '=', 'TaxRate'), ('qbo_id', 'in', rate_ids)])
@@ -337,14 +338,15 @@ class QboMapper(models.AbstractModel):
         return [(rate_id, by_id.get(rate_id, 0.0)) for rate_id in rate_ids if rate_id]
 
     @api.model
-    def _qbo_prepare_non_us_tax_detail(self, move, connection, booked=None):
+    def _qbo_prepare_non_us_tax_detail(self, move, connection, booked=None, rate_list='SalesTaxRateList'):
         """Non-US header tax: one TaxLine per QuickBooks rate, carrying Odoo's booked tax amounts.
 
         QuickBooks computes VAT/GST per rate with its own rounding unless the document supplies
         its tax detail; we supply what Odoo booked: per mapped tax code, the sum of its lines' booked
         net amounts (`NetAmountTaxable`) and taxes (each line's share of the tax journal items, so
         the codes add up to `amount_tax` with per-line and global rounding alike). A code with several
-        rates is split in proportion to the rates, the last rate taking the rounding remainder.
+        rates is split in proportion to the rates, the last rate taking the rounding remainder. Bills and
+        vendor credits use the codes' purchase rates (`rate_list` 'PurchaseTaxRateList').
         """
         currency = move.currency_id
         if booked is None:
@@ -356,7 +358,7 @@ class QboMapper(models.AbstractModel):
             untaxed, tax = booked[line]
             entry['base'] += untaxed
             entry['tax'] += tax
-        codes = [code for code in by_code if self._qbo_code_rates(code)]
+        codes = [code for code in by_code if self._qbo_code_rates(code, rate_list)]
         # What the lines' shares do not carry goes to the last code with rates, so that QuickBooks'
         # total tax stays Odoo's: tax on lines whose QuickBooks code has no rate, or tax journal
         # items that are no line's share (e.g. an early payment discount reducing the tax).
@@ -366,7 +368,7 @@ class QboMapper(models.AbstractModel):
         for code in codes:
             entry = by_code[code]
             tax = currency.round(entry['tax'])
-            rates = self._qbo_code_rates(code)
+            rates = self._qbo_code_rates(code, rate_list)
             total_rate = sum(rate for _rate_id, rate in rates)
             rest = tax
             for position, (rate_id, rate) in enumerate(rates):

@@ -20,7 +20,8 @@ MAPPING_TYPES = [
     ('product', 'Product'),
     ('analytic', 'Analytic account (Class)'),
     ('payment_method', 'Payment method (journal)'),
-    ('deposit_account', 'Deposit account (journal)'),
+    ('deposit_account', 'Bank or card account (journal)'),
+    ('account', 'Account (expenses, A/P)'),
 ]
 # mapping type -> (Odoo model, QuickBooks entity, field of qbo.mapping holding the Odoo record)
 MAPPING_MODELS = {
@@ -31,6 +32,8 @@ MAPPING_MODELS = {
     # Payments (qbo_payment_import.py): QuickBooks PaymentMethodRef / DepositToAccountRef <-> Odoo journal.
     'payment_method': ('account.journal', 'PaymentMethod', 'journal_id'),
     'deposit_account': ('account.journal', 'Account', 'journal_id'),
+    # Payables (qbo.mapper.payables): a bill line's expense account, a bill's payable account.
+    'account': ('account.account', 'Account', 'account_id'),
 }
 # Income accounts that must never receive the revenue of items we create (contra-revenue).
 CONTRA_INCOME_SUBTYPES = {'DiscountsRefundsGiven', 'UnappliedCashPaymentIncome'}
@@ -89,13 +92,15 @@ class QboMapping(models.Model):
     res_model = fields.Char(compute='_compute_res_model', store=True)
     res_id = fields.Many2oneReference('Odoo record', model_field='res_model', compute='_compute_res_id', store=True)
     tax_id = fields.Many2one('account.tax', 'Tax', ondelete='cascade',
-                             domain="[('type_tax_use', '=', 'sale'), ('company_id', 'parent_of', company_id)]",
+                             domain="[('type_tax_use', 'in', ('sale', 'purchase')), "
+                                    "('company_id', 'parent_of', company_id)]",
                              context={'append_type_to_tax_name': True})
     term_id = fields.Many2one('account.payment.term', 'Payment term', ondelete='cascade')
     product_id = fields.Many2one('product.product', 'Product', ondelete='cascade')
     analytic_id = fields.Many2one('account.analytic.account', 'Analytic account', ondelete='cascade')
     journal_id = fields.Many2one('account.journal', 'Payment journal', ondelete='cascade',
-                                 domain="[('type', 'in', ('bank', 'cash')), ('company_id', '=', company_id)]")
+                                 domain="[('type', 'in', ('bank', 'cash', 'credit')), ('company_id', '=', company_id)]")
+    account_id = fields.Many2one('account.account', 'Account', ondelete='cascade')
     qbo_entity = fields.Char(compute='_compute_res_model', store=True)
     qbo_ref_id = fields.Many2one('qbo.ref', 'QuickBooks object', required=True, ondelete='restrict',
                                  domain="[('connection_id', '=', connection_id), ('entity', '=', qbo_entity)]")
@@ -111,7 +116,7 @@ class QboMapping(models.Model):
             mapping.res_model, mapping.qbo_entity, _field = MAPPING_MODELS.get(
                 mapping.mapping_type, (False, False, False))
 
-    @api.depends('mapping_type', 'tax_id', 'term_id', 'product_id', 'analytic_id', 'journal_id')
+    @api.depends('mapping_type', 'tax_id', 'term_id', 'product_id', 'analytic_id', 'journal_id', 'account_id')
     def _compute_res_id(self):
         for mapping in self:
             field = MAPPING_MODELS.get(mapping.mapping_type, (None, None, None))[2]
@@ -304,6 +309,30 @@ class QboConnectionReferences(models.Model):
             self.fallback_item_ref_id = default_item
         if not self.income_account_ref_id:
             self.income_account_ref_id = self._qbo_default_income_account()
+        self._qbo_auto_match_accounts(mapped)
+        if not self.ap_account_ref_id:
+            self.ap_account_ref_id = Ref.search([('connection_id', '=', self.id), ('entity', '=', 'Account')]).filtered(
+                lambda a: (a.data or {}).get('AccountType') == 'Accounts Payable')[:1]
+
+    def _qbo_auto_match_accounts(self, mapped):
+        """Propose account mappings that are unambiguous: the same account number (QuickBooks AcctNum =
+        Odoo code), else the same name, on exactly one QuickBooks account."""
+        accounts = self.env['qbo.ref'].sudo().search([('connection_id', '=', self.id), ('entity', '=', 'Account')])
+        by_key = {}
+        for ref in accounts:
+            for key in {((ref.data or {}).get('AcctNum') or '').strip().lower(), (ref.name or '').strip().lower()}:
+                if key:
+                    by_key.setdefault(key, []).append(ref)
+        new = []
+        for account in self.env['account.account'].search([('company_ids', 'in', self.company_id.ids)]):
+            if ('account', account.id) in mapped:
+                continue
+            match = by_key.get((account.code or '').lower()) or by_key.get((account.name or '').strip().lower())
+            if match and len(match) == 1:
+                new.append({'connection_id': self.id, 'mapping_type': 'account', 'res_id': account.id,
+                            'qbo_ref_id': match[0].id})
+        if new:
+            self.env['qbo.mapping'].sudo().create(new)
 
     @api.model
     def _qbo_terms_equivalent(self, term, qbo_term):

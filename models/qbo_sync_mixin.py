@@ -75,13 +75,18 @@ class QboSyncMixin(models.AbstractModel):
         connections = self.env['qbo.connection'].sudo().search([('company_id', 'in', list(company_ids))])
         return {connection.company_id.id: connection.sudo(False) for connection in connections}
 
-    def _qbo_binding(self, connection=None):
-        """This record's binding on `connection` (default: its own connection), or an empty recordset."""
+    def _qbo_binding(self, connection=None, entity=None):
+        """This record's binding on `connection` (default: its own connection) for `entity` (default: the
+        record's own, `_qbo_entity()`), or an empty recordset. A partner has a Customer and a Vendor link."""
         self.ensure_one()
         connection = connection or self._qbo_connection()
         if not connection:
             return self.env['qbo.binding']
-        return self.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id == connection)[:1]
+        bindings = self.sudo().qbo_binding_ids.filtered(lambda b: b.connection_id == connection)
+        if entity or len(bindings) > 1:
+            entity = entity or self._qbo_entity()
+            bindings = bindings.filtered(lambda b: b.entity == entity)
+        return bindings[:1]
 
     def _qbo_recover_binding(self):
         """This record's binding; re-created from the intent log when the request that created it died

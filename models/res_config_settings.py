@@ -22,6 +22,10 @@ CONNECTION_FIELDS = {
     'qbo_export_from_date': 'export_from_date',
     'qbo_payment_export': 'payment_export',
     'qbo_payment_journal_id': 'payment_journal_id',
+    'qbo_auto_send_bills': 'auto_send_bills',
+    'qbo_vendor_name_suffix': 'vendor_name_suffix',
+    'qbo_ap_account_ref_id': 'ap_account_ref_id',
+    'qbo_send_attachments': 'send_attachments',
 }
 # Secrets: read and written by administrators only.
 SECRET_FIELDS = {
@@ -99,6 +103,15 @@ class ResConfigSettings(models.TransientModel):
         help="Intuit's monthly quota of metered calls (queries and reads) for your app's plan: 500,000 on the "
              "free tier. Administrators get an activity at 80 %.")
     # --- end of metered calls
+
+    # --- Payables: vendor bills and refunds, their vendors (models/qbo_exporter_bill.py, qbo_exporter_vendor.py)
+    qbo_auto_send_bills = fields.Boolean('Send posted vendor bills automatically')
+    qbo_vendor_name_suffix = fields.Char(
+        'Vendor name suffix', default=const.VENDOR_NAME_SUFFIX_DEFAULT,
+        help="QuickBooks names are unique across customers, vendors and employees: a contact that is also a customer "
+             "is sent as the vendor '<name><suffix>'.")
+    qbo_ap_account_ref_id = fields.Many2one('qbo.ref', 'Default A/P account')
+    qbo_send_attachments = fields.Boolean('Attach documents in QuickBooks')
 
     # --- Auto-send cut-off (parity): documents dated before it are never queued by themselves.
     qbo_export_from_date = fields.Date('Export documents dated from')

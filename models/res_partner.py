@@ -1,8 +1,11 @@
-from odoo import _, api, models
+from odoo import _, api, fields, models
+
+from .. import const
 
 
 class ResPartner(models.Model):
-    """Partners export as QuickBooks Customers (commercial partners only).
+    """Partners export as QuickBooks Customers (commercial partners only), and as Vendors when they are on
+    vendor bills (a second link; see qbo.exporter.vendor).
 
     A company's contacts are not separate QuickBooks customers (nor sub-customers): their
     invoice/delivery addresses become the customer's BillAddr/ShipAddr. See README.rst.
@@ -10,13 +13,41 @@ class ResPartner(models.Model):
     _name = 'res.partner'
     _inherit = ['res.partner', 'qbo.sync.mixin']
 
+    qbo_vendor_1099 = fields.Boolean(
+        'Track payments for 1099', groups='account.group_account_invoice',
+        help="US QuickBooks companies: the vendor is a 1099 contractor (QuickBooks' 'Track payments for 1099').")
+
+    qbo_vendor_state = fields.Selection([('not_sent', 'Not sent')] + const.SYNC_STATES, string='QuickBooks vendor',
+                                        compute='_compute_qbo_vendor', groups='account.group_account_invoice')
+    qbo_vendor_qbo_id = fields.Char('QuickBooks vendor Id', compute='_compute_qbo_vendor',
+                                    groups='account.group_account_invoice')
+    qbo_vendor_name = fields.Char('Vendor name in QuickBooks', compute='_compute_qbo_vendor',
+                                  groups='account.group_account_invoice')
+    qbo_vendor_error = fields.Text('QuickBooks vendor error', compute='_compute_qbo_vendor',
+                                   groups='account.group_account_invoice')
+
+    @api.depends('qbo_binding_ids.state', 'qbo_binding_ids.qbo_id', 'qbo_binding_ids.qbo_sent_name',
+                 'qbo_binding_ids.error_message')
+    @api.depends_context('company')
+    def _compute_qbo_vendor(self):
+        """The partner's Vendor link (beside its Customer link, shown by the mixin's fields)."""
+        connections = self._qbo_connections_by_company()
+        for partner in self:
+            connection = connections.get(partner._qbo_company().id)
+            binding = partner._qbo_binding(connection, 'Vendor') if partner.id and connection else False
+            partner.qbo_vendor_state = binding.state if binding else 'not_sent'
+            partner.qbo_vendor_qbo_id = binding.qbo_id if binding else False
+            partner.qbo_vendor_name = binding.qbo_sent_name if binding else False
+            partner.qbo_vendor_error = binding.error_message if binding else False
+
     def _qbo_entity(self):
         return 'Customer'
 
     @api.model
     def _qbo_synced_fields(self):
         return {'name', 'email', 'phone', 'mobile', 'website', 'street', 'street2', 'city', 'zip', 'state_id',
-                'country_id', 'comment', 'vat', 'property_payment_term_id', 'active', 'is_company', 'parent_id'}
+                'country_id', 'comment', 'vat', 'property_payment_term_id', 'active', 'is_company', 'parent_id',
+                'ref', 'property_supplier_payment_term_id', 'qbo_vendor_1099'}
 
     def write(self, vals):
         res = super().write(vals)

@@ -19,3 +19,4 @@ from . import test_qbo_app_page
 from . import test_qbo_lifecycle
 from . import test_qbo_realm_change
 from . import test_qbo_attacks
+from . import test_qbo_payables

@@ -81,8 +81,16 @@ class TestQboChaos(QboTestCommon):
         in QuickBooks), and the run's bookkeeping."""
         self.realm = self.qbo.create_company('Chaos Co', country='US')['realm_id']
         self._qbo_reconnect_same_company(self.connection, self.realm)
-        self.connection.sudo().write({'auto_send': True, 'export_from_date': fields.Date.today(),
+        self.connection.sudo().write({'auto_send': True, 'auto_send_bills': True,
+                                      'export_from_date': fields.Date.today(),
                                       'payment_journal_id': self.company_data['default_journal_bank'].id})
+        # Bills go on the seeded 'Advertising' expense account (the mapping survives fresh companies: same Ids).
+        expense = self.company_data['default_account_expense']
+        if not self.env['qbo.mapping']._qbo_find(self.connection, 'account', expense):
+            advertising = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
+                                                      ('entity', '=', 'Account'), ('name', '=', 'Advertising')])
+            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'account',
+                                            'res_id': expense.id, 'qbo_ref_id': advertising.id})
         self.partners = self.env['res.partner'].create(
             [{'name': f'Chaos Customer {i}', 'is_company': True} for i in range(3)])
         self.moves = self.env['account.move']
@@ -90,13 +98,19 @@ class TestQboChaos(QboTestCommon):
         self.counts = Counter()
 
     def _invoice(self, rng):
+        """A posted customer invoice, or one time in four a vendor bill (from the same partners: customers
+        that are vendors too, so both lists of QuickBooks names are exercised)."""
+        bill = rng.random() < 0.25
         lines = [Command.create({'product_id': self.product_a.id, 'quantity': rng.randint(1, 3),
                                  'price_unit': round(rng.uniform(5, 500), 2),
-                                 'tax_ids': [Command.set(self.tax_ca.ids if rng.random() < 0.7 else [])]})
+                                 **({'account_id': self.company_data['default_account_expense'].id,
+                                     'tax_ids': [Command.clear()]} if bill else
+                                    {'tax_ids': [Command.set(self.tax_ca.ids if rng.random() < 0.7 else [])]})})
                  for _i in range(rng.randint(1, 3))]
         move = self.env['account.move'].create({
-            'move_type': 'out_invoice', 'partner_id': rng.choice(self.partners).id,
-            'invoice_date': fields.Date.today(), 'invoice_line_ids': lines})
+            'move_type': 'in_invoice' if bill else 'out_invoice', 'partner_id': rng.choice(self.partners).id,
+            'invoice_date': fields.Date.today(), 'invoice_line_ids': lines,
+            **({'ref': f'V-{rng.randrange(10 ** 6)}'} if bill else {})})
         move.action_post()
         self.moves |= move
         return move
@@ -206,7 +220,7 @@ class TestQboChaos(QboTestCommon):
         elif action == 'pay_in_qbo':
             move = self._pick(rng)
             binding = move and move._qbo_binding(self.connection)
-            if binding and binding.qbo_id and binding.state == 'sent':
+            if binding and binding.qbo_id and binding.state == 'sent' and binding.entity == 'Invoice':
                 document = self.qbo_read(self.realm, 'Invoice', binding.qbo_id)
                 balance = float(document.get('Balance') or 0)
                 if balance > 0:
@@ -239,10 +253,10 @@ class TestQboChaos(QboTestCommon):
             self.connection.sudo()._qbo_drain()
 
     def _live_invoices(self):
-        """QuickBooks' live invoices of this realm by our marker (``odoo:<uuid>:<model>:<id>``): not deleted,
-        not voided."""
+        """QuickBooks' live invoices and bills of this realm by our marker (``odoo:<uuid>:<model>:<id>``): not
+        deleted, not voided."""
         live = {}
-        for invoice in self.qbo_all(self.realm, 'Invoice'):
+        for invoice in self.qbo_all(self.realm, 'Invoice') + self.qbo_all(self.realm, 'Bill'):
             if invoice.get('status') == 'Deleted':
                 continue
             if (invoice.get('PrivateNote') or '').startswith('Voided') and not float(invoice.get('TotalAmt') or 0):
@@ -264,11 +278,13 @@ class TestQboChaos(QboTestCommon):
             documents = live.get(marker, [])
             if move.state == 'posted':
                 if len(documents) != 1:
-                    problems.append(f"{move.name} (id {move.id}, posted): {len(documents)} live QuickBooks invoices")
+                    problems.append(f"{move.name} (id {move.id}, posted): {len(documents)} live QuickBooks documents")
                     continue
                 document = documents[0]
                 if move.currency_id.compare_amounts(float(document['TotalAmt']), move.amount_total):
                     problems.append(f"{move.name}: QuickBooks total {document['TotalAmt']} != Odoo {move.amount_total}")
+                if move.move_type == 'in_invoice':
+                    continue  # bills are not paid in these histories
                 applied = float(document['TotalAmt']) - float(document.get('Balance') or 0)
                 paid_in_odoo = move.amount_total - move.amount_residual
                 if float(document.get('Balance') or 0) < 0 or move.amount_residual < 0:

@@ -331,7 +331,7 @@ class QboClient:
     # ------------------------------------------------------------------ core
 
     def request(self, method, path, params=None, json_body=None, text_body=None, request_id=None,
-                operation=None, res_ref=None):
+                operation=None, res_ref=None, files=None):
         """Send one API request and return its decoded JSON body.
 
         Idempotent calls (GET, or POST with a requestid) are retried on transport errors and 5xx.
@@ -347,6 +347,7 @@ class QboClient:
         :param dict params: extra query-string parameters (operation, include...)
         :param dict json_body: JSON payload
         :param str text_body: raw body sent as application/text (queries)
+        :param dict files: multipart/form-data parts {name: (file name, bytes, content type)} (uploads)
         :param str request_id: QuickBooks requestid (idempotency key, max 50 characters)
         :param str operation: label for the transfer history (create, update, query...)
         :param str res_ref: 'model,id' of the Odoo record concerned, for the transfer history
@@ -367,7 +368,7 @@ class QboClient:
         while True:
             try:
                 return self._send_once(method, url, query, json_body, text_body, request_id,
-                                       operation or method.lower(), res_ref)
+                                       operation or method.lower(), res_ref, files)
             except QboError as exc:
                 exc.attempts = list(history)
                 history.append(exc)
@@ -403,7 +404,7 @@ class QboClient:
                 "Not sent: this run is close to Odoo's time limit; the scheduler sends it in its next run."))
         return min(const.HTTP_TIMEOUT, left)
 
-    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref):
+    def _send_once(self, method, url, query, json_body, text_body, request_id, operation, res_ref, files=None):
         if not self._token:
             self._token = self.token_provider()
         token = self._token
@@ -415,6 +416,8 @@ class QboClient:
         elif text_body is not None:
             headers['Content-Type'] = 'application/text'
             kwargs['data'] = text_body.encode()
+        elif files is not None:
+            kwargs['files'] = files  # requests writes the multipart body and its boundary
         started = time.monotonic()
         response = None
         error = None
@@ -493,6 +496,28 @@ class QboClient:
         body = self.request('POST', self.entity_path(entity), params={'operation': 'void'},
                             json_body={'Id': qbo_id, 'SyncToken': sync_token}, request_id=request_id,
                             operation='void', res_ref=res_ref)
+        return body[entity]
+
+    def upload(self, entity, qbo_id, file_name, content_type, content, request_id, res_ref=None):
+        """Attach a file to a QuickBooks object (Intuit's multipart ``POST /upload``: the Attachable's
+        metadata part, then the file part); return the Attachable, or raise its fault."""
+        metadata = {'AttachableRef': [{'EntityRef': {'type': entity, 'value': qbo_id}}],
+                    'FileName': file_name, 'ContentType': content_type}
+        files = {'file_metadata_0': ('attachment.json', json.dumps(metadata), 'application/json'),
+                 'file_content_0': (file_name, content, content_type)}
+        body = self.request('POST', 'upload', files=files, request_id=request_id, operation='upload',
+                            res_ref=res_ref)
+        answer = (body.get('AttachableResponse') or [{}])[0]
+        if 'Fault' in answer:
+            raise error_from_batch_fault(answer['Fault'])
+        return answer['Attachable']
+
+    def void_by_update(self, entity, qbo_id, sync_token, request_id, res_ref=None):
+        """Void a Payment or BillPayment: Intuit voids these by a sparse update with ``include=void``
+        (their applied documents are open again)."""
+        body = self.request('POST', self.entity_path(entity), params={'operation': 'update', 'include': 'void'},
+                            json_body={'Id': qbo_id, 'SyncToken': sync_token, 'sparse': True},
+                            request_id=request_id, operation='void', res_ref=res_ref)
         return body[entity]
 
     def delete(self, entity, qbo_id, sync_token, request_id, res_ref=None):

@@ -19,8 +19,8 @@ from .refs import named_ref, ref_value, resolve
 from .seed import currency_ref
 
 SALES_FORMS = ('Invoice', 'CreditMemo', 'SalesReceipt')
-# Transactions the API can void (a CreditMemo can only be deleted).
-VOIDABLE = ('Invoice', 'SalesReceipt', 'Payment')
+# Transactions the API can void (a CreditMemo can only be deleted; REF-BillPayment documents its void).
+VOIDABLE = ('Invoice', 'SalesReceipt', 'Payment', 'BillPayment')
 ZERO = Decimal('0')
 
 # Fields the server owns on sales forms; values sent by clients are ignored.
@@ -109,10 +109,10 @@ def find_account(company, subtype, fallback_id):
     return company.get('Account', fallback_id)
 
 
-def tax_rates_of(ctx, code):
-    """[(TaxRate object, Decimal rate)] of a tax code's sales rate list."""
+def tax_rates_of(ctx, code, rate_list='SalesTaxRateList'):
+    """[(TaxRate object, Decimal rate)] of a tax code's sales (or ``PurchaseTaxRateList``) rate list."""
     out = []
-    for det in (code.get('SalesTaxRateList') or {}).get('TaxRateDetail') or []:
+    for det in (code.get(rate_list) or {}).get('TaxRateDetail') or []:
         rid = str((det.get('TaxRateRef') or {}).get('value'))
         rate = ctx.company.get('TaxRate', rid)
         if rate is not None:
@@ -513,7 +513,7 @@ def build_sales_txn(ctx, entity, body, existing=None):
     return obj
 
 
-def non_us_tax(ctx, mode, rows, subtotal, discount_total, supplied_tax, txn_tax):
+def non_us_tax(ctx, mode, rows, subtotal, discount_total, supplied_tax, txn_tax, rate_list='SalesTaxRateList'):
     """Non-US (global tax model) tax of a sales form; fills ``txn_tax`` and returns the total tax.
 
     Line ``Amount`` is net in every mode (GlobalTaxCalculation only says how prices were
@@ -521,17 +521,18 @@ def non_us_tax(ctx, mode, rows, subtotal, discount_total, supplied_tax, txn_tax)
     which must agree with the net amount and the code's rates (else 6000: the client sent a gross
     as net, VAT would be charged on VAT). Tax is computed per line and summarised per TaxRate;
     a TaxLine the client supplies for a rate of the document replaces QuickBooks' amount (the
-    difference is kept in ``OverrideDeltaAmount``).
+    difference is kept in ``OverrideDeltaAmount``). Purchase forms pass ``rate_list='PurchaseTaxRateList'``
+    and rows whose ``detail`` names their line detail (e.g. ``AccountBasedExpenseLineDetail``).
     """
     by_rate = {}
     factor = (subtotal - discount_total) / subtotal if (discount_total and subtotal) else Decimal(1)
     for r in rows:
         if r['code'] is None or mode == 'NotApplicable':
             continue
-        rates = tax_rates_of(ctx, r['code'])
+        rates = tax_rates_of(ctx, r['code'], rate_list)
         total_rate = sum((rv for _, rv in rates), ZERO)
         net = util.round2(r['amount'] * factor)
-        det = r['out']['SalesItemLineDetail']
+        det = r['out'][r.get('detail', 'SalesItemLineDetail')]
         gross = det.get('TaxInclusiveAmt')
         if mode == 'TaxInclusive' and gross is not None:
             gross = util.round2(to_dec(gross, 'TaxInclusiveAmt'))

@@ -5,7 +5,7 @@ for the matching client. Handlers return ``(status, json_body)``.
 """
 import copy
 
-from . import entities, util, webhooks
+from . import entities, errors, util, webhooks
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 
@@ -164,6 +164,58 @@ def edit_payment(emu, c, payment, data):
         if src in data:
             body[field] = {'value': str(data[src])} if wrap and data[src] not in (None, '') else data[src]
     return entities.update(Ctx(c, emu.clock.now()), 'Payment', body)
+
+
+def record_bill_payment(emu, c, data):
+    """Pay bills as a QuickBooks user would (Expenses > Pay bills): ``bills`` and ``vendor_credits`` are lists
+    of ``{"id", "amount"}`` (amount defaults to the open balance), ``pay_type`` Check (default, from
+    ``bank_account_id``, the first bank account by default) or CreditCard (``cc_account_id``, the first credit
+    card account by default). ``total`` defaults to bills - vendor credits. Optional: ``vendor_id``,
+    ``txn_date``, ``reference`` (the check number, DocNumber), ``private_note``. The stored BillPayment is
+    returned; the bills' Balances and the vendor's balance follow, and webhook events are notified."""
+    lines, vendors = [], set()
+    totals = {'Bill': util.D(0), 'VendorCredit': util.D(0)}
+    for ttype, key in (('Bill', 'bills'), ('VendorCredit', 'vendor_credits')):
+        for spec in data.get(key) or []:
+            spec = spec if isinstance(spec, dict) else {'id': spec}
+            target = c.get(ttype, str(spec.get('id')))
+            if target is None:
+                raise ControlError(404, 'unknown %s %s' % (ttype, spec.get('id')))
+            open_amount = util.D(target.get('Balance', 0) or 0)
+            amount = util.round2(util.D(spec['amount'])) if spec.get('amount') not in (None, '') else open_amount
+            if amount <= 0 or amount > open_amount:
+                raise ControlError(400, '%s %s: amount %s must be positive and at most its open amount %s'
+                                   % (ttype, target['Id'], amount, open_amount))
+            vendors.add(target['VendorRef']['value'])
+            totals[ttype] += amount
+            lines.append({'Amount': util.num(amount), 'LinkedTxn': [{'TxnId': target['Id'], 'TxnType': ttype}]})
+    vendor_id = str(data.get('vendor_id') or next(iter(vendors), ''))
+    if not vendor_id:
+        raise ControlError(400, 'vendor_id is required when no bill or vendor credit is given')
+    if vendors - {vendor_id}:
+        raise ControlError(400, 'every bill and vendor credit must belong to vendor %s' % vendor_id)
+    total = data.get('total')
+    total = util.round2(util.D(total)) if total not in (None, '') else totals['Bill'] - totals['VendorCredit']
+    pay_type = data.get('pay_type') or 'Check'
+    if pay_type not in ('Check', 'CreditCard'):
+        raise ControlError(400, 'pay_type must be Check or CreditCard')
+    acc_type, detail, field, key = (('Bank', 'CheckPayment', 'BankAccountRef', 'bank_account_id')
+                                    if pay_type == 'Check' else
+                                    ('Credit Card', 'CreditCardPayment', 'CCAccountRef', 'cc_account_id'))
+    acc_id = data.get(key) or next((a['Id'] for a in c.data['Account'].values()
+                                    if a.get('AccountType') == acc_type and a.get('Active', True)), None)
+    if not acc_id:
+        raise ControlError(400, 'the company has no %s account' % acc_type)
+    body = {'VendorRef': {'value': vendor_id}, 'PayType': pay_type, 'TotalAmt': util.num(total), 'Line': lines,
+            detail: {field: {'value': str(acc_id)}}}
+    for src, field_name in (('txn_date', 'TxnDate'), ('reference', 'DocNumber'), ('private_note', 'PrivateNote')):
+        if data.get(src) not in (None, ''):
+            body[field_name] = data[src]
+    ctx = Ctx(c, emu.clock.now(), include=['allowduplicatedocnum'])
+    try:
+        return entities.create(ctx, 'BillPayment', body)
+    except errors.QBOError as e:
+        raise ControlError(400, str(e))
 
 
 def merge_names(emu, c, entity, source, data):
@@ -379,6 +431,10 @@ def companies(emu, method, parts, params, data):
             return 200, raw(pay)
         if rest[0] == 'payments' and method == 'POST':
             pay = record_payment(emu, c, data)
+            emu.dirty = True
+            return 200, raw(pay)
+        if rest[0] == 'billpayments' and method == 'POST':
+            pay = record_bill_payment(emu, c, data)
             emu.dirty = True
             return 200, raw(pay)
         if rest[0] == 'preferences' and method in ('POST', 'PATCH'):

@@ -6,7 +6,7 @@ HTTP layer strips internal keys with ``util.public``.
 """
 import copy
 
-from . import compute, errors, time_tracking, util
+from . import compute, errors, payables, time_tracking, util
 from .refs import named_ref, resolve
 from .seed import CLASSIFICATION, currency_ref
 from .store import ENTITIES
@@ -19,7 +19,8 @@ ACCOUNT_SUBTYPE_TYPE = {
     'Checking': 'Bank', 'Savings': 'Bank', 'AccountsReceivable': 'Accounts Receivable',
     'AccountsPayable': 'Accounts Payable', 'SuppliesMaterialsCogs': 'Cost of Goods Sold',
     'OtherMiscellaneousServiceCost': 'Expense', 'SalesTaxPayable': 'Other Current Liability',
-    'GlobalTaxPayable': 'Other Current Liability',
+    'GlobalTaxPayable': 'Other Current Liability', 'CreditCard': 'Credit Card',
+    'AdvertisingPromotional': 'Expense', 'SuppliesMaterials': 'Expense',
 }
 ITEM_TYPES = ('Inventory', 'NonInventory', 'Service', 'Group', 'Category')
 
@@ -135,8 +136,13 @@ def build_person(ctx, entity, body, existing):
             raise errors.business('Delete List Has Balance Error : This customer cannot be deleted because it '
                                   'has a non-zero balance.')
     elif entity == 'Vendor':
+        check_len(body, 'AcctNum', 100)
+        check_len(body, 'TaxIdentifier', 20)
         obj['Vendor1099'] = bool(body.get('Vendor1099', False))
         obj['Balance'] = existing.get('Balance', 0) if existing else 0
+        if existing is not None and existing.get('Active', True) and not obj['Active'] and obj['Balance']:
+            raise errors.business('Delete List Has Balance Error : This vendor cannot be deleted because it has '
+                                  'a non-zero balance.')
     else:
         obj.setdefault('BillableTime', False)
     return obj
@@ -313,6 +319,8 @@ def build(ctx, entity, body, existing=None):
         return compute.build_sales_txn(ctx, entity, body, existing), None
     if entity == 'Payment':
         return compute.build_payment(ctx, body, existing)
+    if entity in payables.ENTITIES_HERE:
+        return payables.build(ctx, entity, body, existing)
     raise errors.unsupported('Operation Create is not supported for %s.' % entity)
 
 
@@ -396,6 +404,7 @@ def recompute_customer_balance(ctx, customer_id):
     for p in c.data['Payment'].values():
         if p['CustomerRef']['value'] == customer_id:
             bal -= util.D(p.get('UnappliedAmt', 0))
+    bal += payables.journal_effect(c, 'Customer', customer_id)
     cust['Balance'] = util.num(bal)
     cust['BalanceWithJobs'] = cust['Balance']
 
@@ -418,6 +427,8 @@ def after_write(ctx, entity, obj, old=None, side=None):
         for cid in cust_ids:
             if cid:
                 recompute_customer_balance(ctx, cid)
+    if entity in payables.ENTITIES_HERE:
+        payables.after_write(ctx, entity, obj, old, side)
 
 
 def create(ctx, entity, body):
@@ -459,7 +470,7 @@ def update(ctx, entity, body):
     if body.get('sparse') in (True, 'true'):
         merged = util.public(existing)
         merged.update(body)
-        if entity in compute.SALES_FORMS and 'Line' not in body:
+        if (entity in compute.SALES_FORMS or entity in payables.EXPENSE_FORMS) and 'Line' not in body:
             # keep the tax code the server chose, but let it recompute everything else
             merged['TxnTaxDetail'] = {k: v for k, v in (existing.get('TxnTaxDetail') or {}).items()
                                       if k == 'TxnTaxCodeRef'}
@@ -486,6 +497,8 @@ def delete(ctx, entity, body):
 def delete_obj(ctx, entity, existing):
     if entity == 'Payment':
         apply_payment_links(ctx, existing['Id'], payment_links(existing), {})
+    elif entity == 'BillPayment':
+        payables.apply_bill_links(ctx, existing['Id'], payment_links(existing), {})
     elif existing.get('_applied'):
         raise errors.business('This transaction has payments applied to it. Delete or unlink the payments '
                               'first.')
@@ -516,6 +529,8 @@ def void_obj(ctx, entity, existing):
         note = existing.get('PrivateNote')
         existing['PrivateNote'] = 'Voided' + (' - ' + note if note else '')
         existing['_voided'] = True
+    elif entity == 'BillPayment':
+        payables.void_bill_payment(ctx, existing)
     else:
         compute.void_sales_txn(existing)
     touch(ctx, existing, entity, 'Void')
@@ -585,6 +600,12 @@ def patch_stored(ctx, entity, existing, fields):
         obj = compute.build_sales_txn(ctx, entity, src, existing)
         for k in ('Id', 'SyncToken', 'MetaData', 'domain', 'sparse'):
             obj.pop(k, None)
+    elif entity in payables.ENTITIES_HERE and not existing.get('_voided'):
+        # Rebuilt like a saved form: totals, balances and bill payment applications follow the edit.
+        src = dict(merged)
+        if 'TxnTaxDetail' not in fields:
+            src['TxnTaxDetail'] = {}
+        obj, side = payables.build(ctx, entity, src, existing)
     else:
         obj = merged
         for k, v in existing.items():

@@ -38,6 +38,11 @@ US_ACCOUNTS = [
     ('81', 'Inventory Asset', 'Other Current Asset', 'Inventory'),
     ('86', 'Discounts given', 'Income', 'DiscountsRefundsGiven'),
     ('89', 'Board of Equalization Payable', 'Other Current Liability', 'SalesTaxPayable'),
+    # payables (sandbox ids): the A/P account, a second bank account, a credit card and an expense account
+    ('33', 'Accounts Payable (A/P)', 'Accounts Payable', 'AccountsPayable'),
+    ('36', 'Savings', 'Bank', 'Savings'),
+    ('41', 'Mastercard', 'Credit Card', 'CreditCard'),
+    ('7', 'Advertising', 'Expense', 'AdvertisingPromotional'),
 ]
 CLASSIFICATION = {
     'Bank': 'Asset', 'Other Current Asset': 'Asset', 'Fixed Asset': 'Asset', 'Other Asset': 'Asset',
@@ -194,7 +199,11 @@ def build_company(realm_id, name, country, currency, now, preferences_patch=None
                   ('4', 'Cost of sales', 'Cost of Goods Sold', 'SuppliesMaterialsCogs'),
                   ('5', 'Stock Asset', 'Other Current Asset', 'Inventory'),
                   ('6', 'VAT Control', 'Other Current Liability', 'GlobalTaxPayable'),
-                  ('7', 'Debtors', 'Accounts Receivable', 'AccountsReceivable')]:
+                  ('7', 'Debtors', 'Accounts Receivable', 'AccountsReceivable'),
+                  ('8', 'Creditors', 'Accounts Payable', 'AccountsPayable'),
+                  ('9', 'Current', 'Bank', 'Checking'), ('10', 'Savings', 'Bank', 'Savings'),
+                  ('11', 'Credit card', 'Credit Card', 'CreditCard'),
+                  ('12', 'Purchases', 'Expense', 'SuppliesMaterials')]:
             put('Account', make_account(c, now, *a))
     for t in TERMS:
         put('Term', make_term(c, now, *t))

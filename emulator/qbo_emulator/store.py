@@ -33,6 +33,12 @@ ENTITIES = {
     'CreditMemo': {'kind': 'txn', 'seq': 'txn', 'label': 'CreditMemo'},
     'SalesReceipt': {'kind': 'txn', 'seq': 'txn', 'label': 'SalesReceipt'},
     'Payment': {'kind': 'txn', 'seq': 'txn', 'label': 'Payment'},
+    'Bill': {'kind': 'txn', 'seq': 'txn', 'label': 'Bill'},
+    'VendorCredit': {'kind': 'txn', 'seq': 'txn', 'label': 'VendorCredit'},
+    'BillPayment': {'kind': 'txn', 'seq': 'txn', 'label': 'BillPayment'},
+    'Purchase': {'kind': 'txn', 'seq': 'txn', 'label': 'Purchase'},
+    'PurchaseOrder': {'kind': 'txn', 'seq': 'txn', 'label': 'PurchaseOrder'},
+    'JournalEntry': {'kind': 'txn', 'seq': 'txn', 'label': 'JournalEntry'},
     'TimeActivity': {'kind': 'txn', 'seq': 'txn', 'label': 'TimeActivity'},  # time_tracking.py
     'CompanyInfo': {'kind': 'single', 'seq': None, 'label': 'CompanyInfo'},
     'Preferences': {'kind': 'single', 'seq': None, 'label': 'Preferences'},

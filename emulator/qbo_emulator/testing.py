@@ -239,6 +239,22 @@ class EmulatorControl:
         """Delete: the Payment is gone (CDC reports it "Deleted"), the invoices are open again."""
         return self.delete_entity(realm_id, 'Payment', payment_id)
 
+    def record_bill_payment(self, realm_id, bills=(), vendor_credits=(), pay_type='Check', total=None,
+                            vendor_id=None, **extra):
+        """Pay bills in QuickBooks (Expenses > Pay bills): ``bills``/``vendor_credits`` are ids or
+        ``{"id", "amount"}`` (amount defaults to the open balance); ``pay_type`` Check or CreditCard; ``total``
+        defaults to bills - vendor credits. ``extra``: bank_account_id, cc_account_id, txn_date, reference
+        (check number), private_note. Returns the stored BillPayment; the bills' Balance and the vendor's
+        balance follow. Void or delete it with ``void_entity`` / ``delete_entity`` ('BillPayment')."""
+        payload = dict(extra, pay_type=pay_type,
+                       bills=[i if isinstance(i, dict) else {'id': str(i)} for i in bills],
+                       vendor_credits=[i if isinstance(i, dict) else {'id': str(i)} for i in vendor_credits])
+        if total is not None:
+            payload['total'] = total
+        if vendor_id is not None:
+            payload['vendor_id'] = str(vendor_id)
+        return self._call('POST', 'companies/%s/billpayments' % realm_id, payload)
+
     def merge(self, realm_id, entity, source_id, into_id):
         """Merge Customer/Vendor/Item ``source_id`` into ``into_id`` (a Merge event with deletedId)."""
         return self._call('POST', 'companies/%s/entities/%s/%s/merge' % (realm_id, entity, source_id),
