@@ -49,7 +49,13 @@ class AccountAnalyticLine(models.Model):
         result = []
         Binding = self.env['qbo.binding']
         employee = self.employee_id
-        if employee:
+        if employee and employee.sudo().qbo_time_as_vendor and employee._qbo_vendor_partner():
+            vendor_binding = Binding._qbo_get_or_create(connection, employee._qbo_vendor_partner(), 'Vendor')
+            if not vendor_binding.qbo_id or vendor_binding.state == 'to_send':
+                if vendor_binding.state in ('error', 'blocked'):
+                    vendor_binding._qbo_transition('to_send', next_retry_date=False)
+                result.append((vendor_binding, {}))
+        elif employee:
             employee_binding = employee._qbo_binding(connection)
             if not employee_binding and connection.timesheet_create_employees:
                 employee_binding = Binding._qbo_get_or_create(connection, employee, 'Employee')
@@ -65,6 +71,20 @@ class AccountAnalyticLine(models.Model):
                     partner_binding._qbo_transition('to_send', next_retry_date=False)
                 result.append((partner_binding, {}))
         return result
+
+    def _qbo_person(self, connection):
+        """(NameOf, QuickBooks Id) of who did the work: the employee, or the vendor of a subcontractor, linked or
+        sent before (see `_qbo_dependencies`)."""
+        self.ensure_one()
+        employee = self.employee_id
+        if employee.sudo().qbo_time_as_vendor:
+            partner = employee._qbo_vendor_partner()
+            if not partner:
+                raise QboBlocked(_("%s is recorded as a QuickBooks vendor but has no work contact to send as the "
+                                   "vendor.", employee.name))
+            binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Vendor')
+            return 'Vendor', binding.qbo_id or self._qbo_wait_for(binding, partner.display_name)
+        return 'Employee', self._qbo_employee_qbo_id(connection)
 
     def _qbo_employee_qbo_id(self, connection):
         """QuickBooks Id of the line's employee, linked or sent before (see `_qbo_dependencies`)."""

@@ -15,8 +15,18 @@ class HrEmployee(models.Model):
         help="The QuickBooks employee this employee's time is recorded for (imported from QuickBooks). Empty: "
              "not linked yet; 'Send to QuickBooks' creates it there.")
 
+    qbo_time_as_vendor = fields.Boolean(
+        'Time recorded for a QuickBooks vendor', groups='account.group_account_invoice',
+        help="A subcontractor: time activities name the QuickBooks vendor of this employee's work contact "
+             "(NameOf Vendor, sent through the connector's vendor export) instead of a QuickBooks employee.")
+
     def _qbo_entity(self):
         return 'Employee'
+
+    def _qbo_vendor_partner(self):
+        """The partner sent as the QuickBooks vendor of a subcontractor: its work contact's commercial entity."""
+        self.ensure_one()
+        return self.sudo().work_contact_id.commercial_partner_id
 
     def _qbo_exporter(self):
         return self.env['qbo.exporter.employee']

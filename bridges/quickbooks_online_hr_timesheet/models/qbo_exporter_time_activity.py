@@ -41,9 +41,10 @@ class QboExporterTimeActivity(models.AbstractModel):
     def _qbo_payload(self, binding, line, client):
         connection = binding.connection_id
         line._qbo_check_exportable()
-        employee_id = line._qbo_employee_qbo_id(connection)
+        name_of, person_id = line._qbo_person(connection)
         customer_id = line._qbo_customer_qbo_id(connection)
-        return self.env['qbo.mapper']._qbo_prepare_time_activity_vals(line, connection, employee_id, customer_id)
+        return self.env['qbo.mapper']._qbo_prepare_time_activity_vals(line, connection, name_of, person_id,
+                                                                    customer_id)
 
     @api.model
     def _qbo_apply(self, binding, activity):

@@ -48,10 +48,11 @@ class QboMapperTimesheet(models.AbstractModel):
         return f"{text} {marker}" if text else marker
 
     @api.model
-    def _qbo_prepare_time_activity_vals(self, line, connection, employee_id, customer_id):
+    def _qbo_prepare_time_activity_vals(self, line, connection, name_of, person_id, customer_id):
         """The TimeActivity of one timesheet line.
 
-        :param employee_id: QuickBooks Id of the line's employee (exported or linked before)
+        :param name_of: 'Employee', or 'Vendor' for a subcontractor
+        :param person_id: QuickBooks Id of that employee or vendor (exported or linked before)
         :param customer_id: QuickBooks Id of the project's customer, or None (a project without customer)
         """
         hours, minutes = qbo_duration(line.unit_amount)
@@ -59,7 +60,7 @@ class QboMapperTimesheet(models.AbstractModel):
             raise QboBlocked(_("This timesheet line records no time (under half a minute): QuickBooks refuses a "
                                "time activity without time."))
         vals = {
-            'NameOf': 'Employee', 'EmployeeRef': {'value': employee_id},
+            'NameOf': name_of, f'{name_of}Ref': {'value': person_id},
             'TxnDate': line.date.isoformat(), 'Hours': hours, 'Minutes': minutes,
             'ItemRef': {'value': self._qbo_time_activity_item(line, connection).qbo_id},
             'Description': self._qbo_time_activity_description(line),

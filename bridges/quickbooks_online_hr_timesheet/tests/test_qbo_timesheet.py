@@ -160,6 +160,23 @@ class TestQboTimesheet(QboTestCommon):
         self._drain()
         self.assertFalse([r for r in self.qbo.requests_log(path_contains=f'/{self.realm}/') if r['method'] == 'POST'])
 
+    def test_subcontractor_as_vendor(self):
+        """A subcontractor's time names its work contact's QuickBooks vendor (sent first), not an employee."""
+        contractor = self.env['hr.employee'].sudo().create({'name': 'Sam Sub', 'work_email': 'sam@example.com'})
+        contractor.qbo_time_as_vendor = True
+        vendor_partner = contractor._qbo_vendor_partner()
+        self.assertTrue(vendor_partner)
+        line = self._line(contractor, self.project_a, 0, 6.5, 'Subcontracted install')
+        line.action_qbo_send()
+        self.assertEqual(line.qbo_state, 'sent', line.qbo_error)
+        activity = self._activity_of(line)
+        vendor_id = vendor_partner._qbo_binding(self.connection, 'Vendor').qbo_id
+        self.assertEqual((activity['NameOf'], activity['VendorRef']['value']), ('Vendor', vendor_id))
+        self.assertNotIn('EmployeeRef', activity)
+        self.assertEqual((activity['Hours'], activity['Minutes']), (6, 30))
+        self.assertEqual(self.qbo_read(self.realm, 'Vendor', vendor_id)['DisplayName'], 'Sam Sub')
+        self.assertFalse(self.qbo_all(self.realm, 'Employee'), "no QuickBooks employee for a subcontractor")
+
     def test_timeout_after_commit_on_create_does_not_duplicate(self):
         """QuickBooks creates the time activity but the answer is lost: the next run finds it, never a second."""
         self.env['qbo.binding']._qbo_get_or_create(self.connection, self.alice, 'Employee')
