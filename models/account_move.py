@@ -58,9 +58,13 @@ class AccountMove(models.Model):
             return False
         if self.origin_payment_id or self.statement_line_id or self.tax_cash_basis_origin_move_id:
             return False
-        exchange = self.env['account.full.reconcile'].sudo().search_count([('exchange_move_id', '=', self.id)], limit=1)
-        return not exchange and not self.env['account.partial.reconcile'].sudo().search_count(
-            [('exchange_move_id', '=', self.id)], limit=1)
+        # An exchange difference entry: named by its reconciliation (full or partial, as the series keep it).
+        for model in ('account.full.reconcile', 'account.partial.reconcile'):
+            Model = self.env[model].sudo()
+            if 'exchange_move_id' in Model._fields and Model.search_count([('exchange_move_id', '=', self.id)],
+                                                                          limit=1):
+                return False
+        return True
 
     def _qbo_check_exportable(self):
         if not self._qbo_sends():

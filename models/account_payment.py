@@ -254,7 +254,7 @@ class AccountPayment(models.Model):
         if not applications:
             raise QboBlocked(_("%s is not reconciled with an invoice sent to QuickBooks.", self.display_name))
         invoice = applications[0][0]._qbo_record()
-        customer = invoice.commercial_partner_id._qbo_binding(connection)
+        customer = invoice.commercial_partner_id._qbo_binding(connection, 'Customer')
         if not customer.qbo_id:
             raise QboBlocked(_("The customer %s is not in QuickBooks.", invoice.commercial_partner_id.display_name))
         payload = {
@@ -302,7 +302,7 @@ class AccountPayment(models.Model):
         """After an unknown outcome: the payment QuickBooks may have created, found by our marker among
         the customer's payments, page after page."""
         customer_id = (payload or {}).get('CustomerRef', {}).get('value') or \
-            self.partner_id.commercial_partner_id._qbo_binding(binding.connection_id).qbo_id
+            self.partner_id.commercial_partner_id._qbo_binding(binding.connection_id, 'Customer').qbo_id
         if not customer_id:
             return None
         rows = client.query_all('Payment', where=f"CustomerRef = {qbo_quote(customer_id)}", res_ref=res_ref)

@@ -24,6 +24,9 @@ _logger = logging.getLogger(__name__)
 RETRY_DELAYS_MINUTES = (1, 5, 15, 60, 240)
 # uuid5 namespace of our requestids (any fixed uuid; never change it: it would change every requestid).
 REQUEST_ID_NAMESPACE = uuid.UUID('6f1c3c2e-8a4b-5d0e-9f17-0d0b0c0a1e51')
+# Entities whose requestids leave the entity out of their key, as before records could have two links:
+# changing them would make a write whose outcome is unknown during an upgrade go with a new requestid.
+UNNAMED_ENTITIES = frozenset({'Customer', 'Invoice', 'CreditMemo', 'Payment'})
 # Seconds kept free at the end of a run's budget (Odoo's limit_time_real) to record outcomes and answer.
 DEADLINE_MARGIN_SECONDS = 15
 # Lease of a run without a time limit (limit_time_real = 0): a dead worker's bindings are free after it.
@@ -284,14 +287,18 @@ class QboBinding(models.Model):
         return self.env['ir.config_parameter'].sudo().get_param('database.uuid') or self.env.cr.dbname
 
     @api.model
-    def _qbo_make_request_id(self, connection, res_model, res_id, operation, generation):
-        """requestid = uuid5 of (database.uuid, model, record id, connection, operation, generation).
+    def _qbo_make_request_id(self, connection, res_model, res_id, operation, generation, entity=None):
+        """requestid = uuid5 of (database.uuid, model, record id, connection, operation, generation), and the
+        entity for those not in `UNNAMED_ENTITIES`.
 
         Stable across restarts, serialization retries and payload edits (unlike a binding row id or
         a payload hash), 36 characters so that it also fits a batch request, and unique per
         database: two Odoo databases on one QuickBooks company never replay each other's answers.
+        The entity is part of the key because one record can have two links (a partner's Customer and
+        Vendor): with the same key QuickBooks would answer the vendor's create with the customer's.
         """
-        key = f"{self._qbo_database_uuid()}:{res_model}:{res_id}:{connection.id}:{operation}:{generation}"
+        kind = f"{entity}:" if entity and entity not in UNNAMED_ENTITIES else ''
+        key = f"{self._qbo_database_uuid()}:{res_model}:{res_id}:{connection.id}:{kind}{operation}:{generation}"
         return str(uuid.uuid5(REQUEST_ID_NAMESPACE, key))
 
     def _qbo_request_id(self, operation, payload=None):
@@ -302,7 +309,7 @@ class QboBinding(models.Model):
         """
         self.ensure_one()
         return self._qbo_make_request_id(self.connection_id, self.res_model, self.res_id, operation,
-                                         self.request_generation)
+                                         self.request_generation, entity=self.entity)
 
     def _qbo_marker(self):
         """Untranslated marker written on the QuickBooks object (Customer.Notes, PrivateNote)."""

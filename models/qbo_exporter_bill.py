@@ -86,20 +86,10 @@ class QboExporterBill(models.AbstractModel):
         return next((row for row in rows if (row.get('PrivateNote') or '').rstrip().endswith(marker)), None)
 
     @api.model
-    def _qbo_find_unknown_create(self, binding, move, client, res_ref):
-        """A cancelled bill whose create has an unknown outcome: looked up by its marker (see the invoice
-        exporter); the vendor's Id narrows the search when known."""
-        if not binding._qbo_pending_create():
-            return False
+    def _qbo_lookup_hints(self, binding, move):
+        """The vendor's Id narrows the lookup of a bill whose create has an unknown outcome, when known."""
         vendor = move.commercial_partner_id._qbo_binding(binding.connection_id, 'Vendor')
-        payload = {'VendorRef': {'value': vendor.qbo_id}} if vendor and vendor.qbo_id else {}
-        existing = self._qbo_find_ours(binding, move, client, payload, res_ref)
-        binding._qbo_settle()
-        if not existing:
-            return False
-        binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken'],
-                       'qbo_doc_number': existing.get('DocNumber')})
-        return True
+        return {'VendorRef': {'value': vendor.qbo_id}} if vendor and vendor.qbo_id else {}
 
     @api.model
     def _qbo_deleted_message(self, binding):

@@ -323,21 +323,26 @@ class QboExporterInvoice(models.AbstractModel):
         """
         if not binding._qbo_pending_create():
             return False
-        connection = binding.connection_id
-        # The customer's Id is not needed (a crash may have lost its link too): the lookup goes by the
-        # intent's date and our marker (see `_qbo_find_ours`); it narrows the search when known.
-        customer = self.env['qbo.binding']._qbo_get_or_create(connection, move.commercial_partner_id, 'Customer')
-        payload = {'CustomerRef': {'value': customer.qbo_id}} if customer.qbo_id else {}
-        doc_number = self.env['qbo.mapper']._qbo_doc_number(move, connection)
-        if doc_number:
-            payload['DocNumber'] = doc_number
-        existing = self._qbo_find_ours(binding, move, client, payload, res_ref)
+        existing = self._qbo_find_ours(binding, move, client, self._qbo_lookup_hints(binding, move), res_ref)
         binding._qbo_settle()
         if not existing:
             return False
         binding.write({'qbo_id': existing['Id'], 'qbo_sync_token': existing['SyncToken'],
                        'qbo_doc_number': existing.get('DocNumber')})
         return True
+
+    @api.model
+    def _qbo_lookup_hints(self, binding, move):
+        """What narrows the lookup of a document whose create has an unknown outcome, as payload keys
+        (see `_qbo_find_ours`): its customer's Id and its number, when known. Neither is needed (a crash
+        may have lost the customer's link too): the lookup goes by the intent's date and our marker."""
+        connection = binding.connection_id
+        customer = self.env['qbo.binding']._qbo_get_or_create(connection, move.commercial_partner_id, 'Customer')
+        hints = {'CustomerRef': {'value': customer.qbo_id}} if customer.qbo_id else {}
+        doc_number = self.env['qbo.mapper']._qbo_doc_number(move, connection)
+        if doc_number:
+            hints['DocNumber'] = doc_number
+        return hints
 
     @api.model
     def _qbo_mark_resend_as_new(self, binding, move):

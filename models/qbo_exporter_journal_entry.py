@@ -24,6 +24,10 @@ class QboExporterJournalEntry(models.AbstractModel):
         return self.env['qbo.mapper.ledger']._qbo_prepare_journal_entry_vals(move, binding.connection_id)
 
     @api.model
+    def _qbo_lookup_hints(self, binding, move):
+        return {}  # by the intent's date and our marker only (an entry has no single party)
+
+    @api.model
     def _qbo_deleted_message(self, binding):
         return _("Cancelled in Odoo: the QuickBooks journal entry (Id %s) was deleted; QuickBooks has no void for "
                  "journal entries.", binding.qbo_id)

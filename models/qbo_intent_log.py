@@ -28,6 +28,8 @@ class QboIntentLog(models.Model):
     connection_id = fields.Integer(required=True, readonly=True, index=True)
     res_model = fields.Char(required=True, readonly=True)
     res_id = fields.Integer(required=True, readonly=True)
+    # The link's QuickBooks entity: a partner has a Customer and a Vendor link (empty on rows logged before).
+    entity = fields.Char(readonly=True)
     operation = fields.Char(required=True, readonly=True)
     request_id = fields.Char(required=True, readonly=True)
     generation = fields.Integer(required=True, readonly=True)
@@ -43,20 +45,21 @@ class QboIntentLog(models.Model):
         """Commit the current intents of `bindings` on a cursor of its own (one statement for a whole
         batch), before their requests leave."""
         now = fields.Datetime.now()
-        rows = [(b.connection_id.id, b.res_model, b.res_id, b.intent_operation, b.intent_request_id,
+        rows = [(b.connection_id.id, b.res_model, b.res_id, b.entity, b.intent_operation, b.intent_request_id,
                  b.request_generation, now) for b in bindings]
         with self._qbo_cursor() as cr:
             cr.execute(SQL("""INSERT INTO qbo_intent_log
-                                     (connection_id, res_model, res_id, operation, request_id, generation, logged_at)
+                                     (connection_id, res_model, res_id, entity, operation, request_id, generation,
+                                      logged_at)
                               VALUES %s""", SQL(", ").join(SQL("%s", row) for row in rows)))
 
     @api.model
     def _qbo_forget(self, bindings):
         """The requests certainly never reached QuickBooks: their logged intents are void (one statement)."""
-        keys = tuple((b.connection_id.id, b.res_model, b.res_id, b.request_generation) for b in bindings)
+        keys = tuple((b.connection_id.id, b.res_model, b.res_id, b.entity, b.request_generation) for b in bindings)
         with self._qbo_cursor() as cr:
-            cr.execute(SQL("DELETE FROM qbo_intent_log WHERE (connection_id, res_model, res_id, generation) IN %s",
-                           keys))
+            cr.execute(SQL("DELETE FROM qbo_intent_log WHERE (connection_id, res_model, res_id, entity, generation) "
+                           "IN %s", keys))
 
     @api.model
     def _qbo_logged(self, connection, record):
@@ -80,7 +83,7 @@ class QboIntentLog(models.Model):
         keys = [(b.connection_id.id, b.res_model, b.res_id) for b in bindings]
         with self._qbo_cursor() as cr:
             cr.execute(SQL(
-                """SELECT connection_id, res_model, res_id, operation, request_id, generation, logged_at
+                """SELECT connection_id, res_model, res_id, operation, request_id, generation, logged_at, entity
                      FROM qbo_intent_log
                     WHERE (connection_id, res_model, res_id) IN %s
                  ORDER BY generation DESC, id DESC""", tuple(keys)))
@@ -89,13 +92,13 @@ class QboIntentLog(models.Model):
                 logged.setdefault((row[0], row[1], row[2]), []).append(row[3:])
         for binding in bindings:
             entries = [entry for entry in logged.get((binding.connection_id.id, binding.res_model, binding.res_id), [])
-                       if entry[2] >= binding.request_generation]
+                       if entry[2] >= binding.request_generation and entry[4] in (None, binding.entity)]
             if not binding.qbo_id:
                 # Without an Id only a create matters, even one followed by later writes that were rolled
                 # back with it (found, linked, updated, then lost): its object may exist, look it up.
                 entries = [entry for entry in entries if entry[0] == 'create']
             if entries:
-                operation, request_id, generation, logged_at = entries[0]
+                operation, request_id, generation, logged_at, _entity = entries[0]
                 binding.write({'intent_operation': operation, 'intent_request_id': request_id,
                                'intent_date': logged_at, 'request_generation': generation})
 
@@ -109,5 +112,6 @@ class QboIntentLog(models.Model):
                        OR EXISTS (SELECT 1 FROM qbo_binding AS binding
                                    WHERE binding.connection_id = log.connection_id
                                      AND binding.res_model = log.res_model AND binding.res_id = log.res_id
+                                     AND (log.entity IS NULL OR binding.entity = log.entity)
                                      AND binding.request_generation > log.generation)""",
                 fields.Datetime.subtract(fields.Datetime.now(), days=KEEP_DAYS)))

@@ -65,15 +65,8 @@ class QboMapper(models.AbstractModel):
         return vals
 
     @api.model
-    def _qbo_prepare_customer_vals(self, partner, connection, display_name, currency=None):
-        """Customer payload (without Id/SyncToken) of a commercial partner.
-
-        `currency`: with multicurrency on, a QuickBooks customer has one currency, set at creation;
-        a customer first needed by a foreign-currency invoice is created in that currency.
-
-        Billing address: the partner's invoice contact, else the partner. Shipping: its delivery
-        contact, else the billing address. Contacts of a company are not separate customers.
-        """
+    def _qbo_prepare_contact_vals(self, partner, display_name):
+        """What a Customer and a Vendor share: names, active, e-mail, phones, web site."""
         vals = self._qbo_prepare_customer_names(partner, display_name)
         vals['Active'] = bool(partner.active)
         if partner.email:
@@ -84,6 +77,19 @@ class QboMapper(models.AbstractModel):
             vals['Mobile'] = {'FreeFormNumber': mobile[:const.PHONE_MAX_LENGTH]}
         if partner.website:
             vals['WebAddr'] = {'URI': partner.website[:const.WEB_URI_MAX_LENGTH]}
+        return vals
+
+    @api.model
+    def _qbo_prepare_customer_vals(self, partner, connection, display_name, currency=None):
+        """Customer payload (without Id/SyncToken) of a commercial partner.
+
+        `currency`: with multicurrency on, a QuickBooks customer has one currency, set at creation;
+        a customer first needed by a foreign-currency invoice is created in that currency.
+
+        Billing address: the partner's invoice contact, else the partner. Shipping: its delivery
+        contact, else the billing address. Contacts of a company are not separate customers.
+        """
+        vals = self._qbo_prepare_contact_vals(partner, display_name)
         addresses = partner.address_get(['invoice', 'delivery'])
         Partner = self.env['res.partner']
         bill = self._qbo_prepare_address(Partner.browse(addresses['invoice']))

@@ -33,14 +33,7 @@ class QboMapperPayables(models.AbstractModel):
         only (QuickBooks refuses to change it).
         """
         mapper = self.env['qbo.mapper']
-        vals = mapper._qbo_prepare_customer_names(partner, display_name)
-        vals['Active'] = bool(partner.active)
-        if partner.email:
-            vals['PrimaryEmailAddr'] = {'Address': partner.email.strip()[:const.EMAIL_MAX_LENGTH]}
-        if partner.phone:
-            vals['PrimaryPhone'] = {'FreeFormNumber': partner.phone[:const.PHONE_MAX_LENGTH]}
-        if partner.website:
-            vals['WebAddr'] = {'URI': partner.website[:const.WEB_URI_MAX_LENGTH]}
+        vals = mapper._qbo_prepare_contact_vals(partner, display_name)
         bill = mapper._qbo_prepare_address(partner)
         if bill:
             vals['BillAddr'] = bill

@@ -41,7 +41,10 @@ class ResPartner(models.Model):
             partner.qbo_vendor_error = binding.error_message if binding else False
 
     def _qbo_entity(self):
-        return 'Customer'
+        """What 'Send to QuickBooks' makes of the contact: a Vendor when it is only a supplier (on vendor
+        bills, never on customer invoices), else a Customer. Documents send the link they need whatever
+        this says (an invoice its Customer, a bill its Vendor)."""
+        return 'Vendor' if self.supplier_rank and not self.customer_rank else 'Customer'
 
     @api.model
     def _qbo_synced_fields(self):

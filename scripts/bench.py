@@ -3,12 +3,13 @@
 1. starts the emulator with Intuit's limits on (500/min, 10/s, 10 in flight, 40 batch/min per realm);
 2. prepares a throwaway database in a child process (in-process Odoo, like scripts/demo_setup.py):
    the addon installed and connected through OAuth, `--existing` customers sent to QuickBooks,
-   N posted invoices (half to those customers, half each to a new customer) queued for export but
-   held, and a second copy of the export job so that both cron workers export side by side;
+   N posted invoices (half to those customers, half each to a new customer) and --bills vendor bills
+   (from 20 new vendors) queued for export but held, and a second copy of the export job so that
+   both cron workers export side by side;
 3. starts odoo-bin with 2 HTTP workers and 2 cron workers, sets the emulator's latency (150 ms per
-   call), warms both cron workers up, then runs two phases - the invoices to existing customers,
-   then (after the minute windows cleared) those to new customers - each released, triggered and
-   waited for until drained (bounded by --timeout); rates on PostgreSQL's clock;
+   call), warms both cron workers up, then runs three phases - the invoices to existing customers,
+   then (after the minute windows cleared) those to new customers, then the bills (bills/min) - each
+   released, triggered and waited for until drained (bounded by --timeout); rates on PostgreSQL's clock;
 4. samples the CPU time of every Odoo process and of every PostgreSQL backend of the database
    (/proc, through psutil) and the Odoo processes' RSS;
 5. reads back what QuickBooks (the emulator) holds - duplicates and lost come from there, not from
@@ -41,6 +42,7 @@ CUSTOMER_MARKER = re.compile(r':res\.partner:(\d+)\s*$')
 # Queued invoices wait (next retry date far ahead) until their phase starts.
 HELD_EXISTING = '2100-01-01 00:00:00'
 HELD_NEW = '2100-01-02 00:00:00'
+HELD_BILLS = '2100-01-03 00:00:00'
 
 
 def emulator_dir():
@@ -155,6 +157,8 @@ def setup_database(args):
                             for index, move in enumerate(moves, start)])
             cr.commit()
             print(f"bench: {start + len(chunk)}/{len(customers)} invoices created", file=sys.stderr, flush=True)
+        bill_ids = create_bills(admin_env, connection, company, args.bills, Binding)
+        cr.commit()
         cron = env.ref(f'{ADDON}.ir_cron_qbo_export')
         cron.write({'active': True, 'nextcall': '2100-01-01 00:00:00'})  # only our trigger starts it
         # Odoo runs one job on one worker at a time: a second copy of the export job lets the second
@@ -162,8 +166,42 @@ def setup_database(args):
         twin = cron.copy({'name': f'{cron.name} (second worker)', 'active': True, 'nextcall': '2100-01-01 00:00:00'})
         cr.commit()
         print(json.dumps({'realm': connection.realm_id, 'cron_ids': [cron.id, twin.id], 'invoices': len(customers),
+                          'bills': len(bill_ids),
                           'existing_invoices': n_existing_invoices, 'new_invoices': len(new),
                           'existing_customers': len(existing), 'new_customers': len(new)}), flush=True)
+
+
+def create_bills(env, connection, company, count, Binding):
+    """`count` posted vendor bills (two expense-account lines each) from 20 vendors not yet in QuickBooks,
+    queued and held for the bills phase; the expense account is mapped to QuickBooks' 'Advertising'."""
+    if not count:
+        return []
+    expense = env['account.account'].search([('account_type', '=', 'expense'), ('company_ids', 'in', company.ids)],
+                                            limit=1)
+    advertising = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'Account'),
+                                         ('name', '=', 'Advertising')], limit=1)
+    if not env['qbo.mapping']._qbo_find(connection, 'account', expense):
+        env['qbo.mapping'].create({'connection_id': connection.id, 'mapping_type': 'account', 'res_id': expense.id,
+                                   'qbo_ref_id': advertising.id})
+    vendors = env['res.partner'].create([{'name': f'Bench Vendor {i:03d}', 'is_company': True,
+                                          'email': f'vendor{i}@bench.example.com'} for i in range(20)])
+    ids = []
+    for start in range(0, count, 100):
+        moves = env['account.move'].with_company(company).create([{
+            'move_type': 'in_invoice', 'partner_id': vendors[i % len(vendors)].id, 'ref': f'BENCH-{i}',
+            'invoice_date': env.cr.now().date(),
+            'invoice_line_ids': [
+                (0, 0, {'name': 'Subcontracting', 'quantity': 1 + i % 4, 'price_unit': 120.0 + i % 30,
+                        'account_id': expense.id, 'tax_ids': [(6, 0, [])]}),
+                (0, 0, {'name': 'Travel', 'quantity': 1, 'price_unit': 35.5, 'account_id': expense.id,
+                        'tax_ids': [(6, 0, [])]}),
+            ]} for i in range(start, min(count, start + 100))])
+        moves.action_post()
+        Binding.create([{'connection_id': connection.id, 'res_model': 'account.move', 'res_id': move.id,
+                         'entity': 'Bill', 'next_retry_date': HELD_BILLS} for move in moves])
+        ids += moves.ids
+        print(f"bench: {len(ids)}/{count} bills created", file=sys.stderr, flush=True)
+    return ids
 
 
 def trigger_cron(cr, db, cron_ids):
@@ -293,6 +331,8 @@ def main():
     parser.add_argument('--existing-share', type=float, default=0.5,
                         help='share of invoices to customers already in QuickBooks (default 0.5)')
     parser.add_argument('--existing', type=int, default=50, help='how many such customers (default 50)')
+    parser.add_argument('--bills', type=int, default=500, help='vendor bills, sent in a phase of their own '
+                                                                '(default 500; 0 for none)')
     parser.add_argument('--latency-ms', type=float, default=150.0)
     parser.add_argument('--timeout', type=float, help='longest drain, seconds (default: 120 + 0.5 s per invoice)')
     parser.add_argument('--phase-gap', type=float, default=62.0,
@@ -338,6 +378,7 @@ def main():
         setup = subprocess.run([
             sys.executable, __file__, '--setup', '--db', db, '--http-port', str(http_port), '--emulator-url', emu_url,
             '--n', str(args.n), '--existing-share', str(args.existing_share), '--existing', str(args.existing),
+            '--bills', str(args.bills),
             '--odoo-src', args.odoo_src, '--addons-path', args.addons_path, '--build', str(build)],
             stdout=subprocess.PIPE, text=True, env=env, check=False)
         if setup.returncode:
@@ -377,7 +418,8 @@ def main():
         pg_cpu.sample(backend_pids(cr, db), baseline=True)
         phases = []
         for label, held, count in (('existing customers', HELD_EXISTING, info['existing_invoices']),
-                                   ('new customers', HELD_NEW, info['new_invoices'])):
+                                   ('new customers', HELD_NEW, info['new_invoices']),
+                                   ('bills', HELD_BILLS, info['bills'])):
             if not count:
                 continue
             if phases:
@@ -391,9 +433,9 @@ def main():
         pg.close()
 
         usage = control.usage(info['realm'])  # what the emulator answered since the warm-up
-        n = info['invoices']
+        n = info['invoices'] + info['bills']
         held, customers = collections.Counter(), collections.Counter()
-        for invoice in control.entities(info['realm'], 'Invoice'):
+        for invoice in control.entities(info['realm'], 'Invoice') + control.entities(info['realm'], 'Bill'):
             match = MARKER.search(invoice.get('PrivateNote') or '')
             if match and invoice.get('status') != 'Deleted':
                 held[int(match.group(1))] += 1
@@ -405,7 +447,9 @@ def main():
         duplicate_customers = sum(count - 1 for count in customers.values() if count > 1)
         lost = n - len(held)
         drained = all(phase['drained'] for phase in phases) and sum(phase['count'] for phase in phases) == n
-        elapsed = sum(phase['seconds'] for phase in phases)
+        invoice_phases = [phase for phase in phases if phase['label'] != 'bills']
+        elapsed = sum(phase['seconds'] for phase in invoice_phases)
+        invoices = info['invoices']
         rows = [
             ('machine', machine()),
             ('invoices', f"{n} ({info['existing_invoices']} to {info['existing_customers']} existing customers, "
@@ -413,21 +457,23 @@ def main():
             ('cron workers exporting', '2 (two copies of the export job)'),
         ]
         for phase in phases:
-            rows.append((f"invoices/min, {phase['label']}",
+            unit = 'bills/min' if phase['label'] == 'bills' else f"invoices/min, {phase['label']}"
+            rows.append((unit,
                          f"{phase['rate']:.0f} ({phase['count']} in {phase['seconds']:.1f} s"
                          f"{'' if phase['drained'] else ', NOT DRAINED'}; {phase['requests']} requests, "
                          f"{phase['throttled']} 429)"))
         rows += [
-            ('invoices/min, overall', f"{n / (elapsed / 60):.0f}" if elapsed else '-'),
-            ('HTTP requests/invoice', f"{usage['requests'] / n:.3f} ({usage['requests']})"),
-            ('metered reads/invoice', f"{usage['reads'] / n:.3f} ({usage['reads']})"),
-            ('Odoo CPU ms/invoice', f"{1000 * odoo_cpu.total() / n:.1f}"),
-            ('PostgreSQL CPU ms/invoice', f"{1000 * pg_cpu.total() / n:.1f}"),
+            ('invoices/min, overall', f"{invoices / (elapsed / 60):.0f}" if elapsed else '-'),
+            ('HTTP requests/document', f"{usage['requests'] / n:.3f} ({usage['requests']})"),
+            ('metered reads/document', f"{usage['reads'] / n:.3f} ({usage['reads']})"),
+            ('Odoo CPU ms/document', f"{1000 * odoo_cpu.total() / n:.1f}"),
+            ('PostgreSQL CPU ms/document', f"{1000 * pg_cpu.total() / n:.1f}"),
             ('peak RSS of an Odoo process', f"{odoo_cpu.peak_rss / 2**20:.0f} MB"),
             ('429 received', str(usage['throttled'])),
             ('peak requests/s, /min, batch/min',
              f"{usage.get('peak_per_second')}, {usage.get('peak_per_minute')}, {usage.get('peak_batch_per_minute')}"),
-            ('duplicates', f"{duplicates} invoices, {duplicate_customers} customers (read back from the emulator)"),
+            ('duplicates', f"{duplicates} invoices or bills, {duplicate_customers} customers "
+                           "(read back from the emulator)"),
             ('lost', f"{lost} (read back from the emulator)"),
         ]
         print()

@@ -13,7 +13,7 @@
    Back-off waits (1 min after a 5xx, 60 s after a 429) are compressed: when nothing is due, the
    retry dates are moved to now, as if the clock had advanced.
 4. After each phase reads QuickBooks (the emulator, not Odoo) and prints
-   ``phase: N, duplicates D, lost L, left in error E, wall s, invoices/min``.
+   ``phase: N, duplicates D, lost L, left in error E, wall s, documents/min`` (invoices and, one in four, vendor bills).
 Exits 1 on any duplicate or loss (or a phase that did not drain in time).
 """
 import argparse
@@ -53,7 +53,7 @@ def setup_database(args):
     import demo_setup  # noqa: PLC0415 - same steps as the demo (company, OAuth connect, tax mapping)
 
     import odoo  # noqa: PLC0415
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+    from odoo import SUPERUSER_ID, api, fields  # noqa: PLC0415
     from odoo.tools import config  # noqa: PLC0415
 
     config.parse_config(['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
@@ -82,16 +82,30 @@ def setup_database(args):
         connection._qbo_refresh_company_info()
         connection.action_qbo_import_references()
         tax = demo_setup.map_sales_tax(admin_env, connection, company)
-        # "Send posted invoices automatically" is a setting of the company's connection: posting queues.
-        connection.sudo().write({'auto_send': True})
+        # "Send posted invoices/vendor bills automatically" are settings of the connection: posting queues.
+        connection.sudo().write({'auto_send': True, 'auto_send_bills': True})
+        # Bills go on the seeded 'Advertising' expense account of the QuickBooks company.
+        expense = env['account.account'].search([('account_type', '=', 'expense'),
+                                                 ('company_ids', 'in', company.ids)], limit=1)
+        advertising = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'Account'),
+                                             ('name', '=', 'Advertising')], limit=1)
+        if not env['qbo.mapping']._qbo_find(connection, 'account', expense):
+            env['qbo.mapping'].create({'connection_id': connection.id, 'mapping_type': 'account',
+                                       'res_id': expense.id, 'qbo_ref_id': advertising.id})
         cr.commit()
         partners = env['res.partner'].create([{'name': f'Soak Customer {i:05d}', 'is_company': True,
                                                'city': 'Austin', 'country_id': env.ref('base.us').id}
                                               for i in range(args.n)])
+        # Every fourth document is a vendor bill (its partner a vendor only), the others customer invoices.
         moves = env['account.move'].with_company(company).create([{
             'move_type': 'out_invoice', 'partner_id': partner.id,
             'invoice_line_ids': [(0, 0, {'name': 'Consulting', 'quantity': 1 + i % 3, 'price_unit': 100 + i,
                                          'tax_ids': [(6, 0, tax.ids)]})],
+        } if i % 4 != 3 else {
+            'move_type': 'in_invoice', 'partner_id': partner.id, 'invoice_date': fields.Date.today(),
+            'ref': f'SOAK-{i}', 'invoice_line_ids': [(0, 0, {'name': 'Subcontracting', 'quantity': 1 + i % 2,
+                                                             'price_unit': 80 + i, 'account_id': expense.id,
+                                                             'tax_ids': [(6, 0, [])]})],
         } for i, partner in enumerate(partners)])
         cr.commit()
         cron = env.ref('quickbooks_online.ir_cron_qbo_export')
@@ -234,10 +248,11 @@ class Soak:
         return False
 
     def count_back(self, name, move_ids, partner_ids, wall):
-        """Read QuickBooks back: one invoice per Odoo invoice and one customer per partner, by marker."""
+        """Read QuickBooks back: one invoice or bill per Odoo document by marker, and one customer (by marker)
+        or vendor (by name: QuickBooks vendors carry no marker, and names are unique there) per partner."""
         dbuuid = self.info['dbuuid']
         invoices, customers = {}, {}
-        for doc in self.control.entities(self.realm, 'Invoice'):
+        for doc in self.control.entities(self.realm, 'Invoice') + self.control.entities(self.realm, 'Bill'):
             if doc.get('status') == 'Deleted':
                 continue
             note = (doc.get('PrivateNote') or '').rstrip()
@@ -253,6 +268,13 @@ class Soak:
                 customers[key] = customers.get(key, 0) + 1
             elif cust.get('DisplayName', '').startswith('Soak Customer'):
                 customers[-1] = customers.get(-1, 0) + 1  # ours but unmarked: a duplicate
+        names = {row[1]: row[0] for row in self.sql("SELECT id, name FROM res_partner WHERE id = ANY(%s)",
+                                                    (partner_ids,))}
+        for vendor in self.control.entities(self.realm, 'Vendor'):
+            base = vendor.get('DisplayName', '').split(' (')[0]
+            if base in names:
+                key = names[base]
+                customers[key] = customers.get(key, 0) + 1  # a partner is a customer or a vendor here, not both
         duplicates = sum(max(0, invoices.get(i, 0) - 1) for i in move_ids) + \
             sum(max(0, customers.get(p, 0) - 1) for p in partner_ids) + customers.get(-1, 0)
         lost = sum(1 for i in move_ids if not invoices.get(i)) + sum(1 for p in partner_ids if not customers.get(p))
@@ -261,7 +283,7 @@ class Soak:
                               OR (res_model = 'res.partner' AND res_id = ANY(%s)))""", (move_ids, partner_ids))[0][0]
         rate = len(move_ids) / wall * 60 if wall else 0
         print(f"{name}: {len(move_ids)}, duplicates {duplicates}, lost {lost}, left in error {errors}, "
-              f"wall {wall:.0f} s, {rate:.0f} invoices/min", flush=True)
+              f"wall {wall:.0f} s, {rate:.0f} documents/min", flush=True)
         return duplicates, lost
 
     # ------------------------------------------------------------------ phases

@@ -5,7 +5,7 @@ Every function here runs with the emulator lock held and returns
 """
 import json
 
-from . import entities, errors, query, util
+from . import attachments, entities, errors, query, util
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 
@@ -250,6 +250,11 @@ def handle(ctx, method, parts, params, body, content_type):
         return 200, batch(ctx, parse_json(body), params), None
     if head == 'cdc' and method == 'GET':
         return 200, cdc(ctx, params), None
+    if head == 'upload' and method == 'POST':
+        return 200, envelope(c, now, 'AttachableResponse',
+                             attachments.upload(ctx, body, content_type, entities.finish_new)), None
+    if head == 'download' and method == 'GET' and len(parts) == 2:
+        return 200, attachments.download(ctx, parts[1]).encode('utf-8'), 'text/plain'
     if head == 'taxservice' and len(parts) > 1 and parts[1].lower() == 'taxcode' and method == 'POST':
         return 200, taxservice_taxcode(ctx, parse_json(body)), None
     entity = BY_LOWER.get(head)

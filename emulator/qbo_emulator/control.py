@@ -3,9 +3,10 @@
 This is the contract used by the Odoo tests; see ``testing.EmulatorControl``
 for the matching client. Handlers return ``(status, json_body)``.
 """
+import base64
 import copy
 
-from . import entities, errors, util, webhooks
+from . import entities, errors, payables, util, webhooks
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 
@@ -218,10 +219,21 @@ def record_bill_payment(emu, c, data):
         raise ControlError(400, str(e))
 
 
+def download_file(emu, parts):
+    """``GET files/<realm>/<attachable id>``: (status, bytes, content type) of an uploaded file."""
+    with emu.lock:
+        c = emu.companies.get(parts[0]) if len(parts) == 2 else None
+        obj = c.get('Attachable', parts[1]) if c is not None else None
+        if obj is None or '_content' not in obj:
+            return 404, b'not found', 'text/plain'
+        return 200, base64.b64decode(obj['_content']), obj.get('ContentType') or 'application/octet-stream'
+
+
 def merge_names(emu, c, entity, source, data):
     """Merge ``source`` into ``into`` as a QuickBooks user would (Customer/Vendor/Item with the same name
-    rules): transactions move to the survivor, the merged record is made inactive and renamed
-    "<name> (deleted)", and a Merge event names both (``deletedId``)."""
+    rules): transactions move to the survivor (a vendor's bills, credits, payments, orders and purchases
+    too), the merged record is made inactive and renamed "<name> (deleted)", and a Merge event names both
+    (``deletedId``)."""
     if entity not in ('Customer', 'Vendor', 'Item'):
         raise ControlError(400, 'merge is supported for Customer, Vendor and Item')
     into = c.get(entity, str(data.get('into') or ''))
@@ -229,11 +241,17 @@ def merge_names(emu, c, entity, source, data):
         raise ControlError(400, 'into must name another %s' % entity)
     now = emu.clock.now()
     ctx = Ctx(c, now)
-    field = 'ItemRef' if entity == 'Item' else 'CustomerRef'
-    for txn_entity in ('Invoice', 'CreditMemo', 'SalesReceipt', 'Payment'):
+    field = {'Item': 'ItemRef', 'Vendor': 'VendorRef'}.get(entity, 'CustomerRef')
+    txn_entities = payables.VENDOR_TXNS if entity == 'Vendor' else ('Invoice', 'CreditMemo', 'SalesReceipt',
+                                                                    'Payment')
+    for txn_entity in txn_entities:
         for txn in c.data[txn_entity].values():
-            refs = [txn.get(field)] if field == 'CustomerRef' else \
-                [(ln.get('SalesItemLineDetail') or {}).get('ItemRef') for ln in txn.get('Line', [])]
+            if field == 'ItemRef':
+                refs = [(ln.get('SalesItemLineDetail') or {}).get('ItemRef') for ln in txn.get('Line', [])]
+            elif txn_entity == 'Purchase':
+                refs = [txn.get('EntityRef')] if (txn.get('EntityRef') or {}).get('type') == 'Vendor' else []
+            else:
+                refs = [txn.get(field)]
             hit = False
             for ref in refs:
                 if ref and ref.get('value') == source['Id']:
@@ -248,6 +266,9 @@ def merge_names(emu, c, entity, source, data):
     if entity == 'Customer':
         entities.recompute_customer_balance(ctx, into['Id'])
         entities.recompute_customer_balance(ctx, source['Id'])
+    if entity == 'Vendor':
+        payables.recompute_vendor_balance(ctx, into['Id'])
+        payables.recompute_vendor_balance(ctx, source['Id'])
     entities.touch(ctx, source)
     entities.touch(ctx, into)
     c.notify(entity, into['Id'], 'Merge', now, deleted_id=source['Id'])

@@ -6,7 +6,7 @@ HTTP layer strips internal keys with ``util.public``.
 """
 import copy
 
-from . import compute, errors, payables, time_tracking, util
+from . import attachments, compute, errors, payables, time_tracking, util
 from .refs import named_ref, resolve
 from .seed import CLASSIFICATION, currency_ref
 from .store import ENTITIES
@@ -321,6 +321,8 @@ def build(ctx, entity, body, existing=None):
         return compute.build_payment(ctx, body, existing)
     if entity in payables.ENTITIES_HERE:
         return payables.build(ctx, entity, body, existing)
+    if entity == 'Attachable':
+        return attachments.build_attachable(ctx, body, existing), None
     raise errors.unsupported('Operation Create is not supported for %s.' % entity)
 
 

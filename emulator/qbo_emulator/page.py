@@ -51,7 +51,10 @@ def _lines(doc):
     for ln in doc.get('Line', []):
         dtype = ln.get('DetailType', '')
         det = ln.get(dtype) or {}
-        item = (det.get('ItemRef') or {}).get('name') or (det.get('ItemRef') or {}).get('value') or ''
+        ref = det.get('ItemRef') or det.get('AccountRef') or {}     # expense lines name an account
+        item = ref.get('name') or ref.get('value') or ''
+        if dtype == 'JournalEntryLineDetail':
+            item = '%s %s' % (det.get('PostingType', ''), item)
         if dtype == 'DiscountLineDetail':
             item = 'Discount %s%%' % det['DiscountPercent'] if det.get('PercentBased') else 'Discount'
         elif dtype == 'SubTotalLineDetail':
@@ -167,6 +170,41 @@ def company_html(c):
                 _e(o.get('UnappliedAmt')), _e(_applied_to(o)), _e(o.get('PaymentRefNum')), _payment_forms(c, o)],
                'void' if o.get('_voided') else '')
         for o in _sorted(c.data['Payment'].values())]))
+    out.append(_payables_html(c))
+    return ''.join(out)
+
+
+def _payables_html(c):
+    """Vendors and the payables and ledger documents, when the company has any."""
+    out = []
+    if c.data['Vendor']:
+        out.append('<h3>Vendors</h3>')
+        out.append(_table(('Id', 'DisplayName', 'Currency', 'Balance', 'Active'), [
+            _cells([_e(o['Id']), _e(o.get('DisplayName')), _e(_ref(o, 'CurrencyRef')), _e(o.get('Balance')),
+                    _e(o.get('Active', True))]) for o in _sorted(c.data['Vendor'].values())]))
+    for entity, title, party in (('Bill', 'Bills', 'VendorRef'), ('VendorCredit', 'Vendor credits', 'VendorRef'),
+                                 ('PurchaseOrder', 'Purchase orders', 'VendorRef'),
+                                 ('Purchase', 'Expenses (purchases)', 'EntityRef'),
+                                 ('JournalEntry', 'Journal entries', None)):
+        if not c.data[entity]:
+            continue
+        out.append('<h3>%s</h3>' % title)
+        rows = []
+        for o in _sorted(c.data[entity].values()):
+            rows.append(_cells([_e(o['Id']), _e(o.get('DocNumber')), _e(o.get('TxnDate')),
+                                _e(_ref(o, party) if party else ''), _e(_ref(o, 'CurrencyRef')), _e(_tax(o)),
+                                _e(o.get('TotalAmt')), _e(o.get('Balance', o.get('POStatus', ''))),
+                                _e(o.get('PrivateNote'))]))
+            rows.append('<tr><td></td><td colspan="8">%s</td></tr>' % _lines(o))
+        out.append(_table(('Id', 'DocNumber', 'Date', 'Vendor / payee', 'Currency', 'Tax', 'Total',
+                           'Balance / status', 'Note'), rows))
+    if c.data['BillPayment']:
+        out.append('<h3>Bill payments</h3>')
+        out.append(_table(('Id', 'Date', 'Vendor', 'Pay type', 'Total', 'Applied to', 'Check no.'), [
+            _cells([_e(o['Id']), _e(o.get('TxnDate')), _e(_ref(o, 'VendorRef')), _e(o.get('PayType')),
+                    _e(o.get('TotalAmt')), _e(_applied_to(o)), _e(o.get('DocNumber'))],
+                   'void' if o.get('_voided') else '')
+            for o in _sorted(c.data['BillPayment'].values())]))
     return ''.join(out)
 
 

@@ -21,6 +21,8 @@ from .seed import currency_ref, make_account
 
 EXPENSE_FORMS = ('Bill', 'VendorCredit', 'Purchase', 'PurchaseOrder')
 ENTITIES_HERE = EXPENSE_FORMS + ('BillPayment', 'JournalEntry')
+# transactions naming a vendor (VendorRef; a Purchase's EntityRef of type Vendor)
+VENDOR_TXNS = ('Bill', 'VendorCredit', 'BillPayment', 'PurchaseOrder', 'Purchase')
 EXPENSE_DETAILS = ('AccountBasedExpenseLineDetail', 'ItemBasedExpenseLineDetail')
 BILLABLE_STATUSES = ('Billable', 'NotBillable', 'HasBeenBilled')
 PAYMENT_TYPES = {'Cash': ('Bank',), 'Check': ('Bank',), 'CreditCard': ('Credit Card',)}
@@ -60,6 +62,7 @@ def default_ap_account(ctx):
 
 
 def ap_account(ctx, body):
+    """APAccountRef as stored: the one given (an Accounts Payable account) or the company's."""
     ref = body.get('APAccountRef')
     acc = typed_account(ctx, ref, 'APAccountRef', ('Accounts Payable',)) if ref else default_ap_account(ctx)
     return named_ref(acc, 'Name')
@@ -142,6 +145,7 @@ def tax_mode(ctx, body, obj):
 
 
 def line_class(ctx, det_in, det):
+    """A line's ClassRef, resolved when the company tracks classes per line, dropped otherwise."""
     if det_in.get('ClassRef'):
         if ctx.company.pref('AccountingInfoPrefs', 'ClassTrackingPerTxnLine'):
             det['ClassRef'] = named_ref(resolve(ctx, 'Class', det_in['ClassRef'], 'ClassRef', label='Klasses'),
@@ -158,6 +162,7 @@ def line_tax_code(ctx, mode, det_in, det, item):
         if tv not in ('TAX', 'NON'):
             raise errors.line_taxcode(tv)
         det['TaxCodeRef'] = {'value': tv}
+        det.pop('TaxInclusiveAmt', None)       # non-US only (REF-Bill)
         return None
     using_tax = ctx.company.pref('TaxPrefs', 'UsingSalesTax')
     if det_in.get('TaxCodeRef') and not using_tax:
@@ -174,6 +179,7 @@ def line_tax_code(ctx, mode, det_in, det, item):
 
 
 def line_customer(ctx, det_in, det):
+    """A line's CustomerRef (the customer the cost is for) and BillableStatus (NotBillable by default)."""
     if det_in.get('CustomerRef'):
         det['CustomerRef'] = named_ref(resolve(ctx, 'Customer', det_in['CustomerRef'], 'CustomerRef',
                                                label='Names'))
@@ -315,8 +321,13 @@ def build_expense_form(ctx, entity, body, existing=None):
             vid = party['Id']
             check_duplicate(ctx, ('Bill',), body['DocNumber'], self_id,
                             lambda o: o['VendorRef']['value'] == vid)
+    elif entity == 'PurchaseOrder':
+        # REF-PurchaseOrder has SalesTermRef and DueDate as given, no default due date
+        if body.get('SalesTermRef'):
+            obj['SalesTermRef'] = named_ref(resolve(ctx, 'Term', body['SalesTermRef'], 'SalesTermRef',
+                                                    label='SalesTerm'), 'Name')
     else:
-        obj.pop('SalesTermRef', None)
+        obj.pop('SalesTermRef', None)     # a vendor credit or a purchase has no payment terms
         obj.pop('DueDate', None)
     if entity == 'PurchaseOrder':
         status = body.get('POStatus') or 'Open'
@@ -386,6 +397,8 @@ def purchase_header(ctx, body, obj, self_id):
         raise errors.business('Credit is only valid on a purchase paid by credit card (PaymentType CreditCard).')
     if ptype == 'CreditCard':
         obj['Credit'] = bool(body.get('Credit', False))
+    else:
+        obj.pop('Credit', None)
     if ptype == 'Check':
         obj.setdefault('PrintStatus', 'NotSet')
         if body.get('DocNumber') and other_pref(ctx, 'WarnDuplicateCheckNumber'):
@@ -678,6 +691,7 @@ def refresh_purchase_orders(ctx, po_ids):
 
 
 def linked_pos(obj):
+    """Ids of the purchase orders a bill's lines link."""
     return {lt['TxnId'] for ln in (obj or {}).get('Line', []) for lt in ln.get('LinkedTxn', [])
             if lt.get('TxnType') == 'PurchaseOrder'}
 
@@ -697,7 +711,9 @@ def after_write(ctx, entity, obj, old=None, side=None):
         for o in (obj, old):
             for ln in (o or {}).get('Line', []):
                 ent = (ln.get('JournalEntryLineDetail') or {}).get('Entity') or {}
-                (vendors if ent.get('Type') == 'Vendor' else customers).add(ent.get('EntityRef', {}).get('value'))
+                target = {'Vendor': vendors, 'Customer': customers}.get(ent.get('Type'))
+                if target is not None:
+                    target.add(ent.get('EntityRef', {}).get('value'))
     for vid in vendors:
         if vid:
             recompute_vendor_balance(ctx, vid)

@@ -201,9 +201,14 @@ def parse(text):
 
 def get_path(obj, path):
     """Case-insensitive dotted lookup; a reference object compares by its ``value``
-    (``CustomerRef``), an email by its ``Address``."""
+    (``CustomerRef``), an email by its ``Address``. Through a list (``AttachableRef.EntityRef.value``) the
+    result is the list of the elements' values."""
     cur = obj
-    for part in path.split('.'):
+    parts = path.split('.')
+    for i, part in enumerate(parts):
+        if isinstance(cur, list):
+            values = [get_path(el, '.'.join(parts[i:])) for el in cur]
+            return [v for v in values if v is not None] or None
         if not isinstance(cur, dict):
             return None
         low = part.lower()
@@ -248,6 +253,8 @@ def matches(obj, cond, tz, today):
     value = get_path(obj, path)
     if value is None:
         return False
+    if isinstance(value, list):
+        return any(matches({'v': v}, ('v', op, lit), tz, today) for v in value)
     if lit == 'CURRENT_DATE':
         lit = today
     if op == 'in':

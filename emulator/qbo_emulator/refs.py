@@ -16,6 +16,8 @@ class Ctx:
         self.include = {i.strip().lower() for i in include if i}
         self.visible_cseq = visible_cseq
         self.user = user
+        # http://host:port the request came to (set by the server; used for download links)
+        self.base_url = ''
 
     def visible(self, obj):
         return obj is not None and (self.visible_cseq is None or obj.get('_cseq', 0) <= self.visible_cseq)

@@ -97,6 +97,10 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header('Cache-Control', 'no-cache, no-store')
         for k, v in (extra or {}).items():
             self.send_header(k, v)
+        if self.close_connection:
+            # the client asked to close (python-quickbooks' uploads send "Connection: close"): say so, or its
+            # pool would reuse the socket this server is about to close
+            self.send_header('Connection', 'close')
         # headers and body in one write
         self._headers_buffer.append(b'\r\n')
         if self.command != 'HEAD':
@@ -209,6 +213,10 @@ class Handler(BaseHTTPRequestHandler):
             if location:
                 return self.send(status, b'', 'text/plain', extra={'Location': location})
             return self.send(status, text, 'text/html; charset=utf-8')
+        if parts[:1] == ['files'] and method == 'GET':
+            # an uploaded attachment's bytes (the TempDownloadUri of an Attachable)
+            status, content, ctype = control.download_file(self.emu, parts[1:])
+            return self.send(status, content, ctype)
         try:
             data = json.loads(body.decode('utf-8')) if body else {}
             if not isinstance(data, dict):
@@ -378,6 +386,7 @@ class Handler(BaseHTTPRequestHandler):
                 return 400, json.dumps(body).encode('utf-8'), JSON_CT
             now = emu.clock.now()
             ctx = Ctx(company, now, include=(params.get('include') or '').split(','))
+            ctx.base_url = self.base_url()
             try:
                 status, payload, ctype = api.handle(ctx, method, parts[3:], params, body,
                                                     self.headers.get('Content-Type', ''))

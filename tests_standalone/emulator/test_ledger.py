@@ -157,6 +157,10 @@ def test_purchase_order_is_non_posting_and_closes_when_billed(api, vendor):
                                       'Line': [dict(acct_line(1.0), LinkedTxn=[{'TxnId': po['Id'],
                                                                                 'TxnType': 'PurchaseOrder'}])]}))
     assert err['code'] == '620'
+    termed = api.create('PurchaseOrder', {'VendorRef': {'value': vendor['Id']}, 'SalesTermRef': {'value': '2'},
+                                          'DueDate': '2026-05-01', 'Line': [acct_line(1.0)]})
+    assert termed['SalesTermRef'] == {'value': '2', 'name': 'Net 15'} and termed['DueDate'] == '2026-05-01'
+    assert termed['DocNumber'] == '1002'
     assert api.fault(api.post('purchaseorder', {'VendorRef': {'value': vendor['Id']}, 'POStatus': 'Done',
                                                 'Line': [acct_line(1.0)]}))['code'] == '2170'
     cur = api.get('purchaseorder/' + po['Id']).json()['PurchaseOrder']
@@ -165,3 +169,27 @@ def test_purchase_order_is_non_posting_and_closes_when_billed(api, vendor):
     assert manual['POStatus'] == 'Closed' and manual['TotalAmt'] == 70.0
     r = api.post('purchaseorder', {'Id': po['Id'], 'SyncToken': manual['SyncToken']}, params={'operation': 'delete'})
     assert r.status == 200
+
+
+def test_ledger_entities_in_batch_cdc_and_queries(api, vendor):
+    po = api.create('PurchaseOrder', {'VendorRef': {'value': vendor['Id']}, 'Line': [acct_line(9.0)]})
+    r = api.post('batch', {'BatchItemRequest': [
+        {'bId': 'je', 'operation': 'create',
+         'JournalEntry': {'Line': [je_line(5.0, 'Debit', EXPENSE), je_line(5.0, 'Credit', CHECKING)]}},
+        {'bId': 'pu', 'operation': 'create',
+         'Purchase': {'PaymentType': 'Cash', 'AccountRef': {'value': CHECKING}, 'Line': [acct_line(3.0)]}},
+        {'bId': 'po', 'operation': 'delete', 'PurchaseOrder': {'Id': po['Id'], 'SyncToken': po['SyncToken']}},
+        {'bId': 'bad', 'operation': 'create',
+         'JournalEntry': {'Line': [je_line(5.0, 'Debit', EXPENSE), je_line(4.0, 'Credit', CHECKING)]}}]})
+    items = {i['bId']: i for i in r.json()['BatchItemResponse']}
+    assert items['je']['JournalEntry']['TotalAmt'] == 5.0 and items['pu']['Purchase']['TotalAmt'] == 3.0
+    assert items['po']['PurchaseOrder']['status'] == 'Deleted'
+    assert items['bad']['Fault']['Error'][0]['code'] == '6000'
+    since = po['MetaData']['CreateTime']
+    r = api.get('cdc', params={'entities': 'JournalEntry,Purchase,PurchaseOrder', 'changedSince': since})
+    groups = {k: v for g in r.json()['CDCResponse'][0]['QueryResponse'] for k, v in g.items() if isinstance(v, list)}
+    assert [x['Id'] for x in groups['JournalEntry']] == [items['je']['JournalEntry']['Id']]
+    assert groups['PurchaseOrder'][0]['status'] == 'Deleted'
+    q = api.query("select * from JournalEntry where MetaData.CreateTime >= '%s' and TotalAmt = '5.0'" % since)
+    assert q['totalCount'] == 1
+    assert api.query("select count(*) from Purchase")['totalCount'] == 1

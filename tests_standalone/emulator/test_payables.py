@@ -442,3 +442,36 @@ def test_payables_webhooks(ctl, base):
         ctl.configure_webhook(None, '')
         receiver.server.shutdown()
         receiver.server.server_close()
+
+
+def test_vendor_merge_moves_payables_and_balances(api, ctl, vendor):
+    dup = api.create('Vendor', {'DisplayName': 'Paper Supplies (dup)'})
+    b = bill(api, dup, acct_line(45.0))
+    p = api.create('Purchase', {'PaymentType': 'Cash', 'AccountRef': {'value': CHECKING},
+                                'EntityRef': {'value': dup['Id'], 'type': 'Vendor'}, 'Line': [acct_line(5.0)]})
+    ctl.merge(api.realm, 'Vendor', dup['Id'], vendor['Id'])
+    assert api.get('bill/' + b['Id']).json()['Bill']['VendorRef']['value'] == vendor['Id']
+    assert api.get('purchase/' + p['Id']).json()['Purchase']['EntityRef']['value'] == vendor['Id']
+    assert vendor_balance(api, vendor) == 45.0
+    gone = ctl.entity(api.realm, 'Vendor', dup['Id'])
+    assert gone['Active'] is False and gone['Balance'] == 0
+
+
+def test_batch_voids_a_bill_payment(api, vendor):
+    b = bill(api, vendor, acct_line(30.0))
+    p = pay(api, vendor, 30.0, [('Bill', b['Id'], 30.0)]).json()['BillPayment']
+    r = api.post('batch', {'BatchItemRequest': [
+        {'bId': 'v', 'operation': 'update', 'optionsData': 'void',
+         'BillPayment': {'Id': p['Id'], 'SyncToken': p['SyncToken'], 'sparse': True}}]})
+    item = r.json()['BatchItemResponse'][0]
+    assert item['bId'] == 'v' and item['BillPayment']['TotalAmt'] == 0
+    assert api.get('bill/' + b['Id']).json()['Bill']['Balance'] == 30.0
+
+
+def test_page_shows_vendors_bills_and_bill_payments(api, base, vendor):
+    from conftest import hreq
+    b = bill(api, vendor, acct_line(12.5), DocNumber='PG-7')
+    pay(api, vendor, 12.5, [('Bill', b['Id'], 12.5)], DocNumber='3303')
+    html = hreq(base, 'GET', '/').body.decode()
+    assert 'Paper Supplies Ltd' in html and 'PG-7' in html and 'Advertising' in html
+    assert 'Bill payments' in html and 'Bill %s: 12.5' % b['Id'] in html

@@ -221,6 +221,7 @@ const MAPPING_TYPE_LABELS = {
     product: "Product",
     analytic: "Analytic account (Class)",
     payment_method: "Payment method (journal)",
+    account: "Account (expenses, A/P)",
 };
 
 function newMappingRow(kind, odooField, odooSearch, qboSearch) {
@@ -430,6 +431,48 @@ tours.add("qbo_tour_disconnect", {
         {
             content: "The block says not connected",
             trigger: "#qbo_connection .badge:contains(Not connected)",
+        },
+    ],
+});
+
+// Payables: map an expense account, send a vendor bill of three lines from its form.
+tours.add("qbo_tour_payables_send_bill", {
+    steps: () => [
+        ...openQuickBooksMenu("Mappings", ".o_list_view th[data-name=mapping_type]"),
+        ...newMappingRow("account", "account_id", "Tour consulting", "Subcontractors"),
+        {
+            content: "Back to the vendor bills: Vendors menu",
+            trigger: ".o_menu_sections button.dropdown-toggle:contains(Vendors)",
+            run: "click",
+        },
+        {
+            content: "Vendors > Bills",
+            trigger: ".o-dropdown--menu .dropdown-item:contains(Bills)",
+            run: "click",
+        },
+        {
+            content: "Open the tour's bill",
+            trigger: ".o_data_row:contains(Tour Vendor) td[name=invoice_partner_display_name]",
+            run: "click",
+        },
+        {
+            content: "Send to QuickBooks",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_qbo_send]",
+            run: "click",
+        },
+        {
+            content: "Banner: in QuickBooks",
+            trigger: ".alert-success:contains(In QuickBooks as)",
+        },
+    ],
+});
+
+// Payables: the bill paid in QuickBooks shows paid in Odoo.
+tours.add("qbo_tour_payables_bill_paid", {
+    steps: () => [
+        {
+            content: "The bill is paid (the payment recorded in QuickBooks came back)",
+            trigger: ".o_form_view .ribbon:contains(Paid), .o_form_view .ribbon:contains(In Payment)",
         },
     ],
 });
