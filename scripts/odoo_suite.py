@@ -22,7 +22,8 @@ WARNING_PATTERN = re.compile(
     r' (WARNING|ERROR|CRITICAL) .*(quickbooks_online|qbo[._]|QuickBooks)', re.IGNORECASE)
 NOISE = ('Blocking un-mocked external HTTP request',)
 # Odoo's test result logs "skipped <Class>.<method> : <reason>" under the test module's logger.
-SKIP_PATTERN = re.compile(r' odoo\.addons\.(quickbooks_online\w*\.tests\.\w+): skipped \S+ : (.*)$')
+# The core addon's files are named from its root (tests/...), a bridge's from the bridge (bridges/<name>/tests/...).
+SKIP_PATTERN = re.compile(r' odoo\.addons\.(quickbooks_online\w*)\.(tests\.\w+): skipped \S+ : (.*)$')
 
 
 def drop_database(name):
@@ -212,7 +213,11 @@ def _skip_reasons(path):
         for line in log:
             match = SKIP_PATTERN.search(line.rstrip())
             if match:
-                reasons[(match.group(1).replace('.', '/') + '.py', match.group(2).strip()[:200])] += 1
+                addon, test_module, reason = match.groups()
+                where = test_module.replace('.', '/') + '.py'
+                if addon != qbo_addons.CORE:
+                    where = f'bridges/{addon}/{where}'
+                reasons[(where, reason.strip()[:200])] += 1
     return reasons
 
 
