@@ -73,5 +73,7 @@ class HrEmployee(models.Model):
             raise UserError(_("%s is being sent to QuickBooks: link it once that transfer is over.", employee.name))
         binding.write({'qbo_id': row['Id'], 'qbo_sync_token': row.get('SyncToken'),
                        'qbo_sent_name': row.get('DisplayName')})
+        if binding.state in ('error', 'blocked'):
+            binding._qbo_transition('to_send')  # a failed create, replaced by the link: the way to 'sent'
         binding._qbo_transition('sent', error_message=False, error_code=False, last_sync_date=fields.Datetime.now())
         return binding
