@@ -2,7 +2,8 @@
 
 Three things whool (1.3) cannot be told, done here around its internals:
 
-* **The addon name** is ``quickbooks_online`` whatever the checkout folder is called. whool takes it
+* **The addon name** is ``quickbooks_online`` whatever the checkout folder is called (a bridge addon under
+  ``bridges/`` names its own: ``[tool.qbo] addon-name`` of the pyproject.toml being built). whool takes it
   from the folder being built (manifestoo-core's ``metadata_from_addon_dir`` uses
   ``addon_dir.absolute().name``), so it is pointed at a symlink of that name (in a temporary folder)
   to the checkout. ``absolute()`` keeps the symlink's name while git still sees the real checkout.
@@ -29,7 +30,7 @@ from manifestoo_core.metadata import metadata_from_addon_dir
 from whool import buildapi as _whool
 from whool.utils import load_pyproject_toml
 
-ADDON_NAME = "quickbooks_online"
+ADDON_NAME = "quickbooks_online"  # the repository root's addon; bridges name theirs in [tool.qbo] addon-name
 SUPPORTED_SERIES = ("18.0", "19.0")
 DEFAULT_SERIES = "19.0"
 SERIES_SETTING = "odoo-series"
@@ -40,6 +41,7 @@ BUILD_FILES = ("build_backend.py", "pyproject.toml")
 NOT_IN_ADDON = (
     ".ci", "scripts", "tests_standalone", "emulator", "requirements-dev.txt",
     ".pre-commit-config.yaml", ".editorconfig", ".gitignore",
+    "bridges",  # the bridge addons: each its own wheel (bridges/<addon>/pyproject.toml)
 )
 
 
@@ -106,15 +108,23 @@ def _whool_for(config_settings, leave_out):
         _whool._get_metadata, _whool._copy_to = saved
 
 
+def addon_name(root=None):
+    """The addon built from `root` (default: the current directory): its ``[tool.qbo] addon-name``, else
+    :data:`ADDON_NAME`."""
+    root = Path(root or Path.cwd())
+    return load_pyproject_toml(root).get("tool", {}).get("qbo", {}).get("addon-name") or ADDON_NAME
+
+
 @contextlib.contextmanager
 def _addon_dir():
-    """Yield a path named ADDON_NAME that points to the checkout."""
+    """Yield a path named after the addon (see `addon_name`) that points to the checkout."""
     root = Path.cwd()
-    if root.name == ADDON_NAME:
+    name = addon_name(root)
+    if root.name == name:
         yield root
         return
     with tempfile.TemporaryDirectory() as tmp:
-        link = Path(tmp) / ADDON_NAME
+        link = Path(tmp) / name
         link.symlink_to(root, target_is_directory=True)
         yield link
 
@@ -130,7 +140,7 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
         name = _whool._build_wheel(addon_dir, Path(wheel_directory), editable=True)
     # whool links build/__editable__/odoo/addons/<addon> to the (now gone) temporary
     # symlink; point it at the checkout itself.
-    link = root / "build" / "__editable__" / "odoo" / "addons" / ADDON_NAME
+    link = root / "build" / "__editable__" / "odoo" / "addons" / addon_name(root)
     if link.is_symlink() and link.resolve() != root.resolve():
         link.unlink()
         link.symlink_to(root.resolve(), target_is_directory=True)

@@ -104,10 +104,17 @@ ensure_lint_venv() {
     ) 9>"$LINT_VENV/.qbo-lock"
 }
 
-# An addons folder whose quickbooks_online entry is this checkout (whatever its folder name).
+# An addons folder whose quickbooks_online entry is this checkout (whatever its folder name), with the bridge
+# addons of bridges/ (quickbooks_online_hr_timesheet, ...) beside it.
 prepare_addons_path() {
+    local bridge
     mkdir -p "$BUILD/addons"
     ln -sfn "$ROOT" "$BUILD/addons/quickbooks_online"
+    for bridge in "$ROOT"/bridges/*/__manifest__.py; do
+        [ -f "$bridge" ] || continue
+        bridge=$(dirname "$bridge")
+        ln -sfn "$bridge" "$BUILD/addons/$(basename "$bridge")"
+    done
     echo "$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$BUILD/addons"
 }
 

@@ -10,6 +10,8 @@ import argparse
 import sys
 from urllib.parse import parse_qs, urlsplit
 
+import qbo_addons
+
 ADDON = 'quickbooks_online'
 DEMO_COMPANY_NAME = 'Odoo Demo US'
 TAX_NAME = 'Sales Tax 8%'
@@ -93,8 +95,11 @@ def main():
     # No demo data: 19 has none unless --with-demo; 18 needs --without-demo (a value that 19 rejects).
     options = ['-d', args.db, '--addons-path', args.addons_path, *([] if series19 else ['--without-demo', 'all']),
                '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'info']
-    # Install on first run; upgrade afterwards so that the demo always shows the current code.
-    options += ['-u', ADDON] if installed else ['-i', ADDON]
+    # Install on first run; upgrade afterwards so that the demo always shows the current code. The bridge
+    # addons (bridges/) come with the Odoo apps they join: installed when missing, upgraded with the core.
+    bridges = qbo_addons.bridges()
+    options += ['-u', ADDON, *(['-i', ','.join(bridges)] if bridges else [])] if installed \
+        else ['-i', ','.join([ADDON, *bridges])]
     if args.logfile:
         options += ['--logfile', args.logfile]
     config.parse_config(options, setup_logging=True)

@@ -1,8 +1,9 @@
 """Run the addon's Odoo suite in a throwaway database and report exact counts.
 
-Installs quickbooks_online with --test-enable (at_install and post_install tests of the tags
-given), upgrades it, then uninstalls it, and checks the log of each phase for warnings about the
-addon (access rules, views, fields, data).
+Installs quickbooks_online and the bridge addons of bridges/ (with the Odoo apps they bridge to) with
+--test-enable (at_install and post_install tests of the tags given; default: every addon of the
+repository), upgrades them, uninstalls each bridge then the core addon, and checks the log of each phase
+for warnings about the addons (access rules, views, fields, data).
 Prints the interesting log lines, one "skip: <n>\t<file>\t<reason>" line per test file and skip reason
 and, last, "counts: <passed> <failed> <skipped>".
 
@@ -14,12 +15,15 @@ import os
 import re
 import sys
 
+import qbo_addons
+
 # Warnings that mean the addon is not clean (access rules, views, fields, data).
 WARNING_PATTERN = re.compile(
     r' (WARNING|ERROR|CRITICAL) .*(quickbooks_online|qbo[._]|QuickBooks)', re.IGNORECASE)
 NOISE = ('Blocking un-mocked external HTTP request',)
 # Odoo's test result logs "skipped <Class>.<method> : <reason>" under the test module's logger.
-SKIP_PATTERN = re.compile(r' odoo\.addons\.quickbooks_online\.(tests\.\w+): skipped \S+ : (.*)$')
+# The core addon's files are named from its root (tests/...), a bridge's from the bridge (bridges/<name>/tests/...).
+SKIP_PATTERN = re.compile(r' odoo\.addons\.(quickbooks_online\w*)\.(tests\.\w+): skipped \S+ : (.*)$')
 
 
 def drop_database(name):
@@ -38,13 +42,15 @@ def main():
     parser.add_argument('--db')
     parser.add_argument('--http-port', default='8069')
     parser.add_argument('--log')
-    parser.add_argument('--tags', default='/quickbooks_online')
+    parser.add_argument('--tags', default='', help="Odoo test tags (default: every addon of the repository)")
     parser.add_argument('--drop')
     args = parser.parse_args()
     if args.drop:
         drop_database(args.drop)
         return 0
 
+    addons = qbo_addons.addons()
+    tags = args.tags or ','.join(f'/{name}' for name in addons)
     sys.path.insert(0, args.odoo_src)
     # Explicit submodule imports: Odoo 19's `odoo` package no longer imports them by itself.
     import odoo.modules.registry  # noqa: PLC0415
@@ -58,8 +64,8 @@ def main():
     # No demo data: 19 has none unless --with-demo; 18 needs --without-demo (a value that 19 rejects).
     no_demo = [] if odoo.release.version_info[0] >= 19 else ['--without-demo', 'all']
     config.parse_config([
-        '-d', args.db, '--addons-path', args.addons_path, '-i', 'quickbooks_online',
-        '--test-enable', '--test-tags', args.tags, '--stop-after-init', *no_demo,
+        '-d', args.db, '--addons-path', args.addons_path, '-i', ','.join(addons),
+        '--test-enable', '--test-tags', tags, '--stop-after-init', *no_demo,
         '--http-interface', '127.0.0.1', '--http-port', str(args.http_port), '--max-cron-threads', '0',
         '--logfile', args.log, '--log-level', 'info',
     ], setup_logging=True)
@@ -77,13 +83,20 @@ def main():
 
     # Upgrade check: updating the installed addon (what every deployment does) logs nothing about it.
     config['test_enable'] = False  # the upgrade must not run the tests a second time
-    upgrade_problems = _module_phase(args, 'button_immediate_upgrade', _check_upgraded)
-    # Uninstall check: the addon must leave cleanly.
-    uninstall_problems = _module_phase(args, 'button_immediate_uninstall', _check_uninstalled)
+    checks = [('install without addon warnings', install_warnings),
+              ('upgrade without addon warnings',
+               _module_phase(args, 'quickbooks_online', 'button_immediate_upgrade', _check_upgraded))]
+    # Uninstall checks: each bridge leaves cleanly (its app and the core stay), then the core addon.
+    for bridge in qbo_addons.bridges():
+        with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
+            models = _bridge_models(cr, bridge)
+        checks.append((f'uninstall {bridge} cleanly', _module_phase(
+            args, bridge, 'button_immediate_uninstall',
+            lambda cr, module, models=models: _check_bridge_uninstalled(cr, module, models))))
+    checks.append(('uninstall cleanly',
+                   _module_phase(args, 'quickbooks_online', 'button_immediate_uninstall', _check_uninstalled)))
 
-    for check, problems in (('install without addon warnings', install_warnings),
-                            ('upgrade without addon warnings', upgrade_problems),
-                            ('uninstall cleanly', uninstall_problems)):
+    for check, problems in checks:
         if problems:
             failed += 1
             print(f"FAILED check: {check}")
@@ -110,9 +123,10 @@ def main():
     return 0 if not failed else 1
 
 
-def _module_phase(args, button, check):
-    """Press a button of the addon's ir.module.module (in a fresh registry), then run `check` on a new
-    cursor; return the problems: the exception or check failure, and the addon warnings logged meanwhile."""
+def _module_phase(args, module, button, check):
+    """Press a button of the addon `module`'s ir.module.module (in a fresh registry), then run `check(cr,
+    module)` on a new cursor; return the problems: the exception or check failure, and the addon warnings
+    logged meanwhile."""
     import odoo.modules.registry  # noqa: PLC0415
     from odoo import SUPERUSER_ID, api  # noqa: PLC0415
 
@@ -121,23 +135,53 @@ def _module_phase(args, button, check):
     try:
         with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
-            getattr(env['ir.module.module'].search([('name', '=', 'quickbooks_online')]), button)()
+            getattr(env['ir.module.module'].search([('name', '=', module)]), button)()
         with odoo.modules.registry.Registry.new(args.db).cursor() as cr:
-            error = check(cr)
+            error = check(cr, module)
     except Exception as exc:  # noqa: BLE001 - reported as a failed check
         error = repr(exc)
     return ([error] if error else []) + _addon_warnings(args.log, start_offset=offset)
 
 
-def _check_upgraded(cr):
-    cr.execute("SELECT state FROM ir_module_module WHERE name = 'quickbooks_online'")
-    state = cr.fetchone()[0]
-    return None if state == 'installed' else f"module state after upgrade: {state}"
+def _module_states(cr, names):
+    cr.execute("SELECT name, state FROM ir_module_module WHERE name = ANY(%s)", (list(names),))
+    return dict(cr.fetchall())
 
 
-def _check_uninstalled(cr):
-    cr.execute("SELECT state FROM ir_module_module WHERE name = 'quickbooks_online'")
-    state = cr.fetchone()[0]
+def _check_upgraded(cr, module):
+    """The core and every bridge are still installed after the upgrade (a bridge is upgraded with the core)."""
+    states = _module_states(cr, qbo_addons.addons())
+    wrong = {name: state for name, state in states.items() if state != 'installed'}
+    return None if not wrong else f"module states after upgrade: {wrong}"
+
+
+def _bridge_models(cr, module):
+    """The models `module` declares or extends, with their tables."""
+    cr.execute("SELECT m.model FROM ir_model_data d JOIN ir_model m ON m.id = d.res_id "
+               "WHERE d.model = 'ir.model' AND d.module = %s", (module,))
+    return [row[0] for row in cr.fetchall()]
+
+
+def _check_bridge_uninstalled(cr, module, models=()):
+    """The bridge is gone, with the models it declared (and their tables); the core addon and the bridged
+    apps are still installed, with the models the bridge only extended."""
+    depends = list(qbo_addons.manifest(module)['depends'])
+    states = _module_states(cr, [module, *depends])
+    if states.get(module) != 'uninstalled':
+        return f"module state after uninstall: {states.get(module)}"
+    kept = {name: states.get(name) for name in depends if states.get(name) != 'installed'}
+    if kept:
+        return f"uninstalling {module} took its dependencies along: {kept}"
+    cr.execute("SELECT model FROM ir_model WHERE model = ANY(%s)", (list(models),))
+    remaining = {row[0] for row in cr.fetchall()}
+    gone = [model.replace('.', '_') for model in models if model not in remaining]
+    cr.execute("SELECT table_name FROM information_schema.tables WHERE table_name = ANY(%s)", (gone,))
+    left = [row[0] for row in cr.fetchall()]
+    return f"tables of {module} remain after uninstall: {left}" if left else None
+
+
+def _check_uninstalled(cr, module):
+    state = _module_states(cr, [module]).get(module)
     if state != 'uninstalled':
         return f"module state after uninstall: {state}"
     cr.execute("SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'qbo\\_%%'")
@@ -169,7 +213,11 @@ def _skip_reasons(path):
         for line in log:
             match = SKIP_PATTERN.search(line.rstrip())
             if match:
-                reasons[(match.group(1).replace('.', '/') + '.py', match.group(2).strip()[:200])] += 1
+                addon, test_module, reason = match.groups()
+                where = test_module.replace('.', '/') + '.py'
+                if addon != qbo_addons.CORE:
+                    where = f'bridges/{addon}/{where}'
+                reasons[(where, reason.strip()[:200])] += 1
     return reasons
 
 

@@ -15,8 +15,9 @@ from odoo.tests import TransactionCase, tagged
 from odoo.tools.translate import PYTHON_TRANSLATION_COMMENT, TranslationModuleReader
 
 ADDON = 'quickbooks_online'
-# Folders of the checkout that are not part of the addon as shipped (nor translated).
-NOT_SHIPPED = {'tests', 'tests_standalone', 'scripts', 'emulator', 'qbo_emulator', 'i18n', 'static'}
+# Folders of the checkout that are not part of the addon as shipped (nor translated). The bridge addons of
+# bridges/ are addons of their own: their terms belong to them (Odoo's _() looks them up under the bridge).
+NOT_SHIPPED = {'tests', 'tests_standalone', 'scripts', 'emulator', 'qbo_emulator', 'i18n', 'static', 'bridges'}
 # Exceptions whose message a user reads: their text must go through _() / _lt().
 USER_ERRORS = {'UserError', 'ValidationError', 'AccessError', 'RedirectWarning', 'MissingError',
                'QboBlocked', 'QboReconnectNeeded', 'QboError', 'QboConnectionError', 'QboOAuthError',

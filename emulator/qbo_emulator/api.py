@@ -11,7 +11,7 @@ from .store import BY_LOWER, ENTITIES
 
 CDC_MAX = 1000
 CDC_WINDOW = 30 * 86400
-CDC_UNSUPPORTED = {'TaxCode', 'TaxRate', 'TaxAgency', 'CompanyInfo', 'Preferences'}
+CDC_UNSUPPORTED = {'TaxCode', 'TaxRate', 'TaxAgency', 'CompanyInfo', 'Preferences', 'TimeActivity'}
 
 
 def envelope(company, now, key, value):

@@ -6,7 +6,7 @@ HTTP layer strips internal keys with ``util.public``.
 """
 import copy
 
-from . import attachments, compute, errors, payables, util
+from . import attachments, compute, errors, payables, time_tracking, util
 from .refs import named_ref, resolve
 from .seed import CLASSIFICATION, currency_ref
 from .store import ENTITIES
@@ -294,8 +294,12 @@ def build_simple_named(ctx, entity, field, body, existing, defaults):
 
 def build(ctx, entity, body, existing=None):
     """Dispatch to the builder of ``entity``; returns (obj, side_effects or None)."""
-    if entity in ('Customer', 'Vendor', 'Employee'):
+    if entity == 'Employee':
+        return time_tracking.build_employee(ctx, body, existing, build_person), None
+    if entity in ('Customer', 'Vendor'):
         return build_person(ctx, entity, body, existing), None
+    if entity == 'TimeActivity':
+        return time_tracking.build_time_activity(ctx, body, existing), None
     if entity == 'Item':
         return build_item(ctx, body, existing), None
     if entity == 'Account':

@@ -41,6 +41,7 @@ ENTITIES = {
     'JournalEntry': {'kind': 'txn', 'seq': 'txn', 'label': 'JournalEntry'},
     # deleted like a transaction (REF-Attachable: delete), numbered on its own
     'Attachable': {'kind': 'txn', 'seq': 'Attachable', 'label': 'Attachable'},
+    'TimeActivity': {'kind': 'txn', 'seq': 'txn', 'label': 'TimeActivity'},  # time_tracking.py
     'CompanyInfo': {'kind': 'single', 'seq': None, 'label': 'CompanyInfo'},
     'Preferences': {'kind': 'single', 'seq': None, 'label': 'Preferences'},
 }

@@ -14,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PREFIX = 'odoo/addons/quickbooks_online/'
 # Development files of the repository: never in the addon wheel.
-NOT_IN_ADDON = {'.ci', 'scripts', 'tests_standalone', 'emulator', 'build_backend.py', 'pyproject.toml',
+NOT_IN_ADDON = {'.ci', 'scripts', 'tests_standalone', 'emulator', 'bridges', 'build_backend.py', 'pyproject.toml',
                 'requirements-dev.txt', '.pre-commit-config.yaml', '.editorconfig', '.gitignore'}
 # What an Odoo addon folder may hold at its top level (besides plain Python modules such as const.py).
 ADDON_LAYOUT = {'__init__.py', '__manifest__.py', 'README.rst', 'controllers', 'data', 'demo', 'i18n',

@@ -1,0 +1,162 @@
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError
+
+from odoo.addons.quickbooks_online.models.qbo_binding import QboBlocked, QboDeferred
+
+# Fields of a timesheet line whose change makes its time activity 'to send' again.
+SYNCED_FIELDS = {'date', 'unit_amount', 'name', 'employee_id', 'project_id', 'task_id', 'product_id', 'account_id',
+                 # sale_timesheet (optional): the billing of the time
+                 'so_line', 'timesheet_invoice_id', 'timesheet_invoice_type'}
+
+
+class AccountAnalyticLine(models.Model):
+    """Timesheet lines as QuickBooks time activities (qbo.exporter.time_activity sends them).
+
+    Only timesheet lines (a project, an employee) are sent; other analytic lines never get a link.
+    """
+    _name = 'account.analytic.line'
+    _inherit = ['account.analytic.line', 'qbo.sync.mixin']
+
+    def _qbo_entity(self):
+        return 'TimeActivity'
+
+    def _qbo_exporter(self):
+        return self.env['qbo.exporter.time_activity']
+
+    @api.model
+    def _qbo_synced_fields(self):
+        return SYNCED_FIELDS & set(self._fields)
+
+    def _qbo_check_exportable(self):
+        """A timesheet line of a project, with an employee and some time, dated up to the lock date."""
+        for line in self:
+            if not line.project_id or not line.employee_id:
+                raise UserError(_("Only timesheet lines (a project and an employee) are sent to QuickBooks."))
+            lock = line._qbo_connection().timesheet_lock_date if line._qbo_connection() else False
+            if lock and line.date > lock:
+                raise UserError(_("%(line)s is dated %(date)s, after the lock date of timesheets sent to QuickBooks "
+                                  "(%(lock)s): move the lock date forward once the period is checked.",
+                                  line=line.display_name, date=line.date, lock=lock))
+
+    # ------------------------------------------------------------------ what the time activity names
+
+    def _qbo_dependencies(self, binding):
+        """The employee (when it is created from Odoo) and the project's customer go first, as bindings of their own."""
+        self.ensure_one()
+        connection = binding.connection_id
+        result = []
+        Binding = self.env['qbo.binding']
+        employee = self.employee_id
+        if employee and employee.sudo().qbo_time_as_vendor and employee._qbo_vendor_partner():
+            vendor_binding = Binding._qbo_get_or_create(connection, employee._qbo_vendor_partner(), 'Vendor')
+            if not vendor_binding.qbo_id or vendor_binding.state == 'to_send':
+                if vendor_binding.state in ('error', 'blocked'):
+                    vendor_binding._qbo_transition('to_send', next_retry_date=False)
+                result.append((vendor_binding, {}))
+        elif employee:
+            employee_binding = employee._qbo_binding(connection)
+            if not employee_binding and connection.timesheet_create_employees:
+                employee_binding = Binding._qbo_get_or_create(connection, employee, 'Employee')
+            if employee_binding and (not employee_binding.qbo_id or employee_binding.state == 'to_send'):
+                if employee_binding.state in ('error', 'blocked'):
+                    employee_binding._qbo_transition('to_send', next_retry_date=False)
+                result.append((employee_binding, {}))
+        partner = self.project_id.partner_id.commercial_partner_id
+        if partner:
+            partner_binding = Binding._qbo_get_or_create(connection, partner, 'Customer')
+            if not partner_binding.qbo_id or partner_binding.state == 'to_send':
+                if partner_binding.state in ('error', 'blocked'):
+                    partner_binding._qbo_transition('to_send', next_retry_date=False)
+                result.append((partner_binding, {}))
+        return result
+
+    def _qbo_person(self, connection):
+        """(NameOf, QuickBooks Id) of who did the work: the employee, or the vendor of a subcontractor, linked or
+        sent before (see `_qbo_dependencies`)."""
+        self.ensure_one()
+        employee = self.employee_id
+        if employee.sudo().qbo_time_as_vendor:
+            partner = employee._qbo_vendor_partner()
+            if not partner:
+                raise QboBlocked(_("%s is recorded as a QuickBooks vendor but has no work contact to send as the "
+                                   "vendor.", employee.name))
+            binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Vendor')
+            return 'Vendor', binding.qbo_id or self._qbo_wait_for(binding, partner.display_name)
+        return 'Employee', self._qbo_employee_qbo_id(connection)
+
+    def _qbo_employee_qbo_id(self, connection):
+        """QuickBooks Id of the line's employee, linked or sent before (see `_qbo_dependencies`)."""
+        self.ensure_one()
+        employee = self.employee_id
+        binding = employee._qbo_binding(connection)
+        if binding and binding.qbo_id:
+            return binding.qbo_id
+        if not binding:
+            raise QboBlocked(_(
+                "Blocked: mapping - %s is not linked to a QuickBooks employee. Import the employees (Settings > "
+                "QuickBooks Online), link it in QuickBooks > Employees, or send it to QuickBooks.", employee.name))
+        return self._qbo_wait_for(binding, employee.name)
+
+    def _qbo_customer_qbo_id(self, connection):
+        """QuickBooks Id of the project's customer (sent first), or None for a project without customer."""
+        self.ensure_one()
+        partner = self.project_id.partner_id.commercial_partner_id
+        if not partner:
+            return None
+        binding = self.env['qbo.binding']._qbo_get_or_create(connection, partner, 'Customer')
+        return binding.qbo_id or self._qbo_wait_for(binding, partner.display_name)
+
+    def _qbo_wait_for(self, binding, name):
+        """A dependency not in QuickBooks yet: blocked with its reason when it failed, else retried shortly."""
+        if binding.state in ('error', 'blocked'):
+            raise QboBlocked(_("%(name)s could not be sent to QuickBooks: %(error)s", name=name,
+                               error=binding.error_message))
+        raise QboDeferred(_("Waiting for %s to be sent to QuickBooks.", name),
+                          retry_at=binding.next_retry_date or fields.Datetime.now() + timedelta(minutes=1))
+
+    # ------------------------------------------------------------------ deletion
+
+    def unlink(self):
+        """A line whose time activity is (or may be) in QuickBooks hands its link to a removal record, whose
+        delete the scheduler sends (exactly once, through the engine); a link that never reached QuickBooks
+        goes with the line."""
+        bindings = self.sudo().qbo_binding_ids
+        if bindings:
+            self.env['qbo.time.activity.removal'].sudo()._qbo_take_over(bindings)
+        return super().unlink()
+
+    # ------------------------------------------------------------------ auto-send
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        lines = super().create(vals_list)
+        lines._qbo_auto_queue()
+        return lines
+
+    def write(self, vals):
+        res = super().write(vals)
+        if {'date', 'unit_amount', 'project_id', 'employee_id'} & set(vals):
+            self._qbo_auto_queue()
+        return res
+
+    def _qbo_auto_queue(self):
+        """With 'Send timesheets automatically', queue the new lines (and those moved into the period) now,
+        for the next scheduled export; the cron's own sweep (qbo.connection._qbo_enqueue_timesheets) catches
+        the rest."""
+        timesheets = self.filtered(lambda line: line.project_id and line.employee_id and line.unit_amount > 0)
+        if not timesheets:
+            return
+        connections = self.env['qbo.connection'].sudo().search([
+            ('company_id', 'in', timesheets.company_id.ids), ('timesheet_auto_send', '=', True),
+            ('state', '=', 'connected')])
+        Binding = self.env['qbo.binding'].sudo()
+        queued = Binding
+        for connection in connections:
+            start, lock = connection._qbo_export_from_date(), connection.timesheet_lock_date
+            for line in timesheets.filtered(lambda li, c=connection: li.company_id == c.company_id):
+                if line.date >= start and (not lock or line.date <= lock) and not line._qbo_binding(connection):
+                    queued |= Binding._qbo_get_or_create(connection, line, 'TimeActivity')
+        if queued:
+            queued._qbo_trigger_cron()

@@ -1,0 +1,45 @@
+from odoo import api, fields, models
+
+# Settings field -> qbo.connection field of this bridge (loaded and saved with the core's, see the core's
+# res_config_settings.CONNECTION_FIELDS).
+TIMESHEET_FIELDS = {
+    'qbo_timesheet_auto_send': 'timesheet_auto_send',
+    'qbo_timesheet_lock_date': 'timesheet_lock_date',
+    'qbo_timesheet_item_ref_id': 'timesheet_item_ref_id',
+    'qbo_timesheet_hourly_rate': 'timesheet_hourly_rate',
+    'qbo_timesheet_create_employees': 'timesheet_create_employees',
+}
+
+
+class ResConfigSettings(models.TransientModel):
+    """The timesheet settings, in the core's QuickBooks Online block."""
+    _inherit = 'res.config.settings'
+
+    qbo_timesheet_auto_send = fields.Boolean('Send timesheets automatically')
+    qbo_timesheet_lock_date = fields.Date('Send timesheets up to')
+    qbo_timesheet_item_ref_id = fields.Many2one('qbo.ref', 'Service item for timesheets')
+    qbo_timesheet_hourly_rate = fields.Float('Billable rate without Sales', digits=(16, 2))
+    qbo_timesheet_create_employees = fields.Boolean('Create missing employees')
+    qbo_employee_count = fields.Integer(related='qbo_connection_id.qbo_employee_count')
+
+    @api.model
+    def get_values(self):
+        res = super().get_values()
+        if not self.env.user.has_group('base.group_system'):
+            return res
+        connection = self.env['qbo.connection']._qbo_get_for_company(self.env.company)
+        if connection:
+            conn = connection.sudo()
+            for settings_field, connection_field in TIMESHEET_FIELDS.items():
+                value = conn[connection_field]
+                res[settings_field] = value.id if isinstance(value, models.BaseModel) else value
+        return res
+
+    def _qbo_connection_vals(self):
+        vals = super()._qbo_connection_vals()
+        vals.update({connection_field: self[settings_field]
+                     for settings_field, connection_field in TIMESHEET_FIELDS.items()})
+        return vals
+
+    def action_qbo_import_employees(self):
+        return self._qbo_connection_action('action_qbo_import_employees')

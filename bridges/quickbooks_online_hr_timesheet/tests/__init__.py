@@ -1,0 +1,2 @@
+from . import test_qbo_timesheet
+from . import test_qbo_timesheet_tour
