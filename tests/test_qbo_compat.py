@@ -10,7 +10,7 @@ from ..models import qbo_compat
 CONSTRAINTS = {
     'qbo_connection_company_uniq': 'UNIQUE (company_id)',
     'qbo_token_connection_pending_uniq': 'UNIQUE (connection_id, is_pending)',
-    'qbo_binding_record_uniq': 'UNIQUE (connection_id, res_model, res_id)',
+    'qbo_binding_record_uniq': 'UNIQUE (connection_id, res_model, res_id, entity)',
     'qbo_binding_qbo_object_uniq': 'UNIQUE (connection_id, entity, qbo_id)',
     'qbo_ref_qbo_ref_uniq': 'UNIQUE (connection_id, entity, qbo_id)',
     'qbo_mapping_mapping_uniq': 'UNIQUE (connection_id, mapping_type, res_id)',
