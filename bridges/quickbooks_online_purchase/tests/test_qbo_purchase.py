@@ -12,6 +12,9 @@ class TestQboPurchase(QboPayablesCommon):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
+        # The connector's test user buys too (res.groups: users on 18.0, user_ids on 19.0).
+        buyers = cls.env.ref('purchase.group_purchase_manager').sudo()
+        buyers.write({'user_ids' if 'user_ids' in buyers._fields else 'users': [Command.link(cls.env.uid)]})
         # Billed on ordered quantities (no receipts without Inventory); product_b's expense account is mapped.
         (cls.product_a | cls.product_b).write({'purchase_method': 'purchase'})
         cls.product_b.property_account_expense_id = cls.odoo_subcontractors
