@@ -30,7 +30,7 @@ class AccountMove(models.Model):
         """The core's log, then, for bills made from purchase orders: a note naming the lines that could not be
         linked to their order in QuickBooks (the bill is sent all the same), and their orders queued again once
         fully billed in Odoo (to close them in QuickBooks when their bills do not link all their lines)."""
-        super()._qbo_after_process_many(items)
+        res = super()._qbo_after_process_many(items)
         Mapper = self.env['qbo.mapper.payables']
         for move, binding, outcome in items:
             if outcome != 'sent' or binding.entity != 'Bill':
@@ -47,3 +47,4 @@ class AccountMove(models.Model):
                 order_binding = order._qbo_binding(binding.connection_id)
                 if order_binding and order_binding.state == 'sent':
                     order_binding._qbo_mark_to_send()
+        return res

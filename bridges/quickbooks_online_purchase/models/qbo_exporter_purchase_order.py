@@ -80,8 +80,8 @@ class QboExporterPurchaseOrder(models.AbstractModel):
             return next((row for row in rows if (row.get('PrivateNote') or '').rstrip().endswith(marker)), None)
 
         if payload.get('DocNumber'):
-            found = ours(client.query(f"SELECT * FROM PurchaseOrder WHERE DocNumber = {qbo_quote(payload['DocNumber'])}",
-                                      res_ref=res_ref).get('PurchaseOrder', []))
+            query = f"SELECT * FROM PurchaseOrder WHERE DocNumber = {qbo_quote(payload['DocNumber'])}"
+            found = ours(client.query(query, res_ref=res_ref).get('PurchaseOrder', []))
             if found:
                 return found
         if binding.intent_date:

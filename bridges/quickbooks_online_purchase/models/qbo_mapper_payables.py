@@ -26,7 +26,8 @@ class QboMapperPayablesPurchase(models.AbstractModel):
     @api.model
     def _qbo_po_lines(self, order):
         """The order lines that become QuickBooks lines (sections and notes do not), in the order's order."""
-        return order.order_line.filtered(lambda line: not line.display_type).sorted(lambda line: (line.sequence, line.id))
+        lines = order.order_line.filtered(lambda line: not line.display_type)
+        return lines.sorted(lambda line: (line.sequence, line.id))
 
     @api.model
     def _qbo_po_status(self, order):
