@@ -1,6 +1,6 @@
 """Purchase orders to QuickBooks purchase orders, and the bills made from them linked to their lines, in real Odoo
 against the emulator over HTTP. Every assertion reads what QuickBooks holds afterwards (the emulator's store)."""
-from odoo import Command, fields
+from odoo import Command, fields, sql_db
 from odoo.tests import tagged
 
 from odoo.addons.quickbooks_online.tests.test_qbo_payables import QboPayablesCommon
@@ -159,17 +159,23 @@ class TestQboPurchase(QboPayablesCommon):
         self.assertFalse(self.qbo_all(self.realm, 'PurchaseOrder'))
 
     def test_create_timeout_after_commit_is_sent_once(self):
-        """The create commits in QuickBooks but its answer is lost: the retry finds it by its marker and keeps
-        its line Ids, one purchase order in QuickBooks."""
+        """The create commits in QuickBooks but its answer is lost and the retry gets a 429: the next attempt
+        finds it (same requestid, marker) and keeps its line Ids, one purchase order in QuickBooks."""
         order = self._order()
         self.vendor.action_qbo_send()
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/purchaseorder', realm_id=self.realm,
                               method='POST')
+        self.qbo.inject_fault('429', count=1, path_contains='/purchaseorder', realm_id=self.realm, method='POST')
         order.action_qbo_send()
         binding = order._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'to_send')
         self.assertTrue(binding._qbo_pending_create())
+        self.assertEqual(len(self.qbo_all(self.realm, 'PurchaseOrder')), 1)  # created, its answer lost
         self.qbo.clear_faults()
+        # The 429 pause is over (the connection's and the shared limiter's, kept on a cursor of its own).
+        self.connection.sudo().throttled_until = False
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
         self._process(order)
         po = self._qbo_po(order)
         self.assertEqual(len(self.qbo_all(self.realm, 'PurchaseOrder')), 1)
