@@ -2,7 +2,8 @@ from odoo import _, api, models
 from odoo.exceptions import UserError
 
 # Fields of a purchase order whose change makes its QuickBooks purchase order 'to send' again.
-SYNCED_FIELDS = {'state', 'partner_id', 'partner_ref', 'order_line', 'date_order', 'date_planned', 'notes',
+# ('notes' on 18.0 is 'note' on 19.0: the Terms and conditions.)
+SYNCED_FIELDS = {'state', 'partner_id', 'partner_ref', 'order_line', 'date_order', 'date_planned', 'notes', 'note',
                  'dest_address_id', 'currency_id', 'fiscal_position_id'}
 
 
@@ -19,7 +20,7 @@ class PurchaseOrder(models.Model):
 
     @api.model
     def _qbo_synced_fields(self):
-        return SYNCED_FIELDS
+        return SYNCED_FIELDS & set(self._fields)
 
     def _qbo_check_exportable(self):
         """Confirmed orders only (a request for quotation is no order yet); a cancelled one already sent is

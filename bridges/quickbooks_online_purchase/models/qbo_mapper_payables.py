@@ -7,6 +7,8 @@ from odoo.addons.quickbooks_online.models.qbo_mapper import qbo_clean_name
 
 #: QuickBooks' limit on a purchase order's Memo (the message to the vendor)
 PO_MEMO_MAX_LENGTH = 4000
+#: The order's Terms and conditions (``note`` on 19.0, ``notes`` on 18.0)
+TERMS_FIELD = 'note'
 
 
 def po_line_taxes(line):
@@ -107,7 +109,8 @@ class QboMapperPayablesPurchase(models.AbstractModel):
         ship_to = mapper._qbo_prepare_address(order.dest_address_id or order.company_id.partner_id)
         if ship_to:
             vals['ShipAddr'] = ship_to
-        memo = html2plaintext(order.notes or '').strip() if order.notes else ''
+        terms = order[TERMS_FIELD if TERMS_FIELD in order._fields else 'notes']  # 'notes' on 18.0
+        memo = html2plaintext(terms).strip() if terms else ''
         if memo:
             vals['Memo'] = qbo_clean_name(memo, PO_MEMO_MAX_LENGTH)
         if connection.using_sales_tax and not connection.is_us:
