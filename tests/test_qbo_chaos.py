@@ -31,6 +31,7 @@ import random
 import re
 import time
 from collections import Counter
+from unittest.mock import patch
 
 from odoo import Command, fields, sql_db
 from odoo.exceptions import UserError
@@ -74,6 +75,27 @@ class TestQboChaos(QboTestCommon):
         cls.actions = {name: weight for name, weight in ACTION_WEIGHTS.items()
                        if not actions or name in actions.split(',')}
 
+    def setUp(self):
+        super().setUp()
+        # A token refresh commits on a cursor of its own in a server: no rollback of the caller loses it.
+        # In tests that cursor is a savepoint inside the test's transaction, which the export's own
+        # savepoint (a failed send) or a crashed step rolls back - while QuickBooks has rotated the tokens.
+        # So every refresh is recorded here and its tokens are put back after each step, as committed.
+        Connection = self.registry['qbo.connection']
+        refresh = Connection._qbo_refresh_locked
+        test = self
+
+        def refresh_and_keep(connection, force_refresh, stale_token):
+            token = refresh(connection, force_refresh, stale_token)
+            connection.env.flush_all()
+            test._issued_tokens = test._token_rows(connection.env.cr)
+            return token
+
+        patcher = patch.object(Connection, '_qbo_refresh_locked', refresh_and_keep)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        self._issued_tokens = None
+
     # ------------------------------------------------------------------ the world
 
     def _fresh_world(self):
@@ -81,6 +103,7 @@ class TestQboChaos(QboTestCommon):
         in QuickBooks), and the run's bookkeeping."""
         self.realm = self.qbo.create_company('Chaos Co', country='US')['realm_id']
         self._qbo_reconnect_same_company(self.connection, self.realm)
+        self._issued_tokens = None  # the new consent's tokens are the connection's
         self.connection.sudo().write({'auto_send': True, 'auto_send_bills': True,
                                       'export_from_date': fields.Date.today(),
                                       'payment_journal_id': self.company_data['default_journal_bank'].id})
@@ -157,40 +180,33 @@ class TestQboChaos(QboTestCommon):
                 _logger.debug("chaos: %s refused: %s", action, exc)
 
     def _rolled_back(self, step, only_on=None):
-        """Run `step` in a savepoint rolled back afterwards (always, or only when it raises `only_on`).
-
-        A token refresh commits on a cursor of its own: no rollback of the step's transaction ever loses
-        it. In tests that cursor shares the test's transaction, so the tokens are kept by hand - read and
-        written back in SQL, below the ORM's caches (a cache of the refresh's cursor or of this one must
-        not decide what is kept).
-        """
+        """Run `step` in a savepoint rolled back afterwards (always, or only when it raises `only_on`); the
+        tokens of any refresh made meanwhile are kept (see `setUp`)."""
         savepoint = self.env.cr.savepoint()
         try:
             step()
         except Exception as exc:
             if only_on is not None and not isinstance(exc, only_on):
                 raise
-            kept = self._token_rows()
             savepoint.close(rollback=True)
-            self._restore_tokens(kept)
+            self._keep_issued_tokens()
             raise
         if only_on is not None:
             savepoint.close(rollback=False)
-            return
-        kept = self._token_rows()
-        savepoint.close(rollback=True)  # the worker dies before Odoo commits
-        self._restore_tokens(kept)
+        else:
+            savepoint.close(rollback=True)  # the worker dies before Odoo commits
+        self._keep_issued_tokens()
 
-    def _token_rows(self):
-        """The connection's token rows as the database holds them now."""
-        self.env.flush_all()
-        self.env.cr.execute("SELECT id, access_token, refresh_token, access_token_expiry, refresh_token_expiry "
-                            "FROM qbo_token "
-                            "WHERE connection_id = %s", [self.connection.id])
-        return self.env.cr.fetchall()
+    @staticmethod
+    def _token_rows(cr):
+        """The token rows of the connections as `cr` sees them (SQL: below the ORM's caches)."""
+        cr.execute("SELECT id, access_token, refresh_token, access_token_expiry, refresh_token_expiry "
+                   "FROM qbo_token WHERE NOT is_pending")
+        return cr.fetchall()
 
-    def _restore_tokens(self, kept):
-        for token_id, access_token, refresh_token, expiry, refresh_expiry in kept:
+    def _keep_issued_tokens(self):
+        """Put back the tokens of the last refresh, as its own committed transaction would have kept them."""
+        for token_id, access_token, refresh_token, expiry, refresh_expiry in self._issued_tokens or ():
             self.env.cr.execute("UPDATE qbo_token SET access_token = %s, refresh_token = %s, access_token_expiry = %s, "
                                 "refresh_token_expiry = %s WHERE id = %s",
                                 [access_token, refresh_token, expiry, refresh_expiry, token_id])
@@ -258,9 +274,11 @@ class TestQboChaos(QboTestCommon):
                 break
             pending.write({'next_retry_date': False})
             self.env['qbo.binding']._cron_qbo_export()
+            self._keep_issued_tokens()
         # What a webhook (or the hourly poll) triggers: the change feed, payments imported and reconciled.
         if self.connection.state == 'connected':
             self.connection.sudo()._qbo_drain()
+            self._keep_issued_tokens()
 
     def _live_invoices(self):
         """QuickBooks' live invoices and bills of this realm by our marker (``odoo:<uuid>:<model>:<id>``): not
