@@ -396,6 +396,23 @@ class TestQboChaos(QboTestCommon):
             chunk //= 2
         return history
 
+    def test_token_refresh_lost_by_a_rollback_history(self):
+        """The shortest history of seed 11 (600 steps on 19.0): the access token expires, a crashed cron run
+        refreshes it (QuickBooks rotates the tokens) and meets a 429, the token expires again. Every invoice
+        reaches QuickBooks and the connection stays connected (once left 'Reconnection needed' by a harness
+        that lost the refresh with the rolled-back step: a refresh is its own committed transaction)."""
+        faults = [['delay', '', 1], ['drop', '/batch', 1], ['429', '/customer', 2]]
+        self._play([
+            ('expire_token', {'seed': 148507776}),
+            ('send_form', {'seed': 957145325}),
+            ('cancel', {'seed': 282562725}),
+            ('post', {'seed': 297229583}),
+            ('faults', {'seed': 710741818, 'faults': faults}),
+            ('crash', {'seed': 45653731, 'inner': 'cron'}),
+            ('expire_token', {'seed': 49006683}),
+            ('post', {'seed': 232051546}),
+        ])
+
     def test_random_histories_keep_every_invariant(self):
         summary = {'steps': 0, 'seeds': [], 'counts': Counter()}
         started = time.time()
