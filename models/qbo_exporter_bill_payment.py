@@ -26,6 +26,11 @@ class QboExporterBillPayment(models.AbstractModel):
     @api.model
     def _qbo_export(self, binding, payment, client):
         """Create, update or void the BillPayment of `payment`."""
+        if payment._name != 'account.payment':
+            # A BillPayment of another record (a vendor credit applied to bills: qbo.credit.application)
+            # knows its own payload and lifecycle.
+            payment._qbo_export(binding, client)
+            return
         res_ref = f"{payment._name},{payment.id}"
         invoice_exporter = self.env['qbo.exporter.invoice']
         if binding._qbo_pending_create() and binding.intent_date:

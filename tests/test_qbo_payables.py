@@ -256,6 +256,32 @@ class TestQboPayables(QboPayablesCommon):
         self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', by_card._qbo_binding(self.connection).qbo_id)
                                ['Balance'], 99.0)
 
+    def test_vendor_refund_reconciled_with_a_bill_is_applied_in_quickbooks(self):
+        """A vendor refund reconciled with a bill in Odoo: QuickBooks applies the VendorCredit to the Bill with
+        a BillPayment of 0, so both ledgers show the same open amount; unreconciled, it is deleted there."""
+        bank, _card = self._bill_payment_setup()
+        self.connection.sudo().payment_journal_id = bank
+        bill = self._bill([self._line(500.0)], ref='APPLY-1')
+        refund = self._bill([self._line(200.0)], move_type='in_refund', ref='APPLY-CN')
+        (bill | refund).action_qbo_send()
+        payable = (bill | refund).line_ids.filtered(lambda line: line.account_id.account_type == 'liability_payable')
+        payable.reconcile()
+        self.assertEqual(bill.amount_residual, 300.0)
+        applications = self.env['qbo.binding'].search([('connection_id', '=', self.connection.id),
+                                                       ('res_model', '=', 'qbo.credit.application')])
+        self.assertEqual(applications.entity, 'BillPayment')
+        applications._qbo_process()
+        self.assertEqual(applications.state, 'sent', applications.error_message)
+        payment = self.qbo_read(self.realm, 'BillPayment', applications.qbo_id)
+        self.assertEqual(float(payment['TotalAmt']), 0.0)
+        links = sorted((line['LinkedTxn'][0]['TxnType'], float(line['Amount'])) for line in payment['Line'])
+        self.assertEqual(links, [('Bill', 200.0), ('VendorCredit', 200.0)])
+        bill_id = bill._qbo_binding(self.connection).qbo_id
+        self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', bill_id)['Balance'], bill.amount_residual)
+        payable.remove_move_reconcile()
+        applications._qbo_process()
+        self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', bill_id)['Balance'], 500.0)
+
     def test_journal_entry_with_analytic_split_lands_balanced(self):
         """A miscellaneous entry of a journal that sends its entries: one line per class of a split line,
         the payable line names its vendor, debits equal credits to the cent, sent once."""
