@@ -77,6 +77,12 @@ class TestQboPayables(QboPayablesCommon):
         item = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Item'),
                                            ('qbo_id', '=', '1')])
         self._map('product', self.product_a, item)
+        # A class from the analytic account of the travel line's project (classes per line).
+        self.qbo.seed(self.realm, 'Class', 1, prefix='Delivery')
+        self.connection._qbo_import_references()
+        delivery = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Class')])
+        self.connection.write({'use_classes': True, 'allow_class_override': True})
+        self._map('analytic', self.project, delivery)
         move = self._bill([
             self._line(1200.0, name='March consulting'),
             self._line(89.99, self.odoo_software, name='Design tool licence'),
@@ -106,6 +112,8 @@ class TestQboPayables(QboPayablesCommon):
         travel = by_description['Travel to client site']['AccountBasedExpenseLineDetail']
         customer = self.project_customer._qbo_binding(self.connection, 'Customer')
         self.assertEqual((travel['CustomerRef']['value'], travel['BillableStatus']), (customer.qbo_id, 'Billable'))
+        self.assertEqual(travel['ClassRef']['value'], delivery.qbo_id)
+        self.assertNotIn('ClassRef', consulting, "no analytic account, no default class: no class")
         vendors = [v['DisplayName'] for v in self.qbo_all(self.realm, 'Vendor')]
         self.assertEqual(vendors.count('Northwind Consulting'), 1, vendors)
 
@@ -281,6 +289,29 @@ class TestQboPayables(QboPayablesCommon):
         payable.remove_move_reconcile()
         applications._qbo_process()
         self.assertAlmostEqual(self.qbo_read(self.realm, 'Bill', bill_id)['Balance'], 500.0)
+
+    def test_invoice_pdf_is_attached_once(self):
+        """With 'Attach documents', the PDF of a sent invoice (the one Odoo keeps for it) is attached to the
+        QuickBooks Invoice, once, whatever the later sends."""
+        self.connection.sudo().send_attachments = True
+        invoice = self.env['account.move'].create({
+            'move_type': 'out_invoice', 'partner_id': self.project_customer.id, 'invoice_date': fields.Date.today(),
+            'invoice_line_ids': [Command.create({'product_id': self.product_a.id, 'price_unit': 80.0,
+                                                 'tax_ids': [Command.set(self.tax_ca.ids)]})]})
+        invoice.action_post()
+        pdf = self.env['ir.attachment'].create({'name': f'{invoice.name}.pdf', 'raw': b'%PDF-1.4 invoice',
+                                                'mimetype': 'application/pdf', 'res_model': 'account.move',
+                                                'res_id': invoice.id, 'res_field': 'invoice_pdf_report_file'})
+        invoice.invalidate_recordset(['invoice_pdf_report_id'])
+        self.assertEqual(invoice.invoice_pdf_report_id, pdf)
+        invoice.action_qbo_send()
+        invoice.action_qbo_send()
+        binding = invoice._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'sent', binding.error_message)
+        attached = [a for a in self.qbo_all(self.realm, 'Attachable')
+                    if any(ref['EntityRef']['value'] == binding.qbo_id and ref['EntityRef']['type'] == 'Invoice'
+                           for ref in a.get('AttachableRef') or [])]
+        self.assertEqual([a['FileName'] for a in attached], [pdf.name])
 
     def test_journal_entry_with_analytic_split_lands_balanced(self):
         """A miscellaneous entry of a journal that sends its entries: one line per class of a split line,
