@@ -496,6 +496,7 @@ class TestQboListPerformance(QboTestCommon):
             records.mapped('qbo_show_button')
             return self.env.cr.sql_log_count - before
 
+        queries(moves[:1])  # warm: what is read once per list (the export job's next run), not per row
         self.assertEqual(queries(moves[:2]), queries(moves))
         self.assertEqual(moves[:3].mapped('qbo_state'), ['sent'] * 3)
         self.assertEqual(set(moves[3:].mapped('qbo_state')), {'not_sent'})
