@@ -79,6 +79,9 @@ class QboExporterCustomer(models.AbstractModel):
         """
         if binding._qbo_pending_create():
             return None
+        if not binding.qbo_id:
+            # A customer whose match waits for a person is not created (see qbo.match).
+            self.env['qbo.match']._qbo_check_decided(binding.connection_id, binding.entity, partner)
         payload = self._qbo_payload(binding, partner)
         if not binding.qbo_id:
             return 'create', payload
@@ -205,6 +208,7 @@ class QboExporterCustomer(models.AbstractModel):
     @api.model
     def _qbo_create(self, binding, partner, client, payload, res_ref):
         """Create the customer. A duplicate name (6240) links ours or the same party, else gets a suffix."""
+        self.env['qbo.match']._qbo_check_decided(binding.connection_id, binding.entity, partner)  # see qbo.match
         if binding._qbo_pending_create():
             # A previous create may have reached QuickBooks: look before creating again.
             existing = self._qbo_find_ours(binding, partner, client, payload, res_ref)

@@ -174,7 +174,12 @@ class QboExporterInvoice(models.AbstractModel):
             return
         Mapping = self.env['qbo.mapping'].sudo()
         products = move.invoice_line_ids.filtered(lambda line: line.display_type == 'product').product_id
-        for product in products.filtered(lambda p: not Mapping._qbo_find(connection, 'product', p)):
+        missing = products.filtered(lambda p: not Mapping._qbo_find(connection, 'product', p))
+        for product in missing:
+            # A product whose match waits for a person gets no new item (see qbo.match): nothing is created
+            # before every one is decided.
+            self.env['qbo.match']._qbo_check_decided(connection, 'Item', product)
+        for product in missing:
             if not connection.income_account_ref_id:
                 raise QboBlocked(_("Blocked: mapping - set the 'Income account for new items' to create the "
                                    "QuickBooks item of %s.", product.display_name))
@@ -467,6 +472,8 @@ class QboExporterInvoice(models.AbstractModel):
         else:
             vals['state'] = 'sent'
         binding.write(vals)
+        # Once an invoice or a credit note is in QuickBooks, the credits Odoo applied to it follow.
+        self.env['qbo.credit.application']._qbo_queue_for_moves(move)
 
     @api.model
     def _qbo_after_write(self, binding, move, client):
