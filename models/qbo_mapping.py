@@ -251,10 +251,16 @@ class QboMapping(models.Model):
         return mappings
 
     def write(self, vals):
-        if vals.get('res_id') and 'mapping_type' in vals and vals['mapping_type'] in MAPPING_MODELS:
-            # A new kind and its record at once: the record goes to the new kind's field (see create).
+        if vals.get('mapping_type') in MAPPING_MODELS:
             vals = dict(vals)
-            vals[MAPPING_MODELS[vals['mapping_type']][2]] = vals.pop('res_id')
+            field = MAPPING_MODELS[vals['mapping_type']][2]
+            if vals.get('res_id'):
+                # A new kind and its record at once: the record goes to the new kind's field (see create).
+                vals[field] = vals.pop('res_id')
+            # The other kinds' fields are emptied, as the list does while editing: a stale one would still
+            # delete this mapping with its record (ondelete='cascade').
+            for other in {f for _m, _e, f in MAPPING_MODELS.values()} - {field}:
+                vals.setdefault(other, False)
         res = super().write(vals)
         self._qbo_requeue_blocked()
         return res
