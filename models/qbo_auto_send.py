@@ -5,13 +5,14 @@ from .account_move import ENTITY_BY_INVOICE_TYPE, ENTITY_BY_MOVE_TYPE
 from .qbo_mapper_payables import ENTITY_BY_BILL_TYPE
 
 
-class QboConnectionAutoSend(models.Model):
+class QboConnectionAutoSend(models.AbstractModel):
     """'Send posted invoices automatically' without a surprise backfill of the company's history.
 
     Only documents dated from the connection's cut-off date are queued by themselves; older ones
     can still be sent with the button or the list's server action.
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.auto.send'
+    _description = 'QuickBooks Online connection: automatic sending'
 
     export_from_date = fields.Date(
         'Export documents dated from', copy=False,

@@ -5,7 +5,7 @@ from odoo import _, api, fields, models
 
 from .. import const
 from ..tools import QboError, QboValidationError
-from .qbo_connection import QboReconnectNeeded
+from .qbo_errors import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def qbo_cdc_groups(body):
     return groups
 
 
-class QboConnectionFeed(models.Model):
+class QboConnectionFeed(models.AbstractModel):
     """The change feed: what changed in QuickBooks (payments, bill payments, invoices, bills) comes back to Odoo.
 
     One change-data-capture (CDC) call per connection and drain, since the connection's
@@ -58,7 +58,8 @@ class QboConnectionFeed(models.Model):
     `CDC_CATCHUP_HOURS` behind the checkpoint (what a late commit in QuickBooks stamped before
     it); what was already processed is recognised by its SyncToken and changes nothing.
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.change.feed'
+    _description = 'QuickBooks Online connection: change feed'
 
     cdc_catchup_date = fields.Datetime(
         'Last catch-up read', readonly=True, copy=False,

@@ -19,6 +19,7 @@ from ..tools import QboClient, QboError, QboOAuthClient
 from ..tools.qbo_client import endpoints_for
 from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError, is_auth_failure
 from . import qbo_compat
+from .qbo_errors import QboDatabaseCopy, QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
 
@@ -31,32 +32,32 @@ _REFRESHED_LOCK = threading.Lock()
 LOCAL_THROTTLE_RETRY_SECONDS = 10
 
 
-class QboReconnectNeeded(UserError):
-    """The refresh token is dead (invalid_grant, revoked, hard expiry): an admin must reconnect.
-
-    A UserError so that a button shows it as is; the cron catches it and stops that connection
-    without marking any record failed.
-    """
-
-
-class QboDatabaseCopy(QboReconnectNeeded):
-    """The tokens were issued to another database: this one is a copy and must not use them.
-
-    Raised before any token leaves this database (API call, refresh or revoke), so that a copy
-    never writes to, refreshes at, nor disconnects the original's QuickBooks company.
-    """
-
-
 class QboConnection(models.Model):
     """The link between one Odoo company and one QuickBooks Online company (realm).
 
     Holds the connection status and what QuickBooks told us about itself (CompanyInfo,
     Preferences). The OAuth tokens live in `qbo.token` (system only). Every API client is built
     by `_qbo_get_client()`, which refreshes the access token first when needed.
+
+    The model is defined here only; its other concerns are abstract models of their own files,
+    composed below (`_inherit`), each owning its fields and methods: no file reopens this model.
+    They may extend `write` (each calls super); what they add to a method defined here is called
+    from it by name (see `_qbo_store_tokens`, `_cron_qbo_after_connect`).
     """
     _name = 'qbo.connection'
     _description = 'QuickBooks Online connection'
-    _inherit = ['mail.thread', 'mail.activity.mixin']
+    _inherit = [
+        'mail.thread', 'mail.activity.mixin',
+        'qbo.connection.settings',          # qbo_connection_settings.py: per-connection settings
+        'qbo.connection.references',        # qbo_mapping.py: reference data import, default matching
+        'qbo.connection.rate.limit',        # qbo_rate_limit.py: the shared limiter, metered reads
+        'qbo.connection.inbound',           # qbo_connection_inbound.py: webhooks, keep-alive
+        'qbo.connection.change.feed',       # qbo_change_feed.py: CDC polling and catch-up
+        'qbo.connection.auto.send',         # qbo_auto_send.py: automatic sending
+        'qbo.connection.payment.export',    # account_payment.py: Odoo payments to QuickBooks
+        'qbo.connection.match',             # qbo_match.py: the match review of a first connection
+        'qbo.connection.dashboard',         # qbo_dashboard.py: the connection's dashboard
+    ]
     _check_company_auto = True
 
     # ------------------------------------------------------------------ fields
@@ -599,8 +600,11 @@ class QboConnection(models.Model):
 
         Triggered by the OAuth callback (see `_qbo_activate`). A failing read does not undo the
         connection: it is shown as the connection's last error, and Test / Import can be run later.
+        A first connection then matches QuickBooks' name lists with Odoo (qbo.connection.match).
         """
-        for connection in self.sudo().search([('reference_import_pending', '=', True), ('state', '=', 'connected')]):
+        pending = self.sudo().search([('reference_import_pending', '=', True), ('state', '=', 'connected')])
+        first = pending.filtered(lambda connection: not connection.qbo_match_date)
+        for connection in pending:
             try:
                 connection._qbo_refresh_company_info()
                 connection._qbo_import_references()
@@ -613,6 +617,7 @@ class QboConnection(models.Model):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         # Work queued while the connection was down resumes now.
         self.env['qbo.binding']._qbo_trigger_cron()
+        first.filtered(lambda connection: connection.state == 'connected')._qbo_match_after_first_connection()
 
     def _qbo_store_tokens(self, tokens, realm_id, pending=False):
         """Create or replace the (active or pending) token set from a token-endpoint answer."""
@@ -624,6 +629,8 @@ class QboConnection(models.Model):
             token.write(vals)
         else:
             Token.create(vals)
+        if not pending:
+            self._qbo_start_consent_period(realm_id)  # qbo.connection.inbound
 
     @api.model
     def _qbo_token_vals(self, tokens):
@@ -733,6 +740,11 @@ class QboConnection(models.Model):
         return self._qbo_notification(_("Disconnected from QuickBooks Online"), _(
             "The connection's tokens were revoked at Intuit and removed here. Links and transfer history are kept; "
             "queued exports wait until you connect again."), 'success')
+
+    def action_qbo_dry_run(self):
+        """Button: dry run of everything queued on this connection (see qbo.dry.run)."""
+        self.ensure_one()
+        return self.env['qbo.dry.run']._qbo_dry_run_queue(self).action_qbo_open()
 
     def action_qbo_test(self):
         """Read CompanyInfo and Preferences and tell the admin what matters for exports."""

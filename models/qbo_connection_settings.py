@@ -6,13 +6,14 @@ from odoo.exceptions import ValidationError
 from .. import const
 
 
-class QboConnectionSettings(models.Model):
+class QboConnectionSettings(models.AbstractModel):
     """Export settings that belong to one QuickBooks company, and the words used to point users to screens.
 
     These used to be global system parameters; a database with two companies connected to two
     QuickBooks companies needs them per connection (number prefix, e-mails, auto-send, interval).
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.settings'
+    _description = 'QuickBooks Online connection: settings'
 
     auto_send = fields.Boolean(
         'Send posted invoices automatically',

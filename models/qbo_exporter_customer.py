@@ -37,8 +37,8 @@ class QboExporterCustomer(models.AbstractModel):
     _qbo_app_pages = {'Customer': 'customerdetail?nameId='}
 
     @api.model
-    def _qbo_display_name(self, partner, suffix=False):
-        """DisplayName: the cleaned name, plus a visible suffix after a clash with someone else."""
+    def _qbo_display_name(self, partner, connection, suffix=False):
+        """DisplayName on `connection`: the cleaned name, plus a visible suffix after a clash with someone else."""
         base = qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)
         if not suffix:
             return base
@@ -48,10 +48,10 @@ class QboExporterCustomer(models.AbstractModel):
     @api.model
     def _qbo_payload(self, binding, partner):
         """The customer payload; keeps the (possibly suffixed) name QuickBooks knows unless renamed in Odoo."""
-        display_name = binding.qbo_sent_name or self._qbo_display_name(partner)
-        sent_base = (binding.qbo_sent_name or '').rstrip(')').rsplit(' (', 1)[0]
-        if binding.qbo_sent_name and sent_base != self._qbo_display_name(partner):
-            display_name = self._qbo_display_name(partner)  # renamed in Odoo
+        display_name = self._qbo_display_name(partner, binding.connection_id)
+        sent = binding.qbo_sent_name
+        if sent and sent.rstrip(')').rsplit(' (', 1)[0] == display_name:
+            display_name = sent  # as QuickBooks knows it (with the suffix a clash gave it)
         currency_id = self.env.context.get('qbo_currency_id')
         return self.env['qbo.mapper']._qbo_prepare_customer_vals(
             partner, binding.connection_id, display_name,
@@ -79,6 +79,9 @@ class QboExporterCustomer(models.AbstractModel):
         """
         if binding._qbo_pending_create():
             return None
+        if not binding.qbo_id:
+            # A customer whose match waits for a person is not created (see qbo.match).
+            self.env['qbo.match']._qbo_check_decided(binding.connection_id, binding.entity, partner)
         payload = self._qbo_payload(binding, partner)
         if not binding.qbo_id:
             return 'create', payload
@@ -194,7 +197,8 @@ class QboExporterCustomer(models.AbstractModel):
             found = binding._qbo_created_since(self, client, res_ref=res_ref).get(marker)
             if found:
                 return found
-        for name in dict.fromkeys((payload['DisplayName'], self._qbo_display_name(partner, suffix=True))):
+        for name in dict.fromkeys((payload['DisplayName'],
+                                    self._qbo_display_name(partner, binding.connection_id, suffix=True))):
             rows = client.query(f"SELECT * FROM {binding.entity} WHERE DisplayName = {qbo_quote(name)} "
                                 f"AND Active IN (true, false)", res_ref=res_ref).get(binding.entity, [])
             found = next((row for row in rows if self._qbo_is_ours(row, marker)), None)
@@ -205,6 +209,7 @@ class QboExporterCustomer(models.AbstractModel):
     @api.model
     def _qbo_create(self, binding, partner, client, payload, res_ref):
         """Create the customer. A duplicate name (6240) links ours or the same party, else gets a suffix."""
+        self.env['qbo.match']._qbo_check_decided(binding.connection_id, binding.entity, partner)  # see qbo.match
         if binding._qbo_pending_create():
             # A previous create may have reached QuickBooks: look before creating again.
             existing = self._qbo_find_ours(binding, partner, client, payload, res_ref)
@@ -227,7 +232,7 @@ class QboExporterCustomer(models.AbstractModel):
         ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
         if existing and (ours or self._qbo_is_same_party(existing, partner)):
             return self._qbo_link(binding, partner, client, existing, payload, res_ref)
-        payload = dict(payload, DisplayName=self._qbo_display_name(partner, suffix=True))
+        payload = dict(payload, DisplayName=self._qbo_display_name(partner, binding.connection_id, suffix=True))
         _logger.info("QuickBooks name clash for partner %s: sending as %r", partner.id, payload['DisplayName'])
         return binding._qbo_call('create', lambda rid: client.create(binding.entity, payload, rid, res_ref=res_ref))
 

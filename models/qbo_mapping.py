@@ -279,8 +279,9 @@ class QboMapping(models.Model):
         return mapping.qbo_ref_id
 
 
-class QboConnectionReferences(models.Model):
-    _inherit = 'qbo.connection'
+class QboConnectionReferences(models.AbstractModel):
+    _name = 'qbo.connection.references'
+    _description = 'QuickBooks Online connection: reference data'
 
     fallback_item_ref_id = fields.Many2one(
         'qbo.ref', 'Item for unmapped products', domain="[('connection_id', '=', id), ('entity', '=', 'Item')]",

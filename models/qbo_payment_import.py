@@ -24,6 +24,9 @@ class PaymentKind(NamedTuple):
     reference: str        # the QuickBooks field of the payment's reference (check number)
 
 
+# The models whose records send payments to QuickBooks (their links: qbo.binding), asked in this order
+# whether a Payment or BillPayment read from QuickBooks carries their marker (see `_qbo_sync_payment`).
+PAYMENT_SENDERS = ('qbo.credit.application', 'account.payment')
 PAYMENT_KINDS = {
     'Payment': PaymentKind('CustomerRef', 'Customer', 'customer', 1, 'asset_receivable',
                            {'Invoice': 'out_invoice', 'CreditMemo': 'out_refund'}, 'out_invoice', 'PaymentRefNum'),
@@ -117,14 +120,15 @@ class QboPaymentImport(models.Model):
             ('connection_id', '=', connection.id), ('entity', '=', entity), ('qbo_id', '=', qbo_id)], limit=1)
         if exported:
             # Our own payment (sent from Odoo): never imported back.
-            return exported._qbo_payment_changed_in_qbo(obj)
+            return self.env[exported.res_model]._qbo_changed_in_qbo(exported, obj)
         deleted = obj.get('status') == 'Deleted'
         if not record and not deleted:
             # Sent from this database but its Id never recorded (the answer of the create was lost): the
             # marker says so, and the change feed serves as the lookup.
-            linked = Binding._qbo_link_exported_payment(connection, obj, entity)
-            if linked:
-                return linked
+            for sender in PAYMENT_SENDERS:
+                linked = self.env[sender]._qbo_link_exported_payment(connection, obj, entity)
+                if linked:
+                    return linked
         if record and not deleted and record.qbo_sync_token == str(obj.get('SyncToken')):
             return 'echo'
         if not record and deleted:

@@ -150,6 +150,10 @@ class QboSyncMixin(models.AbstractModel):
         """Records that the button/server action really exports (e.g. commercial partners)."""
         return self
 
+    def action_qbo_dry_run(self):
+        """List action: what "Send to QuickBooks" would do with the selection, without writing."""
+        return self.env['qbo.dry.run']._qbo_dry_run_records(self).action_qbo_open()
+
     def action_qbo_send(self):
         """'Send to QuickBooks': export now what needs it; summarise exactly what happened.
 

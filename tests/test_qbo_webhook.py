@@ -10,7 +10,7 @@ from odoo.tests import new_test_user, tagged
 
 from .. import const
 from ..models import qbo_compat
-from ..models.qbo_connection import QboReconnectNeeded
+from ..models.qbo_errors import QboReconnectNeeded
 from .test_qbo_payments import QboPaymentsCommon
 
 VERIFIER = 'emulator-verifier-token'
