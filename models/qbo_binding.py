@@ -973,6 +973,17 @@ class QboBinding(models.Model):
         return {'type': 'ir.actions.act_window', 'res_model': self.res_model, 'res_id': self.res_id,
                 'view_mode': 'form'}
 
+    def action_qbo_open_calls(self):
+        """The HTTP calls made for this transfer's record (Transfer history), newest first."""
+        self.ensure_one()
+        return {
+            'type': 'ir.actions.act_window', 'res_model': 'qbo.sync.log', 'view_mode': 'list,form',
+            'name': _("QuickBooks calls: %s", self.record_name or self.display_name),
+            'domain': [('connection_id', '=', self.connection_id.id), ('res_model', '=', self.res_model),
+                       ('res_id', '=', self.res_id)],
+            'context': {'create': False},
+        }
+
     # ------------------------------------------------------------------ cron
 
     @api.model

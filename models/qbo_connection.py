@@ -1,5 +1,6 @@
 import logging
 import math
+import re
 import secrets
 import threading
 import time
@@ -101,6 +102,9 @@ class QboConnection(models.Model):
         help="The tokens were issued to another database (this one is a copy): nothing is sent to QuickBooks.")
     # Pending consent for another realm: the admin must confirm resetting the old links.
     pending_realm_id = fields.Char(readonly=True, copy=False)
+    # The QuickBooks company the last connect moved away from (nothing was linked to it): the landing
+    # notification says so, in case the consent page's company was not the intended one.
+    previous_realm_id = fields.Char(readonly=True, copy=False)
     # Set by the OAuth callback: company info and reference data are read by a cron job afterwards.
     reference_import_pending = fields.Boolean(readonly=True, copy=False)
 
@@ -523,12 +527,13 @@ class QboConnection(models.Model):
         :param dict company_info: the CompanyInfo that confirmed the realm (kept: the landing
             notification names the company before the reference import has run)
         """
-        if self.realm_id and self.realm_id != realm_id:
+        switched_from = self.realm_id if self.realm_id and self.realm_id != realm_id else False
+        if switched_from:
             self._qbo_forget_realm(realm_id)  # another QuickBooks company (nothing was sent to the old one)
         self._qbo_store_tokens(tokens, realm_id)
         previous_holder = self.connected_uid
         vals = {
-            'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False,
+            'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False, 'previous_realm_id': switched_from,
             'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False,
             'reference_import_pending': True,
         }
@@ -539,12 +544,55 @@ class QboConnection(models.Model):
         self.activity_unlink(['mail.mail_activity_data_todo'])
         if previous_holder and previous_holder != self.env.user:
             self._message_log(body=_("Connection taken over from %s.", previous_holder.name))
-        self._message_log(body=_("Connected to QuickBooks company %s.", realm_id))
+        warnings, notes = self._qbo_company_check()
+        self._message_log(body='\n'.join([_("Connected to QuickBooks company %s.", realm_id)] + warnings + notes))
         # Reading company info and reference data is not the callback's job: a cron job does it
         # right after, then resumes the work queued while the connection was down.
         cron = self.env.ref('quickbooks_online.ir_cron_qbo_after_connect', raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
+
+    def _qbo_company_check(self):
+        """Signs that the QuickBooks company just connected may not be the intended one, as sentences.
+
+        Another company than the one connected before (whose reference data was reset), and a
+        QuickBooks company in another country than the Odoo company are warnings: the consent page
+        offers every company of the Intuit user, and the wrong choice sends documents to the wrong
+        books, with the wrong taxes. A name in common is not required (legal and trade names often
+        differ): a name with no word in common is only mentioned.
+
+        :return: (warnings, notes), each a list of sentences
+        """
+        self.ensure_one()
+        warnings, notes = [], []
+        name = self.qbo_company_name or self.realm_id
+        if self.previous_realm_id:
+            warnings.append(_(
+                "This is another QuickBooks company (%(name)s, realm %(new)s) than the one connected before (realm "
+                "%(old)s): its reference data replaces the old one's. If you chose the wrong company on Intuit's "
+                "page, click Connect again and choose the right one.",
+                name=name, new=self.realm_id, old=self.previous_realm_id))
+        odoo_country = self.company_id.country_id.code
+        if self.qbo_country and odoo_country and self.qbo_country.upper() != odoo_country.upper():
+            warnings.append(_(
+                "The QuickBooks company %(name)s is in %(qbo)s, the Odoo company %(company)s in %(odoo)s: check that "
+                "this is the right QuickBooks company before sending anything (taxes and currency follow the "
+                "country). To connect another one, click Connect again and choose it on Intuit's page.",
+                name=name, qbo=self.qbo_country, company=self.company_id.name, odoo=odoo_country))
+        if self.qbo_company_name and not self._qbo_names_share_a_word(self.qbo_company_name, self.company_id.name):
+            notes.append(_("The QuickBooks company is named %(qbo)s, the Odoo company %(odoo)s: make sure it is the "
+                           "one you meant.", qbo=self.qbo_company_name, odoo=self.company_id.name))
+        return warnings, notes
+
+    @api.model
+    def _qbo_names_share_a_word(self, first, second):
+        """Whether two company names have a significant word in common (legal forms and 'company' aside)."""
+        ignored = {'inc', 'llc', 'ltd', 'limited', 'co', 'company', 'corp', 'corporation', 'the', 'and', 'sa',
+                   'sas', 'sarl', 'gmbh', 'plc', 'pty', 'bv', 'ag', 'us', 'usa', 'uk'}
+
+        def words(name):
+            return {w for w in re.findall(r'[^\W_]+', (name or '').lower()) if w not in ignored and len(w) > 1}
+        return bool(words(first) & words(second))
 
     @api.model
     def _cron_qbo_after_connect(self):
@@ -615,7 +663,7 @@ class QboConnection(models.Model):
         self._qbo_forget_realm(realm)
         self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
         pending.is_pending = False
-        self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False,
+        self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False, 'previous_realm_id': False,
                     'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False})
         self._qbo_refresh_company_info()
         self._qbo_import_references()

@@ -142,6 +142,9 @@ class QboConnectionSettings(models.AbstractModel):
         lines = [_("Connected to %(company)s (realm %(realm)s) as %(user)s.",
                    company=connection.qbo_company_name or _("your QuickBooks company"),
                    realm=connection.realm_id, user=connection.connected_uid.name)]
+        # The consent page lists every company of the Intuit user: say when this one may not be the intended one.
+        warnings, notes = connection._qbo_company_check()
+        lines += warnings + notes
         if connection.reference_import_pending:
             lines.append(_("Reading the QuickBooks company's settings and importing its reference data (accounts, "
                            "items, tax codes, terms) now; the mappings can be checked in a minute."))
@@ -152,8 +155,9 @@ class QboConnectionSettings(models.AbstractModel):
         else:
             lines.append(_("Reference data imported: %s QuickBooks objects. Check the mappings next.",
                            connection.ref_count))
-        kind = 'warning' if connection.last_error or connection.preflight_message else 'success'
-        return {'title': _("QuickBooks Online connected"), 'type': kind, 'message': '\n'.join(lines)}
+        kind = 'warning' if warnings or connection.last_error or connection.preflight_message else 'success'
+        title = _("QuickBooks Online connected: check the company") if warnings else _("QuickBooks Online connected")
+        return {'title': title, 'type': kind, 'message': '\n'.join(lines)}
 
     @api.model
     def action_qbo_open_current(self):

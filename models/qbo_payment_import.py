@@ -664,13 +664,18 @@ class QboPaymentImport(models.Model):
                     reason=reason, payments=', '.join(matched.move_id.mapped('display_name')),
                     what=', '.join((matched.matched_debit_ids.debit_move_id | matched.matched_credit_ids.credit_move_id)
                                    .move_id.mapped('display_name'))))
+            applied = record._qbo_booked_amounts()  # read before the payments are cancelled
             payments.move_id.line_ids.remove_move_reconcile()
             payments.action_draft()
             payments.action_cancel()
             for move in record.move_ids:
-                move.sudo().message_post(body=_("QuickBooks payment %(id)s cancelled in Odoo: %(reason)s",
-                                                id=record.qbo_id, reason=reason),
-                                         message_type='comment', subtype_xmlid='mail.mt_note')
+                # What happened there, then what it did here: not "cancelled in Odoo", which reads as a user's act.
+                body = _("%(reason)s QuickBooks payment %(id)s no longer pays anything there, so its Odoo payment "
+                         "%(payments)s was cancelled: %(amount)s of %(document)s is open again.",
+                         reason=reason, id=record.qbo_id, payments=', '.join(payments.mapped('display_name')),
+                         amount=formatLang(self.env, applied.get(move.id, 0.0), currency_obj=move.currency_id),
+                         document=move.name)
+                move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
 
     # ------------------------------------------------------------------ actions
 
