@@ -37,5 +37,9 @@ from . import qbo_match
 from . import qbo_match_hooks
 from . import qbo_dry_run
 from . import qbo_dashboard
+from . import qbo_open_document
+from . import qbo_reconciliation
+from . import qbo_reconciliation_line
+from . import qbo_reconciliation_document
 from . import qbo_credit_application
 from . import account_partial_reconcile
