@@ -153,7 +153,7 @@ class QboReconciliation(models.Model):
             party_id = by_partner.get((partner.id, party_entity))
             number = self._qbo_expected_number(move, binding)
             candidate = unlinked.get((party_id, number)) if party_id and number else None
-            if candidate in used:
+            if candidate and candidate in used:
                 candidate = None
             odoo_open = sign * abs(move.amount_residual_signed)
             vals = {'run_id': self.id, 'side': side, 'move_id': move.id, 'partner_id': partner.id,
