@@ -163,7 +163,7 @@ class QboReconciliationDocument(models.Model):
         binding.write({'qbo_id': doc.qbo_id, 'qbo_sync_token': doc.sync_token, 'qbo_doc_number': doc.doc_number})
         binding._qbo_transition('sent', last_sync_date=fields.Datetime.now(), error_message=False,
                                 error_code=False, retry_count=0, next_retry_date=False)
-        doc.binding_id = binding
+        doc.sudo().binding_id = binding  # the mirror is written by the connector only
         self.write({'fixed': True, 'fix_note': _("Linked to QuickBooks %(entity)s %(number)s (Id %(id)s).",
                                                  entity=doc.entity, number=doc.doc_number or '', id=doc.qbo_id)})
         return True
