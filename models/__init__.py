@@ -34,6 +34,10 @@ from . import account_payment
 from . import qbo_match
 from . import qbo_dry_run
 from . import qbo_dashboard
+from . import qbo_open_document
+from . import qbo_reconciliation
+from . import qbo_reconciliation_line
+from . import qbo_reconciliation_document
 from . import qbo_credit_application
 from . import account_partial_reconcile
 # Last of the connection's files: qbo.connection is composed of the abstract models defined above.

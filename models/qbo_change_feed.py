@@ -287,6 +287,8 @@ class QboConnectionFeed(models.AbstractModel):
                     self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj, documents, entity)
                 else:
                     self._qbo_sync_document(entity, obj)
+        # Reconciliation: the mirror of QuickBooks' open documents follows the same changes.
+        self.env['qbo.open.document']._qbo_mirror_apply(self, groups)
 
     @api.model
     def _qbo_latest(self, rows):

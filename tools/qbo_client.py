@@ -593,6 +593,11 @@ class QboClient:
         return self.request('GET', 'cdc', params={'entities': ','.join(entities), 'changedSince': changed_since},
                             operation='cdc')
 
+    def report(self, name, params=None):
+        """Run one report of the Reports API (e.g. 'AgedReceivables'); return the report dict (Header,
+        Columns, Rows). A metered read, like a query."""
+        return self.request('GET', f'reports/{name}', params=params, operation='report')
+
     def company_info(self):
         """Read CompanyInfo (its Id is the realm id)."""
         return self.read('CompanyInfo', self.realm_id)

@@ -5,7 +5,7 @@ Every function here runs with the emulator lock held and returns
 """
 import json
 
-from . import attachments, entities, errors, query, util
+from . import attachments, entities, errors, query, reports, util
 from .refs import Ctx
 from .store import BY_LOWER, ENTITIES
 
@@ -250,6 +250,8 @@ def handle(ctx, method, parts, params, body, content_type):
         return 200, batch(ctx, parse_json(body), params), None
     if head == 'cdc' and method == 'GET':
         return 200, cdc(ctx, params), None
+    if head == 'reports' and method == 'GET':
+        return 200, reports.handle(ctx, parts, params), None
     if head == 'upload' and method == 'POST':
         return 200, envelope(c, now, 'AttachableResponse',
                              attachments.upload(ctx, body, content_type, entities.finish_new)), None
