@@ -65,7 +65,9 @@ class HrExpense(models.Model):
         if not moves:
             raise UserError(_("Post the expenses in accounting first: QuickBooks receives their journal entries "
                               "(a bill to the employee, or an expense on the company's card or bank account)."))
-        return moves.action_qbo_send()
+        result = moves.action_qbo_send()
+        self.invalidate_recordset(['qbo_state', 'qbo_error', 'qbo_entity'])  # read from the links just written
+        return result
 
     # ------------------------------------------------------------------ 18.0's expense reports
 

@@ -142,6 +142,8 @@ class TestQboExpense(QboExpenseCommon):
         self.assertTrue(bill['PrivateNote'].rstrip().endswith(binding._qbo_marker()))
         self.assertEqual(len(self.qbo_all(self.realm, 'Bill')), 1)
         self.assertEqual(set(expenses.mapped('qbo_state')), {'sent'})
+        if 'hr.expense.sheet' in self.env:
+            self.assertEqual((expenses.sheet_id.qbo_state, expenses.sheet_id.qbo_entity), ('sent', 'Bill'))
         # Paid in QuickBooks (Expenses > Pay bills, by check from Checking): paid in Odoo by the change feed.
         payment = self.qbo.record_bill_payment(self.realm, pay_type='Check',
                                                bank_account_id=self.qbo_accounts['Checking'].qbo_id,
@@ -282,6 +284,17 @@ class TestQboExpense(QboExpenseCommon):
         self.assertFalse(self.qbo_all(self.realm, 'Purchase'))
 
     def test_bridge_is_auto_installed_on_both_apps(self):
+        """auto_install on the connector and Expenses; the screens of the series' expense models are there."""
         module = self.env['ir.module.module'].sudo().search([('name', '=', 'quickbooks_online_hr_expense')])
         self.assertTrue(module.auto_install)
         self.assertEqual(set(module.dependencies_id.mapped('name')), {'quickbooks_online', 'hr_expense'})
+        form = self.env['hr.expense'].get_views([(False, 'form')])['views']['form']['arch']
+        self.assertIn('action_qbo_send', form)
+        report_view = self.env.ref('quickbooks_online_hr_expense.view_hr_expense_sheet_form_qbo',
+                                   raise_if_not_found=False)
+        if 'hr.expense.sheet' in self.env:
+            self.assertTrue(report_view, "18.0: the expense report's screens are loaded")
+            arch = self.env['hr.expense.sheet'].get_views([(False, 'form')])['views']['form']['arch']
+            self.assertIn('action_qbo_send', arch)
+        else:
+            self.assertFalse(report_view, "19.0 has no expense reports")
