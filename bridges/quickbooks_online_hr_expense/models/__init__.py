@@ -5,6 +5,7 @@ from . import qbo_connection
 from . import qbo_mapper
 from . import qbo_mapper_payables
 from . import qbo_exporter_expense
+from . import qbo_exporter_attachment
 from . import qbo_payment_import
 from . import hr_expense
 from . import res_config_settings
