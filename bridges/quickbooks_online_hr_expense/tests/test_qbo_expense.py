@@ -89,7 +89,7 @@ class QboExpenseCommon(QboPayablesCommon):
             expenses.action_approve()
             action = expenses.action_post()
             if action:
-                wizard = self.env['hr.expense.post.wizard'].sudo().with_context(action['context']).browse(
+                wizard = self.env['hr.expense.post.wizard'].sudo().with_context(**action['context']).browse(
                     action['res_id'])
                 wizard.accounting_date = fields.Date.today()
                 wizard.action_post_entry()
