@@ -7,6 +7,7 @@ from . import qbo_mapper_payables
 from . import qbo_exporter_expense
 from . import qbo_exporter_attachment
 from . import qbo_payment_import
+from . import account_payment
 from . import hr_expense
 from . import res_config_settings
 

@@ -166,6 +166,25 @@ class TestQboExpense(QboExpenseCommon):
             [('partner_id', '=', move.commercial_partner_id.id), ('state', '!=', 'canceled')]), 1)
         self.assertEqual(len(self.qbo_all(self.realm, 'Bill')), 1)
 
+    def test_employee_reimbursed_in_odoo_is_a_bill_payment(self):
+        """The employee reimbursed from Odoo (Register payment on the entry): a BillPayment of the expense's Bill
+        from Checking, sent once, the Bill paid in QuickBooks."""
+        self.connection.sudo().payment_export = True
+        move = self._post(self._expense(self.cat_travel, 230.15, 'Hotel in Lyon'))
+        move.action_qbo_send()
+        bill_id = self._bill_of(move)['Id']
+        self.env['account.payment.register'].with_context(active_model='account.move', active_ids=move.ids).create(
+            {'journal_id': self.bank.id})._create_payments()
+        self.assertEqual(move.amount_residual, 0.0)
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        self.env['account.payment']._qbo_enqueue_payment_exports()
+        payments = self.qbo_all(self.realm, 'BillPayment')
+        self.assertEqual(len(payments), 1, "sent once")
+        self.assertEqual(payments[0]['Line'][0]['LinkedTxn'][0], {'TxnId': bill_id, 'TxnType': 'Bill'})
+        self.assertEqual((payments[0]['PayType'], payments[0]['TotalAmt']), ('Check', 230.15))
+        self.assertEqual(payments[0]['CheckPayment']['BankAccountRef']['value'], self.qbo_accounts['Checking'].qbo_id)
+        self.assertEqual(self.qbo_read(self.realm, 'Bill', bill_id)['Balance'], 0)
+
     def test_company_card_expense_is_a_purchase_with_its_receipt(self):
         """A company-card expense: a Purchase (CreditCard) on the card's QuickBooks account, its category's
         account line, the receipt attached; never a Bill."""
