@@ -43,6 +43,14 @@ class QboConnectionAutoSend(models.AbstractModel):
         return move.move_type in self._qbo_auto_send_move_types() and bool(date) \
             and date >= self._qbo_export_from_date()
 
+    def _qbo_auto_send_domain(self):
+        """The posted documents the sweep below queues (a hook: bridges leave out those they send by an option
+        of their own, e.g. the bills of expense reports)."""
+        self.ensure_one()
+        return [('company_id', '=', self.company_id.id), ('state', '=', 'posted'),
+                ('move_type', 'in', self._qbo_auto_send_move_types()),
+                ('invoice_date', '>=', self._qbo_export_from_date())]
+
     def _qbo_enqueue_auto_send(self, limit=const.AUTO_SEND_BATCH_SIZE):
         """Queue this connection's posted documents dated from the cut-off that have no link yet.
 
@@ -55,10 +63,7 @@ class QboConnectionAutoSend(models.AbstractModel):
         self.ensure_one()
         Binding = self.env['qbo.binding'].sudo()
         linked = Binding._search([('connection_id', '=', self.id), ('res_model', '=', 'account.move')])
-        moves = self.env['account.move'].sudo().search([
-            ('company_id', '=', self.company_id.id), ('state', '=', 'posted'),
-            ('move_type', 'in', self._qbo_auto_send_move_types()),
-            ('invoice_date', '>=', self._qbo_export_from_date()),
+        moves = self.env['account.move'].sudo().search(self._qbo_auto_send_domain() + [
             ('id', 'not in', linked.subselect('res_id')),
         ], limit=limit, order='invoice_date, id')
         return Binding.create([{'connection_id': self.id, 'res_model': 'account.move', 'res_id': move.id,

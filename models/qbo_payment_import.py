@@ -98,6 +98,11 @@ class QboPaymentImport(models.Model):
         """The `PaymentKind` of this record (a customer Payment when there is no record)."""
         return PAYMENT_KINDS[self[:1].qbo_entity or 'Payment']
 
+    def _qbo_is_paid_document(self, move):
+        """Whether this kind of payment pays `move` (an invoice, a bill) rather than applies it as a credit (a
+        credit note, a vendor credit). A hook for bridges whose documents pay the same way (expense receipts)."""
+        return move.move_type == self._qbo_kind().paid_move_type
+
     # ------------------------------------------------------------------ entry point (change feed)
 
     @api.model
@@ -488,7 +493,7 @@ class QboPaymentImport(models.Model):
         lines, targets = [], []
         for move, amount in applications:
             # Credit the invoice and debit the credit note; debit the bill and credit the vendor credit.
-            sign = -direction if move.move_type == kind.paid_move_type else direction
+            sign = -direction if self._qbo_is_paid_document(move) else direction
             target = move.line_ids.filtered(lambda line: line.account_id.account_type == kind.account_type
                                             and not line.reconciled)
             lines.append({'name': f"{label}: {move.name}", 'account_id': (target[:1].account_id or partner_account).id,
@@ -515,7 +520,7 @@ class QboPaymentImport(models.Model):
             'line_ids': [Command.create(vals) for vals in [liquidity] + lines],
             # As the register-payment wizard does: the payment is 'paid' once its invoices (bills) are.
             'invoice_ids': [Command.set([m.id for m, amount in applications
-                                         if m.move_type == kind.paid_move_type and amount > 0])],
+                                         if self._qbo_is_paid_document(m) and amount > 0])],
         })
         # The payment recomputes it from its method line; keep the account the entry really uses.
         payment.outstanding_account_id = outstanding
