@@ -36,7 +36,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         result = {}
         for line in lines.exists():
             key = (line.employee_id.id, line.date, line.project_id.id, line.task_id.id)
-            result[key] = result.get(key, self.env['account.analytic.line']) | line
+            result[key] = result.get(key, lines.browse()) | line
         return result
 
     def _assert_activities(self, lines):
