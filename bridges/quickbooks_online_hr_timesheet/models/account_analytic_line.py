@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
+from odoo.tools import SQL
 from odoo.exceptions import UserError
 
 from odoo.addons.quickbooks_online.models.qbo_binding import QboBlocked, QboDeferred
@@ -223,7 +224,13 @@ class AccountAnalyticLine(models.Model):
         """
         Group = self.env['qbo.time.activity.group'].sudo()
         groups = Group
+        logged = self._qbo_logged_alone(connection)
         for line in self.sudo():
+            if line.id in logged:
+                # Sent alone by a request that died before its link was saved: it may be in QuickBooks under
+                # its own marker. It keeps that way (its link recovered from the intent log).
+                line._qbo_recover_binding()._qbo_mark_to_send()
+                continue
             key = line._qbo_group_key(connection)
             if not key:
                 continue
@@ -235,6 +242,17 @@ class AccountAnalyticLine(models.Model):
             groups |= group
         groups._qbo_queue()
         return groups
+
+    def _qbo_logged_alone(self, connection):
+        """Ids of these lines, without a link of their own, whose write on `connection` is in the intent log
+        (a request that sent it died before its link was saved: see qbo.intent.log), in one query."""
+        ids = [line.id for line in self.sudo() if not line.qbo_group_id and not line._qbo_binding(connection)]
+        if not ids:
+            return set()
+        with self.env['qbo.intent.log'].sudo()._qbo_cursor() as cr:
+            cr.execute(SQL("SELECT DISTINCT res_id FROM qbo_intent_log WHERE connection_id = %s AND res_model = %s "
+                           "AND res_id = ANY(%s)", connection.id, self._name, ids))
+            return {row[0] for row in cr.fetchall()}
 
     def _qbo_regroup(self):
         """Grouped lines were edited: each goes to the group of its new key (both groups are sent again), or
@@ -261,9 +279,15 @@ class AccountAnalyticLine(models.Model):
             return super().action_qbo_send()  # refused there, with the reason
         grouped._qbo_check_exportable()
         result = super(AccountAnalyticLine, self - grouped).action_qbo_send() if self - grouped else None
-        for connection, lines in grouped.grouped(lambda li: li._qbo_connection()).items():
+        fresh = grouped.filtered(lambda line: not line.sudo().qbo_group_id)
+        for connection, lines in fresh.grouped(lambda li: li._qbo_connection()).items():
             if not connection or connection.state != 'connected':
                 return super(AccountAnalyticLine, lines).action_qbo_send()  # says what is missing
             lines._qbo_assign_groups(connection)
         groups = grouped.sudo().qbo_group_id
+        if fresh:
+            # A group made in this transaction is not sent by it: were the request killed after QuickBooks
+            # created the time activity, the group (its marker) would be rolled back with it, and sent again
+            # under another. The scheduler sends it, after the group is committed.
+            return self._qbo_queue_notification(groups.qbo_binding_ids.filtered(lambda b: b.state == 'to_send'))
         return groups.with_env(self.env).action_qbo_send() if groups else result

@@ -162,8 +162,12 @@ class QboConnectionTimesheet(models.Model):
         Binding = self.env['qbo.binding'].sudo()
         now = fields.Datetime.now()
         source = 'account.analytic.line' if self.timesheet_group_activities else 'qbo.time.activity.group'
-        unsent = Binding.search([('connection_id', '=', self.id), ('res_model', '=', source), ('qbo_id', '=', False),
-                                 ('state', 'in', ('to_send', 'error', 'blocked'))]).filtered(
+        candidates = Binding.search([('connection_id', '=', self.id), ('res_model', '=', source),
+                                     ('qbo_id', '=', False), ('state', 'in', ('to_send', 'error', 'blocked'))])
+        # A create sent by a request that died before its answer was saved is only in the intent log: taken
+        # back first, so that it counts as sent (it may be in QuickBooks).
+        self.env['qbo.intent.log'].sudo()._qbo_adopt(candidates)
+        unsent = candidates.filtered(
             lambda b: not b._qbo_pending_create() and not (b.lease_owner and b.lease_until and b.lease_until > now))
         if not unsent:
             return
