@@ -41,7 +41,9 @@ TIMESHEET_FAULT_PATHS = test_qbo_chaos.FAULT_PATHS + ('/timeactivity',)
 @tagged('post_install', '-at_install', 'qbo_chaos')
 class TestQboTimesheetChaos(test_qbo_chaos.TestQboChaos):
 
-    # The core's fixed history is the core's test: not run again here.
+    # Odoo's loader runs only a class's own test methods unless told: the core's random histories are run here
+    # (with timesheets); its fixed history is the core's test, not run again.
+    allow_inherited_tests_method = True
     test_token_refresh_lost_by_a_rollback_history = None
 
     @classmethod

@@ -72,7 +72,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
 
     def _week(self):
         """Two employees on two projects (and a task, and internal time), several lines per day and task."""
-        lines = self.env['account.analytic.line']
+        lines = self.env['account.analytic.line'].sudo()
         for day in range(5):
             lines |= self._line(self.alice, self.project_a, day, 1.25, f'Design {day}')
             lines |= self._line(self.alice, self.project_a, day, 0.1, f'Design call {day}')
