@@ -1,8 +1,8 @@
 from datetime import timedelta
 
 from odoo import _, api, fields, models
-from odoo.tools import SQL
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from odoo.addons.quickbooks_online.models.qbo_binding import QboBlocked, QboDeferred
 
@@ -35,11 +35,12 @@ class AccountAnalyticLine(models.Model):
     @api.depends_context('company')
     def _compute_qbo_status(self):
         """A line sent with others shows the state of their common time activity (its group's link)."""
-        super()._compute_qbo_status()
+        res = super()._compute_qbo_status()
         for line in self.filtered(lambda li: li.sudo().qbo_group_id):
             group = line.sudo().qbo_group_id
             for name in QBO_STATUS_FIELDS:
                 line[name] = group[name]
+        return res
 
     def _qbo_entity(self):
         return 'TimeActivity'
@@ -186,8 +187,9 @@ class AccountAnalyticLine(models.Model):
         queued = Binding
         for connection in connections:
             start, lock = connection._qbo_export_from_date(), connection.timesheet_lock_date
-            due = timesheets.filtered(lambda li, c=connection: li.company_id == c.company_id and li.date >= start
-                                      and (not lock or li.date <= lock) and not li._qbo_binding(c))
+            due = timesheets.filtered(lambda li, c=connection, start=start, lock=lock: (
+                li.company_id == c.company_id and li.date >= start and (not lock or li.date <= lock)
+                and not li._qbo_binding(c)))
             if connection.timesheet_group_activities:
                 due._qbo_assign_groups(connection)
                 continue

@@ -78,13 +78,14 @@ class TestQboTimesheetChaos(test_qbo_chaos.TestQboChaos):
     def _fresh_world(self):
         """The core's world, with timesheets of the last days sent by themselves (every live line belongs in
         QuickBooks) and employees created on the way."""
-        super()._fresh_world()
+        res = super()._fresh_world()
         self.today = fields.Date.today()
         self.connection.sudo().write({
             'timesheet_auto_send': True, 'timesheet_item_ref_id': self.ts_item.id, 'timesheet_hourly_rate': 95.0,
             'timesheet_create_employees': True, 'timesheet_lock_date': False,
             'export_from_date': self.today - timedelta(days=7), 'timesheet_group_activities': self.grouped_world})
         self.lines = self.env['account.analytic.line']
+        return res
 
     def _draw_step(self, rng):
         """The core's steps, faults also on the time activities' path, crashes also of a timesheet send."""
@@ -109,7 +110,8 @@ class TestQboTimesheetChaos(test_qbo_chaos.TestQboChaos):
                 vals_list.append({
                     'project_id': project.id, 'task_id': self.ts_tasks.id if with_task else False,
                     'employee_id': rng.choice(self.ts_employees).id, 'unit_amount': rng.choice(HOURS),
-                    'date': self.today - timedelta(days=rng.randint(0, 2)), 'name': f'Chaos work {rng.randrange(1000)}'})
+                    'date': self.today - timedelta(days=rng.randint(0, 2)),
+                    'name': f'Chaos work {rng.randrange(1000)}'})
             self.lines |= Line.create(vals_list)
         elif action == 'ts_edit' and live:
             line = rng.choice(live)
@@ -149,14 +151,15 @@ class TestQboTimesheetChaos(test_qbo_chaos.TestQboChaos):
 
     def _check_invariants(self, history):
         """The core's invariants, then the timesheets' (see the module's docstring)."""
-        problems = []
+        problems, res = [], None
         try:
-            super()._check_invariants(history)
+            res = super()._check_invariants(history)
         except test_qbo_chaos.ChaosViolation as violation:
             problems = str(violation).split('\n')
         problems += self._timesheet_problems()
         if problems:
             raise test_qbo_chaos.ChaosViolation(problems, list(history))
+        return res
 
     def _timesheet_problems(self):
         self.env.invalidate_all()
