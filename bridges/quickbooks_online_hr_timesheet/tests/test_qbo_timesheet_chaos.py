@@ -185,7 +185,7 @@ class TestQboTimesheetChaos(test_qbo_chaos.TestQboChaos):
         lines = self.lines.exists().sudo()
         for group in lines.qbo_group_id:
             check(f"odoo:{dbuuid}:qbo.time.activity.group:{group.id}", group.line_ids, f"group id {group.id}")
-            if len(group.line_ids.mapped(lambda li: (li.employee_id, li.date, li.project_id, li.task_id))) != 1:
+            if len({(li.employee_id, li.date, li.project_id, li.task_id) for li in group.line_ids}) > 1:
                 problems.append(f"group id {group.id}: lines of several employees, days or tasks")
         for line in lines.filtered(lambda li: not li.qbo_group_id):
             if not line.qbo_binding_ids:
