@@ -8,6 +8,7 @@ TIMESHEET_FIELDS = {
     'qbo_timesheet_item_ref_id': 'timesheet_item_ref_id',
     'qbo_timesheet_hourly_rate': 'timesheet_hourly_rate',
     'qbo_timesheet_create_employees': 'timesheet_create_employees',
+    'qbo_timesheet_group_activities': 'timesheet_group_activities',
 }
 
 
@@ -20,6 +21,7 @@ class ResConfigSettings(models.TransientModel):
     qbo_timesheet_item_ref_id = fields.Many2one('qbo.ref', 'Service item for timesheets')
     qbo_timesheet_hourly_rate = fields.Float('Billable rate without Sales', digits=(16, 2))
     qbo_timesheet_create_employees = fields.Boolean('Create missing employees')
+    qbo_timesheet_group_activities = fields.Boolean('One time activity per employee, day and task')
     qbo_employee_count = fields.Integer(related='qbo_connection_id.qbo_employee_count')
 
     @api.model
