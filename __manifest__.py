@@ -25,6 +25,7 @@
         'views/qbo_match_views.xml',
         'views/qbo_dry_run_views.xml',
         'views/qbo_dashboard_views.xml',
+        'views/qbo_master_field_views.xml',
     ],
     'assets': {
         'web.assets_backend': [
