@@ -149,7 +149,8 @@ class QboMasterField(models.Model):
             partner._qbo_message(note)
         if not deleted:
             binding_vals = {'qbo_sync_token': obj.get('SyncToken')}
-            if obj.get('DisplayName'):
+            if obj.get('DisplayName') and wins('name'):
+                # The name Odoo keeps sending stays Odoo's when Odoo owns it (see the exporters' payloads).
                 binding_vals['qbo_sent_name'] = obj['DisplayName']
             binding.write(binding_vals)
         return partner
