@@ -29,6 +29,7 @@ from . import qbo_connection_settings
 from . import qbo_connection_inbound
 from . import qbo_webhook_event
 from . import qbo_change_feed
+from . import qbo_master_field
 from . import qbo_payment_import
 from . import account_payment
 from . import qbo_match

@@ -113,7 +113,7 @@ class QboExporterCustomer(models.AbstractModel):
         body.pop('CurrencyRef', None)  # read-only after creation
         if (body.get('Notes') or '').strip() == binding._qbo_marker():
             body.pop('Notes')
-        return body
+        return self.env['qbo.master.field']._qbo_strip_update(binding, body)
 
     @api.model
     def _qbo_update(self, binding, client, payload, res_ref):
@@ -261,40 +261,49 @@ class QboExporterCustomer(models.AbstractModel):
 
     @api.model
     def _qbo_apply_merges(self, connection, client, events):
-        """Customers merged in QuickBooks: move the link of the merged one to the survivor.
+        """Customers, vendors and items merged in QuickBooks: move the link of the merged one to the survivor.
 
-        QuickBooks makes the merged customer inactive (renamed "... (deleted)") and moves its
+        QuickBooks makes the merged object inactive (renamed "... (deleted)") and moves its
         transactions to the survivor; the Merge event names the survivor (its Id) and the merged one
-        (deletedId). A link left on the merged Id would make every next invoice fail with 610
-        (inactive customer). The survivor is read (its SyncToken, name and currency); when another
+        (deletedId). A link left on the merged Id would make every next document fail with 610
+        (inactive name). The survivor is read (its SyncToken, name and currency); when another
         partner is already linked to it, the partners must be merged in Odoo too: the link is
-        blocked with that explanation rather than guessed.
+        blocked with that explanation rather than guessed. Items: see `qbo.master.field._qbo_merge_item`.
 
-        :param events: qbo.webhook.event records of Customer Merge events
+        :param events: qbo.webhook.event records of Customer, Vendor and Item Merge events
         """
         Binding = self.env['qbo.binding'].sudo()
         for event in events:
             if not event.merged_entity_id or not event.entity_id:
                 continue
-            merged = Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Customer'),
+            entity = event.entity
+            if entity == 'Item':
+                try:
+                    self.env['qbo.master.field']._qbo_merge_item(connection, client, event)
+                except QboValidationError as exc:  # the survivor is gone too: the next export says so
+                    _logger.warning("QuickBooks merge of item %s into %s: %s", event.merged_entity_id,
+                                    event.entity_id, exc)
+                continue
+            merged = Binding.search([('connection_id', '=', connection.id), ('entity', '=', entity),
                                      ('qbo_id', '=', event.merged_entity_id)], limit=1)
             partner = merged._qbo_record() if merged else None
             if not partner:
                 continue
-            holder = Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Customer'),
+            holder = Binding.search([('connection_id', '=', connection.id), ('entity', '=', entity),
                                      ('qbo_id', '=', event.entity_id)], limit=1)
             if holder:
-                message = _("This customer was merged in QuickBooks into %(survivor)s (Id %(id)s), which is linked to "
-                            "the Odoo contact %(other)s. Merge the two contacts in Odoo too; until then this "
-                            "contact's documents are not sent.", survivor=holder.qbo_sent_name or event.entity_id,
-                            id=event.entity_id, other=holder.record_name)
+                message = _("This %(entity)s was merged in QuickBooks into %(survivor)s (Id %(id)s), which is linked "
+                            "to the Odoo contact %(other)s. Merge the two contacts in Odoo too; until then this "
+                            "contact's documents are not sent.", entity=entity.lower(),
+                            survivor=holder.qbo_sent_name or event.entity_id, id=event.entity_id,
+                            other=holder.record_name)
                 merged.write({'state': 'blocked', 'error_message': message})
                 partner._qbo_message(message)
                 continue
             try:
-                survivor = client.read('Customer', event.entity_id, res_ref=f"res.partner,{partner.id}")
+                survivor = client.read(entity, event.entity_id, res_ref=f"res.partner,{partner.id}")
             except QboValidationError as exc:  # the survivor is gone too: the next export says so
-                _logger.warning("QuickBooks merge of customer %s into %s: %s", event.merged_entity_id,
+                _logger.warning("QuickBooks merge of %s %s into %s: %s", entity, event.merged_entity_id,
                                 event.entity_id, exc)
                 continue
             vals = {'qbo_id': survivor['Id'], 'qbo_sync_token': survivor['SyncToken'],
@@ -303,10 +312,10 @@ class QboExporterCustomer(models.AbstractModel):
             if merged.state in ('error', 'blocked'):
                 vals.update(state='sent', error_message=False, error_code=False)
             merged.write(vals)
-            partner._qbo_message(_("Merged in QuickBooks into %(name)s (Id %(id)s, was Id %(old)s): this contact is "
-                                   "now linked to it.", name=survivor.get('DisplayName'), id=survivor['Id'],
-                                   old=event.merged_entity_id))
-            # Documents refused because they named the merged customer (610) go again.
+            partner._qbo_message(_("Merged in QuickBooks into %(name)s (%(entity)s Id %(id)s, was Id %(old)s): this "
+                                   "contact is now linked to it.", name=survivor.get('DisplayName'), entity=entity,
+                                   id=survivor['Id'], old=event.merged_entity_id))
+            # Documents refused because they named the merged customer or vendor (610) go again.
             moves = self.env['account.move'].sudo().search([('commercial_partner_id', '=', partner.id)])
             Binding.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.move'),
                             ('res_id', 'in', moves.ids), ('state', '=', 'error'),

@@ -60,7 +60,7 @@ class QboExporterVendor(models.AbstractModel):
     def _qbo_update_body(self, binding, payload):
         body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
         body.pop('CurrencyRef', None)  # read-only after creation
-        return body
+        return self.env['qbo.master.field']._qbo_strip_update(binding, body)
 
     @api.model
     def _qbo_is_ours(self, vendor, marker):

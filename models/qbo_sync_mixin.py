@@ -141,8 +141,12 @@ class QboSyncMixin(models.AbstractModel):
         res = super().write(vals)
         if self._qbo_synced_fields() & set(vals):
             bindings = self.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'variance', 'error'))
-            bindings._qbo_mark_to_send()
+            self._qbo_bindings_changed(bindings, vals)._qbo_mark_to_send()
         return res
+
+    def _qbo_bindings_changed(self, bindings, vals):
+        """The `bindings` that writing `vals` makes 'to send' again (default: all of them)."""
+        return bindings
 
     # ------------------------------------------------------------------ actions
 

@@ -264,3 +264,12 @@ class ResConfigSettings(models.TransientModel):
     def action_qbo_open_mappings(self):
         self._qbo_save_connection_settings()
         return self.env['ir.actions.act_window']._for_xml_id('quickbooks_online.qbo_mapping_action')
+
+    def action_qbo_open_master_fields(self):
+        """Who owns each field of customers, vendors and items (Odoo by default): one row per field."""
+        connection = self._qbo_save_connection_settings()
+        if connection:
+            self.env['qbo.master.field']._qbo_ensure_rows(connection)
+        action = self.env['ir.actions.act_window']._for_xml_id('quickbooks_online.qbo_master_field_action')
+        action['domain'] = [('connection_id', '=', connection.id or False)]
+        return action
