@@ -57,6 +57,8 @@ class QboConnection(models.Model):
         'qbo.connection.payment.export',    # account_payment.py: Odoo payments to QuickBooks
         'qbo.connection.match',             # qbo_match.py: the match review of a first connection
         'qbo.connection.dashboard',         # qbo_dashboard.py: the connection's dashboard
+        'qbo.connection.mirror',            # qbo_open_document.py: the mirror of QuickBooks' open documents
+        'qbo.connection.reconciliation',    # qbo_reconciliation.py: the ledgers compared
     ]
     _check_company_auto = True
 

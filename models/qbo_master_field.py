@@ -174,7 +174,8 @@ class QboMasterField(models.Model):
         if wins('name') and obj.get('DisplayName'):
             exporter = partner._qbo_exporter() if entity == 'Customer' else self.env['qbo.exporter.vendor']
             name = obj['DisplayName']
-            known = {exporter._qbo_display_name(partner), exporter._qbo_display_name(partner, suffix=True)}
+            known = {exporter._qbo_display_name(partner, connection),
+                     exporter._qbo_display_name(partner, connection, suffix=True)}
             if name not in known:
                 suffix = connection.vendor_name_suffix or const.VENDOR_NAME_SUFFIX_DEFAULT
                 if entity == 'Vendor' and name.endswith(suffix) and len(name) > len(suffix):

@@ -50,7 +50,7 @@ class QboMatch(models.Model):
     Built by `qbo.connection._qbo_match_import` before the first send, so that a company with years of
     data in QuickBooks gets links instead of duplicates. A confident match is linked at once (a
     binding in state sent, or a product mapping); a proposal or an ambiguous match waits for a
-    person, and the exporters refuse to create that record meanwhile (see qbo_match_hooks.py).
+    person, and the exporters refuse to create that record meanwhile (see the customer and invoice exporters).
     """
     _name = 'qbo.match'
     _description = 'QuickBooks Online match review line'
