@@ -47,7 +47,8 @@ class QboExporterVendor(models.AbstractModel):
     def _qbo_payload(self, binding, partner):
         """The vendor payload; keeps the name QuickBooks knows unless the partner was renamed in Odoo."""
         sent = binding.qbo_sent_name
-        if sent and sent.startswith(qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)):
+        base = qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)
+        if sent and sent.startswith(base):
             display_name = sent  # as QuickBooks knows it (suffixed or not)
         else:
             display_name = self._qbo_display_name(partner, binding.connection_id)  # new, or renamed in Odoo
