@@ -26,6 +26,7 @@
         'views/qbo_dry_run_views.xml',
         'views/qbo_dashboard_views.xml',
         'views/qbo_reconciliation_views.xml',
+        'views/qbo_master_field_views.xml',
     ],
     'assets': {
         'web.assets_backend': [

@@ -160,7 +160,10 @@ RECONNECT_ROUTE = '/quickbooks_online/reconnect'
 # Entities whose changes the connector reads back (one CDC call covers all of them): payments and bill
 # payments to import, the documents they pay (their Balance is checked before paying them in Odoo).
 CDC_PAYMENT_ENTITIES = ('Payment', 'BillPayment')
-CDC_ENTITIES = CDC_PAYMENT_ENTITIES + ('Invoice', 'CreditMemo', 'Bill', 'VendorCredit')
+# Master data (customers, vendors, items) edited in QuickBooks: applied for the fields QuickBooks owns
+# (see qbo.master.field).
+CDC_MASTER_ENTITIES = ('Customer', 'Vendor', 'Item')
+CDC_ENTITIES = CDC_PAYMENT_ENTITIES + ('Invoice', 'CreditMemo', 'Bill', 'VendorCredit') + CDC_MASTER_ENTITIES
 # QuickBooks returns at most 1000 objects per CDC response and looks back at most 30 days.
 CDC_MAX_OBJECTS = 1000
 CDC_MAX_DAYS = 30

@@ -1,11 +1,8 @@
 from . import qbo_compat
 from . import ir_http
 from . import qbo_token
-from . import qbo_connection
-from . import qbo_connection_settings
 from . import qbo_error_advice
 from . import qbo_sync_log
-from . import qbo_incident
 from . import qbo_binding
 from . import qbo_intent_log
 from . import qbo_mapping
@@ -28,13 +25,14 @@ from . import account_move
 from . import qbo_auto_send
 from . import res_config_settings
 from . import qbo_rate_limit
+from . import qbo_connection_settings
 from . import qbo_connection_inbound
 from . import qbo_webhook_event
 from . import qbo_change_feed
+from . import qbo_master_field
 from . import qbo_payment_import
 from . import account_payment
 from . import qbo_match
-from . import qbo_match_hooks
 from . import qbo_dry_run
 from . import qbo_dashboard
 from . import qbo_open_document
@@ -43,3 +41,5 @@ from . import qbo_reconciliation_line
 from . import qbo_reconciliation_document
 from . import qbo_credit_application
 from . import account_partial_reconcile
+# Last of the connection's files: qbo.connection is composed of the abstract models defined above.
+from . import qbo_connection

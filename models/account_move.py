@@ -2,6 +2,7 @@ import logging
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from .qbo_mapper_payables import ENTITY_BY_BILL_TYPE
 
@@ -66,13 +67,15 @@ class AccountMove(models.Model):
             return False
         if self.origin_payment_id or self.statement_line_id or self.tax_cash_basis_origin_move_id:
             return False
-        # An exchange difference entry: named by its reconciliation (full or partial, as the series keep it).
-        for model in ('account.full.reconcile', 'account.partial.reconcile'):
-            Model = self.env[model].sudo()
-            if 'exchange_move_id' in Model._fields and Model.search_count([('exchange_move_id', '=', self.id)],
-                                                                          limit=1):
-                return False
-        return True
+        # An exchange difference entry: named by its reconciliation (partial, and full on 18.0), one query.
+        reconciles = [self.env[model] for model in ('account.partial.reconcile', 'account.full.reconcile')
+                      if 'exchange_move_id' in self.env[model]._fields]
+        for Model in reconciles:
+            Model.flush_model(['exchange_move_id'])
+        tables = [SQL.identifier(Model._table) for Model in reconciles]
+        self.env.cr.execute(SQL(" UNION ALL ").join(
+            SQL("(SELECT 1 FROM %s WHERE exchange_move_id = %s LIMIT 1)", table, self.id) for table in tables))
+        return not self.env.cr.fetchone()
 
     def _qbo_check_exportable(self):
         if not self._qbo_sends():

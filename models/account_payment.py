@@ -317,41 +317,38 @@ class AccountPayment(models.Model):
             body = _("Not sent to QuickBooks: %s", binding.error_message)
         self.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
 
-
-class QboBindingPayment(models.Model):
-    _inherit = 'qbo.binding'
-
-    def _qbo_payment_changed_in_qbo(self, obj):
-        """A payment sent from Odoo changed in QuickBooks: our own echo is ignored, a void or delete shown.
+    @api.model
+    def _qbo_changed_in_qbo(self, binding, obj):
+        """A payment sent from Odoo (its link: `binding`) changed in QuickBooks: our own echo is ignored, a
+        void or delete shown (called by the change feed, see qbo.payment.import._qbo_sync_payment).
 
         An edit made there by someone else (a SyncToken beyond the one we hold) is taken as the
         current version; when it changed the amount it is shown as a variance, since the two
         systems no longer agree on what was paid (sending the Odoo payment again settles it).
         """
-        self.ensure_one()
         if obj.get('status') == 'Deleted':
-            state, message = 'deleted_in_qbo', _("This payment was deleted in QuickBooks (Id %s).", self.qbo_id)
+            state, message = 'deleted_in_qbo', _("This payment was deleted in QuickBooks (Id %s).", binding.qbo_id)
         elif self.env['qbo.payment.import']._qbo_is_void(obj):
-            state, message = 'voided', _("This payment was voided in QuickBooks (Id %s).", self.qbo_id)
+            state, message = 'voided', _("This payment was voided in QuickBooks (Id %s).", binding.qbo_id)
         else:
             token = str(obj.get('SyncToken'))
-            if not token.isdigit() or int(token) <= int(self.qbo_sync_token or 0):
+            if not token.isdigit() or int(token) <= int(binding.qbo_sync_token or 0):
                 return 'echo'  # our own write, or an older version read late
             total = float(obj.get('TotalAmt') or 0)
             vals = {'qbo_sync_token': token, 'qbo_total': total}
-            record = self._qbo_record()
-            if record and self.state == 'sent' and record.currency_id.compare_amounts(total, record.amount):
+            record = binding._qbo_record()
+            if record and binding.state == 'sent' and record.currency_id.compare_amounts(total, record.amount):
                 vals.update(state='variance', error_message=_(
                     "Changed in QuickBooks (Id %(id)s): its total is now %(qbo)s, %(odoo)s in Odoo. Correct one of "
-                    "the two; 'Send to QuickBooks' sends the Odoo payment again.", id=self.qbo_id, qbo=total,
+                    "the two; 'Send to QuickBooks' sends the Odoo payment again.", id=binding.qbo_id, qbo=total,
                     odoo=record.amount))
                 record.sudo().message_post(body=vals['error_message'], message_type='comment',
                                            subtype_xmlid='mail.mt_note')
-            self.write(vals)
+            binding.write(vals)
             return 'variance' if vals.get('state') == 'variance' else 'updated'
-        if self.state != state:
-            self.write({'state': state, 'error_message': message})
-            record = self._qbo_record()
+        if binding.state != state:
+            binding.write({'state': state, 'error_message': message})
+            record = binding._qbo_record()
             if record:
                 record.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
         return state
@@ -367,11 +364,12 @@ class QboBindingPayment(models.Model):
 
         :return: 'linked', 'echo' (ours, nothing to link) or None (not one of ours)
         """
-        payment_id = self.env['account.payment']._qbo_own_payment_id(obj)
+        payment_id = self._qbo_own_payment_id(obj)
         if payment_id is None:
             return None
-        binding = self.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'),
-                               ('res_id', '=', payment_id), ('entity', '=', entity)], limit=1)
+        binding = self.env['qbo.binding'].sudo().search([
+            ('connection_id', '=', connection.id), ('res_model', '=', 'account.payment'), ('res_id', '=', payment_id),
+            ('entity', '=', entity)], limit=1)
         if not binding or binding.qbo_id:
             # Ours, but its Odoo payment is gone, or linked to another QuickBooks payment: never imported.
             _logger.warning("QuickBooks %s %s carries the marker of Odoo payment %s, which is not waiting "
@@ -389,12 +387,13 @@ class QboBindingPayment(models.Model):
                             retry_count=0, last_sync_date=fields.Datetime.now())
         binding.write(vals)
         if self.env['qbo.payment.import']._qbo_is_void(obj):
-            binding._qbo_payment_changed_in_qbo(obj)
+            self._qbo_changed_in_qbo(binding, obj)
         return 'linked'
 
 
-class QboConnectionPaymentExport(models.Model):
-    _inherit = 'qbo.connection'
+class QboConnectionPaymentExport(models.AbstractModel):
+    _name = 'qbo.connection.payment.export'
+    _description = 'QuickBooks Online connection: sending Odoo payments'
 
     payment_export_since = fields.Datetime(
         readonly=True, copy=False, help="Only payments created after 'Send Odoo payments to QuickBooks' was turned on.")

@@ -5,13 +5,14 @@ from .account_move import ENTITY_BY_INVOICE_TYPE, ENTITY_BY_MOVE_TYPE
 from .qbo_mapper_payables import ENTITY_BY_BILL_TYPE
 
 
-class QboConnectionAutoSend(models.Model):
+class QboConnectionAutoSend(models.AbstractModel):
     """'Send posted invoices automatically' without a surprise backfill of the company's history.
 
     Only documents dated from the connection's cut-off date are queued by themselves; older ones
     can still be sent with the button or the list's server action.
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.auto.send'
+    _description = 'QuickBooks Online connection: automatic sending'
 
     export_from_date = fields.Date(
         'Export documents dated from', copy=False,
@@ -42,6 +43,14 @@ class QboConnectionAutoSend(models.Model):
         return move.move_type in self._qbo_auto_send_move_types() and bool(date) \
             and date >= self._qbo_export_from_date()
 
+    def _qbo_auto_send_domain(self):
+        """The posted documents the sweep below queues (a hook: bridges leave out those they send by an option
+        of their own, e.g. the bills of expense reports)."""
+        self.ensure_one()
+        return [('company_id', '=', self.company_id.id), ('state', '=', 'posted'),
+                ('move_type', 'in', self._qbo_auto_send_move_types()),
+                ('invoice_date', '>=', self._qbo_export_from_date())]
+
     def _qbo_enqueue_auto_send(self, limit=const.AUTO_SEND_BATCH_SIZE):
         """Queue this connection's posted documents dated from the cut-off that have no link yet.
 
@@ -54,10 +63,7 @@ class QboConnectionAutoSend(models.Model):
         self.ensure_one()
         Binding = self.env['qbo.binding'].sudo()
         linked = Binding._search([('connection_id', '=', self.id), ('res_model', '=', 'account.move')])
-        moves = self.env['account.move'].sudo().search([
-            ('company_id', '=', self.company_id.id), ('state', '=', 'posted'),
-            ('move_type', 'in', self._qbo_auto_send_move_types()),
-            ('invoice_date', '>=', self._qbo_export_from_date()),
+        moves = self.env['account.move'].sudo().search(self._qbo_auto_send_domain() + [
             ('id', 'not in', linked.subselect('res_id')),
         ], limit=limit, order='invoice_date, id')
         return Binding.create([{'connection_id': self.id, 'res_model': 'account.move', 'res_id': move.id,

@@ -14,9 +14,10 @@ from odoo.tools import SQL, config
 from .. import const
 from ..tools import QboError, QboRateLimitError, QboServerError, QboTimeBudgetExceeded
 from ..tools.qbo_client import error_from_batch_fault, qbo_quote
+from ..tools.qbo_dry_run_client import DryRunClient
 from ..tools.qbo_exceptions import is_auth_failure, is_definite_answer, never_executed
 from . import qbo_compat
-from .qbo_connection import QboReconnectNeeded
+from .qbo_errors import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
 
@@ -180,10 +181,13 @@ class QboBinding(models.Model):
     def _qbo_exporter(self, record):
         """The exporter declared for this binding's entity (see qbo.exporter), else the record's own.
 
-        By entity, not by record: one partner is sent as a Customer and as a Vendor by two exporters.
+        By entity, not by record: one partner is sent as a Customer and as a Vendor by two exporters;
+        unless the declared exporter sends other models only (``_qbo_models``).
         """
         exporter = self.env['qbo.exporter']._qbo_declarations().get(self[:1].entity)
-        return exporter if exporter is not None else record._qbo_exporter()
+        if exporter is None or (exporter._qbo_models and record._name not in exporter._qbo_models):
+            return record._qbo_exporter()
+        return exporter
 
     def _qbo_record(self):
         self.ensure_one()
@@ -345,7 +349,10 @@ class QboBinding(models.Model):
     def _qbo_make_durable(self, committing):
         """Make the intents of these bindings survive a crash before their requests leave: the cron
         commits them; a button, which cannot commit its transaction, logs them on a cursor of its own
-        (qbo.intent.log), adopted by the next export if this transaction never commits."""
+        (qbo.intent.log), adopted by the next export if this transaction never commits. A dry run sends
+        nothing: no intent to keep."""
+        if self.env.context.get('qbo_dry_run'):
+            return
         if committing:
             self.env.cr.commit()  # pylint: disable=invalid-commit  # cron only: the intents must survive a crash
             return
@@ -384,8 +391,9 @@ class QboBinding(models.Model):
 
     def _qbo_forget_intent(self):
         """The intent certainly never reached QuickBooks (or a lookup proved its object absent): clear
-        it and keep the generation, so that the next attempt sends the same requestid."""
-        if self:
+        it and keep the generation, so that the next attempt sends the same requestid. A dry run leaves
+        the log alone: the log's cursor is not rolled back with the dry run's savepoint."""
+        if self and not self.env.context.get('qbo_dry_run'):
             self.env['qbo.intent.log'].sudo()._qbo_forget(self)
         self.write({'intent_operation': False, 'intent_request_id': False, 'intent_date': False})
 
@@ -440,9 +448,16 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_client(self, connection, calls):
-        """The connection's client, bound to this run's deadline: no attempt outlasts Odoo's time limit."""
+        """The connection's client, bound to this run's deadline: no attempt outlasts Odoo's time limit.
+
+        In a dry run (context ``qbo_dry_run``: a `DryRunRecorder`, see qbo.dry.run) the client reads
+        QuickBooks and records the writes instead of sending them."""
         client = connection._qbo_get_client(calls)
         client.deadline = self.env.context.get('qbo_deadline')
+        recorder = self.env.context.get('qbo_dry_run')
+        if recorder:
+            recorder.call_lists.append(calls)  # filled while the export runs
+            return DryRunClient(client, recorder)
         return client
 
     @api.model
@@ -612,13 +627,14 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_groups(self, queue):
-        """Cut the export queue into groups sent together: same connection and entity, at most 30
-        (one QuickBooks batch request). Customers come in earlier groups than their invoices."""
+        """Cut the export queue into groups sent together: same connection, entity and Odoo model (one
+        exporter), at most 30 (one QuickBooks batch request). Customers come in earlier groups than their
+        invoices."""
         groups = []
         for binding, context in queue:
             last = groups[-1] if groups else None
             if (last and len(last) < const.BATCH_MAX_ITEMS and last[0][0].connection_id == binding.connection_id
-                    and last[0][0].entity == binding.entity):
+                    and last[0][0].entity == binding.entity and last[0][0].res_model == binding.res_model):
                 last.append((binding, context))
             else:
                 groups.append([(binding, context)])
@@ -956,6 +972,17 @@ class QboBinding(models.Model):
         self.ensure_one()
         return {'type': 'ir.actions.act_window', 'res_model': self.res_model, 'res_id': self.res_id,
                 'view_mode': 'form'}
+
+    def action_qbo_open_calls(self):
+        """The HTTP calls made for this transfer's record (Transfer history), newest first."""
+        self.ensure_one()
+        return {
+            'type': 'ir.actions.act_window', 'res_model': 'qbo.sync.log', 'view_mode': 'list,form',
+            'name': _("QuickBooks calls: %s", self.record_name or self.display_name),
+            'domain': [('connection_id', '=', self.connection_id.id), ('res_model', '=', self.res_model),
+                       ('res_id', '=', self.res_id)],
+            'context': {'create': False},
+        }
 
     # ------------------------------------------------------------------ cron
 

@@ -5,7 +5,7 @@ from odoo import _, api, fields, models
 
 from .. import const
 from ..tools import QboError, QboValidationError
-from .qbo_connection import QboReconnectNeeded
+from .qbo_errors import QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def qbo_cdc_groups(body):
     return groups
 
 
-class QboConnectionFeed(models.Model):
+class QboConnectionFeed(models.AbstractModel):
     """The change feed: what changed in QuickBooks (payments, bill payments, invoices, bills) comes back to Odoo.
 
     One change-data-capture (CDC) call per connection and drain, since the connection's
@@ -58,7 +58,8 @@ class QboConnectionFeed(models.Model):
     `CDC_CATCHUP_HOURS` behind the checkpoint (what a late commit in QuickBooks stamped before
     it); what was already processed is recognised by its SyncToken and changes nothing.
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.change.feed'
+    _description = 'QuickBooks Online connection: change feed'
 
     cdc_catchup_date = fields.Datetime(
         'Last catch-up read', readonly=True, copy=False,
@@ -143,6 +144,10 @@ class QboConnectionFeed(models.Model):
             start = min(start, since - timedelta(hours=const.CDC_CATCHUP_HOURS))
         stats = {'objects': 0, 'calls': 0, 'seen': set()}
         with self._qbo_client_session() as client:
+            # Customers, vendors and items merged in QuickBooks: their links move to the survivor (CDC does not
+            # say it) before the changes are applied, so that the merged-away object, inactive, archives nothing.
+            merges = events.filtered(lambda e: e.entity in const.CDC_MASTER_ENTITIES and e.operation == 'Merge')
+            self.env['qbo.exporter.customer']._qbo_apply_merges(self, client, merges)
             if since < now - timedelta(days=const.CDC_MAX_DAYS) + timedelta(minutes=10):
                 checkpoint = self._qbo_full_reconcile(client, since, stats)
             else:
@@ -154,9 +159,6 @@ class QboConnectionFeed(models.Model):
                     if 'changedSince' not in f"{exc} {exc.detail or ''} {exc.element or ''}":
                         raise
                     checkpoint = self._qbo_full_reconcile(client, since, stats)
-            # Customers merged in QuickBooks: their links move to the survivor (CDC does not say it).
-            merges = events.filtered(lambda e: e.entity == 'Customer' and e.operation == 'Merge')
-            self.env['qbo.exporter.customer']._qbo_apply_merges(self, client, merges)
         vals = {'cdc_checkpoint': checkpoint or now, 'last_cdc_date': now, 'feed_error': False}
         if catchup:
             vals['cdc_catchup_date'] = now
@@ -241,13 +243,16 @@ class QboConnectionFeed(models.Model):
         groups = {}
         where = f"MetaData.LastUpdatedTime >= '{qbo_format_time(since)}'"
         for entity in const.CDC_ENTITIES:
-            groups[entity] = client.query_all(entity, where=where)
+            groups[entity] = client.query_all(entity, where=where,
+                                              include_inactive=entity in const.CDC_MASTER_ENTITIES)
             stats['calls'] += 1
         # Deletions leave no trace in queries: ask for the ids we hold and compare.
         imports = self.env['qbo.payment.import'].sudo().search([
             ('connection_id', '=', self.id), ('state', 'in', ('imported', 'unmatched'))])
         bindings = self.env['qbo.binding'].sudo().search([
-            ('connection_id', '=', self.id), ('entity', 'in', list(const.CDC_ENTITIES)), ('qbo_id', '!=', False),
+            # Customers and vendors are never deleted in QuickBooks (only made inactive): not looked for here.
+            ('connection_id', '=', self.id), ('qbo_id', '!=', False),
+            ('entity', 'in', [e for e in const.CDC_ENTITIES if e not in const.CDC_MASTER_ENTITIES]),
             ('state', 'not in', ('voided', 'deleted_in_qbo'))])
         held = {}
         for entity, qbo_id in [(i.qbo_entity, i.qbo_id) for i in imports] + [(b.entity, b.qbo_id) for b in bindings]:
@@ -268,21 +273,25 @@ class QboConnectionFeed(models.Model):
 
     def _qbo_apply_changes(self, groups, stats):
         """Apply changed objects: payments and bill payments first (they may free documents), then
-        invoices, credit notes, bills and vendor credits.
+        invoices, credit notes, bills and vendor credits, then customers, vendors and items (the fields
+        QuickBooks owns, see qbo.master.field).
 
         The documents of the answer go with the payments: their Balance is what QuickBooks holds
         open, checked before a document is paid in Odoo. `stats['seen']` collects the (entity, Id)
         of every object that came back (webhook events are closed by it).
         """
         self.ensure_one()
-        document_entities = [entity for entity in const.CDC_ENTITIES if entity not in const.CDC_PAYMENT_ENTITIES]
+        document_entities = [entity for entity in const.CDC_ENTITIES
+                             if entity not in const.CDC_PAYMENT_ENTITIES + const.CDC_MASTER_ENTITIES]
         documents = {(entity, str(obj.get('Id'))): obj for entity in document_entities
                      for obj in self._qbo_latest(groups.get(entity, [])) if obj.get('status') != 'Deleted'}
         for entity in const.CDC_ENTITIES:
             for obj in self._qbo_latest(groups.get(entity, [])):
                 stats['objects'] += 1
                 stats.setdefault('seen', set()).add((entity, str(obj.get('Id'))))
-                if entity in const.CDC_PAYMENT_ENTITIES:
+                if entity in const.CDC_MASTER_ENTITIES:
+                    self.env['qbo.master.field']._qbo_apply_master(self, entity, obj)
+                elif entity in const.CDC_PAYMENT_ENTITIES:
                     self.env['qbo.payment.import'].sudo()._qbo_sync_payment(self, obj, documents, entity)
                 else:
                     self._qbo_sync_document(entity, obj)

@@ -1,5 +1,6 @@
 import logging
 import math
+import re
 import secrets
 import threading
 import time
@@ -18,6 +19,7 @@ from ..tools import QboClient, QboError, QboOAuthClient
 from ..tools.qbo_client import endpoints_for
 from ..tools.qbo_exceptions import QboAuthError, QboForbiddenError, is_auth_failure
 from . import qbo_compat
+from .qbo_errors import QboDatabaseCopy, QboReconnectNeeded
 
 _logger = logging.getLogger(__name__)
 
@@ -30,32 +32,34 @@ _REFRESHED_LOCK = threading.Lock()
 LOCAL_THROTTLE_RETRY_SECONDS = 10
 
 
-class QboReconnectNeeded(UserError):
-    """The refresh token is dead (invalid_grant, revoked, hard expiry): an admin must reconnect.
-
-    A UserError so that a button shows it as is; the cron catches it and stops that connection
-    without marking any record failed.
-    """
-
-
-class QboDatabaseCopy(QboReconnectNeeded):
-    """The tokens were issued to another database: this one is a copy and must not use them.
-
-    Raised before any token leaves this database (API call, refresh or revoke), so that a copy
-    never writes to, refreshes at, nor disconnects the original's QuickBooks company.
-    """
-
-
 class QboConnection(models.Model):
     """The link between one Odoo company and one QuickBooks Online company (realm).
 
     Holds the connection status and what QuickBooks told us about itself (CompanyInfo,
     Preferences). The OAuth tokens live in `qbo.token` (system only). Every API client is built
     by `_qbo_get_client()`, which refreshes the access token first when needed.
+
+    The model is defined here only; its other concerns are abstract models of their own files,
+    composed below (`_inherit`), each owning its fields and methods: no file reopens this model.
+    They may extend `write` (each calls super); what they add to a method defined here is called
+    from it by name (see `_qbo_store_tokens`, `_cron_qbo_after_connect`).
     """
     _name = 'qbo.connection'
     _description = 'QuickBooks Online connection'
-    _inherit = ['mail.thread', 'mail.activity.mixin']
+    _inherit = [
+        'mail.thread', 'mail.activity.mixin',
+        'qbo.connection.settings',          # qbo_connection_settings.py: per-connection settings
+        'qbo.connection.references',        # qbo_mapping.py: reference data import, default matching
+        'qbo.connection.rate.limit',        # qbo_rate_limit.py: the shared limiter, metered reads
+        'qbo.connection.inbound',           # qbo_connection_inbound.py: webhooks, keep-alive
+        'qbo.connection.change.feed',       # qbo_change_feed.py: CDC polling and catch-up
+        'qbo.connection.auto.send',         # qbo_auto_send.py: automatic sending
+        'qbo.connection.payment.export',    # account_payment.py: Odoo payments to QuickBooks
+        'qbo.connection.match',             # qbo_match.py: the match review of a first connection
+        'qbo.connection.dashboard',         # qbo_dashboard.py: the connection's dashboard
+        'qbo.connection.mirror',            # qbo_open_document.py: the mirror of QuickBooks' open documents
+        'qbo.connection.reconciliation',    # qbo_reconciliation.py: the ledgers compared
+    ]
     _check_company_auto = True
 
     # ------------------------------------------------------------------ fields
@@ -100,6 +104,9 @@ class QboConnection(models.Model):
         help="The tokens were issued to another database (this one is a copy): nothing is sent to QuickBooks.")
     # Pending consent for another realm: the admin must confirm resetting the old links.
     pending_realm_id = fields.Char(readonly=True, copy=False)
+    # The QuickBooks company the last connect moved away from (nothing was linked to it): the landing
+    # notification says so, in case the consent page's company was not the intended one.
+    previous_realm_id = fields.Char(readonly=True, copy=False)
     # Set by the OAuth callback: company info and reference data are read by a cron job afterwards.
     reference_import_pending = fields.Boolean(readonly=True, copy=False)
 
@@ -522,12 +529,13 @@ class QboConnection(models.Model):
         :param dict company_info: the CompanyInfo that confirmed the realm (kept: the landing
             notification names the company before the reference import has run)
         """
-        if self.realm_id and self.realm_id != realm_id:
+        switched_from = self.realm_id if self.realm_id and self.realm_id != realm_id else False
+        if switched_from:
             self._qbo_forget_realm(realm_id)  # another QuickBooks company (nothing was sent to the old one)
         self._qbo_store_tokens(tokens, realm_id)
         previous_holder = self.connected_uid
         vals = {
-            'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False,
+            'state': 'connected', 'realm_id': realm_id, 'pending_realm_id': False, 'previous_realm_id': switched_from,
             'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False,
             'reference_import_pending': True,
         }
@@ -538,12 +546,55 @@ class QboConnection(models.Model):
         self.activity_unlink(['mail.mail_activity_data_todo'])
         if previous_holder and previous_holder != self.env.user:
             self._message_log(body=_("Connection taken over from %s.", previous_holder.name))
-        self._message_log(body=_("Connected to QuickBooks company %s.", realm_id))
+        warnings, notes = self._qbo_company_check()
+        self._message_log(body='\n'.join([_("Connected to QuickBooks company %s.", realm_id)] + warnings + notes))
         # Reading company info and reference data is not the callback's job: a cron job does it
         # right after, then resumes the work queued while the connection was down.
         cron = self.env.ref('quickbooks_online.ir_cron_qbo_after_connect', raise_if_not_found=False)
         if cron:
             cron.sudo()._trigger()
+
+    def _qbo_company_check(self):
+        """Signs that the QuickBooks company just connected may not be the intended one, as sentences.
+
+        Another company than the one connected before (whose reference data was reset), and a
+        QuickBooks company in another country than the Odoo company are warnings: the consent page
+        offers every company of the Intuit user, and the wrong choice sends documents to the wrong
+        books, with the wrong taxes. A name in common is not required (legal and trade names often
+        differ): a name with no word in common is only mentioned.
+
+        :return: (warnings, notes), each a list of sentences
+        """
+        self.ensure_one()
+        warnings, notes = [], []
+        name = self.qbo_company_name or self.realm_id
+        if self.previous_realm_id:
+            warnings.append(_(
+                "This is another QuickBooks company (%(name)s, realm %(new)s) than the one connected before (realm "
+                "%(old)s): its reference data replaces the old one's. If you chose the wrong company on Intuit's "
+                "page, click Connect again and choose the right one.",
+                name=name, new=self.realm_id, old=self.previous_realm_id))
+        odoo_country = self.company_id.country_id.code
+        if self.qbo_country and odoo_country and self.qbo_country.upper() != odoo_country.upper():
+            warnings.append(_(
+                "The QuickBooks company %(name)s is in %(qbo)s, the Odoo company %(company)s in %(odoo)s: check that "
+                "this is the right QuickBooks company before sending anything (taxes and currency follow the "
+                "country). To connect another one, click Connect again and choose it on Intuit's page.",
+                name=name, qbo=self.qbo_country, company=self.company_id.name, odoo=odoo_country))
+        if self.qbo_company_name and not self._qbo_names_share_a_word(self.qbo_company_name, self.company_id.name):
+            notes.append(_("The QuickBooks company is named %(qbo)s, the Odoo company %(odoo)s: make sure it is the "
+                           "one you meant.", qbo=self.qbo_company_name, odoo=self.company_id.name))
+        return warnings, notes
+
+    @api.model
+    def _qbo_names_share_a_word(self, first, second):
+        """Whether two company names have a significant word in common (legal forms and 'company' aside)."""
+        ignored = {'inc', 'llc', 'ltd', 'limited', 'co', 'company', 'corp', 'corporation', 'the', 'and', 'sa',
+                   'sas', 'sarl', 'gmbh', 'plc', 'pty', 'bv', 'ag', 'us', 'usa', 'uk'}
+
+        def words(name):
+            return {w for w in re.findall(r'[^\W_]+', (name or '').lower()) if w not in ignored and len(w) > 1}
+        return bool(words(first) & words(second))
 
     @api.model
     def _cron_qbo_after_connect(self):
@@ -551,8 +602,11 @@ class QboConnection(models.Model):
 
         Triggered by the OAuth callback (see `_qbo_activate`). A failing read does not undo the
         connection: it is shown as the connection's last error, and Test / Import can be run later.
+        A first connection then matches QuickBooks' name lists with Odoo (qbo.connection.match).
         """
-        for connection in self.sudo().search([('reference_import_pending', '=', True), ('state', '=', 'connected')]):
+        pending = self.sudo().search([('reference_import_pending', '=', True), ('state', '=', 'connected')])
+        first = pending.filtered(lambda connection: not connection.qbo_match_date)
+        for connection in pending:
             try:
                 connection._qbo_refresh_company_info()
                 connection._qbo_import_references()
@@ -565,6 +619,7 @@ class QboConnection(models.Model):
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         # Work queued while the connection was down resumes now.
         self.env['qbo.binding']._qbo_trigger_cron()
+        first.filtered(lambda connection: connection.state == 'connected')._qbo_match_after_first_connection()
 
     def _qbo_store_tokens(self, tokens, realm_id, pending=False):
         """Create or replace the (active or pending) token set from a token-endpoint answer."""
@@ -576,6 +631,8 @@ class QboConnection(models.Model):
             token.write(vals)
         else:
             Token.create(vals)
+        if not pending:
+            self._qbo_start_consent_period(realm_id)  # qbo.connection.inbound
 
     @api.model
     def _qbo_token_vals(self, tokens):
@@ -608,7 +665,7 @@ class QboConnection(models.Model):
         self._qbo_forget_realm(realm)
         self.env['qbo.token'].sudo().search([('connection_id', '=', self.id), ('is_pending', '=', False)]).unlink()
         pending.is_pending = False
-        self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False,
+        self.write({'state': 'connected', 'realm_id': realm, 'pending_realm_id': False, 'previous_realm_id': False,
                     'connected_uid': self.env.uid, 'connected_date': fields.Datetime.now(), 'last_error': False})
         self._qbo_refresh_company_info()
         self._qbo_import_references()
@@ -685,6 +742,11 @@ class QboConnection(models.Model):
         return self._qbo_notification(_("Disconnected from QuickBooks Online"), _(
             "The connection's tokens were revoked at Intuit and removed here. Links and transfer history are kept; "
             "queued exports wait until you connect again."), 'success')
+
+    def action_qbo_dry_run(self):
+        """Button: dry run of everything queued on this connection (see qbo.dry.run)."""
+        self.ensure_one()
+        return self.env['qbo.dry.run']._qbo_dry_run_queue(self).action_qbo_open()
 
     def action_qbo_test(self):
         """Read CompanyInfo and Preferences and tell the admin what matters for exports."""

@@ -13,13 +13,14 @@ from . import qbo_compat
 _logger = logging.getLogger(__name__)
 
 
-class QboConnectionInbound(models.Model):
+class QboConnectionInbound(models.AbstractModel):
     """What a connection needs for the way back: webhooks, CDC checkpoint, payments, keep-alive.
 
-    Kept out of qbo_connection.py so that the inbound feed (webhook inbox, CDC drain, payment
-    import/export) reads as one piece.
+    An abstract model composed into qbo.connection (see there), so that the inbound feed (webhook
+    inbox, CDC drain, payment import/export) reads as one piece.
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.inbound'
+    _description = 'QuickBooks Online connection: webhooks and inbound feed'
 
     webhook_verifier_token = fields.Char(
         'Webhook verifier token', groups='base.group_system', copy=False,
@@ -121,13 +122,11 @@ class QboConnectionInbound(models.Model):
         conn.message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
         conn.hard_expiry_warned = level
 
-    def _qbo_store_tokens(self, tokens, realm_id, pending=False):
-        """A new consent starts a new 5-year period (warnings start over); another company, a new feed."""
-        res = super()._qbo_store_tokens(tokens, realm_id, pending=pending)
-        if not pending:
-            vals = {'hard_expiry_warned': False}
-            if realm_id != self.realm_id or not self.cdc_checkpoint:
-                # The feed starts at the connection: history before it is not imported as payments.
-                vals['cdc_checkpoint'] = fields.Datetime.now()
-            self.sudo().write(vals)
-        return res
+    def _qbo_start_consent_period(self, realm_id):
+        """A new consent (its tokens just stored) starts a new 5-year period (warnings start over); another
+        company, a new feed."""
+        vals = {'hard_expiry_warned': False}
+        if realm_id != self.realm_id or not self.cdc_checkpoint:
+            # The feed starts at the connection: history before it is not imported as payments.
+            vals['cdc_checkpoint'] = fields.Datetime.now()
+        self.sudo().write(vals)

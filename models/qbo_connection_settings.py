@@ -6,13 +6,14 @@ from odoo.exceptions import ValidationError
 from .. import const
 
 
-class QboConnectionSettings(models.Model):
+class QboConnectionSettings(models.AbstractModel):
     """Export settings that belong to one QuickBooks company, and the words used to point users to screens.
 
     These used to be global system parameters; a database with two companies connected to two
     QuickBooks companies needs them per connection (number prefix, e-mails, auto-send, interval).
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.settings'
+    _description = 'QuickBooks Online connection: settings'
 
     auto_send = fields.Boolean(
         'Send posted invoices automatically',
@@ -141,6 +142,9 @@ class QboConnectionSettings(models.Model):
         lines = [_("Connected to %(company)s (realm %(realm)s) as %(user)s.",
                    company=connection.qbo_company_name or _("your QuickBooks company"),
                    realm=connection.realm_id, user=connection.connected_uid.name)]
+        # The consent page lists every company of the Intuit user: say when this one may not be the intended one.
+        warnings, notes = connection._qbo_company_check()
+        lines += warnings + notes
         if connection.reference_import_pending:
             lines.append(_("Reading the QuickBooks company's settings and importing its reference data (accounts, "
                            "items, tax codes, terms) now; the mappings can be checked in a minute."))
@@ -151,8 +155,9 @@ class QboConnectionSettings(models.Model):
         else:
             lines.append(_("Reference data imported: %s QuickBooks objects. Check the mappings next.",
                            connection.ref_count))
-        kind = 'warning' if connection.last_error or connection.preflight_message else 'success'
-        return {'title': _("QuickBooks Online connected"), 'type': kind, 'message': '\n'.join(lines)}
+        kind = 'warning' if warnings or connection.last_error or connection.preflight_message else 'success'
+        title = _("QuickBooks Online connected: check the company") if warnings else _("QuickBooks Online connected")
+        return {'title': title, 'type': kind, 'message': '\n'.join(lines)}
 
     @api.model
     def action_qbo_open_current(self):

@@ -262,55 +262,43 @@ class QboCreditApplication(models.Model):
         match = re.search(rf"{marker}:(\d+)\s*$", obj.get('PrivateNote') or '')
         return int(match.group(1)) if match else None
 
-
-class QboBindingCreditApplication(models.Model):
-    _inherit = 'qbo.binding'
-
-    def _qbo_payment_changed_in_qbo(self, obj):
-        """A credit application's Payment read by the change feed: ours (echo), or deleted there."""
-        self.ensure_one()
-        if self.res_model != 'qbo.credit.application':
-            return super()._qbo_payment_changed_in_qbo(obj)
+    @api.model
+    def _qbo_changed_in_qbo(self, binding, obj):
+        """A credit application's Payment (its link: `binding`) read by the change feed: ours (echo), or
+        deleted there (see qbo.payment.import._qbo_sync_payment)."""
         if obj.get('status') == 'Deleted' or self.env['qbo.payment.import']._qbo_is_void(obj):
-            if self.state in ('voided', 'deleted_in_qbo'):
+            if binding.state in ('voided', 'deleted_in_qbo'):
                 return 'echo'  # our own delete (unapplied in Odoo)
-            application = self._qbo_record()
+            application = binding._qbo_record()
             message = _("The QuickBooks payment applying this credit note (Id %s) was deleted or voided there: the "
                         "credit is open again in QuickBooks, not in Odoo. Unreconcile and reconcile it again in Odoo "
-                        "to apply it again.", self.qbo_id)
-            self.write({'state': 'deleted_in_qbo', 'error_message': message})
+                        "to apply it again.", binding.qbo_id)
+            binding.write({'state': 'deleted_in_qbo', 'error_message': message})
             if application:
                 application.move_id.sudo().message_post(body=message, message_type='comment',
                                                         subtype_xmlid='mail.mt_note')
             return 'deleted_in_qbo'
         token = str(obj.get('SyncToken'))
-        if not token.isdigit() or int(token) <= int(self.qbo_sync_token or 0):
+        if not token.isdigit() or int(token) <= int(binding.qbo_sync_token or 0):
             return 'echo'
-        self.write({'qbo_sync_token': token})
+        binding.write({'qbo_sync_token': token})
         return 'updated'
 
     @api.model
     def _qbo_link_exported_payment(self, connection, obj, entity='Payment'):
-        """A credit application's Payment (BillPayment) whose create answer was lost is linked, never imported."""
-        application_id = self.env['qbo.credit.application']._qbo_own_id(obj)
+        """A credit application's Payment (BillPayment) whose create answer was lost is linked, never imported.
+
+        :return: 'linked', 'echo' (ours, nothing to link) or None (not one of ours)
+        """
+        application_id = self._qbo_own_id(obj)
         if application_id is None:
-            return super()._qbo_link_exported_payment(connection, obj, entity)
-        binding = self.search([('connection_id', '=', connection.id), ('res_model', '=', 'qbo.credit.application'),
-                               ('res_id', '=', application_id)], limit=1)
+            return None
+        binding = self.env['qbo.binding'].sudo().search([
+            ('connection_id', '=', connection.id), ('res_model', '=', 'qbo.credit.application'),
+            ('res_id', '=', application_id)], limit=1)
         if binding and not binding.qbo_id:
             if binding._qbo_pending_create():
                 binding._qbo_settle()
             binding.write({'qbo_id': str(obj['Id']), 'qbo_sync_token': str(obj.get('SyncToken'))})
             return 'linked'
         return 'echo'
-
-
-class QboExporterInvoiceCreditApplication(models.AbstractModel):
-    _inherit = 'qbo.exporter.invoice'
-
-    @api.model
-    def _qbo_store_result(self, binding, move, document):
-        """Once an invoice or a credit note is in QuickBooks, the credits Odoo applied to it follow."""
-        result = super()._qbo_store_result(binding, move, document)
-        self.env['qbo.credit.application']._qbo_queue_for_moves(move)
-        return result

@@ -6,13 +6,14 @@ from odoo import _, api, fields, models
 WRITE_OPERATIONS = ('create', 'update', 'void', 'delete', 'batch')
 
 
-class QboConnectionDashboard(models.Model):
+class QboConnectionDashboard(models.AbstractModel):
     """The page an admin opens first: the health, queue, failures and metered reads of one connection.
 
     A form view of the connection (views/qbo_dashboard_views.xml) over these computed fields; the
     sends per day and failures per code are Odoo graph and pivot views of the transfer history.
     """
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.dashboard'
+    _description = 'QuickBooks Online connection: dashboard'
 
     dash_token_days_left = fields.Integer('Refresh token: days left', compute='_compute_dash_health')
     dash_last_webhook = fields.Datetime('Last webhook', compute='_compute_dash_health')

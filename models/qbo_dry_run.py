@@ -3,7 +3,7 @@ import json
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.qbo_dry_run_client import DryRunClient, DryRunRecorder
+from ..tools.qbo_dry_run_client import DryRunRecorder
 
 DRY_ACTIONS = [
     ('create', 'Create'),
@@ -12,25 +12,6 @@ DRY_ACTIONS = [
     ('void', 'Void'),
     ('skip', 'Skip'),
 ]
-
-
-class QboBindingDryRun(models.Model):
-    """The engine's own export, run with a client that writes nothing (see qbo.dry.run)."""
-    _inherit = 'qbo.binding'
-
-    @api.model
-    def _qbo_client(self, connection, calls):
-        client = super()._qbo_client(connection, calls)
-        recorder = self.env.context.get('qbo_dry_run')
-        if not recorder:
-            return client
-        recorder.call_lists.append(calls)  # filled while the export runs
-        return DryRunClient(client, recorder)
-
-    def _qbo_make_durable(self, committing):
-        if self.env.context.get('qbo_dry_run'):
-            return  # nothing leaves: no intent to keep
-        return super()._qbo_make_durable(committing)
 
 
 class QboDryRun(models.Model):
@@ -178,20 +159,3 @@ class QboDryRunLine(models.Model):
     reason = fields.Text()
     differences = fields.Text(help="Update: each field that changes, QuickBooks' value -> the value sent.")
     payload = fields.Text(help="The bodies a send would write to QuickBooks, as built by the exporters.")
-
-
-class QboConnectionDryRun(models.Model):
-    _inherit = 'qbo.connection'
-
-    def action_qbo_dry_run(self):
-        """Button: dry run of everything queued on this connection."""
-        self.ensure_one()
-        return self.env['qbo.dry.run']._qbo_dry_run_queue(self).action_qbo_open()
-
-
-class QboSyncMixinDryRun(models.AbstractModel):
-    _inherit = 'qbo.sync.mixin'
-
-    def action_qbo_dry_run(self):
-        """List action: what "Send to QuickBooks" would do with the selection, without writing."""
-        return self.env['qbo.dry.run']._qbo_dry_run_records(self).action_qbo_open()

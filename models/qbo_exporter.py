@@ -15,6 +15,10 @@ class QboExporter(models.AbstractModel):
 
     #: QuickBooks entities this exporter sends (binding.entity)
     _qbo_entities = ()
+    #: Odoo models whose records it sends (empty: any). A record of another model linked as one of these
+    #: entities sends itself, through its own `_qbo_exporter()` (e.g. a vendor credit applied to bills,
+    #: qbo.credit.application, is a BillPayment too, with a payload and lifecycle of its own).
+    _qbo_models = ()
     #: Place in a run: lower first (a customer before its invoices, an invoice before its payment)
     _qbo_export_order = 9
     #: The field of the QuickBooks object whose last word is our marker (one-query lookups of a batch)

@@ -35,12 +35,8 @@ class QboExporterBill(models.AbstractModel):
         if move.state != 'posted':
             raise QboBlocked(_("Only posted bills are sent to QuickBooks."))
         payload = self._qbo_payload(binding, move, client)
-        if binding.qbo_id:
-            document = self._qbo_update(binding, move, client, dict(payload, sparse=True), res_ref)
-        else:
-            document = self._qbo_create(binding, move, client, payload, res_ref)
-        if document is not None:
-            self._qbo_store_result(binding, move, document)
+        self._qbo_write_document(binding, move, client, dict(payload, sparse=True) if binding.qbo_id else payload,
+                                 res_ref)
 
     @api.model
     def _qbo_payload(self, binding, move, client):

@@ -19,6 +19,7 @@ class QboExporterBillPayment(models.AbstractModel):
     _inherit = 'qbo.exporter'
     _description = 'QuickBooks Online bill payment exporter'
     _qbo_entities = ('BillPayment',)
+    _qbo_models = ('account.payment',)  # a vendor credit applied to bills sends itself (qbo.credit.application)
     _qbo_export_order = 3  # after the bills it pays
     _qbo_marker_field = 'PrivateNote'
     _qbo_app_pages = {'BillPayment': 'billpayment?txnId='}
@@ -26,11 +27,6 @@ class QboExporterBillPayment(models.AbstractModel):
     @api.model
     def _qbo_export(self, binding, payment, client):
         """Create, update or void the BillPayment of `payment`."""
-        if payment._name != 'account.payment':
-            # A BillPayment of another record (a vendor credit applied to bills: qbo.credit.application)
-            # knows its own payload and lifecycle.
-            payment._qbo_export(binding, client)
-            return
         res_ref = f"{payment._name},{payment.id}"
         invoice_exporter = self.env['qbo.exporter.invoice']
         if binding._qbo_pending_create() and binding.intent_date:

@@ -37,8 +37,8 @@ class QboExporterCustomer(models.AbstractModel):
     _qbo_app_pages = {'Customer': 'customerdetail?nameId='}
 
     @api.model
-    def _qbo_display_name(self, partner, suffix=False):
-        """DisplayName: the cleaned name, plus a visible suffix after a clash with someone else."""
+    def _qbo_display_name(self, partner, connection, suffix=False):
+        """DisplayName on `connection`: the cleaned name, plus a visible suffix after a clash with someone else."""
         base = qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)
         if not suffix:
             return base
@@ -48,10 +48,10 @@ class QboExporterCustomer(models.AbstractModel):
     @api.model
     def _qbo_payload(self, binding, partner):
         """The customer payload; keeps the (possibly suffixed) name QuickBooks knows unless renamed in Odoo."""
-        display_name = binding.qbo_sent_name or self._qbo_display_name(partner)
-        sent_base = (binding.qbo_sent_name or '').rstrip(')').rsplit(' (', 1)[0]
-        if binding.qbo_sent_name and sent_base != self._qbo_display_name(partner):
-            display_name = self._qbo_display_name(partner)  # renamed in Odoo
+        display_name = self._qbo_display_name(partner, binding.connection_id)
+        sent = binding.qbo_sent_name
+        if sent and sent.rstrip(')').rsplit(' (', 1)[0] == display_name:
+            display_name = sent  # as QuickBooks knows it (with the suffix a clash gave it)
         currency_id = self.env.context.get('qbo_currency_id')
         return self.env['qbo.mapper']._qbo_prepare_customer_vals(
             partner, binding.connection_id, display_name,
@@ -79,6 +79,9 @@ class QboExporterCustomer(models.AbstractModel):
         """
         if binding._qbo_pending_create():
             return None
+        if not binding.qbo_id:
+            # A customer whose match waits for a person is not created (see qbo.match).
+            self.env['qbo.match']._qbo_check_decided(binding.connection_id, binding.entity, partner)
         payload = self._qbo_payload(binding, partner)
         if not binding.qbo_id:
             return 'create', payload
@@ -110,7 +113,7 @@ class QboExporterCustomer(models.AbstractModel):
         body.pop('CurrencyRef', None)  # read-only after creation
         if (body.get('Notes') or '').strip() == binding._qbo_marker():
             body.pop('Notes')
-        return body
+        return self.env['qbo.master.field']._qbo_strip_update(binding, body)
 
     @api.model
     def _qbo_update(self, binding, client, payload, res_ref):
@@ -194,7 +197,8 @@ class QboExporterCustomer(models.AbstractModel):
             found = binding._qbo_created_since(self, client, res_ref=res_ref).get(marker)
             if found:
                 return found
-        for name in dict.fromkeys((payload['DisplayName'], self._qbo_display_name(partner, suffix=True))):
+        for name in dict.fromkeys((payload['DisplayName'],
+                                    self._qbo_display_name(partner, binding.connection_id, suffix=True))):
             rows = client.query(f"SELECT * FROM {binding.entity} WHERE DisplayName = {qbo_quote(name)} "
                                 f"AND Active IN (true, false)", res_ref=res_ref).get(binding.entity, [])
             found = next((row for row in rows if self._qbo_is_ours(row, marker)), None)
@@ -205,6 +209,7 @@ class QboExporterCustomer(models.AbstractModel):
     @api.model
     def _qbo_create(self, binding, partner, client, payload, res_ref):
         """Create the customer. A duplicate name (6240) links ours or the same party, else gets a suffix."""
+        self.env['qbo.match']._qbo_check_decided(binding.connection_id, binding.entity, partner)  # see qbo.match
         if binding._qbo_pending_create():
             # A previous create may have reached QuickBooks: look before creating again.
             existing = self._qbo_find_ours(binding, partner, client, payload, res_ref)
@@ -227,7 +232,7 @@ class QboExporterCustomer(models.AbstractModel):
         ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
         if existing and (ours or self._qbo_is_same_party(existing, partner)):
             return self._qbo_link(binding, partner, client, existing, payload, res_ref)
-        payload = dict(payload, DisplayName=self._qbo_display_name(partner, suffix=True))
+        payload = dict(payload, DisplayName=self._qbo_display_name(partner, binding.connection_id, suffix=True))
         _logger.info("QuickBooks name clash for partner %s: sending as %r", partner.id, payload['DisplayName'])
         return binding._qbo_call('create', lambda rid: client.create(binding.entity, payload, rid, res_ref=res_ref))
 
@@ -256,40 +261,49 @@ class QboExporterCustomer(models.AbstractModel):
 
     @api.model
     def _qbo_apply_merges(self, connection, client, events):
-        """Customers merged in QuickBooks: move the link of the merged one to the survivor.
+        """Customers, vendors and items merged in QuickBooks: move the link of the merged one to the survivor.
 
-        QuickBooks makes the merged customer inactive (renamed "... (deleted)") and moves its
+        QuickBooks makes the merged object inactive (renamed "... (deleted)") and moves its
         transactions to the survivor; the Merge event names the survivor (its Id) and the merged one
-        (deletedId). A link left on the merged Id would make every next invoice fail with 610
-        (inactive customer). The survivor is read (its SyncToken, name and currency); when another
+        (deletedId). A link left on the merged Id would make every next document fail with 610
+        (inactive name). The survivor is read (its SyncToken, name and currency); when another
         partner is already linked to it, the partners must be merged in Odoo too: the link is
-        blocked with that explanation rather than guessed.
+        blocked with that explanation rather than guessed. Items: see `qbo.master.field._qbo_merge_item`.
 
-        :param events: qbo.webhook.event records of Customer Merge events
+        :param events: qbo.webhook.event records of Customer, Vendor and Item Merge events
         """
         Binding = self.env['qbo.binding'].sudo()
         for event in events:
             if not event.merged_entity_id or not event.entity_id:
                 continue
-            merged = Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Customer'),
+            entity = event.entity
+            if entity == 'Item':
+                try:
+                    self.env['qbo.master.field']._qbo_merge_item(connection, client, event)
+                except QboValidationError as exc:  # the survivor is gone too: the next export says so
+                    _logger.warning("QuickBooks merge of item %s into %s: %s", event.merged_entity_id,
+                                    event.entity_id, exc)
+                continue
+            merged = Binding.search([('connection_id', '=', connection.id), ('entity', '=', entity),
                                      ('qbo_id', '=', event.merged_entity_id)], limit=1)
             partner = merged._qbo_record() if merged else None
             if not partner:
                 continue
-            holder = Binding.search([('connection_id', '=', connection.id), ('entity', '=', 'Customer'),
+            holder = Binding.search([('connection_id', '=', connection.id), ('entity', '=', entity),
                                      ('qbo_id', '=', event.entity_id)], limit=1)
             if holder:
-                message = _("This customer was merged in QuickBooks into %(survivor)s (Id %(id)s), which is linked to "
-                            "the Odoo contact %(other)s. Merge the two contacts in Odoo too; until then this "
-                            "contact's documents are not sent.", survivor=holder.qbo_sent_name or event.entity_id,
-                            id=event.entity_id, other=holder.record_name)
+                message = _("This %(entity)s was merged in QuickBooks into %(survivor)s (Id %(id)s), which is linked "
+                            "to the Odoo contact %(other)s. Merge the two contacts in Odoo too; until then this "
+                            "contact's documents are not sent.", entity=entity.lower(),
+                            survivor=holder.qbo_sent_name or event.entity_id, id=event.entity_id,
+                            other=holder.record_name)
                 merged.write({'state': 'blocked', 'error_message': message})
                 partner._qbo_message(message)
                 continue
             try:
-                survivor = client.read('Customer', event.entity_id, res_ref=f"res.partner,{partner.id}")
+                survivor = client.read(entity, event.entity_id, res_ref=f"res.partner,{partner.id}")
             except QboValidationError as exc:  # the survivor is gone too: the next export says so
-                _logger.warning("QuickBooks merge of customer %s into %s: %s", event.merged_entity_id,
+                _logger.warning("QuickBooks merge of %s %s into %s: %s", entity, event.merged_entity_id,
                                 event.entity_id, exc)
                 continue
             vals = {'qbo_id': survivor['Id'], 'qbo_sync_token': survivor['SyncToken'],
@@ -298,10 +312,10 @@ class QboExporterCustomer(models.AbstractModel):
             if merged.state in ('error', 'blocked'):
                 vals.update(state='sent', error_message=False, error_code=False)
             merged.write(vals)
-            partner._qbo_message(_("Merged in QuickBooks into %(name)s (Id %(id)s, was Id %(old)s): this contact is "
-                                   "now linked to it.", name=survivor.get('DisplayName'), id=survivor['Id'],
-                                   old=event.merged_entity_id))
-            # Documents refused because they named the merged customer (610) go again.
+            partner._qbo_message(_("Merged in QuickBooks into %(name)s (%(entity)s Id %(id)s, was Id %(old)s): this "
+                                   "contact is now linked to it.", name=survivor.get('DisplayName'), entity=entity,
+                                   id=survivor['Id'], old=event.merged_entity_id))
+            # Documents refused because they named the merged customer or vendor (610) go again.
             moves = self.env['account.move'].sudo().search([('commercial_partner_id', '=', partner.id)])
             Binding.search([('connection_id', '=', connection.id), ('res_model', '=', 'account.move'),
                             ('res_id', 'in', moves.ids), ('state', '=', 'error'),

@@ -50,15 +50,21 @@ class QboExporterInvoice(models.AbstractModel):
         self._qbo_export_missing_items(binding, move, client)
         customer_id = self._qbo_customer_id(move, connection, client)
         mapper = self.env['qbo.mapper']
+        # An update is sparse: fields only QuickBooks users set (e-mail, payment flags, custom fields) are kept.
+        prepare = mapper._qbo_prepare_invoice_update_vals if binding.qbo_id else mapper._qbo_prepare_invoice_vals
+        self._qbo_write_document(binding, move, client, prepare(move, connection, customer_id), res_ref)
+
+    @api.model
+    def _qbo_write_document(self, binding, record, client, payload, res_ref):
+        """Create the QuickBooks document of `record` (or update the one `binding` links) with `payload`, then
+        store what QuickBooks holds and check its totals (`_qbo_store_result`). Shared by the exporters of
+        this family (bills, vendor credits, purchase orders); their own `_qbo_export` builds the payload."""
         if binding.qbo_id:
-            # Sparse: fields only QuickBooks users set (e-mail, payment flags, custom fields) are kept.
-            payload = mapper._qbo_prepare_invoice_update_vals(move, connection, customer_id)
-            document = self._qbo_update(binding, move, client, payload, res_ref)
+            document = self._qbo_update(binding, record, client, payload, res_ref)
         else:
-            payload = mapper._qbo_prepare_invoice_vals(move, connection, customer_id)
-            document = self._qbo_create(binding, move, client, payload, res_ref)
+            document = self._qbo_create(binding, record, client, payload, res_ref)
         if document is not None:
-            self._qbo_store_result(binding, move, document)
+            self._qbo_store_result(binding, record, document)
 
     # ------------------------------------------------------------------ batch (see qbo.binding._qbo_process_batch)
 
@@ -174,7 +180,12 @@ class QboExporterInvoice(models.AbstractModel):
             return
         Mapping = self.env['qbo.mapping'].sudo()
         products = move.invoice_line_ids.filtered(lambda line: line.display_type == 'product').product_id
-        for product in products.filtered(lambda p: not Mapping._qbo_find(connection, 'product', p)):
+        missing = products.filtered(lambda p: not Mapping._qbo_find(connection, 'product', p))
+        for product in missing:
+            # A product whose match waits for a person gets no new item (see qbo.match): nothing is created
+            # before every one is decided.
+            self.env['qbo.match']._qbo_check_decided(connection, 'Item', product)
+        for product in missing:
             if not connection.income_account_ref_id:
                 raise QboBlocked(_("Blocked: mapping - set the 'Income account for new items' to create the "
                                    "QuickBooks item of %s.", product.display_name))
@@ -467,6 +478,8 @@ class QboExporterInvoice(models.AbstractModel):
         else:
             vals['state'] = 'sent'
         binding.write(vals)
+        # Once an invoice or a credit note is in QuickBooks, the credits Odoo applied to it follow.
+        self.env['qbo.credit.application']._qbo_queue_for_moves(move)
 
     @api.model
     def _qbo_after_write(self, binding, move, client):

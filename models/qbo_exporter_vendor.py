@@ -33,11 +33,10 @@ class QboExporterVendor(models.AbstractModel):
     _qbo_app_pages = {'Vendor': 'vendordetail?nameId='}
 
     @api.model
-    def _qbo_display_name(self, partner, suffix=False):
-        """The vendor's DisplayName: the cleaned name, with the vendor suffix when the partner is (or may
-        become) a QuickBooks customer too, or after a clash with someone else's name."""
+    def _qbo_display_name(self, partner, connection, suffix=False):
+        """The vendor's DisplayName on `connection`: the cleaned name, with the vendor suffix when the partner
+        is (or may become) a QuickBooks customer too, or after a clash with someone else's name."""
         base = qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)
-        connection = partner._qbo_connection()
         is_customer = partner.customer_rank > 0 or bool(connection and partner._qbo_binding(connection, 'Customer'))
         if not (suffix or is_customer):
             return base
@@ -47,10 +46,11 @@ class QboExporterVendor(models.AbstractModel):
     @api.model
     def _qbo_payload(self, binding, partner):
         """The vendor payload; keeps the name QuickBooks knows unless the partner was renamed in Odoo."""
-        display_name = binding.qbo_sent_name or self._qbo_display_name(partner)
-        if binding.qbo_sent_name and not binding.qbo_sent_name.startswith(
-                qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)):
-            display_name = self._qbo_display_name(partner)  # renamed in Odoo
+        sent = binding.qbo_sent_name
+        if sent and sent.startswith(qbo_clean_name(partner.name or partner.display_name, const.DISPLAY_NAME_MAX_LENGTH)):
+            display_name = sent  # as QuickBooks knows it (suffixed or not)
+        else:
+            display_name = self._qbo_display_name(partner, binding.connection_id)  # new, or renamed in Odoo
         currency_id = self.env.context.get('qbo_currency_id')
         return self.env['qbo.mapper.payables']._qbo_prepare_vendor_vals(
             partner, binding.connection_id, display_name,
@@ -60,7 +60,7 @@ class QboExporterVendor(models.AbstractModel):
     def _qbo_update_body(self, binding, payload):
         body = dict(payload, Id=binding.qbo_id, SyncToken=binding.qbo_sync_token, sparse=True)
         body.pop('CurrencyRef', None)  # read-only after creation
-        return body
+        return self.env['qbo.master.field']._qbo_strip_update(binding, body)
 
     @api.model
     def _qbo_is_ours(self, vendor, marker):
@@ -82,7 +82,8 @@ class QboExporterVendor(models.AbstractModel):
         since the intent, or that is the same party; or None. Names are unique in QuickBooks, so a vendor
         of that name created after our request left is the one it created."""
         since = binding.intent_date and binding.intent_date - timedelta(minutes=LOOKUP_MARGIN_MINUTES)
-        for name in dict.fromkeys((payload['DisplayName'], self._qbo_display_name(partner, suffix=True))):
+        for name in dict.fromkeys((payload['DisplayName'],
+                                    self._qbo_display_name(partner, binding.connection_id, suffix=True))):
             rows = client.query(f"SELECT * FROM Vendor WHERE DisplayName = {qbo_quote(name)} "
                                 f"AND Active IN (true, false)", res_ref=res_ref).get('Vendor', [])
             for row in rows:

@@ -105,13 +105,18 @@ class QboMapper(models.AbstractModel):
         tax_id = self._qbo_customer_tax_identifier(partner, connection)
         if tax_id:
             vals['PrimaryTaxIdentifier'] = tax_id
+        self._qbo_add_currency_and_term(vals, connection, currency, partner.property_payment_term_id, 'SalesTermRef')
+        return vals
+
+    @api.model
+    def _qbo_add_currency_and_term(self, vals, connection, currency, term, term_key):
+        """A name-list payload's currency (set at creation only; multicurrency companies) and its payment term
+        (`term_key`: SalesTermRef of a customer, TermRef of a vendor) when the term is mapped."""
         if currency and connection.multi_currency:
             vals['CurrencyRef'] = {'value': currency.name}
-        term = partner.property_payment_term_id
         term_ref = term and self.env['qbo.mapping']._qbo_find(connection, 'term', term)
         if term_ref:
-            vals['SalesTermRef'] = {'value': term_ref.qbo_id}
-        return vals
+            vals[term_key] = {'value': term_ref.qbo_id}
 
     @api.model
     def _qbo_customer_tax_identifier(self, partner, connection):

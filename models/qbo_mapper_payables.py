@@ -41,12 +41,8 @@ class QboMapperPayables(models.AbstractModel):
             vals['AcctNum'] = partner.ref.strip()[:const.VENDOR_ACCT_NUM_MAX_LENGTH]
         if connection.is_us:
             vals['Vendor1099'] = bool(partner.qbo_vendor_1099)
-        if currency and connection.multi_currency:
-            vals['CurrencyRef'] = {'value': currency.name}
-        term = partner.property_supplier_payment_term_id
-        term_ref = term and self.env['qbo.mapping']._qbo_find(connection, 'term', term)
-        if term_ref:
-            vals['TermRef'] = {'value': term_ref.qbo_id}
+        mapper._qbo_add_currency_and_term(vals, connection, currency, partner.property_supplier_payment_term_id,
+                                          'TermRef')
         return vals
 
     # ------------------------------------------------------------------ bills and vendor credits

@@ -76,9 +76,11 @@ class QboRef(models.Model):
 class QboMapping(models.Model):
     """Odoo record <-> QuickBooks object, editable by accountants (Configuration > QuickBooks > Mappings).
 
-    Each kind of Odoo record has its own stored Many2one (tax_id, term_id, ...): the form and the
-    editable list write them directly; `res_id` is derived from them for the unique constraint and
-    the lookups of the exporters.
+    Each kind of Odoo record has its own stored Many2one (tax_id, term_id, ...), for the ORM's
+    integrity (ondelete) and the dependencies; `res_id` is derived from them for the unique
+    constraint and the lookups of the exporters. The editable list shows one "Odoo record" column
+    (`res_id`, of the kind's model) instead of one mostly empty column per kind: choosing there
+    writes the kind's field.
     """
     _name = 'qbo.mapping'
     _description = 'QuickBooks Online mapping'
@@ -90,7 +92,8 @@ class QboMapping(models.Model):
     company_id = fields.Many2one(related='connection_id.company_id', store=True)
     mapping_type = fields.Selection(MAPPING_TYPES, 'Kind', required=True)
     res_model = fields.Char(compute='_compute_res_model', store=True)
-    res_id = fields.Many2oneReference('Odoo record', model_field='res_model', compute='_compute_res_id', store=True)
+    res_id = fields.Many2oneReference('Odoo record', model_field='res_model', compute='_compute_res_id',
+                                      inverse='_inverse_res_id', store=True, readonly=False)
     tax_id = fields.Many2one('account.tax', 'Tax', ondelete='cascade',
                              domain="[('type_tax_use', 'in', ('sale', 'purchase')), "
                                     "('company_id', 'parent_of', company_id)]",
@@ -125,6 +128,21 @@ class QboMapping(models.Model):
             field = MAPPING_MODELS.get(mapping.mapping_type, (None, None, None))[2]
             mapping.res_id = mapping[field].id if field else False
 
+    def _inverse_res_id(self):
+        for mapping in self:
+            mapping._qbo_set_kind_field()
+
+    def _qbo_set_kind_field(self):
+        """Write `res_id` (chosen in the list's one 'Odoo record' column) to the field of the kind."""
+        model, _entity, field = MAPPING_MODELS.get(self.mapping_type, (None, None, None))
+        if field and self[field].id != self.res_id:
+            self[field] = self.env[model].browse(self.res_id)
+
+    @api.onchange('res_id')
+    def _onchange_res_id(self):
+        """While the row is edited: the kind's field follows, so that its checks (the tax rate) run now."""
+        self._qbo_set_kind_field()
+
     @api.constrains('mapping_type', 'res_id', 'qbo_ref_id')
     def _check_complete(self):
         for mapping in self:
@@ -133,10 +151,32 @@ class QboMapping(models.Model):
                 raise ValidationError(_("Choose the %(what)s this %(kind)s mapping is for.", what=label,
                                         kind=dict(self._fields['mapping_type']._description_selection(self.env))
                                         [mapping.mapping_type]))
+            mapping._qbo_check_kind_accepts()
             if mapping.qbo_ref_id.entity != mapping.qbo_entity:
                 raise ValidationError(_("A %(kind)s mapping needs a QuickBooks %(entity)s, not %(other)s.",
                                         kind=mapping.mapping_type, entity=mapping.qbo_entity,
                                         other=mapping.qbo_ref_id.display_name))
+
+    def _qbo_check_kind_accepts(self):
+        """The record chosen in the list's one 'Odoo record' column is one this kind can map (that column
+        cannot carry a domain per kind): a sales or purchase tax, a bank, cash or card journal, of this
+        connection's company.
+
+        :raise ValidationError: saying what to choose instead
+        """
+        model, _entity, field = MAPPING_MODELS[self.mapping_type]
+        record = self[field]
+        company = self.connection_id.company_id
+        if 'company_id' in record._fields and record.company_id and record.company_id != company \
+                and record.company_id not in company.parent_ids:
+            raise ValidationError(_("%(record)s belongs to %(other)s: map a record of %(company)s.",
+                                    record=record.display_name, other=record.company_id.name, company=company.name))
+        if self.mapping_type == 'tax' and record.type_tax_use not in ('sale', 'purchase'):
+            raise ValidationError(_("%s is neither a sales nor a purchase tax: map a tax used on invoices or bills.",
+                                    record.display_name))
+        if model == 'account.journal' and record.type not in ('bank', 'cash', 'credit'):
+            raise ValidationError(_("%s is not a bank, cash or credit card journal: payments are received and made "
+                                    "in those.", record.display_name))
 
     @api.onchange('mapping_type')
     def _onchange_mapping_type(self):
@@ -159,9 +199,10 @@ class QboMapping(models.Model):
             else:
                 mapping.rate_warning = False
 
-    @api.onchange('tax_id', 'qbo_ref_id')
+    @api.onchange('tax_id', 'res_id', 'qbo_ref_id')
     def _onchange_tax_rate(self):
         """Warn while the mapping is being made, not at the first invoice."""
+        self._qbo_set_kind_field()  # the tax chosen in the list's 'Odoo record' column
         if self.mapping_type == 'tax' and self.tax_id and self.qbo_ref_id:
             mismatch = self._qbo_tax_rate_mismatch(self.tax_id, self.qbo_ref_id)
             if mismatch:
@@ -210,6 +251,16 @@ class QboMapping(models.Model):
         return mappings
 
     def write(self, vals):
+        if vals.get('mapping_type') in MAPPING_MODELS:
+            vals = dict(vals)
+            field = MAPPING_MODELS[vals['mapping_type']][2]
+            if vals.get('res_id'):
+                # A new kind and its record at once: the record goes to the new kind's field (see create).
+                vals[field] = vals.pop('res_id')
+            # The other kinds' fields are emptied, as the list does while editing: a stale one would still
+            # delete this mapping with its record (ondelete='cascade').
+            for other in {f for _m, _e, f in MAPPING_MODELS.values()} - {field}:
+                vals.setdefault(other, False)
         res = super().write(vals)
         self._qbo_requeue_blocked()
         return res
@@ -228,8 +279,9 @@ class QboMapping(models.Model):
         return mapping.qbo_ref_id
 
 
-class QboConnectionReferences(models.Model):
-    _inherit = 'qbo.connection'
+class QboConnectionReferences(models.AbstractModel):
+    _name = 'qbo.connection.references'
+    _description = 'QuickBooks Online connection: reference data'
 
     fallback_item_ref_id = fields.Many2one(
         'qbo.ref', 'Item for unmapped products', domain="[('connection_id', '=', id), ('entity', '=', 'Item')]",
@@ -263,9 +315,15 @@ class QboConnectionReferences(models.Model):
         return self.sudo()._qbo_import_references()
 
     def _qbo_import_references(self):
-        """Import accounts, items, tax codes and rates, terms, classes and payment methods (all pages)."""
+        """Import accounts, items, tax codes and rates, terms, classes and payment methods (all pages).
+
+        The notification says what changed since the last import (new, changed, no longer in
+        QuickBooks) and the mappings it proposed, not only how many objects are known.
+        """
         self.ensure_one()
         Ref = self.env['qbo.ref'].sudo()
+        counts = {'new': 0, 'changed': 0, 'gone': 0}
+        mappings_before = self.env['qbo.mapping'].sudo().search_count([('connection_id', '=', self.id)])
         try:
             with self._qbo_client_session() as client:
                 for entity in REFERENCE_ENTITIES:
@@ -279,20 +337,44 @@ class QboConnectionReferences(models.Model):
                         seen.add(row['Id'])
                         ref = existing.get(row['Id'])
                         if ref:
+                            # QuickBooks bumps SyncToken on every edit: the version tells a change apart.
+                            if (ref.name, ref.active, (ref.data or {}).get('SyncToken')) != \
+                                    (vals['name'], vals['active'], row.get('SyncToken')):
+                                counts['changed'] += 1
                             ref.write(vals)
                         else:
                             create_vals.append(dict(vals, connection_id=self.id, entity=entity, qbo_id=row['Id']))
                     Ref.create(create_vals)
+                    counts['new'] += len(create_vals)
                     # Gone from QuickBooks: keep the record (mappings point to it), but inactive.
                     for qbo_id, ref in existing.items():
-                        if qbo_id not in seen:
+                        if qbo_id not in seen and ref.active:
                             ref.active = False
+                            counts['gone'] += 1
         except QboError as exc:
             raise UserError(_("Import from QuickBooks failed: %s", exc)) from None
         self._qbo_compute_tax_code_rates()
         self._qbo_auto_match()
+        proposed = self.env['qbo.mapping'].sudo().search_count([('connection_id', '=', self.id)]) - mappings_before
         return self._qbo_notification(_("QuickBooks reference data imported"),
-                                      _("%s objects known.", self.ref_count), 'success')
+                                      self._qbo_import_summary(counts, proposed), 'success')
+
+    def _qbo_import_summary(self, counts, proposed):
+        """'3 new, 2 changed, 1 no longer in QuickBooks.' (or 'Nothing changed.'), the mappings proposed
+        and the total: what an import did, for its notification."""
+        changes = []
+        if counts['new']:
+            changes.append(_("%s new", counts['new']))
+        if counts['changed']:
+            changes.append(_("%s changed", counts['changed']))
+        if counts['gone']:
+            changes.append(_("%s no longer in QuickBooks (kept, inactive)", counts['gone']))
+        lines = [_("%s.", ', '.join(changes)) if changes else _("Nothing changed in QuickBooks since the last import.")]
+        if proposed:
+            lines.append(_("%s mapping(s) proposed: check them in Mappings.", proposed))
+        self.invalidate_recordset(["ref_count"])
+        lines.append(_("%s QuickBooks objects known.", self.ref_count))
+        return '\n'.join(lines)
 
     @api.model
     def _qbo_ref_vals(self, entity, row):

@@ -50,7 +50,7 @@ class QboMatch(models.Model):
     Built by `qbo.connection._qbo_match_import` before the first send, so that a company with years of
     data in QuickBooks gets links instead of duplicates. A confident match is linked at once (a
     binding in state sent, or a product mapping); a proposal or an ambiguous match waits for a
-    person, and the exporters refuse to create that record meanwhile (see qbo_match_hooks.py).
+    person, and the exporters refuse to create that record meanwhile (see the customer and invoice exporters).
     """
     _name = 'qbo.match'
     _description = 'QuickBooks Online match review line'
@@ -396,9 +396,10 @@ class QboMatch(models.Model):
                                                    ('state', '=', 'blocked')])._qbo_mark_to_send()
 
 
-class QboConnectionMatch(models.Model):
+class QboConnectionMatch(models.AbstractModel):
     """The connection's side of the match review: importing QuickBooks' name lists and matching them."""
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.match'
+    _description = 'QuickBooks Online connection: match review'
 
     qbo_match_date = fields.Datetime('Last match', readonly=True, copy=False)
     qbo_match_reads = fields.Integer('Metered reads of the last match', readonly=True, copy=False)
@@ -476,19 +477,13 @@ class QboConnectionMatch(models.Model):
                 new.append(dict(vals, connection_id=self.id, entity='Item', qbo_id=row['Id']))
         Ref.create(new)
 
-    @api.model
-    def _cron_qbo_after_connect(self):
-        """After the first connection's reference import, match QuickBooks' name lists with Odoo once.
-
-        Later connections (a reconnect) keep the review as it is: it is run again from its screen.
-        """
-        first = self.sudo().search([('reference_import_pending', '=', True), ('state', '=', 'connected'),
-                                    ('qbo_match_date', '=', False)])
-        res = super()._cron_qbo_after_connect()
-        for connection in first.filtered(lambda c: c.state == 'connected'):
+    def _qbo_match_after_first_connection(self):
+        """After the first connection's reference import, match QuickBooks' name lists with Odoo once
+        (called by `_cron_qbo_after_connect`). Later connections (a reconnect) keep the review as it
+        is: it is run again from its screen."""
+        for connection in self:
             try:
                 connection._qbo_match_import()
             except UserError as exc:
                 _logger.warning("QuickBooks match review after connecting failed: %s", exc)
                 connection.last_error = str(exc)
-        return res

@@ -127,9 +127,10 @@ class QboOpenDocument(models.Model):
                 self._qbo_store(connection, entity, groups[entity])
 
 
-class QboConnectionMirror(models.Model):
+class QboConnectionMirror(models.AbstractModel):
     """The connection's side of the mirror: when it was filled, and with how many metered reads."""
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.mirror'
+    _description = 'QuickBooks Online connection: mirror of open documents'
 
     qbo_mirror_date = fields.Datetime('Open documents read', readonly=True, copy=False,
                                       help="When QuickBooks' open documents were last read in full (since, the "

@@ -24,6 +24,9 @@ class PaymentKind(NamedTuple):
     reference: str        # the QuickBooks field of the payment's reference (check number)
 
 
+# The models whose records send payments to QuickBooks (their links: qbo.binding), asked in this order
+# whether a Payment or BillPayment read from QuickBooks carries their marker (see `_qbo_sync_payment`).
+PAYMENT_SENDERS = ('qbo.credit.application', 'account.payment')
 PAYMENT_KINDS = {
     'Payment': PaymentKind('CustomerRef', 'Customer', 'customer', 1, 'asset_receivable',
                            {'Invoice': 'out_invoice', 'CreditMemo': 'out_refund'}, 'out_invoice', 'PaymentRefNum'),
@@ -95,6 +98,11 @@ class QboPaymentImport(models.Model):
         """The `PaymentKind` of this record (a customer Payment when there is no record)."""
         return PAYMENT_KINDS[self[:1].qbo_entity or 'Payment']
 
+    def _qbo_is_paid_document(self, move):
+        """Whether this kind of payment pays `move` (an invoice, a bill) rather than applies it as a credit (a
+        credit note, a vendor credit). A hook for bridges whose documents pay the same way (expense receipts)."""
+        return move.move_type == self._qbo_kind().paid_move_type
+
     # ------------------------------------------------------------------ entry point (change feed)
 
     @api.model
@@ -117,14 +125,15 @@ class QboPaymentImport(models.Model):
             ('connection_id', '=', connection.id), ('entity', '=', entity), ('qbo_id', '=', qbo_id)], limit=1)
         if exported:
             # Our own payment (sent from Odoo): never imported back.
-            return exported._qbo_payment_changed_in_qbo(obj)
+            return self.env[exported.res_model]._qbo_changed_in_qbo(exported, obj)
         deleted = obj.get('status') == 'Deleted'
         if not record and not deleted:
             # Sent from this database but its Id never recorded (the answer of the create was lost): the
             # marker says so, and the change feed serves as the lookup.
-            linked = Binding._qbo_link_exported_payment(connection, obj, entity)
-            if linked:
-                return linked
+            for sender in PAYMENT_SENDERS:
+                linked = self.env[sender]._qbo_link_exported_payment(connection, obj, entity)
+                if linked:
+                    return linked
         if record and not deleted and record.qbo_sync_token == str(obj.get('SyncToken')):
             return 'echo'
         if not record and deleted:
@@ -484,7 +493,7 @@ class QboPaymentImport(models.Model):
         lines, targets = [], []
         for move, amount in applications:
             # Credit the invoice and debit the credit note; debit the bill and credit the vendor credit.
-            sign = -direction if move.move_type == kind.paid_move_type else direction
+            sign = -direction if self._qbo_is_paid_document(move) else direction
             target = move.line_ids.filtered(lambda line: line.account_id.account_type == kind.account_type
                                             and not line.reconciled)
             lines.append({'name': f"{label}: {move.name}", 'account_id': (target[:1].account_id or partner_account).id,
@@ -511,7 +520,7 @@ class QboPaymentImport(models.Model):
             'line_ids': [Command.create(vals) for vals in [liquidity] + lines],
             # As the register-payment wizard does: the payment is 'paid' once its invoices (bills) are.
             'invoice_ids': [Command.set([m.id for m, amount in applications
-                                         if m.move_type == kind.paid_move_type and amount > 0])],
+                                         if self._qbo_is_paid_document(m) and amount > 0])],
         })
         # The payment recomputes it from its method line; keep the account the entry really uses.
         payment.outstanding_account_id = outstanding
@@ -660,13 +669,18 @@ class QboPaymentImport(models.Model):
                     reason=reason, payments=', '.join(matched.move_id.mapped('display_name')),
                     what=', '.join((matched.matched_debit_ids.debit_move_id | matched.matched_credit_ids.credit_move_id)
                                    .move_id.mapped('display_name'))))
+            applied = record._qbo_booked_amounts()  # read before the payments are cancelled
             payments.move_id.line_ids.remove_move_reconcile()
             payments.action_draft()
             payments.action_cancel()
             for move in record.move_ids:
-                move.sudo().message_post(body=_("QuickBooks payment %(id)s cancelled in Odoo: %(reason)s",
-                                                id=record.qbo_id, reason=reason),
-                                         message_type='comment', subtype_xmlid='mail.mt_note')
+                # What happened there, then what it did here: not "cancelled in Odoo", which reads as a user's act.
+                body = _("%(reason)s QuickBooks payment %(id)s no longer pays anything there, so its Odoo payment "
+                         "%(payments)s was cancelled: %(amount)s of %(document)s is open again.",
+                         reason=reason, id=record.qbo_id, payments=', '.join(payments.mapped('display_name')),
+                         amount=formatLang(self.env, applied.get(move.id, 0.0), currency_obj=move.currency_id),
+                         document=move.name)
+                move.sudo().message_post(body=body, message_type='comment', subtype_xmlid='mail.mt_note')
 
     # ------------------------------------------------------------------ actions
 

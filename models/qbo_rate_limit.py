@@ -60,9 +60,10 @@ class QboRateLimitSlot(models.Model):
                                ON qbo_rate_limit_slot (key, started_at)""")
 
 
-class QboConnection(models.Model):
+class QboConnectionRateLimit(models.AbstractModel):
     """The connection's side of the shared limiter and of Intuit's monthly read metering."""
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.rate.limit'
+    _description = 'QuickBooks Online connection: rate limit and metering'
 
     qbo_metered_calls = fields.Integer(
         'Metered calls this month', compute='_compute_qbo_metered',
@@ -73,7 +74,8 @@ class QboConnection(models.Model):
     qbo_metered_alert_month = fields.Char(readonly=True, copy=False,
                                           help="Month (YYYY-MM) of the last 80 % budget activity.")
 
-    @api.depends('realm_id', 'environment', 'custom_base_url')
+    # No @api.depends: the realm and endpoint it reads are qbo.connection's fields, not this abstract
+    # model's (Odoo checks dependencies on every model); a display value computed when read.
     def _compute_qbo_metered(self):
         usage = self._qbo_metered_usage()
         budget = self._qbo_metered_budget()

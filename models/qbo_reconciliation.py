@@ -6,7 +6,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from ..tools import QboError
-from .qbo_connection import QboReconnectNeeded
+from .qbo_errors import QboReconnectNeeded
 from .qbo_open_document import MIRROR_ENTITIES
 
 # Odoo's open documents per side of the ledger: move types, and the sign of their open amount in the total.
@@ -336,9 +336,10 @@ class QboReconciliation(models.Model):
         return action
 
 
-class QboConnectionReconciliation(models.Model):
+class QboConnectionReconciliation(models.AbstractModel):
     """The connection's entry point: the dashboard's button and the menu."""
-    _inherit = 'qbo.connection'
+    _name = 'qbo.connection.reconciliation'
+    _description = 'QuickBooks Online connection: reconciliation'
 
     def action_qbo_reconcile(self):
         """Dashboard button: reconcile now (accounting managers)."""

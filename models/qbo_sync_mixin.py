@@ -141,14 +141,22 @@ class QboSyncMixin(models.AbstractModel):
         res = super().write(vals)
         if self._qbo_synced_fields() & set(vals):
             bindings = self.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'variance', 'error'))
-            bindings._qbo_mark_to_send()
+            self._qbo_bindings_changed(bindings, vals)._qbo_mark_to_send()
         return res
+
+    def _qbo_bindings_changed(self, bindings, vals):
+        """The `bindings` that writing `vals` makes 'to send' again (default: all of them)."""
+        return bindings
 
     # ------------------------------------------------------------------ actions
 
     def _qbo_records_to_send(self):
         """Records that the button/server action really exports (e.g. commercial partners)."""
         return self
+
+    def action_qbo_dry_run(self):
+        """List action: what "Send to QuickBooks" would do with the selection, without writing."""
+        return self.env['qbo.dry.run']._qbo_dry_run_records(self).action_qbo_open()
 
     def action_qbo_send(self):
         """'Send to QuickBooks': export now what needs it; summarise exactly what happened.

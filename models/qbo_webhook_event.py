@@ -192,8 +192,6 @@ class QboWebhookEvent(models.Model):
         for event in self._qbo_parse(payload):
             connection = by_realm.get(event['realm_id'])
             entity = known.get(event['entity'].lower())
-            if not entity and event['entity'].lower() == 'customer' and event['operation'] == 'Merge':
-                entity = 'Customer'  # the customer link moves to the survivor (see qbo.exporter.customer)
             note = False
             if not event['valid']:
                 note = _("Not a QuickBooks data-change event.")

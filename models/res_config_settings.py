@@ -174,7 +174,7 @@ class ResConfigSettings(models.TransientModel):
         if not connection:
             return res
         conn = connection.sudo()
-        for settings_field, connection_field in CONNECTION_FIELDS.items():
+        for settings_field, connection_field in self._qbo_connection_fields().items():
             value = conn[connection_field]
             res[settings_field] = value.id if isinstance(value, models.BaseModel) else value
         for settings_field, connection_field in SECRET_FIELDS.items():
@@ -185,10 +185,16 @@ class ResConfigSettings(models.TransientModel):
         super().set_values()
         self._qbo_save_connection_settings()
 
+    @api.model
+    def _qbo_connection_fields(self):
+        """{settings field: qbo.connection field} loaded and saved with the connection (a bridge adds its own)."""
+        return dict(CONNECTION_FIELDS)
+
     def _qbo_connection_vals(self):
         """The connection values typed in these settings (secrets only when the user is an administrator)."""
         self.ensure_one()
-        vals = {connection_field: self[settings_field] for settings_field, connection_field in CONNECTION_FIELDS.items()}
+        vals = {connection_field: self[settings_field]
+                for settings_field, connection_field in self._qbo_connection_fields().items()}
         vals['environment'] = vals['environment'] or 'sandbox'
         if vals['environment'] != 'custom':
             vals['custom_base_url'] = False
@@ -258,3 +264,12 @@ class ResConfigSettings(models.TransientModel):
     def action_qbo_open_mappings(self):
         self._qbo_save_connection_settings()
         return self.env['ir.actions.act_window']._for_xml_id('quickbooks_online.qbo_mapping_action')
+
+    def action_qbo_open_master_fields(self):
+        """Who owns each field of customers, vendors and items (Odoo by default): one row per field."""
+        connection = self._qbo_save_connection_settings()
+        if connection:
+            self.env['qbo.master.field']._qbo_ensure_rows(connection)
+        action = self.env['ir.actions.act_window']._for_xml_id('quickbooks_online.qbo_master_field_action')
+        action['domain'] = [('connection_id', '=', connection.id or False)]
+        return action

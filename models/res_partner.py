@@ -57,8 +57,19 @@ class ResPartner(models.Model):
         # Editing a contact's address changes its company's BillAddr/ShipAddr.
         if self._qbo_synced_fields() & set(vals):
             parents = (self.commercial_partner_id - self)
-            parents.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'error'))._qbo_mark_to_send()
+            bindings = parents.sudo().qbo_binding_ids.filtered(lambda b: b.state in ('sent', 'error'))
+            self._qbo_bindings_changed(bindings, vals)._qbo_mark_to_send()
         return res
+
+    def _qbo_bindings_changed(self, bindings, vals):
+        """Only the links for which the edit touches a field Odoo owns (or the most recent edit wins): what
+        QuickBooks owns alone is not sent, and what came from QuickBooks (`qbo_inbound_master`) is not sent back."""
+        if self.env.context.get('qbo_inbound_master'):
+            return bindings.browse()
+        Owner = self.env['qbo.master.field']
+        changed = self._qbo_synced_fields() & set(vals)
+        return bindings.filtered(lambda b: b.entity not in ('Customer', 'Vendor') or changed - Owner.
+                                 _qbo_qbo_owned_fields(b.connection_id, b.entity))
 
     def _qbo_records_to_send(self):
         return self.commercial_partner_id

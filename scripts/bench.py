@@ -10,6 +10,10 @@
    call), warms both cron workers up, then runs three phases - the invoices to existing customers,
    then (after the minute windows cleared) those to new customers, then the bills (bills/min) - each
    released, triggered and waited for until drained (bounded by --timeout); rates on PostgreSQL's clock;
+   then the crash phase: --crash invoices released, Odoo killed (kill -9 of its process group) while
+   QuickBooks executes one of their batch requests, restarted and drained; the emulator's request log
+   gives the lookups the recovery made per interrupted batch. Odoo runs with its own default time limits
+   (120 s real, 60 s CPU): the longest export run is read from its log;
 4. samples the CPU time of every Odoo process and of every PostgreSQL backend of the database
    (/proc, through psutil) and the Odoo processes' RSS;
 5. reads back what QuickBooks (the emulator) holds - duplicates and lost come from there, not from
@@ -43,6 +47,12 @@ CUSTOMER_MARKER = re.compile(r':res\.partner:(\d+)\s*$')
 HELD_EXISTING = '2100-01-01 00:00:00'
 HELD_NEW = '2100-01-02 00:00:00'
 HELD_BILLS = '2100-01-03 00:00:00'
+HELD_CRASH = '2100-01-04 00:00:00'
+# Odoo's default limit_time_real (the cron's too, limit_time_real_cron -1): the bench runs with it.
+ODOO_LIMIT_TIME_REAL = 120
+# A cron job's end in Odoo's log: "Job 'name' (id) done in 12.345s" (18.0), "... (id) <status> (#loop n; done
+# d; remaining r; duration 12.34s)" (19.0).
+JOB_DONE = re.compile(r"Job '(?P<name>[^']*)' \(\d+\) (?:done in (?P<s18>[\d.]+)s|.*duration (?P<s19>[\d.]+)s\))")
 
 
 def emulator_dir():
@@ -159,6 +169,15 @@ def setup_database(args):
             print(f"bench: {start + len(chunk)}/{len(customers)} invoices created", file=sys.stderr, flush=True)
         bill_ids = create_bills(admin_env, connection, company, args.bills, Binding)
         cr.commit()
+        # The crash phase's invoices, to the existing customers: held until it starts.
+        crash_moves = Move.create([{
+            'move_type': 'out_invoice', 'partner_id': existing[i % len(existing)].id,
+            'invoice_line_ids': [(0, 0, {'name': 'Support (hours)', 'quantity': 1 + i % 3, 'price_unit': 80.0 + i % 25,
+                                         'tax_ids': [(6, 0, tax.ids)]})]} for i in range(args.crash)])
+        crash_moves.action_post()
+        Binding.create([{'connection_id': connection.id, 'res_model': 'account.move', 'res_id': move.id,
+                         'entity': 'Invoice', 'next_retry_date': HELD_CRASH} for move in crash_moves])
+        cr.commit()
         cron = env.ref(f'{ADDON}.ir_cron_qbo_export')
         cron.write({'active': True, 'nextcall': '2100-01-01 00:00:00'})  # only our trigger starts it
         # Odoo runs one job on one worker at a time: a second copy of the export job lets the second
@@ -166,7 +185,7 @@ def setup_database(args):
         twin = cron.copy({'name': f'{cron.name} (second worker)', 'active': True, 'nextcall': '2100-01-01 00:00:00'})
         cr.commit()
         print(json.dumps({'realm': connection.realm_id, 'cron_ids': [cron.id, twin.id], 'invoices': len(customers),
-                          'bills': len(bill_ids),
+                          'bills': len(bill_ids), 'crash': len(crash_moves),
                           'existing_invoices': n_existing_invoices, 'new_invoices': len(new),
                           'existing_customers': len(existing), 'new_customers': len(new)}), flush=True)
 
@@ -315,6 +334,75 @@ def run_phase(cr, db, info, label, held, count, timeout, odoo, odoo_cpu, pg_cpu,
             'requests': after['requests'] - before['requests'], 'throttled': after['throttled'] - before['throttled']}
 
 
+def run_crash_phase(cr, db, info, count, timeout, restart_odoo):
+    """Release the crash phase's invoices, kill -9 Odoo while QuickBooks executes one of their batch
+    requests (a 4 s delay fault holds it there), let QuickBooks commit it, restart Odoo and drain.
+
+    The recovery must find what the killed batch created with one lookup (a query by creation time and
+    marker), not one per item: the emulator's request log since the restart gives the lookups.
+    :return: the phase's figures, with the restarted Odoo process under 'odoo'
+    """
+    sys.path.append(str(emulator_dir()))
+    from qbo_emulator.testing import EmulatorControl  # noqa: PLC0415
+    control = EmulatorControl(info['emulator_url'])
+    realm = info['realm']
+    batches_before = len(control.requests_log(path_contains=f'/{realm}/batch'))
+    control.inject_fault('delay', count=1, realm_id=realm, method='POST', path_contains='/batch', delay_seconds=4)
+    cr.execute("UPDATE qbo_binding SET next_retry_date = NULL WHERE next_retry_date = %s RETURNING id", [HELD_CRASH])
+    ids = [row[0] for row in cr.fetchall()]
+    trigger_cron(cr, db, info['cron_ids'])
+    print(f"bench: crash: {len(ids)} invoices released; killing Odoo during their first batch request...", flush=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        held = [entry for entry in control.requests_log(path_contains=f'/{realm}/batch')[batches_before:]
+                if entry['method'] == 'POST']
+        if held:
+            break
+        time.sleep(0.02)
+    else:
+        raise SystemExit("bench: crash: no batch request to interrupt")
+    time.sleep(0.3)  # the other cron worker's batch, if any, is on its way too
+    interrupted = [entry for entry in control.requests_log(path_contains=f'/{realm}/batch')[batches_before:]
+                   if entry['method'] == 'POST' and entry['status'] is None]
+    odoo = restart_odoo(kill=True)
+    time.sleep(5)  # the held request ends in QuickBooks: committed there, never in Odoo
+    log_before = len(control.requests_log(path_contains=f'/{realm}/'))
+    trigger_cron(cr, db, info['cron_ids'])
+    t0 = time.monotonic()
+    counts = {}
+    while time.monotonic() - t0 < timeout:
+        time.sleep(0.5)
+        cr.execute("SELECT state, count(*) FROM qbo_binding WHERE id = ANY(%s) GROUP BY state", [ids])
+        counts = dict(cr.fetchall())
+        if not counts.get('to_send'):
+            break
+        cr.execute("UPDATE qbo_binding SET next_retry_date = NULL WHERE id = ANY(%s) AND state = 'to_send' "
+                   "AND next_retry_date > now() AT TIME ZONE 'UTC'", [ids])  # a retry's back-off passes at once
+        if cr.rowcount:
+            trigger_cron(cr, db, info['cron_ids'])
+    recovery = control.requests_log(path_contains=f'/{realm}/')[log_before:]
+    lookups = [entry for entry in recovery if entry['path'].endswith('/query')
+               and 'CreateTime' in json.dumps(entry.get('query') or {})]
+    print(f"bench: crash: recovered in {time.monotonic() - t0:.1f} s, states {counts}", flush=True)
+    return {'label': 'crash', 'count': len(ids), 'drained': not counts.get('to_send'), 'odoo': odoo,
+            'interrupted': len(interrupted), 'lookups': len(lookups), 'requests': len(recovery)}
+
+
+def longest_export_runs(odoo_log):
+    """The longest run of the export jobs in Odoo's log, in seconds, and how many runs ended there."""
+    longest, runs = 0.0, 0
+    try:
+        with open(odoo_log, encoding='utf-8', errors='replace') as handle:
+            for line in handle:
+                match = JOB_DONE.search(line)
+                if match and match['name'].startswith('QuickBooks: export'):
+                    runs += 1
+                    longest = max(longest, float(match['s18'] or match['s19']))
+    except OSError:
+        pass
+    return longest, runs
+
+
 def machine():
     model = ''
     try:
@@ -333,6 +421,7 @@ def main():
     parser.add_argument('--existing', type=int, default=50, help='how many such customers (default 50)')
     parser.add_argument('--bills', type=int, default=500, help='vendor bills, sent in a phase of their own '
                                                                 '(default 500; 0 for none)')
+    parser.add_argument('--crash', type=int, default=60, help='invoices of the crash phase (default 60; 0 for none)')
     parser.add_argument('--latency-ms', type=float, default=150.0)
     parser.add_argument('--timeout', type=float, help='longest drain, seconds (default: 120 + 0.5 s per invoice)')
     parser.add_argument('--phase-gap', type=float, default=62.0,
@@ -378,7 +467,7 @@ def main():
         setup = subprocess.run([
             sys.executable, __file__, '--setup', '--db', db, '--http-port', str(http_port), '--emulator-url', emu_url,
             '--n', str(args.n), '--existing-share', str(args.existing_share), '--existing', str(args.existing),
-            '--bills', str(args.bills),
+            '--bills', str(args.bills), '--crash', str(args.crash),
             '--odoo-src', args.odoo_src, '--addons-path', args.addons_path, '--build', str(build)],
             stdout=subprocess.PIPE, text=True, env=env, check=False)
         if setup.returncode:
@@ -387,14 +476,25 @@ def main():
         print(f"bench: database ready in {time.monotonic() - started:.0f} s: {info}", flush=True)
 
         odoo_log = build / 'bench-odoo.log'
-        odoo = subprocess.Popen([
-            sys.executable, os.path.join(args.odoo_src, 'odoo-bin'), '-d', db, '--db-filter', f'^{db}$',
-            '--addons-path', args.addons_path, '--http-interface', '127.0.0.1', '--http-port', str(http_port),
-            '--workers', '2', '--max-cron-threads', '2', '--limit-time-real-cron', '0', '--limit-time-cpu', '600',
-            '--limit-time-real', '1200', '--logfile', str(odoo_log), '--log-level', 'info'], env=env)
-        if not wait_url(f'http://127.0.0.1:{http_port}/web/health', 120, odoo):
-            raise SystemExit(f"bench: Odoo did not start (see {odoo_log})")
-        time.sleep(3)  # let the cron workers start and LISTEN
+
+        def start_odoo(kill=False):
+            """Start odoo-bin (2 HTTP + 2 cron workers, Odoo's default time limits) in a process group of its
+            own; with `kill`, kill -9 the running one's whole group first (master and workers)."""
+            nonlocal odoo
+            if kill:
+                os.killpg(os.getpgid(odoo.pid), signal.SIGKILL)
+                odoo.wait()
+            odoo = subprocess.Popen([
+                sys.executable, os.path.join(args.odoo_src, 'odoo-bin'), '-d', db, '--db-filter', f'^{db}$',
+                '--addons-path', args.addons_path, '--http-interface', '127.0.0.1', '--http-port', str(http_port),
+                '--workers', '2', '--max-cron-threads', '2', '--limit-time-real', str(ODOO_LIMIT_TIME_REAL),
+                '--logfile', str(odoo_log), '--log-level', 'info'], env=env, start_new_session=True)
+            if not wait_url(f'http://127.0.0.1:{http_port}/web/health', 120, odoo):
+                raise SystemExit(f"bench: Odoo did not start (see {odoo_log})")
+            time.sleep(3)  # let the cron workers start and LISTEN
+            return odoo
+
+        start_odoo()
 
         control.settings(latency_ms=args.latency_ms)
         control.usage(info['realm'], reset=True)
@@ -430,10 +530,14 @@ def main():
             phases.append(run_phase(cr, db, info, label, held, count, timeout, odoo, odoo_cpu, pg_cpu, psutil))
             if not phases[-1]['drained']:
                 break
+        crash = None
+        if info['crash'] and all(phase['drained'] for phase in phases):
+            # Measured apart from the rates and CPU figures above: a restarted server warms up again.
+            crash = run_crash_phase(cr, db, info, info['crash'], timeout, start_odoo)
         pg.close()
 
         usage = control.usage(info['realm'])  # what the emulator answered since the warm-up
-        n = info['invoices'] + info['bills']
+        n = info['invoices'] + info['bills'] + (crash['count'] if crash else 0)
         held, customers = collections.Counter(), collections.Counter()
         for invoice in control.entities(info['realm'], 'Invoice') + control.entities(info['realm'], 'Bill'):
             match = MARKER.search(invoice.get('PrivateNote') or '')
@@ -446,7 +550,9 @@ def main():
         duplicates = sum(count - 1 for count in held.values() if count > 1)
         duplicate_customers = sum(count - 1 for count in customers.values() if count > 1)
         lost = n - len(held)
-        drained = all(phase['drained'] for phase in phases) and sum(phase['count'] for phase in phases) == n
+        drained = (all(phase['drained'] for phase in phases + [crash or {'drained': not info['crash']}])
+                   and sum(phase['count'] for phase in phases + [crash or {'count': 0}]) == n)
+        longest, runs = longest_export_runs(odoo_log)
         invoice_phases = [phase for phase in phases if phase['label'] != 'bills']
         elapsed = sum(phase['seconds'] for phase in invoice_phases)
         invoices = info['invoices']
@@ -464,6 +570,8 @@ def main():
                          f"{phase['throttled']} 429)"))
         rows += [
             ('invoices/min, overall', f"{invoices / (elapsed / 60):.0f}" if elapsed else '-'),
+            ('longest export run', f"{longest:.1f} s of Odoo's {ODOO_LIMIT_TIME_REAL} s limit_time_real "
+                                   f"({runs} runs)"),
             ('HTTP requests/document', f"{usage['requests'] / n:.3f} ({usage['requests']})"),
             ('metered reads/document', f"{usage['reads'] / n:.3f} ({usage['reads']})"),
             ('Odoo CPU ms/document', f"{1000 * odoo_cpu.total() / n:.1f}"),
@@ -472,6 +580,10 @@ def main():
             ('429 received', str(usage['throttled'])),
             ('peak requests/s, /min, batch/min',
              f"{usage.get('peak_per_second')}, {usage.get('peak_per_minute')}, {usage.get('peak_batch_per_minute')}"),
+            *([('after a crash', f"{crash['interrupted']} batch requests cut by kill -9, {crash['lookups']} lookups "
+                                 f"to recover them ({crash['lookups'] / max(crash['interrupted'], 1):.1f} per batch), "
+                                 f"{crash['requests']} requests to drain {crash['count']} invoices"
+                                 f"{'' if crash['drained'] else ', NOT DRAINED'}")] if crash else []),
             ('duplicates', f"{duplicates} invoices or bills, {duplicate_customers} customers "
                            "(read back from the emulator)"),
             ('lost', f"{lost} (read back from the emulator)"),

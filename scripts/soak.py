@@ -14,6 +14,12 @@
    retry dates are moved to now, as if the clock had advanced.
 4. After each phase reads QuickBooks (the emulator, not Odoo) and prints
    ``phase: N, duplicates D, lost L, left in error E, wall s, documents/min`` (invoices and, one in four, vendor bills).
+5. When the Timesheets bridge (quickbooks_online_hr_timesheet) is on the addons path, it is installed with
+   Timesheets and a last phase sends timesheet lines (one time activity per line, then the setting 'One time
+   activity per employee, day and task' on for the second half) in batches under the same faults, and prints
+   ``timesheets: N lines in A time activities, duplicates D, lost L, wrong hours W, left in error E, wall s,
+   lines/min``
+   (each line, or group of lines, once in QuickBooks at its exact hours; read from the emulator).
 Exits 1 on any duplicate or loss (or a phase that did not drain in time).
 """
 import argparse
@@ -32,12 +38,28 @@ CLIENT_ID = 'qbo-soak-client'
 CLIENT_SECRET = 'qbo-soak-secret'
 PHASES = ('baseline', 'faults', 'crash', 'tokens')
 PHASE_TIMEOUT = 900  # seconds: a phase that has not drained by then counts its missing records as lost
+TIMESHEET_BRIDGE = 'quickbooks_online_hr_timesheet'
+# Durations of the soak's timesheet lines (hours), exact quarters and decimals whose binary value drifts.
+TIMESHEET_HOURS = (0.25, 0.33, 0.5, 1.1, 1.5, 2.0, 2.75)
+FAULTY_TIMESHEET_RUNS = 6  # cron runs of each half of the timesheets phase that meet faults
 
 
 def free_port():
     with socket.socket() as sock:
         sock.bind(('127.0.0.1', 0))
         return sock.getsockname()[1]
+
+
+def bridge_available(addons_path):
+    """True when the Timesheets bridge is on the addons path (then installed with Timesheets)."""
+    return any(os.path.isdir(os.path.join(path, TIMESHEET_BRIDGE)) for path in addons_path.split(','))
+
+
+def exact_minutes(amounts):
+    """Minutes of the exact sum of durations in decimal hours (their decimal texts), rounded once."""
+    from decimal import ROUND_HALF_UP, Decimal  # noqa: PLC0415
+    total = sum((Decimal(repr(float(hours))) for hours in amounts), Decimal(0))
+    return int((total * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def log(message):
@@ -58,7 +80,8 @@ def setup_database(args):
 
     config.parse_config(['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
                          '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'warn',
-                         '--logfile', os.path.join(args.build, 'soak-setup.log'), '-i', 'quickbooks_online'])
+                         '--logfile', os.path.join(args.build, 'soak-setup.log'),
+                         '-i', 'quickbooks_online,hr_timesheet' if args.timesheets else 'quickbooks_online'])
     odoo.service.db._create_empty_database(args.db)
     registry = odoo.modules.registry.Registry.new(args.db, update_module=True)
     with registry.cursor() as cr:
@@ -108,10 +131,35 @@ def setup_database(args):
                                                              'tax_ids': [(6, 0, [])]})],
         } for i, partner in enumerate(partners)])
         cr.commit()
+        timesheets = setup_timesheets(env, connection, company) if args.timesheets else {}
         cron = env.ref('quickbooks_online.ir_cron_qbo_export')
         print(json.dumps({'realm': connection.realm_id, 'connection': connection.id, 'cron': cron.id,
                           'dbuuid': env['ir.config_parameter'].get_param('database.uuid'),
-                          'moves': moves.ids, 'partners': partners.ids}), flush=True)
+                          'moves': moves.ids, 'partners': partners.ids, 'timesheets': timesheets}), flush=True)
+
+
+def setup_timesheets(env, connection, company):
+    """What the timesheets phase records time on: three employees (created in QuickBooks with their first
+    line) on three customers' projects and an internal one; the Service item and the billable rate set.
+
+    :return: {'employees': ids, 'projects': ids}
+    """
+    from datetime import timedelta  # noqa: PLC0415
+
+    from odoo import fields  # noqa: PLC0415
+    item = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'Item'),
+                                  ('qbo_id', '=', '1')], limit=1)
+    connection.write({'timesheet_item_ref_id': item.id, 'timesheet_hourly_rate': 120.0,
+                      'timesheet_create_employees': True, 'timesheet_auto_send': False,
+                      'export_from_date': fields.Date.today() - timedelta(days=30)})
+    customers = env['res.partner'].create([{'name': f'Soak Client {i}', 'is_company': True} for i in range(3)])
+    Project = env['project.project'].with_company(company)
+    projects = Project.create([{'name': f'Soak project {i}', 'partner_id': c.id} for i, c in enumerate(customers)])
+    projects |= Project.create({'name': 'Soak internal'})
+    employees = env['hr.employee'].with_company(company).create(
+        [{'name': f'Soak Worker {i}', 'work_email': f'soak.worker{i}@example.com'} for i in range(3)])
+    env.cr.commit()
+    return {'employees': employees.ids, 'projects': projects.ids}
 
 
 # ---------------------------------------------------------------------- processes and RPC
@@ -299,6 +347,101 @@ class Soak:
             log(f"{name}: did not drain within {PHASE_TIMEOUT} s")
         return self.count_back(name, move_ids, partner_ids, time.monotonic() - started)
 
+    # ------------------------------------------------------------------ timesheets (with the bridge)
+
+    def timesheets_pending(self, line_ids):
+        """Timesheet links still queued, and lines not linked yet (auto-send sweeps them in)."""
+        queued = self.sql("""SELECT count(*) FROM qbo_binding WHERE state = 'to_send'
+                             AND res_model IN ('account.analytic.line', 'qbo.time.activity.group',
+                                               'hr.employee', 'res.partner')""")[0][0]
+        unlinked = self.sql("""SELECT count(*) FROM account_analytic_line l WHERE l.id = ANY(%s)
+                               AND l.qbo_group_id IS NULL AND NOT EXISTS (
+                                   SELECT 1 FROM qbo_binding b WHERE b.res_model = 'account.analytic.line'
+                                   AND b.res_id = l.id)""", (line_ids,))[0][0]
+        return queued + unlinked
+
+    def drain_timesheets(self, line_ids, faults):
+        """Cron runs until the lines are sent; with `faults`, one to three fault scenarios before each of the
+        first runs (the client's own retries defeated, as in the faults phase)."""
+        scenarios = [[('500', 3)], [('timeout_after_commit', 1), ('500', 2)], [('drop', 1), ('503', 2)],
+                     [('429', 1)], [('timeout_after_commit', 1), ('429', 1)]]
+        rng = random.Random(23)
+        deadline = time.monotonic() + PHASE_TIMEOUT
+        runs = 0
+        while time.monotonic() < deadline:
+            before = self.timesheets_pending(line_ids)
+            if not before:
+                return True
+            runs += 1
+            if faults and runs <= FAULTY_TIMESHEET_RUNS:
+                for _ in range(rng.randint(1, 3)):
+                    for kind, count in rng.choice(scenarios):
+                        self.control.inject_fault(kind, count=count, realm_id=self.realm, method='POST')
+            self.reconnect_if_needed()
+            try:
+                self.run_cron()
+            except RuntimeError as exc:
+                log(f"cron run failed: {exc}")
+            self.control.clear_faults()
+            if self.timesheets_pending(line_ids) == before:
+                self.fast_forward()
+        return False
+
+    def phase_timesheets(self, count):
+        """`count` timesheet lines of the last fortnight, several per employee, day and project: the first
+        half one time activity each, the second half grouped (the setting on), each half created with
+        auto-send on (queued at once) and sent under faults; then QuickBooks is read back (the emulator):
+        each line, or group of lines, once at its exact hours."""
+        from datetime import date, timedelta  # noqa: PLC0415
+        started = time.monotonic()
+        rng = random.Random(22)
+        world = self.info['timesheets']
+        vals = [{'project_id': rng.choice(world['projects']), 'employee_id': rng.choice(world['employees']),
+                 'date': (date.today() - timedelta(days=rng.randint(1, 14))).isoformat(),
+                 'unit_amount': rng.choice(TIMESHEET_HOURS), 'name': f'Soak work {i}'} for i in range(count)]
+        line_ids, drained = [], True
+        for part, grouped in ((vals[:count // 2], False), (vals[count // 2:], True)):
+            self.rpc.call('qbo.connection', 'write', [[self.info['connection']], {
+                'timesheet_auto_send': True, 'timesheet_group_activities': grouped}])
+            ids = self.rpc.call('account.analytic.line', 'create', [part])
+            line_ids += ids
+            drained = self.drain_timesheets(ids, faults=True) and drained
+            drained = self.drain_timesheets(ids, faults=False) and drained
+        if not drained:
+            log(f"timesheets: did not drain within {PHASE_TIMEOUT} s")
+        return self.count_timesheets(line_ids, time.monotonic() - started)
+
+    def count_timesheets(self, line_ids, wall):
+        """Read QuickBooks back: by marker, one live time activity per line sent alone and per group of lines,
+        at the exact sum of its hours."""
+        dbuuid = self.info['dbuuid']
+        live = {}
+        for activity in self.control.entities(self.realm, 'TimeActivity'):
+            if activity.get('status') == 'Deleted':
+                continue
+            words = (activity.get('Description') or '').split()
+            live.setdefault(words[-1] if words else '', []).append(activity)
+        rows = self.sql("SELECT id, qbo_group_id, unit_amount FROM account_analytic_line WHERE id = ANY(%s)",
+                        (line_ids,))
+        expected = {}
+        for line_id, group_id, hours in rows:
+            marker = (f"odoo:{dbuuid}:qbo.time.activity.group:{group_id}" if group_id
+                      else f"odoo:{dbuuid}:account.analytic.line:{line_id}")
+            expected.setdefault(marker, []).append(float(hours))
+        duplicates = sum(max(0, len(live.get(marker, [])) - 1) for marker in expected)
+        duplicates += sum(len(found) for marker, found in live.items() if marker not in expected)
+        lost = sum(1 for marker in expected if not live.get(marker))
+        wrong = sum(1 for marker, hours in expected.items() if live.get(marker) and
+                    live[marker][0]['Hours'] * 60 + live[marker][0]['Minutes'] != exact_minutes(hours))
+        errors = self.sql("""SELECT count(*) FROM qbo_binding WHERE state IN ('error', 'blocked')
+                             AND res_model IN ('account.analytic.line', 'qbo.time.activity.group',
+                                               'hr.employee')""")[0][0]
+        rate = len(line_ids) / wall * 60 if wall else 0
+        print(f"timesheets: {len(line_ids)} lines in {len(expected)} time activities, duplicates {duplicates}, "
+              f"lost {lost}, wrong hours {wrong}, left in error {errors}, wall {wall:.0f} s, {rate:.0f} lines/min",
+              flush=True)
+        return duplicates, lost + wrong + errors
+
     def phase_baseline(self, move_ids, partner_ids):
         return self.drain(move_ids, partner_ids)
 
@@ -386,6 +529,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--n', type=int, default=500, help='customers and invoices in all (shared by the phases)')
     parser.add_argument('--keep-db', action='store_true', help='keep the database afterwards')
+    parser.add_argument('--timesheet-lines', type=int, default=200,
+                        help='timesheet lines of the timesheets phase (when the Timesheets bridge is on the path)')
+    parser.add_argument('--no-timesheets', dest='timesheets', action='store_false', default=None,
+                        help='no timesheets phase, even with the Timesheets bridge on the addons path')
     parser.add_argument('--odoo-src', required=True)
     parser.add_argument('--addons-path', required=True)
     parser.add_argument('--python', required=True)
@@ -395,6 +542,8 @@ def main():
     parser.add_argument('--http-port', type=int, help=argparse.SUPPRESS)
     parser.add_argument('--emulator-url', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.timesheets is None:
+        args.timesheets = bridge_available(args.addons_path)
     if args.setup:
         setup_database(args)
         return 0
@@ -430,7 +579,8 @@ def main():
         setup = subprocess.run(
             [args.python, os.path.abspath(__file__), '--setup', '--n', str(args.n), '--odoo-src', args.odoo_src,
              '--addons-path', args.addons_path, '--python', args.python, '--build', args.build, '--db', args.db,
-             '--http-port', str(args.http_port), '--emulator-url', args.emulator_url],
+             '--http-port', str(args.http_port), '--emulator-url', args.emulator_url,
+            ] + ([] if args.timesheets else ['--no-timesheets']),
             capture_output=True, text=True, check=False)
         if setup.returncode:
             log(f"setup failed:\n{setup.stdout[-2000:]}\n{setup.stderr[-4000:]}")
@@ -447,7 +597,11 @@ def main():
             duplicates, lost = soak.phase(name, moves, partners)
             totals[0] += duplicates
             totals[1] += lost
-        failed = any(totals)
+        if args.timesheets:
+            duplicates, lost = soak.phase_timesheets(args.timesheet_lines)
+        else:
+            duplicates = lost = 0
+        failed = any(totals) or bool(duplicates or lost)
         print(f"total: {share * len(PHASES)}, duplicates {totals[0]}, lost {totals[1]}", flush=True)
     finally:
         server.stop()

@@ -27,3 +27,4 @@ from . import test_qbo_onboarding_tour
 from . import test_qbo_credit_application
 from . import test_qbo_first_hour
 from . import test_qbo_reconciliation
+from . import test_qbo_master_data

@@ -444,7 +444,7 @@ class TestQboErrorsShownToUsers(QboAttacksCommon):
         customers = [c for c in self.qbo_all(self.realm, 'Customer') if c['DisplayName'] == 'Twin Supplies']
         self.assertEqual(len(customers), 1)
 
-    @mute_logger('odoo.addons.quickbooks_online.models.qbo_incident')
+    @mute_logger('odoo.addons.quickbooks_online.models.qbo_sync_log')
     def test_unexpected_error_shows_an_incident_id_and_logs_the_details(self):
         # A Payment as the change feed would hand it over, with an amount Odoo cannot read.
         outcome = self.env['qbo.payment.import'].sudo()._qbo_sync_payment(

@@ -22,7 +22,11 @@ histories on a fresh QuickBooks company), so the failure can be replayed:
 Knobs (environment): ``QBO_CHAOS_STEPS`` (default 120, the test command's run), ``QBO_CHAOS_SEED``
 (default: a fixed list of seeds), ``QBO_CHAOS_QUIET_EVERY`` (steps between quiet points, 15),
 ``QBO_CHAOS_ACTIONS`` (comma-separated actions to draw from, to narrow a hunt; default all),
-``QBO_CHAOS_REPORT`` (a file receiving the run's JSON summary). See scripts/chaos.
+``QBO_CHAOS_REPORT`` (a file receiving the run's JSON summary), ``QBO_CHAOS_EPISODE`` (the longest history
+played on one QuickBooks company, 500 steps: a longer run is a sequence of such episodes, each drawn from
+the seed's generator after the ones before it and played on a fresh QuickBooks company and a rolled-back
+Odoo database, so that a quiet point's checks cost the same at step 9,000 as at step 90),
+``QBO_CHAOS_ONLY_EPISODE`` (play only that episode of the run, to replay a failure). See scripts/chaos.
 """
 import json
 import logging
@@ -38,13 +42,14 @@ from odoo.exceptions import UserError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from ..tools.qbo_client import QboClient
 from .common import QboTestCommon
 
 _logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ('500', '503', 'timeout_after_commit', '429', 'drop', 'delay')
 # Where a fault lands: every write path of the export, or any request of the realm.
-FAULT_PATHS = ('/batch', '/invoice', '/customer', '/query', '')
+FAULT_PATHS = ('/batch', '/invoice', '/customer', '/bill', '/vendor', '/query', '')
 SHRINK_BUDGET = 25  # replays spent looking for a shorter failing history
 # What a history is made of, and how often each step is drawn.
 ACTION_WEIGHTS = {'post': 14, 'send_form': 10, 'send_list': 6, 'cron': 12, 'cancel': 4, 'reset_edit_repost': 5,
@@ -69,6 +74,9 @@ class TestQboChaos(QboTestCommon):
         super().setUpClass()
         cls.steps = int(os.environ.get('QBO_CHAOS_STEPS', '120'))
         cls.quiet_every = int(os.environ.get('QBO_CHAOS_QUIET_EVERY', '15'))
+        cls.episode = int(os.environ.get('QBO_CHAOS_EPISODE', '500'))
+        only = os.environ.get('QBO_CHAOS_ONLY_EPISODE')
+        cls.only_episode = int(only) if only else None
         seed = os.environ.get('QBO_CHAOS_SEED')
         cls.seeds = [int(seed)] if seed else [1, 2]
         actions = os.environ.get('QBO_CHAOS_ACTIONS')
@@ -94,6 +102,11 @@ class TestQboChaos(QboTestCommon):
         patcher = patch.object(Connection, '_qbo_refresh_locked', refresh_and_keep)
         patcher.start()
         self.addCleanup(patcher.stop)
+        # The client's pauses between retries pass instantly: the emulator answers a retried request at
+        # once, and half of a long run's time went to these sleeps (deadlines still use the real clock).
+        backoff = patch.object(QboClient, '_backoff', staticmethod(lambda seconds: None))
+        backoff.start()
+        self.addCleanup(backoff.stop)
         self._issued_tokens = None
 
     # ------------------------------------------------------------------ the world
@@ -413,27 +426,42 @@ class TestQboChaos(QboTestCommon):
             ('post', {'seed': 232051546}),
         ])
 
+    def _episodes(self, seed):
+        """The run's histories for `seed`: ``steps`` steps drawn from one generator, cut into episodes of at most
+        ``episode`` steps; yields (episode number, history), or only the episode asked for."""
+        rng = random.Random(seed)
+        remaining, number = self.steps, 0
+        while remaining > 0:
+            number += 1
+            history = [self._draw_step(rng) for _i in range(min(self.episode, remaining))]
+            remaining -= len(history)
+            if self.only_episode in (None, number):
+                yield number, history
+
     def test_random_histories_keep_every_invariant(self):
-        summary = {'steps': 0, 'seeds': [], 'counts': Counter()}
+        summary = {'steps': 0, 'seeds': [], 'episodes': 0, 'counts': Counter()}
         started = time.time()
         for seed in self.seeds:
-            rng = random.Random(seed)
-            history = [self._draw_step(rng) for _i in range(self.steps)]
-            savepoint = self.env.cr.savepoint()
-            try:
-                self._play(history)
-                summary['counts'].update(self.counts)
-            except ChaosViolation as violation:
-                savepoint.close(rollback=True)
-                self.env.invalidate_all()
-                shortest = self._shrink(violation.history, violation.kinds)
-                self.fail(f"chaos seed {seed}: {violation}\nshortest failing history ({len(shortest)} of "
-                          f"{len(violation.history)} steps), replay with QBO_CHAOS_SEED={seed}:\n"
-                          + '\n'.join(f"  {action} {json.dumps(params)}" for action, params in shortest))
-            else:
-                savepoint.close(rollback=True)  # each seed starts from the same Odoo database
-                self.env.invalidate_all()
-            summary['steps'] += self.steps
+            for episode, history in self._episodes(seed):
+                savepoint = self.env.cr.savepoint()
+                try:
+                    self._play(history)
+                    summary['counts'].update(self.counts)
+                except ChaosViolation as violation:
+                    savepoint.close(rollback=True)
+                    self.env.invalidate_all()
+                    shortest = self._shrink(violation.history, violation.kinds)
+                    self.fail(f"chaos seed {seed}, episode {episode}: {violation}\nshortest failing history "
+                              f"({len(shortest)} of {len(violation.history)} steps), replay with "
+                              f"QBO_CHAOS_SEED={seed} QBO_CHAOS_STEPS={self.steps} QBO_CHAOS_ONLY_EPISODE={episode}:\n"
+                              + '\n'.join(f"  {action} {json.dumps(params)}" for action, params in shortest))
+                else:
+                    savepoint.close(rollback=True)  # each episode starts from the same Odoo database
+                    self.env.invalidate_all()
+                summary['steps'] += len(history)
+                summary['episodes'] += 1
+                _logger.info("chaos: seed %s, episode %s: %s steps, 0 violations (%.0f s so far)",
+                             seed, episode, len(history), time.time() - started)
             summary['seeds'].append(seed)
         summary['seconds'] = round(time.time() - started, 1)
         report = os.environ.get('QBO_CHAOS_REPORT')
@@ -442,4 +470,3 @@ class TestQboChaos(QboTestCommon):
                 json.dump(dict(summary, counts=dict(summary['counts'])), handle, indent=1, sort_keys=True)
         _logger.info("chaos: %s steps over seeds %s in %.0f s, 0 violations: %s", summary['steps'], summary['seeds'],
                      summary['seconds'], dict(summary['counts']))
-

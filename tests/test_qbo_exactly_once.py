@@ -228,7 +228,7 @@ class TestQboExactlyOnce(QboTestCommon):
         bindings = self._queue(*partners)
         # The broken link's tracebacks are logged as errors, on purpose: keep them out of the test log.
         with mute_logger('odoo.addons.quickbooks_online.models.qbo_binding',
-                         'odoo.addons.quickbooks_online.models.qbo_incident'):
+                         'odoo.addons.quickbooks_online.models.qbo_sync_log'):
             self.env['qbo.binding']._cron_qbo_export()
         self.assertEqual(broken.state, 'error')
         # The person reads advice and an incident id; the transfer history keeps the details under it.

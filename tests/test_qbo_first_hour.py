@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from odoo import Command, fields
+from odoo.exceptions import ValidationError
 from odoo.tests import tagged
 
 from .common import QboTestCommon
@@ -258,6 +259,22 @@ class TestQboPaymentNotes(QboPaymentsCommon):
         self.assertIn('1,458.00', body)
         self.assertNotIn('1458.0 ', body)
 
+    def test_void_is_explained_as_a_void_in_quickbooks(self):
+        invoice = self._sent(amount=1350.0)                           # 1,458.00
+        qbo_payment = self.qbo_pay([(invoice, 1458.0)])
+        self.drain()
+        payment = self.imported(qbo_payment).payment_id
+        self.qbo.void_payment(self.realm, qbo_payment['Id'])
+        self.drain()
+        self.assertEqual(invoice.payment_state, 'not_paid')
+        body = invoice.message_ids[0].body
+        self.assertIn(f"Voided in QuickBooks. QuickBooks payment {qbo_payment['Id']} no longer pays anything there",
+                      body)
+        self.assertIn(payment.display_name, body)
+        self.assertIn(f"1,458.00 of {invoice.name} is open again", body)
+        for misleading in ('SyncToken', 'Changed in QuickBooks', 'cancelled in Odoo'):
+            self.assertNotIn(misleading, body)
+
 
 @tagged('post_install', '-at_install')
 class TestQboFirstHourScreens(QboFirstHourCommon):
@@ -276,6 +293,33 @@ class TestQboFirstHourScreens(QboFirstHourCommon):
         self.start_tour('/odoo/action-quickbooks_online.qbo_mapping_action', 'qbo_tour_first_hour_mappings',
                         login='qbo_admin')
 
+    def test_updated_invoice_says_so_without_a_reload(self):
+        move = self._invoice(100.0)
+        move.action_qbo_send()
+        move.button_draft()
+        move.invoice_line_ids.price_unit = 120.0
+        move.action_post()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'to_send')
+        self.start_tour(self._form_url(move), 'qbo_tour_first_hour_update_invoice', login='qbo_admin')
+        self.assertEqual(binding.state, 'sent')
+        self.assertEqual(self.qbo_read(self.realm, 'Invoice', binding.qbo_id)['TotalAmt'], move.amount_total)
+
+    def test_auto_sent_invoice_shows_the_next_run(self):
+        self.connection.sudo().auto_send = True
+        move = self._invoice()
+        self.assertEqual(move.qbo_state, 'to_send')
+        self.assertTrue(move.qbo_next_export)
+        self.start_tour(self._form_url(move), 'qbo_tour_first_hour_next_run', login='qbo_admin')
+
+    def test_transfers_show_amounts_and_link_to_their_calls(self):
+        partner = self.env['res.partner'].create({'name': 'Transfer Co', 'is_company': True})
+        move = self._invoice(100.0, partner=partner)                   # 108.00
+        move.action_qbo_send()
+        self.assertEqual(move._qbo_binding(self.connection).state, 'sent')
+        self.start_tour('/odoo/action-quickbooks_online.qbo_binding_action', 'qbo_tour_first_hour_transfers',
+                        login='qbo_admin')
+
     def test_refused_credentials_say_reconnect_on_the_form_and_in_settings(self):
         move = self._invoice()
         self.start_tour(self._form_url(move), 'qbo_tour_first_hour_not_sent', login='qbo_admin')
@@ -292,9 +336,11 @@ class TestQboFirstHourScreens(QboFirstHourCommon):
 class TestQboFirstHourLists(QboFirstHourCommon):
     """Point 7: the mappings list and the estimate of the next automatic send."""
 
-    def test_mappings_list_has_one_payment_journal_column(self):
+    def test_mappings_list_has_one_odoo_record_column(self):
         arch = self.env['qbo.mapping'].get_views([(False, 'list')])['views']['list']['arch']
-        self.assertEqual(arch.count('name="journal_id"'), 1, "one 'Payment journal' column, for both journal kinds")
+        self.assertEqual(arch.count('name="res_id"'), 1, "one 'Odoo record' column for every kind")
+        for per_kind in ('tax_id', 'term_id', 'product_id', 'analytic_id', 'journal_id', 'account_id'):
+            self.assertNotIn(f'name="{per_kind}"', arch)
         journal = self.env['account.journal'].search([('company_id', '=', self.company.id), ('type', '=', 'bank')],
                                                      limit=1)
         method = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
@@ -303,6 +349,32 @@ class TestQboFirstHourLists(QboFirstHourCommon):
                                                   'mapping_type': 'payment_method', 'journal_id': journal.id,
                                                   'qbo_ref_id': method.id})
         self.assertEqual(mapping.res_id, journal.id)
+        # Chosen in the one column (as the list writes it): the kind's field follows.
+        term = self.env.ref('account.account_payment_term_30days')
+        net_30 = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Term'),
+                                             ('name', '=', 'Net 30')])
+        mapping.write({'mapping_type': 'term', 'res_id': term.id, 'qbo_ref_id': net_30.id})
+        self.assertEqual((mapping.term_id, mapping.journal_id), (term, self.env['account.journal']))
+        self.assertEqual(mapping.res_id, term.id)
+        other = self.env.ref('account.account_payment_term_15days')
+        mapping.write({'res_id': other.id})
+        self.assertEqual(mapping.term_id, other)
+        # While a tax row is edited, the rate check runs on the record chosen in the column.
+        tax_15 = self.env['account.tax'].create({'name': 'Sales 15%', 'amount': 15.0, 'type_tax_use': 'sale',
+                                                 'company_id': self.company.id})
+        tucson = self.env['qbo.ref'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'TaxCode'),
+                                             ('qbo_id', '=', '3')])
+        row = self.env['qbo.mapping'].new({'connection_id': self.connection.id, 'mapping_type': 'tax',
+                                           'qbo_ref_id': tucson.id})
+        row.res_id = tax_15.id
+        self.assertIn('9.1%', row._onchange_tax_rate()['warning']['message'])
+        self.assertEqual(row.tax_id, tax_15)
+        # The column has no domain per kind: what a kind accepts is checked on save, saying what to choose.
+        sales_journal = self.env['account.journal'].search([('company_id', '=', self.company.id),
+                                                            ('type', '=', 'sale')], limit=1)
+        with self.assertRaisesRegex(ValidationError, "not a bank, cash or credit card journal"):
+            self.env['qbo.mapping'].create({'connection_id': self.connection.id, 'mapping_type': 'payment_method',
+                                            'res_id': sales_journal.id, 'qbo_ref_id': method.id})
 
     def test_queued_document_shows_the_next_export_run(self):
         self.connection.sudo().auto_send = True
@@ -314,3 +386,66 @@ class TestQboFirstHourLists(QboFirstHourCommon):
         move.invalidate_recordset(['qbo_state', 'qbo_next_export'])
         self.assertEqual(move.qbo_state, 'sent')
         self.assertFalse(move.qbo_next_export)
+
+
+@tagged('post_install', '-at_install')
+class TestQboImportSummary(QboFirstHourCommon):
+    """Point 7: Import says what changed, not only how many objects are known."""
+
+    def test_import_says_what_changed(self):
+        action = self.connection.action_qbo_import_references()
+        self.assertTrue(action['params']['message'].startswith("Nothing changed in QuickBooks since the last import."),
+                        action['params']['message'])
+        self.qbo.seed(self.realm, 'Class', 3, prefix='Region')
+        [term] = [t for t in self.qbo_all(self.realm, 'Term') if t['Name'] == 'Net 30']
+        self.qbo.patch_entity(self.realm, 'Term', term['Id'], {'Name': 'Net 30 days'})
+        self.qbo.patch_entity(self.realm, 'TaxCode', '3', {'Active': False})   # no longer listed
+        action = self.connection.action_qbo_import_references()
+        message = action['params']['message']
+        self.assertTrue(message.startswith("3 new, 1 changed, 1 no longer in QuickBooks (kept, inactive)."), message)
+        self.assertIn(f"{self.connection.ref_count} QuickBooks objects known.", message)
+        tucson = self.env['qbo.ref'].with_context(active_test=False).search(
+            [('connection_id', '=', self.connection.id), ('entity', '=', 'TaxCode'), ('qbo_id', '=', '3')])
+        self.assertFalse(tucson.active)
+        self.assertEqual(self.env['qbo.ref'].search([('connection_id', '=', self.connection.id),
+                                                     ('entity', '=', 'Term'), ('qbo_id', '=', term['Id'])]).name,
+                         'Net 30 days')
+
+
+@tagged('post_install', '-at_install')
+class TestQboWrongCompany(QboFirstHourCommon):
+    """Point 7: connecting another QuickBooks company than intended is said at once."""
+
+    def test_same_company_again_is_plain_success(self):
+        self._qbo_connect(self.connection, self.realm)
+        warnings, _notes = self.connection._qbo_company_check()
+        self.assertFalse(warnings)
+        feedback = self.env['qbo.connection'].qbo_connect_feedback()
+        self.assertEqual(feedback['title'], "QuickBooks Online connected")
+        self.assertNotIn("another QuickBooks company", feedback['message'])
+        self.assertNotIn("check that this is the right QuickBooks company", feedback['message'])
+
+    def test_another_realm_in_another_country_is_a_warning_saying_both(self):
+        old_realm = self.realm
+        other = self.qbo.create_company('Harbour Books Ltd', country='GB')['realm_id']
+        self._qbo_connect(self.connection, other)
+        self.assertEqual(self.connection.realm_id, other)
+        feedback = self.env['qbo.connection'].qbo_connect_feedback()
+        self.assertEqual(feedback['type'], 'warning')
+        self.assertEqual(feedback['title'], "QuickBooks Online connected: check the company")
+        message = feedback['message']
+        self.assertIn(f"another QuickBooks company (Harbour Books Ltd, realm {other}) than the one connected before "
+                      f"(realm {old_realm})", message)
+        self.assertIn("is in GB, the Odoo company", message)
+        self.assertIn("in US", message)
+        self.assertIn("click Connect again", message)
+        self.assertIn("named Harbour Books Ltd", message)
+        self.assertIn("another QuickBooks company", self.connection.message_ids[0].body, "and in its history")
+        # Connecting the same company again: nothing to warn about any more.
+        self._qbo_connect(self.connection, other)
+        self.assertFalse(self.connection.previous_realm_id)
+
+    def test_names_sharing_a_word(self):
+        Connection = self.env['qbo.connection']
+        self.assertTrue(Connection._qbo_names_share_a_word("Heron Fittings LLC", "Heron Fittings, Inc."))
+        self.assertFalse(Connection._qbo_names_share_a_word("Sandbox Company_US_1", "Heron Fittings Inc"))

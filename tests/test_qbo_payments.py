@@ -165,7 +165,7 @@ class TestQboPayments(QboPaymentsCommon):
         self.assertEqual(record.state, 'deleted')
         self.assertEqual(record.payment_id.state, 'canceled')
         self.assertEqual(invoice.payment_state, 'not_paid')
-        self.assertIn('cancelled in Odoo', invoice.message_ids[0].body)
+        self.assertIn('Deleted in QuickBooks.', invoice.message_ids[0].body)
 
     def _partials(self, payments):
         lines = payments.move_id.line_ids

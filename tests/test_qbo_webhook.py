@@ -10,7 +10,7 @@ from odoo.tests import new_test_user, tagged
 
 from .. import const
 from ..models import qbo_compat
-from ..models.qbo_connection import QboReconnectNeeded
+from ..models.qbo_errors import QboReconnectNeeded
 from .test_qbo_payments import QboPaymentsCommon
 
 VERIFIER = 'emulator-verifier-token'
@@ -99,7 +99,7 @@ class TestQboWebhook(QboPaymentsCommon):
             {'id': '7', 'operation': 'Update', 'name': 'Account', 'lastUpdated': '2026-11-29T10:00:00.000Z'}]}}]}
         self.assertEqual(self.post(legacy).status_code, 200)
         self.assertEqual(self.post(legacy).status_code, 200)
-        self.assertEqual(self.post([self.cloudevent('Customer', '3'),
+        self.assertEqual(self.post([self.cloudevent('Employee', '3'),
                                     self.cloudevent('Payment', '9', realm='999999')]).status_code, 200)
         events = self.events()
         self.assertEqual(len(events), 4)

@@ -34,8 +34,11 @@ from .qbo_exceptions import QboRateLimitError
 
 _logger = logging.getLogger(__name__)
 
-# Our windows are a little wider than Intuit's: a slot starts on PostgreSQL's clock before the
-# request leaves, and Intuit counts it when it arrives, a few milliseconds later.
+# Intuit counts a request when it arrives, which is somewhere between our slot's start (on PostgreSQL's
+# clock, before the request leaves) and its release (the answer is back). So a slot counts in a window
+# until the window has passed since its release (or now, while in flight): on a loaded machine the
+# arrival can lag the start by a second, and a window kept from the start alone let an 11th request
+# reach Intuit within its second (a 429, and a minute's pause for every worker). A little wider still.
 MINUTE_WINDOW = 61.0
 SECOND_WINDOW = 1.1
 # A slot whose holder died (killed worker) stops counting as in flight after this many seconds.
@@ -153,15 +156,23 @@ class PgRateLimiter:
                     "QuickBooks throttled this company (429): every worker waits %d s before sending again.",
                     round(paused_until - now))
             cr.execute("""
-                SELECT count(*) FILTER (WHERE released_at IS NULL AND lease_until > %(now)s),
-                       count(*) FILTER (WHERE started_at > %(now)s - %(minute)s),
-                       min(started_at) FILTER (WHERE started_at > %(now)s - %(minute)s),
-                       count(*) FILTER (WHERE started_at > %(now)s - %(second)s),
-                       min(started_at) FILTER (WHERE started_at > %(now)s - %(second)s),
-                       count(*) FILTER (WHERE is_batch AND started_at > %(now)s - %(minute)s),
-                       min(started_at) FILTER (WHERE is_batch AND started_at > %(now)s - %(minute)s)
-                  FROM qbo_rate_limit_slot
-                 WHERE key = %(key)s AND (started_at > %(now)s - %(minute)s OR released_at IS NULL)
+                WITH slot AS (
+                    SELECT is_batch, released_at IS NULL AND lease_until > %(now)s AS in_flight,
+                           -- the latest moment Intuit may have counted it (see SECOND_WINDOW); a slot
+                           -- whose holder died counts until its lease ran out
+                           CASE WHEN released_at IS NOT NULL THEN released_at
+                                WHEN lease_until > %(now)s THEN %(now)s
+                                ELSE lease_until END AS counted_until
+                      FROM qbo_rate_limit_slot
+                     WHERE key = %(key)s AND (released_at IS NULL OR released_at > %(now)s - %(minute)s))
+                SELECT count(*) FILTER (WHERE in_flight),
+                       count(*) FILTER (WHERE counted_until > %(now)s - %(minute)s),
+                       min(counted_until) FILTER (WHERE counted_until > %(now)s - %(minute)s),
+                       count(*) FILTER (WHERE counted_until > %(now)s - %(second)s),
+                       min(counted_until) FILTER (WHERE counted_until > %(now)s - %(second)s),
+                       count(*) FILTER (WHERE is_batch AND counted_until > %(now)s - %(minute)s),
+                       min(counted_until) FILTER (WHERE is_batch AND counted_until > %(now)s - %(minute)s)
+                  FROM slot
             """, {'now': now, 'key': self.key, 'minute': MINUTE_WINDOW, 'second': SECOND_WINDOW})
             in_flight, minute, minute_first, second, second_first, batches, batch_first = cr.fetchone()
             if minute >= limits.per_minute:
@@ -171,7 +182,8 @@ class PgRateLimiter:
                 return None, max(batch_first + MINUTE_WINDOW - now, 0.0), _lt(
                     "Local throttle: %d QuickBooks batch requests in the last minute for this company.", batches)
             if second >= limits.per_second:
-                return None, max(second_first + SECOND_WINDOW - now, 0.0), _lt(
+                # A window held by requests still in flight frees up at their release: poll.
+                return None, max(second_first + SECOND_WINDOW - now, IN_FLIGHT_POLL_SECONDS), _lt(
                     "Local throttle: %d QuickBooks requests in the last second for this company.", second)
             if in_flight >= limits.in_flight:
                 return None, IN_FLIGHT_POLL_SECONDS, _lt(

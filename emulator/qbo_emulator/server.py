@@ -277,7 +277,7 @@ class Handler(BaseHTTPRequestHandler):
             decision = params.get('decision', 'approve')
             if decision == 'deny':
                 return self.redirect(redirect_uri, dict({'error': 'access_denied'}, **extra))
-            realm = params.get('realm_id') or next(iter(emu.companies))
+            realm = params.get('realm_id') or self.preselected_realm(params.get('client_id'))
             if realm not in emu.companies:
                 return self.error_page('Unknown company %s' % realm)
             code = emu.oauth.issue_code(params['client_id'], redirect_uri, realm, params.get('scope', ''))
@@ -287,11 +287,22 @@ class Handler(BaseHTTPRequestHandler):
             out['realmId'] = realm
             return self.redirect(redirect_uri, out)
 
+    def preselected_realm(self, client_id):
+        """The company the consent page proposes: the one this app was last authorized for (as Intuit
+        remembers the company last signed into), else the newest (the one just made for a demo or a test,
+        not the seeded sandbox company listed first)."""
+        companies = self.emu.companies
+        for code in reversed(list(self.emu.oauth.codes.values())):
+            if code['client_id'] == client_id and code['realm_id'] in companies:
+                return code['realm_id']
+        return next(reversed(companies), None)
+
     def consent_page(self, params):
         e = html.escape
+        chosen = self.preselected_realm(params.get('client_id'))
         options = ''.join('<option value="%s"%s>%s (%s)</option>' % (
-            e(c.realm_id), ' selected' if i == 0 else '', e(c.name), e(c.country))
-            for i, c in enumerate(self.emu.companies.values()))
+            e(c.realm_id), ' selected' if c.realm_id == chosen else '', e(c.name), e(c.country))
+            for c in self.emu.companies.values())
         hidden = ''.join('<input type="hidden" name="%s" value="%s">' % (k, e(params.get(k) or ''))
                          for k in ('client_id', 'redirect_uri', 'state', 'scope'))
         return ('<!DOCTYPE html><html><head><meta charset="utf-8"><title>Connect to QuickBooks (emulator)</title>'

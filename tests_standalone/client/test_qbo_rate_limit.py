@@ -113,3 +113,22 @@ def test_429_from_quickbooks_pauses_the_realm_for_another_worker(dbname):
                 pass
     finally:
         server.stop()
+
+
+def test_a_slow_request_counts_in_the_second_window_until_it_is_answered(dbname):
+    """Intuit counts a request when it arrives, somewhere between our slot's start and its answer: a
+    request started 2 s ago and answered just now may have arrived within Intuit's current second. Ten
+    of those fill the second (the 11th would be the 429 that paused every worker for a minute)."""
+    key = 'realm-slow@test'
+    with cursor_factory(dbname)() as cr:
+        cr.execute("""INSERT INTO qbo_rate_limit_slot (key, started_at, is_batch, released_at, lease_until)
+                      SELECT %s, now_s - 2.0, false, now_s - 0.2, now_s + 60
+                        FROM (SELECT extract(epoch FROM clock_timestamp())::float8 AS now_s) AS clock,
+                             generate_series(1, 10)""", [key])
+    limits = RateLimits(per_minute=500, per_second=10, in_flight=10, batch_per_minute=40)
+    with pytest.raises(QboRateLimitError, match='last second'):
+        with PgRateLimiter(cursor_factory(dbname), key, limits, max_wait=0.2).slot('write'):
+            pass
+    # Once a second (and our margin) has passed since their answers, the window has room again.
+    with PgRateLimiter(cursor_factory(dbname), key, limits, max_wait=3).slot('write'):
+        pass

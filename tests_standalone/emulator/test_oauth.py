@@ -49,6 +49,27 @@ def test_consent_page_form(ctl, base):
     assert re.search(r'<option value="\d+" selected>', page)
 
 
+def _preselected(base):
+    page = hreq(base, 'GET', authorize_url(base)[len(base):]).body.decode()
+    return re.findall(r'<option value="(\d+)" selected>', page)
+
+
+def test_consent_page_preselects_the_last_authorized_company_else_the_newest(ctl, base):
+    # Not the seeded sandbox company listed first: the company just made (for the demo, a test).
+    first = ctl.create_company('Demo Co', 'US')
+    assert _preselected(base) == [first['realm_id']]
+    second = ctl.create_company('Other Co', 'US')
+    assert _preselected(base) == [second['realm_id']]
+    # Once the app is authorized for a company, that company is proposed again (as Intuit remembers it).
+    get_code(ctl, base, realm_id=first['realm_id'])
+    assert _preselected(base) == [first['realm_id']]
+    # A POST without a company takes the proposed one.
+    r = hreq(base, 'POST', '/connect/oauth2', urllib.parse.urlencode(
+        {'client_id': CLIENT_ID, 'redirect_uri': REDIRECT, 'state': 's', 'scope': 'com.intuit.quickbooks.accounting',
+         'decision': 'approve'}), {'Content-Type': 'application/x-www-form-urlencoded'})
+    assert 'realmId=%s' % first['realm_id'] in r.headers['location']
+
+
 def test_consent_approve_and_deny(ctl, base):
     loc = ctl.consent(authorize_url(base))
     assert loc.startswith(REDIRECT + '?')

@@ -388,3 +388,32 @@ def test_page_receives_one_payment_over_several_invoices(ctl, base, receiver):
     page = hreq(base, 'GET', '/').body.decode()
     assert '<h2>Webhooks</h2>' in page and receiver.url in page
     ctl.configure_webhook(None, '')
+
+
+def test_cdc_carries_customer_vendor_item_edits_inactivations_and_merges(ctl, base):
+    """Name-list changes by another QuickBooks user come back through CDC (SyncToken and LastUpdatedTime bumped);
+    an inactivated (or merged-away) object comes back inactive, never as a "Deleted" marker."""
+    api = connect(ctl, base)
+    customer = api.create('Customer', {'DisplayName': 'Feed Customer'})
+    vendor = api.create('Vendor', {'DisplayName': 'Feed Vendor'})
+    survivor = api.create('Vendor', {'DisplayName': 'Feed Vendor Survivor'})
+    item = ctl.entity(api.realm, 'Item', ctl.seed(api.realm, 'Item', 1, prefix='Feed Item')['ids'][0])
+    other = ctl.entity(api.realm, 'Item', ctl.seed(api.realm, 'Item', 1, prefix='Feed Other')['ids'][0])
+    since = api.get('companyinfo/' + api.realm).json()['time']
+    ctl.advance_clock(2)
+    ctl.patch_entity(api.realm, 'Customer', customer['Id'], {'PrimaryPhone': {'FreeFormNumber': '555-0101'}})
+    ctl.delete_entity(api.realm, 'Customer', customer['Id'])
+    ctl.merge(api.realm, 'Vendor', vendor['Id'], survivor['Id'])
+    ctl.merge(api.realm, 'Item', item['Id'], other['Id'])
+    r = api.get('cdc', params={'entities': 'Customer,Vendor,Item', 'changedSince': since})
+    assert r.status == 200
+    groups = r.json()['CDCResponse'][0]['QueryResponse']
+    by_entity = {k: {o['Id']: o for o in v} for g in groups for k, v in g.items() if isinstance(v, list)}
+    changed = by_entity['Customer'][customer['Id']]
+    assert changed['PrimaryPhone']['FreeFormNumber'] == '555-0101' and changed['Active'] is False
+    assert int(changed['SyncToken']) == int(customer['SyncToken']) + 2
+    assert by_entity['Vendor'][vendor['Id']]['Active'] is False
+    assert by_entity['Vendor'][vendor['Id']]['DisplayName'] == 'Feed Vendor (deleted)'
+    assert by_entity['Vendor'][survivor['Id']]['Active'] is True
+    assert by_entity['Item'][item['Id']]['Active'] is False and other['Id'] in by_entity['Item']
+    assert not [o for rows in by_entity.values() for o in rows.values() if o.get('status') == 'Deleted']

@@ -6,4 +6,5 @@ from . import qbo_exporter_time_activity
 from . import hr_employee
 from . import account_analytic_line
 from . import qbo_time_activity_removal
+from . import qbo_time_activity_group
 from . import res_config_settings

@@ -37,6 +37,11 @@ class QboConnectionTimesheet(models.Model):
         'Create missing employees',
         help="Create in QuickBooks the employees of timesheets that are not linked to a QuickBooks employee "
              "(else such timesheets wait, blocked, until the employee is linked in the employees' review).")
+    timesheet_group_activities = fields.Boolean(
+        'One time activity per employee, day and task',
+        help="Send the timesheet lines of one employee, day and task (same project, billable status, rate and "
+             "item) as one QuickBooks time activity, whose hours are their exact sum; else one time activity per "
+             "line. Changing it affects only the lines not sent yet.")
     qbo_employee_count = fields.Integer('QuickBooks employees imported', compute='_compute_qbo_employee_count')
 
     def _compute_qbo_employee_count(self):
@@ -128,6 +133,50 @@ class QboConnectionTimesheet(models.Model):
                   ('id', 'not in', linked.subselect('res_id'))]
         if self.timesheet_lock_date:
             domain.append(('date', '<=', self.timesheet_lock_date))
+        domain.append(('qbo_group_id', '=', False))
         lines = self.env['account.analytic.line'].sudo().search(domain, limit=limit, order='date, id')
+        if self.timesheet_group_activities:
+            groups = lines._qbo_assign_groups(self)
+            return groups.qbo_binding_ids.filtered(lambda b: b.connection_id == self and b.state == 'to_send')
         return Binding.create([{'connection_id': self.id, 'res_model': 'account.analytic.line', 'res_id': line.id,
                                 'entity': 'TimeActivity'} for line in lines])
+
+    # ------------------------------------------------------------------ one time activity per employee, day and task
+
+    def write(self, vals):
+        switching = 'timesheet_group_activities' in vals and self.filtered(
+            lambda c: c.timesheet_group_activities != bool(vals['timesheet_group_activities']))
+        res = super().write(vals)
+        for connection in switching or ():
+            connection._qbo_switch_timesheet_grouping()
+        return res
+
+    def _qbo_switch_timesheet_grouping(self):
+        """The setting changed: the lines not sent yet follow it, the others keep their time activity.
+
+        Not sent yet: a link (the line's own, or its group's) without QuickBooks Id, without a create whose
+        outcome is unknown, and not being exported right now (no live lease). Such links are dropped and their
+        lines queued the new way.
+        """
+        self.ensure_one()
+        Binding = self.env['qbo.binding'].sudo()
+        now = fields.Datetime.now()
+        source = 'account.analytic.line' if self.timesheet_group_activities else 'qbo.time.activity.group'
+        candidates = Binding.search([('connection_id', '=', self.id), ('res_model', '=', source),
+                                     ('qbo_id', '=', False), ('state', 'in', ('to_send', 'error', 'blocked'))])
+        # A create sent by a request that died before its answer was saved is only in the intent log: taken
+        # back first, so that it counts as sent (it may be in QuickBooks).
+        self.env['qbo.intent.log'].sudo()._qbo_adopt(candidates)
+        unsent = candidates.filtered(
+            lambda b: not b._qbo_pending_create() and not (b.lease_owner and b.lease_until and b.lease_until > now))
+        if not unsent:
+            return
+        records = self.env[source].sudo().browse(unsent.mapped('res_id')).exists()
+        unsent.unlink()
+        if self.timesheet_group_activities:
+            records._qbo_assign_groups(self)
+            return
+        lines = records.line_ids
+        lines.qbo_group_id = False
+        Binding.create([{'connection_id': self.id, 'res_model': 'account.analytic.line', 'res_id': line.id,
+                         'entity': 'TimeActivity'} for line in lines])._qbo_trigger_cron()

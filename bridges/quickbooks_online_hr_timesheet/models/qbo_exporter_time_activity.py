@@ -4,16 +4,19 @@ from odoo.addons.quickbooks_online import const
 from odoo.addons.quickbooks_online.tools import QboValidationError
 
 REMOVAL_MODEL = 'qbo.time.activity.removal'
+GROUP_MODEL = 'qbo.time.activity.group'
 
 
 class QboExporterTimeActivity(models.AbstractModel):
-    """Sends a timesheet line to QuickBooks as a TimeActivity - create, update, delete - exactly once.
+    """Sends a timesheet line (or the lines of one employee, day and task: qbo.time.activity.group) to
+    QuickBooks as a TimeActivity - create, update, delete - exactly once.
 
     Every write goes through `binding._qbo_call` (durable intent + stable requestid). Each time activity we
     create carries our marker as the last word of its Description, so that after an unknown outcome the
     engine (one query per batch) or this exporter finds it among the time activities created since the
     intent, instead of creating a second one. A deleted line's link moves to a qbo.time.activity.removal
     record (see account.analytic.line.unlink): the delete is then queued and sent like any other write.
+    A group left without lines deletes its time activity the same way.
     QuickBooks' change feed does not carry time activities: nothing is read back from it.
     """
     _name = 'qbo.exporter.time_activity'
@@ -27,7 +30,7 @@ class QboExporterTimeActivity(models.AbstractModel):
     def _qbo_export(self, binding, record, client):
         """Create or update the time activity of a line; delete the one of a removed line."""
         res_ref = f"{record._name},{record.id}"
-        if record._name == REMOVAL_MODEL:
+        if record._name == REMOVAL_MODEL or (record._name == GROUP_MODEL and not record.line_ids):
             self._qbo_delete(binding, record, client, res_ref)
             return
         payload = self._qbo_payload(binding, record, client)
@@ -38,13 +41,16 @@ class QboExporterTimeActivity(models.AbstractModel):
         self._qbo_apply(binding, activity)
 
     @api.model
-    def _qbo_payload(self, binding, line, client):
+    def _qbo_payload(self, binding, record, client):
+        """The time activity of a line, or of a group's lines (see qbo.time.activity.group)."""
         connection = binding.connection_id
-        line._qbo_check_exportable()
+        record._qbo_check_exportable()
+        group = record if record._name == GROUP_MODEL else None
+        line = record._qbo_lead_line() if group else record
         name_of, person_id = line._qbo_person(connection)
         customer_id = line._qbo_customer_qbo_id(connection)
         return self.env['qbo.mapper']._qbo_prepare_time_activity_vals(line, connection, name_of, person_id,
-                                                                    customer_id)
+                                                                    customer_id, group=group)
 
     @api.model
     def _qbo_apply(self, binding, activity):
@@ -58,6 +64,8 @@ class QboExporterTimeActivity(models.AbstractModel):
         outcomes (looked up first) go alone."""
         if record._name == REMOVAL_MODEL or binding.qbo_id or binding._qbo_pending_create():
             return None
+        if record._name == GROUP_MODEL and not record.line_ids:
+            return None  # emptied before it was sent: settled alone (nothing to create)
         return 'create', self._qbo_payload(binding, record, client)
 
     @api.model

@@ -18,7 +18,14 @@ def qbo_duration(hours):
     Odoo stores timesheet durations as floats (1.1 is 1.1000000000000001): the decimal text of the float, not
     its binary value, is multiplied by 60 and rounded half up to the minute.
     """
-    minutes = int((Decimal(repr(float(hours or 0.0))) * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return qbo_duration_total([hours])
+
+
+def qbo_duration_total(amounts):
+    """(Hours, Minutes) of the exact sum of durations in decimal hours (the lines of one time activity),
+    rounded once, to the minute: the decimal texts are added, so 0.1 + 0.2 is 0.3 h (18 min) exactly."""
+    total = sum((Decimal(repr(float(hours or 0.0))) for hours in amounts), Decimal(0))
+    minutes = int((total * 60).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     return divmod(minutes, 60)
 
 
@@ -40,22 +47,32 @@ class QboMapperTimesheet(models.AbstractModel):
         return {key: value for key, value in vals.items() if value is not None}
 
     @api.model
-    def _qbo_time_activity_description(self, line):
-        """The line's description, then our marker (kept last and whole: the lookup after an unknown outcome)."""
-        marker = self._qbo_marker(line)
-        text = ' '.join((line.name or '').split()) if line.name and line.name != '/' else ''
-        text = text[:DESCRIPTION_MAX_LENGTH - len(marker) - 1].rstrip()
+    def _qbo_time_activity_description(self, line, lines=None, marker_record=None):
+        """The line's description (the distinct descriptions of `lines`, joined by '; '), then our marker
+        (of `marker_record`, else of the line; kept last and whole: the lookup after an unknown outcome)."""
+        marker = self._qbo_marker(marker_record or line)
+        texts = []
+        for name in (lines or line).mapped('name'):
+            text = ' '.join((name or '').split()) if name and name != '/' else ''
+            if text and text not in texts:
+                texts.append(text)
+        text = '; '.join(texts)[:DESCRIPTION_MAX_LENGTH - len(marker) - 1].rstrip()
         return f"{text} {marker}" if text else marker
 
     @api.model
-    def _qbo_prepare_time_activity_vals(self, line, connection, name_of, person_id, customer_id):
-        """The TimeActivity of one timesheet line.
+    def _qbo_prepare_time_activity_vals(self, line, connection, name_of, person_id, customer_id, group=None):
+        """The TimeActivity of one timesheet line, or of the lines of `group` (their employee, day and task).
 
+        :param line: the line (of a group: its first line, whose employee, billing, item and class all its
+            lines share)
         :param name_of: 'Employee', or 'Vendor' for a subcontractor
         :param person_id: QuickBooks Id of that employee or vendor (exported or linked before)
         :param customer_id: QuickBooks Id of the project's customer, or None (a project without customer)
+        :param group: qbo.time.activity.group: hours and minutes are the exact sum of its lines', the
+            description joins theirs, the marker is the group's
         """
-        hours, minutes = qbo_duration(line.unit_amount)
+        lines = group.line_ids.sorted('id') if group else line
+        hours, minutes = qbo_duration_total(lines.mapped('unit_amount'))
         if not hours and not minutes:
             raise QboBlocked(_("This timesheet line records no time (under half a minute): QuickBooks refuses a "
                                "time activity without time."))
@@ -63,7 +80,7 @@ class QboMapperTimesheet(models.AbstractModel):
             'NameOf': name_of, f'{name_of}Ref': {'value': person_id},
             'TxnDate': line.date.isoformat(), 'Hours': hours, 'Minutes': minutes,
             'ItemRef': {'value': self._qbo_time_activity_item(line, connection).qbo_id},
-            'Description': self._qbo_time_activity_description(line),
+            'Description': self._qbo_time_activity_description(line, lines=lines, marker_record=group),
         }
         if customer_id:
             vals['CustomerRef'] = {'value': customer_id}

@@ -1,13 +1,14 @@
 from odoo import api, fields, models
 
 # Settings field -> qbo.connection field of this bridge (loaded and saved with the core's, see the core's
-# res_config_settings.CONNECTION_FIELDS).
+# res_config_settings._qbo_connection_fields).
 TIMESHEET_FIELDS = {
     'qbo_timesheet_auto_send': 'timesheet_auto_send',
     'qbo_timesheet_lock_date': 'timesheet_lock_date',
     'qbo_timesheet_item_ref_id': 'timesheet_item_ref_id',
     'qbo_timesheet_hourly_rate': 'timesheet_hourly_rate',
     'qbo_timesheet_create_employees': 'timesheet_create_employees',
+    'qbo_timesheet_group_activities': 'timesheet_group_activities',
 }
 
 
@@ -20,26 +21,12 @@ class ResConfigSettings(models.TransientModel):
     qbo_timesheet_item_ref_id = fields.Many2one('qbo.ref', 'Service item for timesheets')
     qbo_timesheet_hourly_rate = fields.Float('Billable rate without Sales', digits=(16, 2))
     qbo_timesheet_create_employees = fields.Boolean('Create missing employees')
+    qbo_timesheet_group_activities = fields.Boolean('One time activity per employee, day and task')
     qbo_employee_count = fields.Integer(related='qbo_connection_id.qbo_employee_count')
 
     @api.model
-    def get_values(self):
-        res = super().get_values()
-        if not self.env.user.has_group('base.group_system'):
-            return res
-        connection = self.env['qbo.connection']._qbo_get_for_company(self.env.company)
-        if connection:
-            conn = connection.sudo()
-            for settings_field, connection_field in TIMESHEET_FIELDS.items():
-                value = conn[connection_field]
-                res[settings_field] = value.id if isinstance(value, models.BaseModel) else value
-        return res
-
-    def _qbo_connection_vals(self):
-        vals = super()._qbo_connection_vals()
-        vals.update({connection_field: self[settings_field]
-                     for settings_field, connection_field in TIMESHEET_FIELDS.items()})
-        return vals
+    def _qbo_connection_fields(self):
+        return dict(super()._qbo_connection_fields(), **TIMESHEET_FIELDS)
 
     def action_qbo_import_employees(self):
         return self._qbo_connection_action('action_qbo_import_employees')

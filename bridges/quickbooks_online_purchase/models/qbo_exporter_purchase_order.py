@@ -38,13 +38,7 @@ class QboExporterPurchaseOrder(models.AbstractModel):
             binding._qbo_transition('voided', error_message=message)
             order.sudo().message_post(body=message, message_type='comment', subtype_xmlid='mail.mt_note')
             return
-        payload = self._qbo_payload(binding, order, client)
-        if binding.qbo_id:
-            document = self._qbo_update(binding, order, client, payload, res_ref)
-        else:
-            document = self._qbo_create(binding, order, client, payload, res_ref)
-        if document is not None:
-            self._qbo_store_result(binding, order, document)
+        self._qbo_write_document(binding, order, client, self._qbo_payload(binding, order, client), res_ref)
 
     @api.model
     def _qbo_payload(self, binding, order, client):

@@ -21,6 +21,36 @@ function refuse(selector, text, why) {
     };
 }
 
+function isOdoo19OrLater() {
+    const major = String((odoo.info && odoo.info.server_version_info || [18])[0]).replace(/^saas~/, "");
+    return parseFloat(major) >= 19;
+}
+
+// The kind of the mapping row being edited (a <select> on 18.0, a select menu on 19.0).
+function selectKind(label) {
+    const field = ".o_selected_row div[name=mapping_type]";
+    const steps = [{
+        content: `Kind: ${label}`,
+        trigger: `${field} select, ${field} .o_select_menu_toggler`,
+        async run(helpers) {
+            if (this.anchor.tagName === "SELECT") {
+                const option = [...this.anchor.options].find((o) => o.textContent.trim() === label);
+                await helpers.select(option.value);
+            } else {
+                await helpers.click();
+            }
+        },
+    }];
+    if (isOdoo19OrLater()) {
+        steps.push({
+            content: `Kind: pick ${label}`,
+            trigger: `.o_select_menu_menu .o_select_menu_item:contains(${label})`,
+            run: "click",
+        });
+    }
+    return steps;
+}
+
 // Mappings: a tax mapped to a code of another rate is flagged on its row, a new row has no red badge.
 tours.add("qbo_tour_first_hour_mappings", {
     steps: () => [
@@ -39,6 +69,29 @@ tours.add("qbo_tour_first_hour_mappings", {
         },
         refuse(".o_data_row.o_selected_row td[name=health] .badge", "Missing or inactive in QuickBooks",
                "no red badge before anything is chosen"),
+        {
+            content: "One 'Odoo record' column for every kind, not one mostly empty column per kind",
+            trigger: ".o_list_view th[data-name=res_id]",
+            run() {
+                const perKind = ["tax_id", "term_id", "product_id", "analytic_id", "journal_id", "account_id"]
+                    .filter((name) => document.querySelector(`.o_list_view th[data-name=${name}]`));
+                if (perKind.length) {
+                    throw new Error(`per-kind columns shown: ${perKind.join(", ")}`);
+                }
+            },
+        },
+        ...selectKind("Payment term"),
+        {
+            content: "The Odoo record column searches the kind's records: payment terms",
+            trigger: ".o_selected_row div[name=res_id] input",
+            run: "edit Days",
+        },
+        {
+            content: "Odoo's 30 Days term is proposed",
+            trigger: ".o-autocomplete--dropdown-menu .o-autocomplete--dropdown-item:contains(30 Days)",
+        },
+        refuse(".o_data_row.o_selected_row td[name=health] .badge", "Missing or inactive in QuickBooks",
+               "still no red badge while choosing"),
         {
             content: "Discard the new row",
             trigger: ".o_list_button_discard",
@@ -91,6 +144,104 @@ tours.add("qbo_tour_first_hour_not_sent", {
         {
             content: "The form says the invoice is not in QuickBooks yet",
             trigger: ".o_qbo_not_sent:contains(Not in QuickBooks yet)",
+        },
+    ],
+});
+
+// An invoice already in QuickBooks, edited and posted again: "Send now" updates it, and the form says so at once.
+tours.add("qbo_tour_first_hour_update_invoice", {
+    steps: () => [
+        {
+            content: "The edited invoice is queued for an update",
+            trigger: ".alert-info:contains(Queued for QuickBooks) button[name=action_qbo_send]",
+            run: "click",
+        },
+        {
+            content: "The toast counts the one invoice chosen (not its customer too)",
+            trigger: ".o_qbo_notification:contains(1 sent.)",
+        },
+        {
+            content: "Without reloading: the form says it is in QuickBooks",
+            trigger: ".alert-success:contains(In QuickBooks as)",
+        },
+        refuse(".alert-info span", "Queued for QuickBooks.", "no stale 'Queued' banner after the update went out"),
+        {
+            content: "The chatter says the invoice was updated, not sent again",
+            trigger: ".o-mail-Message-body:contains(Updated in QuickBooks: Invoice)",
+        },
+    ],
+});
+
+// Transfers: whole headers, the amounts, and from a transfer to its HTTP calls (Transfer history).
+tours.add("qbo_tour_first_hour_transfers", {
+    steps: () => [
+        {
+            content: "Show every transfer, not only the failed ones",
+            trigger: ".o_searchview_facet:contains(Errors) .o_facet_remove",
+            run: "click",
+        },
+        {
+            content: "The transfers list",
+            trigger: ".o_list_view .o_data_row:contains(INV/)",
+        },
+        {
+            content: "No column header is cut",
+            trigger: ".o_list_view thead th[data-name=qbo_total]",
+            run() {
+                const labels = [...document.querySelectorAll(".o_list_view thead th[data-name] .text-truncate")];
+                if (labels.length < 8) {
+                    throw new Error(`headers not found (${labels.length})`);
+                }
+                const cut = labels.filter((el) => el.scrollWidth > el.clientWidth + 1)
+                    .map((el) => el.textContent.trim());
+                if (cut.length) {
+                    throw new Error(`headers cut: ${cut.join(", ")}`);
+                }
+            },
+        },
+        {
+            content: "The invoice's row shows its amounts in Odoo and in QuickBooks",
+            trigger: ".o_data_row:contains(INV/) td[name=odoo_total]:contains(108.00)",
+        },
+        {
+            content: "... and in QuickBooks",
+            trigger: ".o_data_row:contains(INV/) td[name=qbo_total]:contains(108.00)",
+        },
+        {
+            content: "Its HTTP calls, from the row",
+            trigger: ".o_data_row:contains(INV/) button[name=action_qbo_open_calls]",
+            run: "click",
+        },
+        {
+            content: "The Transfer history of this invoice: its create call",
+            trigger: ".o_list_view .o_data_row td[name=operation]:contains(create)",
+        },
+        {
+            content: "Only this invoice's calls",
+            trigger: ".o_list_view .o_data_row",
+            run() {
+                const names = [...document.querySelectorAll(".o_data_row td[name=record_name]")]
+                    .map((td) => td.textContent.trim());
+                if (!names.length || names.some((name) => !name.startsWith("INV"))) {
+                    throw new Error(`calls of other records: ${names.join(", ")}`);
+                }
+            },
+        },
+    ],
+});
+
+// Automatic sending: a posted invoice waits for the export job, and the form says until about when.
+tours.add("qbo_tour_first_hour_next_run", {
+    steps: () => [
+        {
+            content: "Queued, with the scheduler's next run as an estimate",
+            trigger: ".alert-info:contains(Queued for QuickBooks):contains(The scheduler sends it at its next run, around)"
+                + " div[name=qbo_next_export]",
+            run() {
+                if (!/\d/.test(this.anchor.textContent)) {
+                    throw new Error(`no time shown: "${this.anchor.textContent}"`);
+                }
+            },
         },
     ],
 });

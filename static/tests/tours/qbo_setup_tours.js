@@ -224,7 +224,7 @@ const MAPPING_TYPE_LABELS = {
     account: "Account (expenses, A/P)",
 };
 
-function newMappingRow(kind, odooField, odooSearch, qboSearch) {
+function newMappingRow(kind, odooSearch, qboSearch) {
     return [
         {
             content: `New ${kind} mapping`,
@@ -234,7 +234,7 @@ function newMappingRow(kind, odooField, odooSearch, qboSearch) {
         ...selectField(".o_selected_row", "mapping_type", kind, MAPPING_TYPE_LABELS[kind]),
         {
             content: `Odoo record: ${odooSearch}`,
-            trigger: `.o_selected_row div[name=${odooField}] input`,
+            trigger: ".o_selected_row div[name=res_id] input",
             run: `edit ${odooSearch}`,
         },
         {
@@ -269,10 +269,10 @@ tours.add("qbo_tour_mappings", {
     steps: () => [
         ...openQuickBooksMenu("Mappings", ".o_list_view th[data-name=mapping_type]"),
         { content: "Mappings list", trigger: ".o_list_view .o_list_button_add" },
-        ...newMappingRow("term", "term_id", "45 Days", "Net 45"),
-        ...newMappingRow("product", "product_id", "QBO Consulting", "Hours"),
-        ...newMappingRow("analytic", "analytic_id", "QBO Retail", "Retail"),
-        ...newMappingRow("payment_method", "journal_id", "Bank", "Check"),
+        ...newMappingRow("term", "45 Days", "Net 45"),
+        ...newMappingRow("product", "QBO Consulting", "Hours"),
+        ...newMappingRow("analytic", "QBO Retail", "Retail"),
+        ...newMappingRow("payment_method", "Bank", "Check"),
         {
             content: "Edit the product mapping",
             trigger: ".o_data_row:contains(QBO Consulting) td[name=qbo_ref_id]",
@@ -308,7 +308,7 @@ tours.add("qbo_tour_fix_blocked_invoice", {
             trigger: ".alert-danger:contains(Blocked for QuickBooks):contains(QBO Tax 8%):contains(Mappings)",
         },
         ...openQuickBooksMenu("Mappings", ".o_list_view th[data-name=mapping_type]"),
-        ...newMappingRow("tax", "tax_id", "QBO Tax 8%", "California"),
+        ...newMappingRow("tax", "QBO Tax 8%", "California"),
         {
             content: "Back to the invoices: Customers menu",
             trigger: ".o_menu_sections button.dropdown-toggle:contains(Customers)",
@@ -439,7 +439,7 @@ tours.add("qbo_tour_disconnect", {
 tours.add("qbo_tour_payables_send_bill", {
     steps: () => [
         ...openQuickBooksMenu("Mappings", ".o_list_view th[data-name=mapping_type]"),
-        ...newMappingRow("account", "account_id", "Tour consulting", "Subcontractors"),
+        ...newMappingRow("account", "Tour consulting", "Subcontractors"),
         {
             content: "Back to the vendor bills: Vendors menu",
             trigger: ".o_menu_sections button.dropdown-toggle:contains(Vendors)",

@@ -1,0 +1,2 @@
+from . import test_qbo_expense
+from . import test_qbo_expense_tour
