@@ -1,12 +1,8 @@
-import logging
-
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
-from . import qbo_compat
 from ..tools import QboError
-
-_logger = logging.getLogger(__name__)
+from . import qbo_compat
 
 # The QuickBooks documents the mirror holds: the side of the ledger, the name-list reference, the sign of
 # the open amount in the ledger's total, and the field that says what is open.

@@ -34,7 +34,8 @@ class QboReconciliationCommon(QboPayablesCommon):
 
     def _invoice(self, amount=100.0, partner=None, taxed=True, post=True):
         move = self.env['account.move'].create({
-            'move_type': 'out_invoice', 'partner_id': (partner or self.customer).id, 'invoice_date': fields.Date.today(),
+            'move_type': 'out_invoice', 'partner_id': (partner or self.customer).id,
+            'invoice_date': fields.Date.today(),
             'invoice_line_ids': [Command.create({
                 'product_id': self.product_a.id, 'quantity': 1, 'price_unit': amount,
                 'tax_ids': [Command.set(self.tax_ca.ids if taxed else [])]})],

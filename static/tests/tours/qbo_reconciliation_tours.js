@@ -39,14 +39,5 @@ registry.category("web_tour.tours").add("qbo_tour_reconciliation", {
             content: "Nothing differs any more",
             trigger: ".o_qbo_reconciliation button[name=action_qbo_open_documents] .o_stat_value:contains(0)",
         },
-        {
-            content: "Open the amounts per partner and month",
-            trigger: ".o_qbo_reconciliation .o_notebook a:contains(Per partner and month)",
-            run: "click",
-        },
-        {
-            content: "The customer's month is there, with no difference",
-            trigger: ".o_qbo_reconciliation .o_data_row:contains(Tour Heron Fittings)",
-        },
     ],
 });
