@@ -206,7 +206,11 @@ class QboMasterField(models.Model):
 
     @api.model
     def _qbo_address_vals(self, address, partner):
-        """Partner address values of a QuickBooks BillAddr (what differs from the partner's)."""
+        """Partner address values of a QuickBooks BillAddr (what differs from the partner's).
+
+        The country is matched by ISO code or English name (what the connector itself sends); a country
+        that matches neither is left empty rather than guessed.
+        """
         country = self.env['res.country']
         if address.get('Country'):
             text = address['Country'].strip()
