@@ -207,7 +207,11 @@ class QboMasterField(models.Model):
 
     @api.model
     def _qbo_address_vals(self, address, partner):
-        """Partner address values of a QuickBooks BillAddr (what differs from the partner's)."""
+        """Partner address values of a QuickBooks BillAddr (what differs from the partner's).
+
+        The country is matched by ISO code or English name (what the connector itself sends); a country
+        that matches neither leaves the partner's country (and state) as they are rather than guessed.
+        """
         country = self.env['res.country']
         if address.get('Country'):
             text = address['Country'].strip()
@@ -223,6 +227,8 @@ class QboMasterField(models.Model):
         current = {'street': partner.street or False, 'street2': partner.street2 or False,
                    'city': partner.city or False, 'zip': partner.zip or False,
                    'country_id': partner.country_id.id or False, 'state_id': partner.state_id.id or False}
+        if address.get('Country') and not country:
+            new.update(country_id=current['country_id'], state_id=current['state_id'])  # unknown: kept, not cleared
         return {name: value for name, value in new.items() if value != current[name]}
 
     @api.model

@@ -109,7 +109,7 @@ class TestQboMasterData(QboTestCommon):
             'PrimaryPhone': {'FreeFormNumber': '+1 555 0199'},
             'PrimaryEmailAddr': {'Address': 'typed-in-qbo@example.com'},
             'BillAddr': {'Line1': '12 Quay St', 'City': 'Sacramento', 'CountrySubDivisionCode': 'CA',
-                         'PostalCode': '95814', 'Country': 'USA'}})
+                         'PostalCode': '95814', 'Country': 'United States'}})
         self.qbo.clear_requests_log()
         self._feed()
         self.assertEqual(partner.phone, '+1 555 0199', "QuickBooks owns the phone")
