@@ -597,12 +597,10 @@ def main():
             duplicates, lost = soak.phase(name, moves, partners)
             totals[0] += duplicates
             totals[1] += lost
-        if args.timesheets:
-            duplicates, lost = soak.phase_timesheets(args.timesheet_lines)
-        else:
-            duplicates = lost = 0
-        failed = any(totals) or bool(duplicates or lost)
         print(f"total: {share * len(PHASES)}, duplicates {totals[0]}, lost {totals[1]}", flush=True)
+        # After the existing lines (unchanged): the timesheets phase, with the bridge.
+        duplicates, lost = soak.phase_timesheets(args.timesheet_lines) if args.timesheets else (0, 0)
+        failed = any(totals) or bool(duplicates or lost)
     finally:
         server.stop()
         emulator.terminate()
