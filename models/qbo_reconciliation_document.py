@@ -42,7 +42,7 @@ class QboReconciliationDocument(models.Model):
     side = fields.Selection([('receivable', 'Receivable'), ('payable', 'Payable')], required=True)
     kind = fields.Selection(DIFFERENCE_KINDS, 'Difference', required=True, index=True)
     month = fields.Char('Due month')
-    partner_id = fields.Many2one('res.partner', 'Partner')
+    partner_id = fields.Many2one('res.partner')
     entity = fields.Char('Document type')
     move_id = fields.Many2one(
         'account.move', 'Odoo document', index=True,
@@ -66,7 +66,7 @@ class QboReconciliationDocument(models.Model):
     qbo_due_date = fields.Date('Due in QuickBooks')
     note = fields.Char('What differs', compute='_compute_note')
     fix = fields.Selection(FIXES, compute='_compute_fix')
-    fixed = fields.Boolean('Fixed', readonly=True, help="A fix was applied; the next run checks it.")
+    fixed = fields.Boolean(readonly=True, help="A fix was applied; the next run checks it.")
     fix_note = fields.Char('Fix outcome', readonly=True)
 
     @api.depends('kind', 'move_id', 'target_id', 'odoo_balance', 'qbo_balance', 'fixed')

@@ -15,7 +15,7 @@ class QboReconciliationLine(models.Model):
     company_id = fields.Many2one(related='run_id.company_id', store=True)
     currency_id = fields.Many2one(related='run_id.currency_id')
     side = fields.Selection([('receivable', 'Receivable'), ('payable', 'Payable')], required=True)
-    partner_id = fields.Many2one('res.partner', 'Partner', index=True)
+    partner_id = fields.Many2one('res.partner', index=True)
     qbo_party_id = fields.Char('QuickBooks customer/vendor Id')
     qbo_party_name = fields.Char('QuickBooks customer/vendor')
     partner_name = fields.Char('Customer/vendor', compute='_compute_partner_name', store=True)
