@@ -11,19 +11,5 @@ class ResConfigSettings(models.TransientModel):
     qbo_expense_auto_send = fields.Boolean('Send expenses automatically')
 
     @api.model
-    def get_values(self):
-        res = super().get_values()
-        if not self.env.user.has_group('base.group_system'):
-            return res
-        connection = self.env['qbo.connection']._qbo_get_for_company(self.env.company)
-        if connection:
-            conn = connection.sudo()
-            for settings_field, connection_field in EXPENSE_FIELDS.items():
-                res[settings_field] = conn[connection_field]
-        return res
-
-    def _qbo_connection_vals(self):
-        vals = super()._qbo_connection_vals()
-        vals.update({connection_field: self[settings_field]
-                     for settings_field, connection_field in EXPENSE_FIELDS.items()})
-        return vals
+    def _qbo_connection_fields(self):
+        return dict(super()._qbo_connection_fields(), **EXPENSE_FIELDS)
