@@ -1039,10 +1039,14 @@ class QboBinding(models.Model):
 
     @api.model
     def _qbo_schedule_deferred(self):
-        """Wake the cron at the earliest retry date of deferred work (a 5xx back-off, a 429 pause)."""
+        """Wake the cron at the earliest retry date of deferred work (a 5xx back-off, a 429 pause), or when
+        the lease of another run expires: a worker killed mid-run (kill -9, the server restarted) holds its
+        bindings until then, and without a wake-up they would wait for the next scheduled run (an hour)."""
         now = fields.Datetime.now()
-        dates = self.search([('state', '=', 'to_send'), ('connection_id.state', '=', 'connected'),
-                             ('next_retry_date', '>', now)], order='next_retry_date', limit=1).mapped('next_retry_date')
+        waiting = [('state', '=', 'to_send'), ('connection_id.state', '=', 'connected')]
+        dates = self.search(waiting + [('next_retry_date', '>', now)], order='next_retry_date',
+                            limit=1).mapped('next_retry_date')
+        dates += self.search(waiting + [('lease_until', '>', now)], order='lease_until', limit=1).mapped('lease_until')
         dates += [date for date in self.env['qbo.connection'].sudo().search(
             [('throttled_until', '>', now)]).mapped('throttled_until')]
         if dates:

@@ -58,6 +58,19 @@ class TestQboExactlyOnce(QboTestCommon):
                 cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
         self.env['qbo.binding']._cron_qbo_export()
 
+
+    def test_a_killed_run_s_lease_wakes_the_cron_when_it_expires(self):
+        """A worker killed mid-run (kill -9, a restart) leaves its bindings leased until its deadline: the next
+        run cannot take them (see TestQboExactlyOnceCommitted), and plans a wake-up for when the lease expires
+        instead of leaving them to the next scheduled run (an hour later; found by the bench's crash phase)."""
+        binding = self._queue(self._invoice(self._partner('Leased Away')))
+        until = fields.Datetime.now() + timedelta(seconds=90)
+        binding.write({'lease_owner': 'killed-worker', 'lease_until': until})
+        self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', self.cron.id)]).unlink()
+        self.env['qbo.binding']._qbo_schedule_deferred()  # the end of the run that found them leased
+        wake = self.env['ir.cron.trigger'].sudo().search([('cron_id', '=', self.cron.id),
+                                                          ('call_at', '>', fields.Datetime.now())])
+        self.assertIn(until, wake.mapped('call_at'), "the export wakes up when the lease expires")
     def _unknown_outcome_on(self, path):
         """The next POST to `path` is executed by QuickBooks but its answer never arrives, and the
         client's own retries (same requestid) fail too: Odoo does not know what happened."""
