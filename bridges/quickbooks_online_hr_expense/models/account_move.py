@@ -19,7 +19,8 @@ class AccountMove(models.Model):
         """'own_account' (reimbursed to the employee), 'company_account' (company card or bank), or False
         when this move is no expense's own posting (reversals included: they are ordinary documents)."""
         self.ensure_one()
-        if self.reversed_entry_id:
+        # The move's own fields first: invoices (most of a list) cost no query of their lines.
+        if self.move_type not in ('in_invoice', 'in_receipt', 'entry') or self.reversed_entry_id:
             return False
         modes = set(self.sudo().line_ids.expense_id.mapped('payment_mode'))
         if 'own_account' in modes and self.move_type in ('in_invoice', 'in_receipt'):
