@@ -369,7 +369,8 @@ class QboConnectionReferences(models.AbstractModel):
             changes.append(_("%s changed", counts['changed']))
         if counts['gone']:
             changes.append(_("%s no longer in QuickBooks (kept, inactive)", counts['gone']))
-        lines = [_("%s.", ', '.join(changes)) if changes else _("Nothing changed in QuickBooks since the last import.")]
+        # The parts are translated; their list needs no sentence of its own (nothing to translate in "%s.").
+        lines = [', '.join(changes) + '.' if changes else _("Nothing changed in QuickBooks since the last import.")]
         if proposed:
             lines.append(_("%s mapping(s) proposed: check them in Mappings.", proposed))
         self.invalidate_recordset(["ref_count"])
