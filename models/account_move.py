@@ -167,7 +167,6 @@ class AccountMove(models.Model):
         if self.state != 'posted':
             return []
         connection = binding.connection_id
-        Binding = self.env['qbo.binding']
         foreign = self.currency_id != self.company_id.currency_id
         if foreign and not connection.multi_currency:
             return []  # blocked by the currency check: no customer or vendor is created in the home currency first
@@ -180,6 +179,13 @@ class AccountMove(models.Model):
                        for partner, entity in self.env['qbo.mapper.ledger']._qbo_party_partners(self)]
         else:
             parties = [(self.commercial_partner_id, 'Customer', foreign)]
+        return self._qbo_party_dependencies(connection, parties)
+
+    def _qbo_party_dependencies(self, connection, parties):
+        """The bindings of `parties` - (partner, entity, in the document's currency) - that must be sent
+        before this move: those not yet in QuickBooks or queued again; a failed one is queued again."""
+        self.ensure_one()
+        Binding = self.env['qbo.binding']
         dependencies = []
         for partner, entity, in_document_currency in parties:
             partner_binding = Binding._qbo_get_or_create(connection, partner, entity)

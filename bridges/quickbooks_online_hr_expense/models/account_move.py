@@ -61,14 +61,4 @@ class AccountMove(models.Model):
         parties = [(vendor, 'Vendor', foreign)] if vendor else []
         parties += [(partner, 'Customer', False)
                     for partner in self.env['qbo.mapper.payables']._qbo_rebilled_partners(self)]
-        Binding = self.env['qbo.binding']
-        dependencies = []
-        for partner, entity, in_document_currency in parties:
-            partner_binding = Binding._qbo_get_or_create(connection, partner, entity)
-            if partner_binding.qbo_id and partner_binding.state != 'to_send':
-                continue
-            if partner_binding.state in ('error', 'blocked'):
-                partner_binding.write({'state': 'to_send', 'next_retry_date': False})
-            dependencies.append((partner_binding, {'qbo_currency_id': self.currency_id.id}
-                                 if in_document_currency else {}))
-        return dependencies
+        return self._qbo_party_dependencies(connection, parties)
