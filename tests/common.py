@@ -7,6 +7,7 @@ emulator serves it, and assertions read back what the emulator holds.
 from contextlib import contextmanager
 from urllib.parse import parse_qs, urlsplit
 
+from odoo import sql_db
 from odoo.tests import HttpCase, new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
@@ -112,6 +113,35 @@ class QboTestCommon(AccountTestInvoicingCommon, HttpCase, QboEmulatorMixin):
                 yield
         else:
             yield
+
+    def qbo_end_throttle(self):
+        """The 429 pause is over: the connection's, and the shared limiter's (kept on a cursor of its own)."""
+        self.connection.sudo().throttled_until = False
+        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
+            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+
+    def qbo_drain(self):
+        """Run the export cron as the scheduler would once every retry date (and any 429 pause) has passed."""
+        self.env['qbo.binding'].search([('state', '=', 'to_send')]).write({'next_retry_date': False})
+        self.qbo_end_throttle()
+        self.env['qbo.binding']._cron_qbo_export()
+
+    def qbo_webhooks_on(self, verifier, format='cloudevents'):
+        """Webhooks on in the app (as in Intuit's developer portal): the emulator POSTs the changes to Odoo,
+        only when the test flushes them (`qbo_deliver_webhooks`), never by its timer."""
+        window = self.qbo.settings()['webhook_window_seconds']
+        self.qbo.settings(webhook_window_seconds=3600)
+        self.addCleanup(self.qbo.settings, webhook_window_seconds=window)
+        self.qbo.configure_webhook(self.base_url() + const.WEBHOOK_ROUTE, verifier, format=format,
+                                   realm_ids=[self.realm])
+        self.addCleanup(self.qbo.configure_webhook, None, verifier)
+
+    def qbo_deliver_webhooks(self):
+        """Deliver the webhooks the emulator holds; each must be answered 200."""
+        with self.qbo_external_requests():
+            attempts = self.qbo.flush_webhooks()
+        self.assertTrue(attempts and all(a['status'] == 200 for a in attempts), attempts)
+        self.env.invalidate_all()
 
     def setUp(self):
         super().setUp()

@@ -9,10 +9,6 @@ class TestQboCreditApplication(QboPaymentsCommon):
     """A credit note Odoo reconciles with an invoice is applied in QuickBooks as QuickBooks does it (a $0
     Payment linking the CreditMemo and the Invoice), so each customer's balance agrees; undone with Odoo."""
 
-    def _export(self):
-        """What the scheduler does: send every queued link (the application goes after its documents)."""
-        self.env['qbo.binding']._cron_qbo_export()
-
     def _application(self, refund):
         application = self.env['qbo.credit.application'].search([('move_id', '=', refund.id)])
         return application, application._qbo_binding(self.connection)
@@ -40,7 +36,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         self.assertIn(invoice.payment_state, ('reversed', 'paid'))
         refund.action_qbo_send()
         self.assertEqual(refund._qbo_binding(self.connection).state, 'sent')
-        self._export()
+        self.qbo_drain()
         application, binding = self._application(refund)
         self.assertEqual(binding.state, 'sent', binding.error_message)
         [payment] = self.qbo_payments()
@@ -54,7 +50,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         self.assertEqual(self.qbo_read(self.realm, 'CreditMemo', self._qbo_id(refund))['RemainingCredit'], 0)
         self.assertBalancesAgree(0.0)
         # Sent once: another run, and the change feed reading our own payment, change nothing.
-        self._export()
+        self.qbo_drain()
         self.drain()
         self.assertEqual(len(self.qbo_payments()), 1)
         self.assertFalse(self.env['qbo.payment.import'].search([('qbo_id', '=', payment['Id'])]))
@@ -70,7 +66,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         self.assertAlmostEqual(invoice.amount_residual, 810.0)
         application, binding = self._application(refund)
         self.assertEqual(binding.state, 'to_send', "queued by the reconciliation")
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 810.0)
         self.assertEqual(self.qbo_read(self.realm, 'CreditMemo', self._qbo_id(refund))['RemainingCredit'], 0)
@@ -79,7 +75,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         # Undone in Odoo: the QuickBooks payment applying it is deleted, both are open again there.
         invoice.js_remove_outstanding_partial(self._receivable(refund).matched_debit_ids.id)
         self.assertEqual(binding.state, 'to_send')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
         self.assertEqual(self.qbo_applications(), [])
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', self._qbo_id(invoice))['Balance'], 1080.0)
@@ -87,7 +83,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         self.assertBalancesAgree(810.0)
         # Applied again: a new QuickBooks payment (a new requestid), never the deleted one replayed.
         (self._receivable(invoice) | self._receivable(refund)).reconcile()
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         [payment] = self.qbo_applications()
         self.assertEqual(payment['Id'], binding.qbo_id)
@@ -104,7 +100,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         second.action_post()
         refund = self._sent('out_refund', amount=150.0)               # 162.00: 108 + 54
         (self._receivable(first) | self._receivable(second) | self._receivable(refund)).reconcile()
-        self._export()
+        self.qbo_drain()
         application, binding = self._application(refund)
         self.assertEqual(binding.state, 'sent', binding.error_message)
         applied = {(lt['TxnType'], lt['TxnId']): line['Amount'] for line in self.qbo_applications()[0]['Line']
@@ -116,7 +112,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         # The second invoice reaches QuickBooks: its part of the credit follows, in the same payment.
         second.action_qbo_send()
         self.assertEqual(binding.state, 'to_send')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         [payment] = self.qbo_applications()
         self.assertEqual(sum(line['Amount'] for line in payment['Line']
@@ -130,12 +126,12 @@ class TestQboCreditApplication(QboPaymentsCommon):
         application, binding = self._application(refund)
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/payment', realm_id=self.realm)
         self.qbo.inject_fault('500', count=3, path_contains='/payment', realm_id=self.realm)
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'to_send')
         self.assertTrue(binding.outcome_unknown)
         self.qbo.clear_faults()
         binding.write({'next_retry_date': False})
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(len(self.qbo_applications()), 1)
         self.assertEqual(self.qbo_applications()[0]['Id'], binding.qbo_id)
@@ -148,7 +144,7 @@ class TestQboCreditApplication(QboPaymentsCommon):
         application, binding = self._application(refund)
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/payment', realm_id=self.realm)
         self.qbo.inject_fault('500', count=3, path_contains='/payment', realm_id=self.realm)
-        self._export()
+        self.qbo_drain()
         self.qbo.clear_faults()
         [payment] = self.qbo_applications()
         self.drain()
@@ -156,6 +152,6 @@ class TestQboCreditApplication(QboPaymentsCommon):
         self.assertFalse(self.imported(payment), "ours: never imported back")
         self.assertAlmostEqual(invoice.amount_residual, 0.0)
         binding.write({'next_retry_date': False})
-        self._export()
+        self.qbo_drain()
         self.assertEqual(len(self.qbo_applications()), 1)
         self.assertBalancesAgree(0.0)

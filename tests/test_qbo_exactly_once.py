@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 from unittest.mock import patch
 
-from odoo import SUPERUSER_ID, Command, api, fields, sql_db
+from odoo import SUPERUSER_ID, Command, api, fields
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
@@ -44,19 +44,6 @@ class TestQboExactlyOnce(QboTestCommon):
         return self.env['qbo.binding'].concat(*[
             self.env['qbo.binding']._qbo_get_or_create(self.connection, record, record._qbo_entity())
             for record in records])
-
-    def _drain(self):
-        """Run the cron as the scheduler would once every retry date has passed."""
-        pending = self.env['qbo.binding'].search([('state', '=', 'to_send')])
-        pending.write({'next_retry_date': False})
-        if 'throttled_until' in self.connection._fields:  # the 429 pause is over
-            self.connection.sudo().throttled_until = False
-        self.env.cr.execute("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")
-        if self.env.cr.fetchone()[0]:
-            # ... for the shared limiter too, which keeps it on connections of its own (committed).
-            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-                cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
-        self.env['qbo.binding']._cron_qbo_export()
 
 
     def test_a_killed_run_s_lease_wakes_the_cron_when_it_expires(self):
@@ -99,10 +86,10 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertTrue(customer_binding.outcome_unknown, "the intent survives the failed attempt")
         self.assertEqual(len(self._customers_named('Crash Test Dummies')), 1, "QuickBooks did create it")
         self._unknown_outcome_on('/invoice')
-        self._drain()
+        self.qbo_drain()
         self.assertTrue(customer_binding.qbo_id, customer_binding.error_message)
         self.assertTrue(move._qbo_binding(self.connection).outcome_unknown)
-        self._drain()
+        self.qbo_drain()
         binding = move._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'sent', binding.error_message)
         customers = self._customers_named('Crash Test Dummies')
@@ -165,7 +152,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertEqual(len(self._writes()), 2, "one call, one refresh, one retry: then the connection stops")
         self.qbo.clear_faults()
         self._qbo_connect(self.connection, self.realm)
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(set(bindings.mapped('state')), {'sent'})
 
     def test_forbidden_stops_the_connection(self):
@@ -192,7 +179,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertTrue(triggers and min(triggers.mapped('call_at')) <= retry_at + timedelta(seconds=15),
                         "the cron wakes itself at the retry date")
         self.assertEqual(len(self._writes()), 1, "nothing sent while paused")
-        self._drain()  # the trigger fires
+        self.qbo_drain()  # the trigger fires
         self.assertEqual(set(bindings.mapped('state')), {'sent'})
         self.assertEqual(len(self._customers_named('Throttled')), 3)
 
@@ -222,8 +209,8 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertTrue(self._writes('batch'), "the three customers go in one batch request")
         self.assertEqual(len(self._customers_named('Lost Batch')), 3)
         self._unknown_outcome_on('/batch')  # the customers are found; the invoices' batch is lost too
-        self._drain()
-        self._drain()
+        self.qbo_drain()
+        self.qbo_drain()
         customers = self._customers_named('Lost Batch')
         self.assertEqual(len(customers), 3, "no customer created twice")
         for move in moves:
@@ -266,7 +253,7 @@ class TestQboExactlyOnce(QboTestCommon):
         move.with_user(french).with_context(lang='fr_FR').action_qbo_send()
         binding = move._qbo_binding(self.connection)
         self.assertTrue(binding.outcome_unknown)
-        self._drain()  # the cron, in English
+        self.qbo_drain()  # the cron, in English
         self.assertEqual(binding.state, 'sent', binding.error_message)
         customer_id = partner._qbo_binding(self.connection).qbo_id
         invoices = self._invoices_of(customer_id)
@@ -313,7 +300,7 @@ class TestQboExactlyOnce(QboTestCommon):
         extra = self._invoice(partner, 999.0)
         self._queue(extra)
         before = len(self.qbo.requests_log(path_contains=f'/{self.realm}/'))
-        self._drain()
+        self.qbo_drain()
         recovery = self.qbo.requests_log(path_contains=f'/{self.realm}/')[before:]
         lookups = [r for r in recovery if '/query' in r['path']]
         self.assertEqual(len(lookups), 1, "one lookup for the batch's unknown items")
@@ -330,10 +317,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self._timeout_then_429_on('/batch')
         moves.action_qbo_send()
         self.assertEqual(len(self._invoices_of(customer_id)), 5)
-        if 'throttled_until' in self.connection._fields:
-            self.connection.sudo().throttled_until = False
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        self.qbo_end_throttle()
         extra = self._invoice(partner, 77.0)
         (moves | extra).action_qbo_send()
         self._assert_each_once(moves | extra, customer_id)
@@ -346,7 +330,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self.env['qbo.binding']._cron_qbo_export()
         self.assertTrue(all(bindings.mapped('outcome_unknown')))
         before = len(self.qbo.requests_log(path_contains=f'/{self.realm}/'))
-        self._drain()
+        self.qbo_drain()
         recovery = self.qbo.requests_log(path_contains=f'/{self.realm}/')[before:]
         self.assertEqual(len([r for r in recovery if '/query' in r['path']]), 1)
         self.assertEqual(set(bindings.mapped('state')), {'sent'}, bindings.mapped('error_message'))
@@ -372,7 +356,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertLess(elapsed, 2 * limit)
         self.assertNotIn('error', bindings.mapped('state'))
         self.qbo.clear_faults()
-        self._drain()
+        self.qbo_drain()
         self._assert_each_once(moves, customer_id)
 
     def test_client_attempt_history_makes_timeout_then_429_unknown(self):
@@ -418,7 +402,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self._queue(move)
         self._crash(lambda: self.env['qbo.binding']._cron_qbo_export())
         self._crash(lambda: self.env['qbo.binding']._cron_qbo_export())
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(len(self._live(move)), 1)
         self.assertEqual(len(self._customers_named('Crashed Twice')), 1)
         self.assertEqual(move._qbo_binding(self.connection).state, 'sent')
@@ -431,7 +415,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self._crash(move.action_qbo_send)
         self.assertEqual(len(self._live(move)), 1, "QuickBooks kept what the dead request created")
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         self.assertFalse(self._live(move), "no live invoice for a cancelled one")
         self.assertEqual(move._qbo_binding(self.connection).state, 'voided')
 
@@ -450,7 +434,7 @@ class TestQboExactlyOnce(QboTestCommon):
         self._crash(move.action_qbo_send)
         self._edit(move, 300.0)
         move.action_qbo_send()
-        self._drain()
+        self.qbo_drain()
         [document] = self._live(move)
         self.assertAlmostEqual(float(document['TotalAmt']), move.amount_total, places=2)
         self.assertEqual(move._qbo_binding(self.connection).state, 'sent')

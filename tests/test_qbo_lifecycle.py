@@ -6,11 +6,10 @@ customer's state); nothing is mocked.
 """
 import re
 
-from odoo import Command, fields, sql_db
+from odoo import Command, fields
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
-from .. import const
 from .common import QboTestCommon
 
 VERIFIER = 'lifecycle-verifier-token'
@@ -47,16 +46,6 @@ class TestQboLifecycle(QboTestCommon):
         binding = self._binding(record)
         self.assertEqual(binding.state, 'sent', binding.error_message)
         return binding
-
-    def _drain(self):
-        """Run the export cron as the scheduler would once every retry date has passed."""
-        self.env['qbo.binding'].search([('state', '=', 'to_send')]).write({'next_retry_date': False})
-        self.connection.sudo().throttled_until = False
-        self.env.cr.execute("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")
-        if self.env.cr.fetchone()[0]:
-            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-                cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
-        self.env['qbo.binding']._cron_qbo_export()
 
     def _qbo_documents(self, move, entity='Invoice'):
         """QuickBooks' documents of this Odoo move, every issue of it (marker ``...:<id>`` or ``...:<id>:<n>``),
@@ -95,7 +84,7 @@ class TestQboLifecycle(QboTestCommon):
         move.button_cancel()
         self.assertEqual(binding.state, 'to_send', "the cancel is queued although Odoo has no QuickBooks Id")
         writes_before = len(self._invoice_writes())
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
         self.assertFalse(binding.outcome_unknown)
         documents = self._qbo_documents(move)
@@ -118,7 +107,7 @@ class TestQboLifecycle(QboTestCommon):
         self.assertFalse(self._qbo_documents(move))
         writes_before = len(self._invoice_writes())
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
         self.assertFalse(binding.outcome_unknown, "the lookup proved the absence")
         self.assertEqual(len(self._invoice_writes()), writes_before, "nothing to void: no write")
@@ -141,7 +130,7 @@ class TestQboLifecycle(QboTestCommon):
         self.assertEqual(len(self._live(self._qbo_documents(move))), 1, "still live: nothing was deleted")
 
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
         self.assertFalse(self._live(self._qbo_documents(move)))
         marker = self.env['qbo.mapper']._qbo_marker(move)
@@ -184,7 +173,7 @@ class TestQboLifecycle(QboTestCommon):
         binding = self._send(move)
         first_id = binding.qbo_id
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
 
         move.button_draft()
@@ -192,7 +181,7 @@ class TestQboLifecycle(QboTestCommon):
         move.action_post()
         self.assertEqual(binding.state, 'to_send', "re-posting queues it, whatever the auto-send setting")
         self.assertFalse(binding.qbo_id)
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertNotEqual(binding.qbo_id, first_id)
         documents = self._qbo_documents(move)
@@ -213,18 +202,18 @@ class TestQboLifecycle(QboTestCommon):
         move = self._invoice(partner)
         first_id = self._send(move).qbo_id
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         move.button_draft()
         move.action_post()
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/invoice', realm_id=self.realm,
                               method='POST')
         self.qbo.inject_fault('500', count=2, path_contains='/invoice', realm_id=self.realm, method='POST')
-        self._drain()
+        self.qbo_drain()
         binding = self._binding(move)
         self.assertTrue(binding.outcome_unknown)
         self.assertEqual(len(self._live(self._qbo_documents(move))), 1, "the new one reached QuickBooks")
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
         self.assertNotEqual(binding.qbo_id, first_id)
         documents = self._qbo_documents(move)
@@ -240,10 +229,10 @@ class TestQboLifecycle(QboTestCommon):
         first_id = binding.qbo_id
         self.assertEqual(self.qbo_read(self.realm, 'Invoice', first_id)['DocNumber'], move.name)
         move.button_cancel()
-        self._drain()
+        self.qbo_drain()
         move.button_draft()
         move.action_post()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertNotEqual(binding.qbo_id, first_id)
         live = self._live(self._qbo_documents(move))
@@ -257,12 +246,12 @@ class TestQboLifecycle(QboTestCommon):
         binding = self._send(credit_note)
         first_id = binding.qbo_id
         credit_note.button_cancel()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'voided', binding.error_message)
         self.assertFalse(self._qbo_documents(credit_note, 'CreditMemo'), "deleted in QuickBooks")
         credit_note.button_draft()
         credit_note.action_post()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertNotEqual(binding.qbo_id, first_id)
         documents = self._qbo_documents(credit_note, 'CreditMemo')
@@ -277,12 +266,12 @@ class TestQboLifecycle(QboTestCommon):
         move.button_draft()
         move.action_post()
         self.assertEqual(binding.state, 'to_send', "deleted in QuickBooks: Odoo does not know yet")
-        self._drain()
+        self.qbo_drain()
         # The update met 610: the link says so, and re-posting (or 'Send again as new') creates it again.
         self.assertEqual(binding.state, 'deleted_in_qbo', binding.error_message)
         move.button_draft()
         move.action_post()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         live = self._live(self._qbo_documents(move))
         self.assertEqual([doc['Id'] for doc in live], [binding.qbo_id])
@@ -342,7 +331,7 @@ class TestQboLifecycle(QboTestCommon):
         partner.write({'phone': '+1 555 0100'})
         partner.action_archive()
         self.assertEqual(customer_binding.state, 'to_send')
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(customer_binding.state, 'sent', customer_binding.error_message)
         customer = self.qbo_read(self.realm, 'Customer', customer_id)
         self.assertTrue(customer['Active'], "QuickBooks keeps a customer with a balance active")
@@ -356,28 +345,12 @@ class TestQboLifecycle(QboTestCommon):
         self.assertEqual(customer_binding.state, 'sent', customer_binding.error_message)
         self.assertFalse(self.qbo_read(self.realm, 'Customer', customer_id)['Active'])
 
-    def _webhooks_on(self, format='cloudevents'):
-        """Webhooks on in the app (as in Intuit's developer portal): the emulator POSTs the changes to Odoo."""
-        # Delivered only when the test flushes them (inside qbo_external_requests), never by the timer.
-        window = self.qbo.settings()['webhook_window_seconds']
-        self.qbo.settings(webhook_window_seconds=3600)
-        self.addCleanup(self.qbo.settings, webhook_window_seconds=window)
-        self.qbo.configure_webhook(self.base_url() + const.WEBHOOK_ROUTE, VERIFIER, format=format,
-                                   realm_ids=[self.realm])
-        self.addCleanup(self.qbo.configure_webhook, None, VERIFIER)
-
-    def _deliver_webhooks(self):
-        with self.qbo_external_requests():
-            attempts = self.qbo.flush_webhooks()
-        self.assertTrue(attempts and all(a['status'] == 200 for a in attempts), attempts)
-        self.env.invalidate_all()
-
     def test_customer_merged_in_quickbooks_is_relinked_to_the_survivor(self):
         """A Merge event (webhook) moves the link to the surviving customer: the next invoice goes there
         instead of failing with 610 (inactive customer)."""
         for format in ('cloudevents', 'legacy'):
             with self.subTest(format=format):
-                self._webhooks_on(format)
+                self.qbo_webhooks_on(VERIFIER, format)
                 partner = self._partner(f'Merged Away {format}')
                 self._send(self._invoice(partner))
                 binding = self._binding(partner)
@@ -386,7 +359,7 @@ class TestQboLifecycle(QboTestCommon):
                 survivor = self.qbo_read(self.realm, 'Customer', survivor_id)
                 self.qbo.merge(self.realm, 'Customer', merged_id, survivor['Id'])
                 self.assertFalse(self.qbo_read(self.realm, 'Customer', merged_id)['Active'])
-                self._deliver_webhooks()
+                self.qbo_deliver_webhooks()
                 event = self.env['qbo.webhook.event'].sudo().search([('operation', '=', 'Merge'),
                                                                      ('merged_entity_id', '=', merged_id)])
                 self.assertEqual(event.state, 'pending')
@@ -401,12 +374,12 @@ class TestQboLifecycle(QboTestCommon):
                 self.assertEqual(invoice['TotalAmt'], move.amount_total)
 
     def test_customer_merged_into_another_linked_customer_is_blocked_with_advice(self):
-        self._webhooks_on('legacy')
+        self.qbo_webhooks_on(VERIFIER, 'legacy')
         first, second = self._partner('Twin One'), self._partner('Twin Two')
         self._send(first)
         self._send(second)
         self.qbo.merge(self.realm, 'Customer', self._binding(first).qbo_id, self._binding(second).qbo_id)
-        self._deliver_webhooks()
+        self.qbo_deliver_webhooks()
         self.env['qbo.connection']._cron_qbo_change_feed()
         self.assertEqual(self._binding(first).state, 'blocked')
         self.assertIn('Merge the two contacts in Odoo', self._binding(first).error_message)

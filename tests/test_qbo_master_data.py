@@ -6,7 +6,7 @@ back: the Odoo record, the QuickBooks object, and the emulator's request log (wh
 """
 from datetime import timedelta
 
-from odoo import fields, sql_db
+from odoo import fields
 from odoo.tests import tagged
 
 from .. import const
@@ -67,16 +67,6 @@ class TestQboMasterData(QboTestCommon):
         self.connection.sudo()._qbo_drain()
         self.env.invalidate_all()
 
-    def _export(self):
-        """The export cron, once every retry date has passed."""
-        self.env['qbo.binding'].search([('state', '=', 'to_send')]).write({'next_retry_date': False})
-        self.connection.sudo().throttled_until = False
-        self.env.cr.execute("SELECT to_regclass('qbo_rate_limit') IS NOT NULL")
-        if self.env.cr.fetchone()[0]:
-            with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-                cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
-        self.env['qbo.binding']._cron_qbo_export()
-
     def _writes(self):
         """Writes QuickBooks received (POSTs to the company API) since the log was cleared."""
         return [r for r in self.qbo.requests_log(path_contains=f'/v3/company/{self.realm}/')
@@ -84,21 +74,6 @@ class TestQboMasterData(QboTestCommon):
 
     def _notes(self, record):
         return ' '.join(record.message_ids.mapped('body'))
-
-    def _webhooks_on(self):
-        """Webhooks on in the app: the emulator POSTs the changes to Odoo when the test flushes them."""
-        window = self.qbo.settings()['webhook_window_seconds']
-        self.qbo.settings(webhook_window_seconds=3600)
-        self.addCleanup(self.qbo.settings, webhook_window_seconds=window)
-        self.qbo.configure_webhook(self.base_url() + const.WEBHOOK_ROUTE, VERIFIER, format='cloudevents',
-                                   realm_ids=[self.realm])
-        self.addCleanup(self.qbo.configure_webhook, None, VERIFIER)
-
-    def _deliver_webhooks(self):
-        with self.qbo_external_requests():
-            attempts = self.qbo.flush_webhooks()
-        self.assertTrue(attempts and all(a['status'] == 200 for a in attempts), attempts)
-        self.env.invalidate_all()
 
     # ------------------------------------------------------------------ customers
 
@@ -119,7 +94,7 @@ class TestQboMasterData(QboTestCommon):
         self.assertEqual(binding.state, 'sent', "what came from QuickBooks is not queued back")
         self.assertIn('Updated from QuickBooks', self._notes(partner))
         self.assertEqual(binding.qbo_sync_token, self.qbo_read(self.realm, 'Customer', binding.qbo_id)['SyncToken'])
-        self._export()
+        self.qbo_drain()
         self._feed()
         self.assertEqual(self._writes(), [], "no loop: nothing written to QuickBooks")
 
@@ -135,7 +110,7 @@ class TestQboMasterData(QboTestCommon):
         partner.email = 'new@example.com'
         self.assertEqual(binding.state, 'to_send')
         self.qbo.clear_requests_log()
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         customer = self.qbo_read(self.realm, 'Customer', binding.qbo_id)
         self.assertEqual(customer['PrimaryEmailAddr']['Address'], 'new@example.com')
@@ -147,7 +122,7 @@ class TestQboMasterData(QboTestCommon):
                   active='recent')
         partner, binding = self._customer('Echo Co')
         partner.write({'email': 'echo@example.com', 'phone': '+1 555 0300'})
-        self._export()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['PrimaryEmailAddr']['Address'],
                          'echo@example.com')
@@ -157,7 +132,7 @@ class TestQboMasterData(QboTestCommon):
         # The CDC answer carries our own update back (same SyncToken as the one we hold).
         self._feed()
         self.assertTrue(self.qbo.requests_log(path_contains='/cdc'), "the change feed did read")
-        self._export()
+        self.qbo_drain()
         self._feed()
         self.assertEqual(self._writes(), [], "after the echo, zero further writes")
         self.assertEqual(binding.state, 'sent')
@@ -186,7 +161,7 @@ class TestQboMasterData(QboTestCommon):
         # Both ways: an Odoo edit of the field goes out.
         partner.email = 'odoo-again@example.com'
         self.assertEqual(binding.state, 'to_send')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(self.qbo_read(self.realm, 'Customer', binding.qbo_id)['PrimaryEmailAddr']['Address'],
                          'odoo-again@example.com')
 
@@ -205,14 +180,14 @@ class TestQboMasterData(QboTestCommon):
         self.assertFalse(partner.active)
         self.assertIn('archived in Odoo', self._notes(partner))
         self.assertEqual(binding.state, 'sent')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(self._writes(), [])
 
     # ------------------------------------------------------------------ vendors
 
     def test_vendor_edit_both_ways_and_merge_relinks(self):
         self._own('Vendor', email='qbo')
-        self._webhooks_on()
+        self.qbo_webhooks_on(VERIFIER)
         partner, binding = self._vendor('Both Ways Supplies')
         self.qbo.patch_entity(self.realm, 'Vendor', binding.qbo_id,
                               {'PrimaryEmailAddr': {'Address': 'ap@bothways.example'}})
@@ -221,7 +196,7 @@ class TestQboMasterData(QboTestCommon):
         self.assertEqual(binding.state, 'sent')
         partner.phone = '+1 555 0444'
         self.assertEqual(binding.state, 'to_send', "Odoo owns the phone")
-        self._export()
+        self.qbo_drain()
         vendor = self.qbo_read(self.realm, 'Vendor', binding.qbo_id)
         self.assertEqual(vendor['PrimaryPhone']['FreeFormNumber'], '+1 555 0444')
         self.assertEqual(vendor['PrimaryEmailAddr']['Address'], 'ap@bothways.example')
@@ -229,7 +204,7 @@ class TestQboMasterData(QboTestCommon):
         merged_id = binding.qbo_id
         survivor_id = self.qbo.seed(self.realm, 'Vendor', 1, prefix='Surviving Supplies')['ids'][0]
         self.qbo.merge(self.realm, 'Vendor', merged_id, survivor_id)
-        self._deliver_webhooks()
+        self.qbo_deliver_webhooks()
         event = self.env['qbo.webhook.event'].sudo().search([('operation', '=', 'Merge'),
                                                              ('merged_entity_id', '=', merged_id)])
         self.assertEqual((event.entity, event.state), ('Vendor', 'pending'))
@@ -259,11 +234,11 @@ class TestQboMasterData(QboTestCommon):
         self.assertIn('archived in Odoo', self._notes(product.product_tmpl_id))
 
     def test_item_merged_in_quickbooks_maps_the_product_to_the_survivor(self):
-        self._webhooks_on()
+        self.qbo_webhooks_on(VERIFIER)
         product, ref = self._item('Old Widget', 'Widget')
         survivor_id = self.qbo.seed(self.realm, 'Item', 1, prefix='New Widget')['ids'][0]
         self.qbo.merge(self.realm, 'Item', ref.qbo_id, survivor_id)
-        self._deliver_webhooks()
+        self.qbo_deliver_webhooks()
         self.env['qbo.connection']._cron_qbo_change_feed()
         self.env.invalidate_all()
         mapping = self.env['qbo.mapping'].search([('connection_id', '=', self.connection.id),

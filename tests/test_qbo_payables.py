@@ -1,5 +1,5 @@
 """Payables: vendors, vendor bills and vendor refunds sent to the emulator; every assertion reads QuickBooks back."""
-from odoo import Command, fields, sql_db
+from odoo import Command, fields
 from odoo.tests import tagged
 
 from .common import QboTestCommon
@@ -187,10 +187,7 @@ class TestQboPayables(QboPayablesCommon):
         binding = move._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'to_send')
         self.qbo.clear_faults()
-        # The 429 pause is over (the connection's and the shared limiter's, kept on a cursor of its own).
-        self.connection.sudo().throttled_until = False
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        self.qbo_end_throttle()
         binding.write({'next_retry_date': False})
         binding._qbo_process()
         self.assertEqual(binding.state, 'sent', binding.error_message)

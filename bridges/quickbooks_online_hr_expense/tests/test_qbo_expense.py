@@ -4,7 +4,7 @@ Employee-paid expenses (an expense report on 18.0, expenses posted one by one on
 the employee's vendor; company-paid ones a Purchase on the card account. Every assertion reads what QuickBooks
 holds afterwards (the emulator's store), never what Odoo believes.
 """
-from odoo import Command, fields, sql_db
+from odoo import Command, fields
 from odoo.tests import tagged
 
 from odoo.addons.quickbooks_online.models import qbo_compat
@@ -247,9 +247,7 @@ class TestQboExpense(QboExpenseCommon):
         self.assertEqual(binding.state, 'to_send', binding.error_message)
         self.assertEqual(len(self.qbo_all(self.realm, 'Bill')), 1, "QuickBooks holds it already")
         self.qbo.clear_faults()
-        self.connection.sudo().throttled_until = False
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        self.qbo_end_throttle()
         binding.write({'next_retry_date': False})
         binding._qbo_process()
         self.assertEqual(binding.state, 'sent', binding.error_message)
@@ -268,9 +266,7 @@ class TestQboExpense(QboExpenseCommon):
         binding = move._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'to_send', binding.error_message)
         self.qbo.clear_faults()
-        self.connection.sudo().throttled_until = False
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        self.qbo_end_throttle()
         binding.write({'next_retry_date': False})
         binding._qbo_process()
         self.assertEqual(binding.state, 'sent', binding.error_message)

@@ -2,8 +2,6 @@
 write to QuickBooks as another app would and read back what it holds."""
 from datetime import date, timedelta
 
-from odoo import sql_db
-
 from odoo.addons.quickbooks_online.tests.common import QboTestCommon
 
 
@@ -51,14 +49,6 @@ class QboTimesheetCommon(QboTestCommon):
         binding = line._qbo_binding(self.connection)
         self.assertTrue(binding.qbo_id, binding.error_message)
         return self.qbo_read(self.realm, 'TimeActivity', binding.qbo_id)
-
-    def _drain(self):
-        """Run the cron as the scheduler would once every retry date (and any 429 pause) has passed."""
-        self.env['qbo.binding'].search([('state', '=', 'to_send')]).write({'next_retry_date': False})
-        self.connection.sudo().throttled_until = False
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:  # the shared limiter's pause (committed)
-            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
-        self.env['qbo.binding']._cron_qbo_export()
 
     def _qbo_id(self, record):
         return record._qbo_binding(self.connection).qbo_id

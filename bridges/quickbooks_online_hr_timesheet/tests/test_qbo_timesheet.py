@@ -45,7 +45,7 @@ class TestQboTimesheet(QboTimesheetCommon):
             lines |= self._line(self.bob, self.project_b, day, amount, f'Fieldwork day {day}')
             lines |= self._line(self.bob, self.internal, day, 0.5, f'Training day {day}')
         self.assertEqual(len(lines.sudo().qbo_binding_ids), 20, "auto-send queued every line")
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(set(lines.mapped('qbo_state')), {'sent'}, lines.mapped('qbo_error'))
         activities = self._activities()
         self.assertEqual(len(activities), 20)
@@ -83,7 +83,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         edited = self._line(self.alice, self.project_a, 0, 2.0, 'Workshop')
         deleted = self._line(self.alice, self.project_a, 1, 3.0, 'Booked by mistake')
         kept = self._line(self.bob, self.project_a, 1, 1.0, 'Review')
-        self._drain()
+        self.qbo_drain()
         deleted_id = self._qbo_id(deleted)
         self.assertTrue(deleted_id)
         edited.write({'unit_amount': 2.75, 'name': 'Workshop and follow-up'})
@@ -92,7 +92,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         removal = self.env['qbo.time.activity.removal'].search([])
         self.assertEqual(len(removal), 1)
         self.qbo.clear_requests_log()
-        self._drain()
+        self.qbo_drain()
         activity = self._activity_of(edited)
         self.assertEqual((activity['Hours'], activity['Minutes'], activity['SyncToken']), (2, 45, '1'))
         self.assertTrue(activity['Description'].startswith('Workshop and follow-up'))
@@ -105,7 +105,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         self.assertEqual((binding.state, binding.qbo_id), ('voided', deleted_id))
         # Nothing more to do: another run sends nothing.
         self.qbo.clear_requests_log()
-        self._drain()
+        self.qbo_drain()
         self.assertFalse([r for r in self.qbo.requests_log(path_contains=f'/{self.realm}/') if r['method'] == 'POST'])
 
     def test_subcontractor_as_vendor(self):
@@ -129,7 +129,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         """QuickBooks creates the time activity but the answer is lost: the next run finds it, never a second."""
         self.env['qbo.binding']._qbo_get_or_create(self.connection, self.alice, 'Employee')
         line = self._line(self.alice, self.project_a, 2, 4.0, 'Lost answer')
-        self._drain()  # the employee and the customer first, then the line on its own below
+        self.qbo_drain()  # the employee and the customer first, then the line on its own below
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/timeactivity', realm_id=self.realm,
                               method='POST')
         self.qbo.inject_fault('500', count=2, path_contains='/timeactivity', realm_id=self.realm, method='POST')
@@ -139,7 +139,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         self.assertTrue(binding.outcome_unknown)
         self.assertEqual(len(self._activities()), 1, "QuickBooks holds it already")
         self.qbo.clear_faults()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(binding.state, 'sent', binding.error_message)
         activities = self._activities()
         self.assertEqual(list(activities), [binding.qbo_id], "found by its marker, not created again")
@@ -149,7 +149,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         """A line deleted while its create's outcome is unknown: the delete finds the activity and deletes it."""
         self.env['qbo.binding']._qbo_get_or_create(self.connection, self.alice, 'Employee')
         line = self._line(self.alice, self.project_a, 3, 1.5, 'Gone too soon')
-        self._drain()
+        self.qbo_drain()
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/timeactivity', realm_id=self.realm,
                               method='POST')
         self.qbo.inject_fault('500', count=2, path_contains='/timeactivity', realm_id=self.realm, method='POST')
@@ -157,7 +157,7 @@ class TestQboTimesheet(QboTimesheetCommon):
         self.assertEqual(len(self._activities()), 1)
         self.qbo.clear_faults()
         line.unlink()
-        self._drain()
+        self.qbo_drain()
         self.assertEqual(self._activities(), {}, "the activity whose create was unknown is deleted")
 
     def test_lock_date_and_unmapped(self):

@@ -89,7 +89,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         """45 lines of a week: 25 time activities, each the exact sum of its lines, sent in batches."""
         self.qbo.clear_requests_log()
         lines = self._week()
-        self._drain()
+        self.qbo_drain()
         activities = self._assert_activities(lines)
         self.assertEqual(len(activities), 25)
         self.assertEqual(set(lines.mapped('qbo_state')), {'sent'}, "a line shows its group's state")
@@ -106,7 +106,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         """An edit, an added line, a line moved to another day and deleted lines update their activities;
         a group left empty deletes its activity; the setting off later touches only unsent lines."""
         lines = self._week()
-        self._drain()
+        self.qbo_drain()
         groups = self._groups(lines)
         alice_monday = groups[(self.alice.id, self.monday, self.project_a.id, False)]
         bob_monday = groups[(self.bob.id, self.monday, self.project_b.id, False)]
@@ -118,7 +118,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         bob_monday[1].unlink()                                              # deleted from a group
         training_monday.unlink()                                            # the whole group deleted
         self.assertEqual(set(alice_monday.mapped('qbo_state')), {'to_send'})
-        self._drain()
+        self.qbo_drain()
         activities = self._assert_activities(lines)
         self.assertEqual(len(activities), 24)
         self.assertEqual(self.qbo.entity(self.realm, 'TimeActivity', emptied_id).get('status'), 'Deleted')
@@ -130,7 +130,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         alice_monday[0].unit_amount = 2.0
         single = self._line(self.alice, self.project_a, 0, 1.0, 'On its own')
         lines |= single
-        self._drain()
+        self.qbo_drain()
         self.assertFalse(single.sudo().qbo_group_id)
         activities = self._activities()
         self.assertEqual(len(activities), 25)
@@ -142,7 +142,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         """Lines queued one per line but not sent yet go grouped once the setting is on; sent ones keep theirs."""
         self.connection.sudo().timesheet_group_activities = False
         sent = self._line(self.alice, self.project_a, 0, 1.0, 'Sent alone')
-        self._drain()
+        self.qbo_drain()
         sent_id = self._qbo_id(sent)
         self.assertTrue(sent_id)
         queued = self._line(self.alice, self.project_a, 1, 1.0, 'Queued') | \
@@ -152,7 +152,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         self.assertFalse(queued.sudo().qbo_binding_ids, "their own links are dropped")
         self.assertEqual(len(queued.sudo().qbo_group_id), 1)
         sent.unit_amount = 2.0
-        self._drain()
+        self.qbo_drain()
         activities = self._activities()
         self.assertEqual(len(activities), 2)
         self.assertEqual(activities[sent_id]['Hours'], 2, "the line sent alone keeps (and updates) its own")
@@ -166,7 +166,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         self.env['qbo.binding']._qbo_get_or_create(self.connection, self.bob, 'Employee')
         self.env['qbo.binding']._qbo_get_or_create(self.connection, self.customer_a, 'Customer')
         self.env['qbo.binding']._qbo_get_or_create(self.connection, self.customer_b, 'Customer')
-        self._drain()
+        self.qbo_drain()
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/batch', realm_id=self.realm,
                               method='POST')
         self.qbo.inject_fault('429', count=1, path_contains='/batch', realm_id=self.realm, method='POST')
@@ -179,7 +179,7 @@ class TestQboTimesheetGrouped(QboTimesheetCommon):
         self.assertFalse(bindings.filtered(lambda b: b.state in ('error', 'blocked')))
         lines |= self._line(self.bob, self.project_a, 4, 2.0, 'One more')
         self.qbo.clear_faults()
-        self._drain()
+        self.qbo_drain()
         activities = self._assert_activities(lines)
         self.assertEqual(len(activities), 26)
         markers = [a['Description'].split()[-1] for a in activities.values()]

@@ -1,6 +1,6 @@
 """Purchase orders to QuickBooks purchase orders, and the bills made from them linked to their lines, in real Odoo
 against the emulator over HTTP. Every assertion reads what QuickBooks holds afterwards (the emulator's store)."""
-from odoo import Command, fields, sql_db
+from odoo import Command, fields
 from odoo.tests import tagged
 
 from odoo.addons.quickbooks_online.tests.test_qbo_payables import QboPayablesCommon
@@ -174,10 +174,7 @@ class TestQboPurchase(QboPayablesCommon):
         self.assertTrue(binding._qbo_pending_create())
         self.assertEqual(len(self.qbo_all(self.realm, 'PurchaseOrder')), 1)  # created, its answer lost
         self.qbo.clear_faults()
-        # The 429 pause is over (the connection's and the shared limiter's, kept on a cursor of its own).
-        self.connection.sudo().throttled_until = False
-        with sql_db.db_connect(self.env.cr.dbname).cursor() as cr:
-            cr.execute("UPDATE qbo_rate_limit SET paused_until = NULL")
+        self.qbo_end_throttle()
         self._process(order)
         po = self._qbo_po(order)
         self.assertEqual(len(self.qbo_all(self.realm, 'PurchaseOrder')), 1)
