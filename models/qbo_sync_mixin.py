@@ -93,17 +93,23 @@ class QboSyncMixin(models.AbstractModel):
         return bindings[:1]
 
     def _qbo_recover_binding(self):
-        """This record's binding; re-created from the intent log when the request that created it died
-        after sending (the binding went with its transaction, the object may be in QuickBooks).
+        """This record's binding, with the intent of a request that died after sending: re-created from the
+        intent log when the binding went with that request's transaction, or given the logged intent when
+        only the intent did (a binding queued before); either way the object may be in QuickBooks.
 
         For the decisions that must know whether QuickBooks may hold the record (cancel, delete).
         """
         self.ensure_one()
         binding = self._qbo_binding()
         connection = self._qbo_connection()
-        if binding or not connection or not self.id:
+        if not connection or not self.id:
             return binding
         Log = self.env['qbo.intent.log'].sudo()
+        if binding:
+            # A queued link survives the lost transaction, but without the intent its request carried:
+            # the logged one says the object may be in QuickBooks (chaos seed 3: a deleted invoice stayed live).
+            Log._qbo_adopt(binding)
+            return binding
         if Log._qbo_logged(connection, self):
             binding = self.env['qbo.binding']._qbo_get_or_create(connection, self, self._qbo_entity())
             Log._qbo_adopt(binding)

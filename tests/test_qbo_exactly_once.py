@@ -8,6 +8,7 @@ from datetime import timedelta
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.exceptions import UserError
 from odoo.tests import TransactionCase, new_test_user, tagged
 from odoo.tools import config, mute_logger
 
@@ -418,6 +419,27 @@ class TestQboExactlyOnce(QboTestCommon):
         self.qbo_drain()
         self.assertFalse(self._live(move), "no live invoice for a cancelled one")
         self.assertEqual(move._qbo_binding(self.connection).state, 'voided')
+
+    def test_delete_after_a_crashed_send_of_queued_invoices_is_refused(self):
+        """Chaos seed 3, episode 7 (both series): the invoices were queued (automatic sending) before the list's
+        Send whose request died; their links survived the lost transaction, their intents did not, and a
+        reset invoice could be deleted while QuickBooks kept it live. The logged intent is adopted: the
+        delete is refused, and a cancel voids what QuickBooks holds."""
+        partner = self._partner('Queued Then Crashed')
+        moves = self._invoice(partner, 10.0) | self._invoice(partner, 20.0)
+        self._queue(*moves)
+        self._crash(moves.action_qbo_send)
+        move = moves[0]
+        self.assertEqual(len(self._live(move)), 1, "QuickBooks kept what the dead request created")
+        move.button_draft()
+        with self.assertRaisesRegex(UserError, "may already be in QuickBooks"):
+            move.unlink()
+        move.button_cancel()
+        self.qbo_drain()
+        self.assertFalse(self._live(move), "no live invoice for a cancelled one")
+        self.assertEqual(move._qbo_binding(self.connection).state, 'voided')
+        self.assertEqual(len(self._live(moves[1])), 1, "the other one is found, not sent again")
+        self.assertEqual(moves[1]._qbo_binding(self.connection).state, 'sent')
 
     def _edit(self, move, amount):
         move.button_draft()
