@@ -73,9 +73,10 @@ class QboExporterItem(models.AbstractModel):
         ref = self._qbo_ref(binding, product)
         res_ref = f"{product._name},{product.id}"
         if (binding.intent_operation == 'update' and binding.intent_request_id) or not (ref.data or {}).get(
-                'SyncToken'):
+                'SyncToken') or self.env.context.get('qbo_stale_token'):
             # An update whose outcome is unknown: read the item and go with a new requestid (the old one
-            # would replay the old answer instead of applying what Odoo holds now). No token held: read it.
+            # would replay the old answer instead of applying what Odoo holds now). No token held, or the
+            # batch just refused ours (5010): read it rather than send the same token again.
             item = self._qbo_refresh(binding, client, ref, res_ref)
             if binding.intent_request_id:
                 binding._qbo_settle()
@@ -130,5 +131,5 @@ class QboExporterItem(models.AbstractModel):
 
     @api.model
     def _qbo_batch_single_after(self, error):
-        """A stale SyncToken (5010) is handled alone: a read, then the update again."""
+        """A stale SyncToken (5010) is handled alone: a read, then the update again (once)."""
         return error.code == const.FAULT_STALE_OBJECT

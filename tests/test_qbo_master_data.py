@@ -393,6 +393,19 @@ class TestQboMasterData(QboTestCommon):
             self.assertEqual(link.state, 'sent', link.error_message)
             ref = self.env['qbo.mapping']._qbo_find(self.connection, 'product', product)
             self.assertEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['UnitPrice'], 12.5)
+        # One item changed in QuickBooks since our token: refused in the batch (5010), then read once and sent
+        # once alone; the stale token is not sent a second time.
+        stale = self.env['qbo.mapping']._qbo_find(self.connection, 'product', products[0])
+        self.qbo.patch_entity(self.realm, 'Item', stale.qbo_id, {'Sku': 'TYPED-IN-QBO'})
+        self.env['product.product'].browse([p.id for p in products]).product_tmpl_id.write({'list_price': 14.0})
+        self.qbo.clear_requests_log()
+        self._export()
+        self.assertEqual([(r['path'].rsplit('/', 1)[-1], r['status']) for r in self._writes()],
+                         [('batch', 200), ('item', 200)])
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/item/{stale.qbo_id}')), 1, "one read")
+        item = self.qbo_read(self.realm, 'Item', stale.qbo_id)
+        self.assertEqual((item['UnitPrice'], item['Sku']), (14.0, 'TYPED-IN-QBO'))
+        self.assertEqual(self._item_link(products[0]).state, 'sent')
 
     def test_item_merged_in_quickbooks_maps_the_product_to_the_survivor(self):
         self._webhooks_on()
