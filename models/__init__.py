@@ -17,9 +17,12 @@ from . import qbo_exporter_bill
 from . import qbo_exporter_bill_payment
 from . import qbo_exporter_journal_entry
 from . import qbo_exporter_attachment
+from . import qbo_exporter_item
 from . import qbo_sync_mixin
 from . import res_company
 from . import res_partner
+from . import product_product
+from . import product_template
 from . import account_journal
 from . import account_move
 from . import qbo_auto_send

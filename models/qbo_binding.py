@@ -784,7 +784,10 @@ class QboBinding(models.Model):
                     if is_definite_answer(error):
                         binding._qbo_settle()
                         if exporter._qbo_batch_single_after(error):
-                            singles.append((binding, context))  # 6240, 6140, 5010: look up, then link
+                            # 6240, 6140, 5010: look up, then link; the single path of a stale SyncToken
+                            # knows it is stale (`qbo_stale_token`) and may read before sending again.
+                            stale = {'qbo_stale_token': True} if error.code == const.FAULT_STALE_OBJECT else {}
+                            singles.append((binding, dict(context, **stale)))
                             continue
                     elif never_executed(error):
                         binding._qbo_forget_intent()

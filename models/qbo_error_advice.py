@@ -62,8 +62,8 @@ class QboErrorAdvice(models.AbstractModel):
                       mappings),
             '6140': _("QuickBooks already has a document with this number. Renumber one of them or set an invoice "
                       "number prefix in %s, then retry.", settings),
-            '6240': _("Another QuickBooks customer, vendor or employee already uses this name. Rename one of them "
-                      "(QuickBooks names are unique across customers, vendors and employees), then retry."),
+            '6240': _("Another QuickBooks object already uses this name: customers, vendors and employees share one "
+                      "list of unique names, items have their own. Rename one of them, then retry."),
             '6210': _("The document date is in a period closed in QuickBooks. Change the closing date in QuickBooks "
                       "or the document date, then retry."),
             '6000': _("QuickBooks refused the document for a business rule (named in the message). Fix what it "

@@ -156,15 +156,18 @@ class QboMasterField(models.Model):
         return partner
 
     @api.model
-    def _qbo_winner(self, connection, entity, obj, record):
-        """A function key -> True when QuickBooks' value of that key is to be applied on `record`."""
+    def _qbo_winner(self, connection, entity, obj, record, edited=None):
+        """A function key -> True when QuickBooks' value of that key is to be applied on `record`.
+
+        :param edited: when the record was last edited in Odoo (default: its `write_date`)
+        """
         owners = self._qbo_owners(connection, entity)
         updated = qbo_parse_time((obj.get('MetaData') or {}).get('LastUpdatedTime'))
+        edited = edited or record.write_date
 
         def wins(key):
             owner = owners.get(key, 'odoo')
-            return owner == 'qbo' or bool(owner == 'recent' and updated and record.write_date
-                                          and updated > record.write_date)
+            return owner == 'qbo' or bool(owner == 'recent' and updated and edited and updated > edited)
         return wins
 
     @api.model
@@ -252,7 +255,9 @@ class QboMasterField(models.Model):
             ('connection_id', '=', connection.id), ('mapping_type', '=', 'product'),
             ('qbo_ref_id', '=', ref.id)]).product_id.with_context(active_test=False)
         for product in products:
-            wins = self._qbo_winner(connection, 'Item', obj, product)
+            # A product's name, description and price are its template's: an edit there is an Odoo edit too.
+            edited = max(date for date in (product.write_date, product.product_tmpl_id.write_date) if date)
+            wins = self._qbo_winner(connection, 'Item', obj, product, edited=edited)
             vals = {}
             if not deleted:
                 if wins('name') and obj.get('Name') and obj['Name'] != product.name:

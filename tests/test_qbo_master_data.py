@@ -233,6 +233,155 @@ class TestQboMasterData(QboTestCommon):
         self.assertFalse(product.with_context(active_test=False).active)
         self.assertIn('archived in Odoo', self._notes(product.product_tmpl_id))
 
+    def _item_link(self, product):
+        return self.env['qbo.binding'].search([('connection_id', '=', self.connection.id), ('entity', '=', 'Item'),
+                                               ('res_model', '=', 'product.product'), ('res_id', '=', product.id)])
+
+    def test_odoo_edits_of_a_mapped_product_update_its_item(self):
+        product, ref = self._item('Garden Design', 'Garden design (Odoo)')
+        self.assertFalse(self._item_link(product), "nothing to send before an edit")
+        template = product.product_tmpl_id
+        template.write({'name': 'Garden design: premium', 'description_sale': 'Two visits', 'list_price': 240.0})
+        link = self._item_link(product)
+        self.assertEqual(link.state, 'to_send')
+        self.qbo.clear_requests_log()
+        self._export()
+        self.assertEqual(link.state, 'sent', link.error_message)
+        item = self.qbo_read(self.realm, 'Item', ref.qbo_id)
+        self.assertEqual((item['Name'], item['Description'], item['UnitPrice'], item['Active']),
+                         ('Garden design- premium', 'Two visits', 240.0, True), "':' is refused in item names")
+        self.assertEqual(len(self._writes()), 1, "one sparse update")
+        self.assertEqual(self.qbo.requests_log(path_contains='/item/'), [], "the answer is not read back")
+        self.assertEqual((ref.data['SyncToken'], ref.name), (item['SyncToken'], 'Garden design- premium'),
+                         "the reference row follows the write's answer")
+        # Archived in Odoo: the item is made inactive (QuickBooks never deletes items).
+        template.action_archive()
+        self.assertEqual(link.state, 'to_send')
+        self._export()
+        self.assertEqual(link.state, 'sent', link.error_message)
+        self.assertFalse(self.qbo_read(self.realm, 'Item', ref.qbo_id)['Active'])
+        self.assertFalse(ref.active)
+        template.action_unarchive()
+        self._export()
+        self.assertTrue(self.qbo_read(self.realm, 'Item', ref.qbo_id)['Active'])
+
+    def test_item_fields_quickbooks_owns_are_not_sent_and_its_edits_do_not_bounce_back(self):
+        self._own('Item', price='qbo', description='qbo')
+        product, ref = self._item('Pruning', 'Pruning (Odoo)')
+        self.qbo.patch_entity(self.realm, 'Item', ref.qbo_id, {'UnitPrice': 95.0, 'Description': 'Per tree'})
+        self.qbo.clear_requests_log()
+        self._feed()
+        self.assertEqual((product.list_price, product.description_sale), (95.0, 'Per tree'))
+        self.assertFalse(self._item_link(product), "what came from QuickBooks is not queued back")
+        self._export()
+        self._feed()
+        self.assertEqual(self._writes(), [], "no loop: nothing written to QuickBooks")
+        product.product_tmpl_id.write({'list_price': 80.0, 'description_sale': 'Per hedge'})
+        self.assertFalse(self._item_link(product), "an edit of fields QuickBooks owns alone queues nothing")
+        product.name = 'Pruning service'
+        self.assertEqual(self._item_link(product).state, 'to_send')
+        self._export()
+        self.assertEqual(self._item_link(product).state, 'sent', self._item_link(product).error_message)
+        item = self.qbo_read(self.realm, 'Item', ref.qbo_id)
+        self.assertEqual(item['Name'], 'Pruning service')
+        self.assertEqual((item['UnitPrice'], item['Description']), (95.0, 'Per tree'), "QuickBooks' own fields kept")
+
+    def _age_product(self, product):
+        """The product's last Odoo edit a day ago (QuickBooks' edits made now are the later ones)."""
+        yesterday = fields.Datetime.now() - timedelta(days=1)
+        self.env.cr.execute("UPDATE product_template SET write_date = %s WHERE id = %s",
+                            (yesterday, product.product_tmpl_id.id))
+        self.env.cr.execute("UPDATE product_product SET write_date = %s WHERE id = %s", (yesterday, product.id))
+        self.env.invalidate_all()
+
+    def test_item_most_recent_edit_wins_and_the_echo_of_our_update_changes_nothing(self):
+        self._own('Item', name='recent', description='recent', price='recent', active='recent')
+        product, ref = self._item('Lawn Care', 'Lawn care')
+        product.lst_price = 55.0
+        link = self._item_link(product)
+        self.assertEqual(link.state, 'to_send', "most recent: an Odoo edit goes out")
+        self._export()
+        self.assertEqual(link.state, 'sent', link.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['UnitPrice'], 55.0)
+        write_date, messages = product.product_tmpl_id.write_date, len(product.product_tmpl_id.message_ids)
+        self.qbo.clear_requests_log()
+        self._feed()  # the CDC answer carries our own update back (the SyncToken we hold)
+        self.assertTrue(self.qbo.requests_log(path_contains='/cdc'), "the change feed did read")
+        self._export()
+        self._feed()
+        self.assertEqual(self._writes(), [], "after the echo, zero further writes")
+        self.assertEqual(link.state, 'sent')
+        self.assertEqual(product.product_tmpl_id.write_date, write_date, "the echo wrote nothing on the product")
+        self.assertEqual(len(product.product_tmpl_id.message_ids), messages)
+        # The other way: a QuickBooks edit later than Odoo's comes to Odoo, and is not sent back.
+        self._age_product(product)
+        self.qbo.patch_entity(self.realm, 'Item', ref.qbo_id, {'Name': 'Lawn care (weekly)', 'UnitPrice': 60.0})
+        self._feed()
+        self.assertEqual((product.name, product.list_price), ('Lawn care (weekly)', 60.0))
+        self.assertEqual(link.state, 'sent')
+        self._export()
+        self.assertEqual(self._writes(), [])
+
+    def test_item_changed_in_quickbooks_since_our_token_is_read_once_and_sent_again(self):
+        self._own('Item', price='qbo')
+        product, ref = self._item('Mulching', 'Mulching')
+        product.name = 'Mulching (bark)'
+        # Another QuickBooks user changes the price before the feed brings it: the SyncToken held is stale.
+        self.qbo.patch_entity(self.realm, 'Item', ref.qbo_id, {'UnitPrice': 60.0})
+        self.qbo.clear_requests_log()
+        self._export()
+        link = self._item_link(product)
+        self.assertEqual(link.state, 'sent', link.error_message)
+        self.assertEqual([r['status'] for r in self._writes()], [400, 200], "refused once (5010), then sent")
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/item/{ref.qbo_id}')), 1, "one read")
+        item = self.qbo_read(self.realm, 'Item', ref.qbo_id)
+        self.assertEqual((item['Name'], item['UnitPrice']), ('Mulching (bark)', 60.0))
+        self.assertEqual(product.list_price, 60.0, "QuickBooks' price, read with the 5010, came to Odoo")
+        self.assertEqual(ref.data['SyncToken'], item['SyncToken'])
+        self.qbo.clear_requests_log()
+        self._feed()
+        self._export()
+        self.assertEqual(self._writes(), [], "the feed's copy of our update is its echo")
+
+    def test_item_rename_to_a_name_quickbooks_has_fails_on_the_product_link_once(self):
+        product, ref = self._item('Hedging', 'Hedging')
+        product.name = 'services'  # the sandbox's "Services" item: names are unique (whatever the case)
+        self.qbo.clear_requests_log()
+        self._export()
+        link = self._item_link(product)
+        self.assertEqual((link.state, link.error_code), ('error', '6240'))
+        self.assertIn('items have their own', link.error_message)
+        self.assertIn('Not sent to QuickBooks (item', self._notes(product.product_tmpl_id))
+        self._export()
+        self.assertEqual(len(self._writes()), 1, "sent once, not again by the next run")
+        self.assertEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['Name'], ref.name)
+
+    def test_item_edits_of_many_products_go_in_one_batch(self):
+        products = [self._item(f'Batch Item {index}', f'Batch product {index}')[0] for index in range(3)]
+        self.env['product.product'].browse([p.id for p in products]).product_tmpl_id.write({'list_price': 12.5})
+        self.qbo.clear_requests_log()
+        self._export()
+        self.assertEqual(len(self._writes()), 1)
+        self.assertIn('/batch', self._writes()[0]['path'])
+        for product in products:
+            link = self._item_link(product)
+            self.assertEqual(link.state, 'sent', link.error_message)
+            ref = self.env['qbo.mapping']._qbo_find(self.connection, 'product', product)
+            self.assertEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['UnitPrice'], 12.5)
+        # One item changed in QuickBooks since our token: refused in the batch (5010), then read once and sent
+        # once alone; the stale token is not sent a second time.
+        stale = self.env['qbo.mapping']._qbo_find(self.connection, 'product', products[0])
+        self.qbo.patch_entity(self.realm, 'Item', stale.qbo_id, {'Sku': 'TYPED-IN-QBO'})
+        self.env['product.product'].browse([p.id for p in products]).product_tmpl_id.write({'list_price': 14.0})
+        self.qbo.clear_requests_log()
+        self._export()
+        self.assertEqual([(r['path'].rsplit('/', 1)[-1], r['status']) for r in self._writes()],
+                         [('batch', 200), ('item', 200)])
+        self.assertEqual(len(self.qbo.requests_log(path_contains=f'/item/{stale.qbo_id}')), 1, "one read")
+        item = self.qbo_read(self.realm, 'Item', stale.qbo_id)
+        self.assertEqual((item['UnitPrice'], item['Sku']), (14.0, 'TYPED-IN-QBO'))
+        self.assertEqual(self._item_link(products[0]).state, 'sent')
+
     def test_item_merged_in_quickbooks_maps_the_product_to_the_survivor(self):
         self.qbo_webhooks_on(VERIFIER)
         product, ref = self._item('Old Widget', 'Widget')
@@ -247,3 +396,9 @@ class TestQboMasterData(QboTestCommon):
         self.assertFalse(ref.active)
         self.assertTrue(product.active)
         self.assertIn('Item merged in QuickBooks', self._notes(product.product_tmpl_id))
+        # The next Odoo edit goes to the survivor.
+        product.lst_price = 33.0
+        self._export()
+        self.assertEqual(self._item_link(product).state, 'sent', self._item_link(product).error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Item', survivor_id)['UnitPrice'], 33.0)
+        self.assertNotEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['UnitPrice'], 33.0)

@@ -189,7 +189,7 @@ class TestQboReconciliation(QboReconciliationCommon):
 
 @tagged('post_install', '-at_install')
 class TestQboReconciliationTour(QboReconciliationCommon):
-    """Through the browser: dashboard -> reconciliation -> a fix -> run again, nothing differs."""
+    """In the browser: dashboard -> reconciliation -> a fix -> run again, nothing differs -> per partner and month."""
 
     def test_reconciliation_tour(self):
         partner = self.env['res.partner'].create({'name': 'Tour Heron Fittings', 'is_company': True})

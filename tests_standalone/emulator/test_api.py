@@ -84,6 +84,29 @@ def test_item_and_account_validation(api):
     assert api.create('PaymentMethod', {'Name': 'Wire'})['Active'] is True
 
 
+def test_item_sparse_updates_follow_the_name_rules_and_inactivate(api):
+    """What the connector's item updates meet: unique names whatever the case (6240), at most 100
+    characters (2050), no ':' (2010), the current SyncToken (5010); Active false inactivates."""
+    item = taxable_item(api, 'Pruning')
+    base = {'Id': item['Id'], 'SyncToken': item['SyncToken'], 'sparse': True}
+    err = api.fault(api.post('item', dict(base, Name='SERVICES')))
+    assert err['code'] == '6240' and err['Detail'] == 'The name supplied already exists. : Id=1'
+    err = api.fault(api.post('item', dict(base, Name='x' * 101)))
+    assert err['code'] == '2050' and err['element'] == 'Name'
+    assert api.fault(api.post('item', dict(base, Name='Garden: premium')))['code'] == '2010'
+    assert api.fault(api.post('item', dict(base, SyncToken='7', UnitPrice=5)))['code'] == '5010'
+    updated = api.post('item', dict(base, Name='Pruning (trees)', UnitPrice=95.0)).json()['Item']
+    assert (updated['Name'], updated['UnitPrice'], updated['SyncToken']) == ('Pruning (trees)', 95.0, '1')
+    assert updated['Type'] == 'Service' and updated['IncomeAccountRef']['value'] == '79', "sparse keeps the rest"
+    inactive = api.post('item', {'Id': item['Id'], 'SyncToken': '1', 'sparse': True, 'Active': False}).json()['Item']
+    assert inactive['Active'] is False and inactive['Name'] == 'Pruning (trees)'
+    assert item['Id'] not in [i['Id'] for i in api.query('select * from Item')['Item']]
+    rows = api.query("select * from Item where Name = 'Pruning (trees)' and Active IN (true, false)")['Item']
+    assert [r['Id'] for r in rows] == [item['Id']]
+    again = api.post('item', {'Id': item['Id'], 'SyncToken': '2', 'sparse': True, 'Active': True}).json()['Item']
+    assert again['Active'] is True
+
+
 def test_reads_and_readonly_entities(api):
     assert api.get('companyinfo/' + api.realm).json()['CompanyInfo']['Country'] == 'US'
     prefs = api.get('preferences').json()['Preferences']
