@@ -245,7 +245,7 @@ class TestQboMasterData(QboTestCommon):
         link = self._item_link(product)
         self.assertEqual(link.state, 'to_send')
         self.qbo.clear_requests_log()
-        self._export()
+        self.qbo_drain()
         self.assertEqual(link.state, 'sent', link.error_message)
         item = self.qbo_read(self.realm, 'Item', ref.qbo_id)
         self.assertEqual((item['Name'], item['Description'], item['UnitPrice'], item['Active']),
@@ -257,12 +257,12 @@ class TestQboMasterData(QboTestCommon):
         # Archived in Odoo: the item is made inactive (QuickBooks never deletes items).
         template.action_archive()
         self.assertEqual(link.state, 'to_send')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(link.state, 'sent', link.error_message)
         self.assertFalse(self.qbo_read(self.realm, 'Item', ref.qbo_id)['Active'])
         self.assertFalse(ref.active)
         template.action_unarchive()
-        self._export()
+        self.qbo_drain()
         self.assertTrue(self.qbo_read(self.realm, 'Item', ref.qbo_id)['Active'])
 
     def test_item_fields_quickbooks_owns_are_not_sent_and_its_edits_do_not_bounce_back(self):
@@ -273,14 +273,14 @@ class TestQboMasterData(QboTestCommon):
         self._feed()
         self.assertEqual((product.list_price, product.description_sale), (95.0, 'Per tree'))
         self.assertFalse(self._item_link(product), "what came from QuickBooks is not queued back")
-        self._export()
+        self.qbo_drain()
         self._feed()
         self.assertEqual(self._writes(), [], "no loop: nothing written to QuickBooks")
         product.product_tmpl_id.write({'list_price': 80.0, 'description_sale': 'Per hedge'})
         self.assertFalse(self._item_link(product), "an edit of fields QuickBooks owns alone queues nothing")
         product.name = 'Pruning service'
         self.assertEqual(self._item_link(product).state, 'to_send')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(self._item_link(product).state, 'sent', self._item_link(product).error_message)
         item = self.qbo_read(self.realm, 'Item', ref.qbo_id)
         self.assertEqual(item['Name'], 'Pruning service')
@@ -300,14 +300,14 @@ class TestQboMasterData(QboTestCommon):
         product.lst_price = 55.0
         link = self._item_link(product)
         self.assertEqual(link.state, 'to_send', "most recent: an Odoo edit goes out")
-        self._export()
+        self.qbo_drain()
         self.assertEqual(link.state, 'sent', link.error_message)
         self.assertEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['UnitPrice'], 55.0)
         write_date, messages = product.product_tmpl_id.write_date, len(product.product_tmpl_id.message_ids)
         self.qbo.clear_requests_log()
         self._feed()  # the CDC answer carries our own update back (the SyncToken we hold)
         self.assertTrue(self.qbo.requests_log(path_contains='/cdc'), "the change feed did read")
-        self._export()
+        self.qbo_drain()
         self._feed()
         self.assertEqual(self._writes(), [], "after the echo, zero further writes")
         self.assertEqual(link.state, 'sent')
@@ -319,7 +319,7 @@ class TestQboMasterData(QboTestCommon):
         self._feed()
         self.assertEqual((product.name, product.list_price), ('Lawn care (weekly)', 60.0))
         self.assertEqual(link.state, 'sent')
-        self._export()
+        self.qbo_drain()
         self.assertEqual(self._writes(), [])
 
     def test_item_changed_in_quickbooks_since_our_token_is_read_once_and_sent_again(self):
@@ -329,7 +329,7 @@ class TestQboMasterData(QboTestCommon):
         # Another QuickBooks user changes the price before the feed brings it: the SyncToken held is stale.
         self.qbo.patch_entity(self.realm, 'Item', ref.qbo_id, {'UnitPrice': 60.0})
         self.qbo.clear_requests_log()
-        self._export()
+        self.qbo_drain()
         link = self._item_link(product)
         self.assertEqual(link.state, 'sent', link.error_message)
         self.assertEqual([r['status'] for r in self._writes()], [400, 200], "refused once (5010), then sent")
@@ -340,19 +340,19 @@ class TestQboMasterData(QboTestCommon):
         self.assertEqual(ref.data['SyncToken'], item['SyncToken'])
         self.qbo.clear_requests_log()
         self._feed()
-        self._export()
+        self.qbo_drain()
         self.assertEqual(self._writes(), [], "the feed's copy of our update is its echo")
 
     def test_item_rename_to_a_name_quickbooks_has_fails_on_the_product_link_once(self):
         product, ref = self._item('Hedging', 'Hedging')
         product.name = 'services'  # the sandbox's "Services" item: names are unique (whatever the case)
         self.qbo.clear_requests_log()
-        self._export()
+        self.qbo_drain()
         link = self._item_link(product)
         self.assertEqual((link.state, link.error_code), ('error', '6240'))
         self.assertIn('items have their own', link.error_message)
         self.assertIn('Not sent to QuickBooks (item', self._notes(product.product_tmpl_id))
-        self._export()
+        self.qbo_drain()
         self.assertEqual(len(self._writes()), 1, "sent once, not again by the next run")
         self.assertEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['Name'], ref.name)
 
@@ -360,7 +360,7 @@ class TestQboMasterData(QboTestCommon):
         products = [self._item(f'Batch Item {index}', f'Batch product {index}')[0] for index in range(3)]
         self.env['product.product'].browse([p.id for p in products]).product_tmpl_id.write({'list_price': 12.5})
         self.qbo.clear_requests_log()
-        self._export()
+        self.qbo_drain()
         self.assertEqual(len(self._writes()), 1)
         self.assertIn('/batch', self._writes()[0]['path'])
         for product in products:
@@ -374,7 +374,7 @@ class TestQboMasterData(QboTestCommon):
         self.qbo.patch_entity(self.realm, 'Item', stale.qbo_id, {'Sku': 'TYPED-IN-QBO'})
         self.env['product.product'].browse([p.id for p in products]).product_tmpl_id.write({'list_price': 14.0})
         self.qbo.clear_requests_log()
-        self._export()
+        self.qbo_drain()
         self.assertEqual([(r['path'].rsplit('/', 1)[-1], r['status']) for r in self._writes()],
                          [('batch', 200), ('item', 200)])
         self.assertEqual(len(self.qbo.requests_log(path_contains=f'/item/{stale.qbo_id}')), 1, "one read")
@@ -398,7 +398,7 @@ class TestQboMasterData(QboTestCommon):
         self.assertIn('Item merged in QuickBooks', self._notes(product.product_tmpl_id))
         # The next Odoo edit goes to the survivor.
         product.lst_price = 33.0
-        self._export()
+        self.qbo_drain()
         self.assertEqual(self._item_link(product).state, 'sent', self._item_link(product).error_message)
         self.assertEqual(self.qbo_read(self.realm, 'Item', survivor_id)['UnitPrice'], 33.0)
         self.assertNotEqual(self.qbo_read(self.realm, 'Item', ref.qbo_id)['UnitPrice'], 33.0)
