@@ -37,5 +37,6 @@ class QboExporterBillExpense(models.AbstractModel):
     @api.model
     def _qbo_after_write(self, binding, move, client):
         """Nothing to attach to a document just deleted."""
-        if not self._qbo_withdrawn(move):
-            super()._qbo_after_write(binding, move, client)
+        if self._qbo_withdrawn(move):
+            return None
+        return super()._qbo_after_write(binding, move, client)
