@@ -548,6 +548,7 @@ class Soak:
     def post_expenses(self, groups):
         """Post these groups of approved expenses over JSON-RPC as the buttons do: 18.0 the reports' 'Post
         Journal Entries'; 19.0 'Post' on the expenses (the posting wizard for those the employee paid)."""
+        from datetime import date  # noqa: PLC0415
         world = self.info['expenses']
         if world['sheets'] is not None:
             sheets = [sheet for sheet, group in zip(world['sheets'], world['groups']) if group in groups]
@@ -556,8 +557,10 @@ class Soak:
         for group in groups:
             action = self.rpc.call('hr.expense', 'action_post', [group])
             if action and action.get('res_model') == 'hr.expense.post.wizard':
-                self.rpc.call('hr.expense.post.wizard', 'action_post_entry', [[action['res_id']]],
-                              {'context': action.get('context') or {}})
+                kwargs = {'context': action.get('context') or {}}
+                self.rpc.call('hr.expense.post.wizard', 'write',
+                              [[action['res_id']], {'accounting_date': date.today().isoformat()}], kwargs)
+                self.rpc.call('hr.expense.post.wizard', 'action_post_entry', [[action['res_id']]], kwargs)
 
     def phase_expenses(self):
         """The approved expenses of the setup posted in two halves with 'Send expenses automatically' on (queued at
