@@ -202,7 +202,6 @@ def setup_expenses(env, connection, company, expense_account, count):
     card = env['account.journal'].create({'name': 'Soak Visa', 'type': 'credit', 'code': 'SKVSA',
                                           'company_id': company.id})
     card_method = card.outbound_payment_method_line_ids[:1]
-    card_method.payment_account_id = card.default_account_id
     bank = env['account.journal'].search([('type', '=', 'bank'), ('company_id', '=', company.id)], limit=1)
     for journal, name in ((card, 'Mastercard'), (bank, 'Checking')):
         ref = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'Account'),
@@ -210,12 +209,17 @@ def setup_expenses(env, connection, company, expense_account, count):
         if not env['qbo.mapping']._qbo_find(connection, 'deposit_account', journal):
             env['qbo.mapping'].create({'connection_id': connection.id, 'mapping_type': 'deposit_account',
                                        'res_id': journal.id, 'qbo_ref_id': ref.id})
-    methods = [card_method, bank.outbound_payment_method_line_ids[:1]]
+    bank_method = bank.outbound_payment_method_line_ids[:1]
+    # Company-paid expenses need an outstanding account: the journal's method names one (the demo company sets
+    # no default for expenses).
+    for method, journal in ((card_method, card), (bank_method, bank)):
+        method.payment_account_id = method.payment_account_id or journal.default_account_id
+    methods = [card_method, bank_method]
     Expense = env['hr.expense'].with_company(company)
     reports = 'hr.expense.sheet' in env
     all_ids, groups, sheets, company_paid = [], [], [], []
     while len(all_ids) < count:
-        own = len(all_ids) % 3 != 2
+        own = len(company_paid) >= (len(all_ids) + 1) // 3  # a third of the expenses paid by the company
         size = min(rng.randint(1, 3) if own else 1, count - len(all_ids))
         employee = rng.choice(employees)
         expenses = Expense.create([{
