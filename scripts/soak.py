@@ -20,6 +20,14 @@
    ``timesheets: N lines in A time activities, duplicates D, lost L, wrong hours W, left in error E, wall s,
    lines/min``
    (each line, or group of lines, once in QuickBooks at its exact hours; read from the emulator).
+6. When the Expenses bridge (quickbooks_online_hr_expense) is on the addons path, it is installed with Expenses
+   and a last phase posts N expenses ('Send expenses automatically' on: queued at posting), two in three paid
+   by the employee (18.0: expense reports of one to three expenses; 19.0: the expenses posted by employee, a
+   receipt each) and one in three by the company (card or bank), sent under faults on the first cron runs of
+   each half, then without; it prints
+   ``expenses: N sent as B bills and P purchases, duplicates D, lost L, wrong totals W, left in error E, wall s``
+   (each expense entry once in QuickBooks by its marker, a Bill or a Purchase, at the Odoo total to the cent;
+   read from the emulator).
 Exits 1 on any duplicate or loss (or a phase that did not drain in time).
 """
 import argparse
@@ -39,9 +47,14 @@ CLIENT_SECRET = 'qbo-soak-secret'
 PHASES = ('baseline', 'faults', 'crash', 'tokens')
 PHASE_TIMEOUT = 900  # seconds: a phase that has not drained by then counts its missing records as lost
 TIMESHEET_BRIDGE = 'quickbooks_online_hr_timesheet'
+EXPENSE_BRIDGE = 'quickbooks_online_hr_expense'
 # Durations of the soak's timesheet lines (hours), exact quarters and decimals whose binary value drifts.
 TIMESHEET_HOURS = (0.25, 0.33, 0.5, 1.1, 1.5, 2.0, 2.75)
 FAULTY_TIMESHEET_RUNS = 6  # cron runs of each half of the timesheets phase that meet faults
+FAULTY_EXPENSE_RUNS = 4  # cron runs of each half of the expenses phase that meet faults
+# Fault scenarios of the timesheets and expenses phases, each defeating the client's own retries.
+FAULT_SCENARIOS = [[('500', 3)], [('timeout_after_commit', 1), ('500', 2)], [('drop', 1), ('503', 2)],
+                   [('429', 1)], [('timeout_after_commit', 1), ('429', 1)]]
 
 
 def free_port():
@@ -50,9 +63,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def bridge_available(addons_path):
-    """True when the Timesheets bridge is on the addons path (then installed with Timesheets)."""
-    return any(os.path.isdir(os.path.join(path, TIMESHEET_BRIDGE)) for path in addons_path.split(','))
+def bridge_available(addons_path, bridge=TIMESHEET_BRIDGE):
+    """True when `bridge` (by default the Timesheets bridge) is on the addons path (then installed with its app)."""
+    return any(os.path.isdir(os.path.join(path, bridge)) for path in addons_path.split(','))
 
 
 def exact_minutes(amounts):
@@ -81,7 +94,8 @@ def setup_database(args):
     config.parse_config(['-d', args.db, '--addons-path', args.addons_path, '--without-demo', 'all',
                          '--http-port', str(args.http_port), '--max-cron-threads', '0', '--log-level', 'warn',
                          '--logfile', os.path.join(args.build, 'soak-setup.log'),
-                         '-i', 'quickbooks_online,hr_timesheet' if args.timesheets else 'quickbooks_online'])
+                         '-i', ','.join(['quickbooks_online'] + (['hr_timesheet'] if args.timesheets else [])
+                                        + (['hr_expense'] if args.expenses else []))])
     odoo.service.db._create_empty_database(args.db)
     registry = odoo.modules.registry.Registry.new(args.db, update_module=True)
     with registry.cursor() as cr:
@@ -132,10 +146,12 @@ def setup_database(args):
         } for i, partner in enumerate(partners)])
         cr.commit()
         timesheets = setup_timesheets(env, connection, company) if args.timesheets else {}
+        expenses = setup_expenses(env, connection, company, expense, args.expense_count) if args.expenses else {}
         cron = env.ref('quickbooks_online.ir_cron_qbo_export')
         print(json.dumps({'realm': connection.realm_id, 'connection': connection.id, 'cron': cron.id,
                           'dbuuid': env['ir.config_parameter'].get_param('database.uuid'),
-                          'moves': moves.ids, 'partners': partners.ids, 'timesheets': timesheets}), flush=True)
+                          'moves': moves.ids, 'partners': partners.ids, 'timesheets': timesheets,
+                          'expenses': expenses}), flush=True)
 
 
 def setup_timesheets(env, connection, company):
@@ -160,6 +176,77 @@ def setup_timesheets(env, connection, company):
         [{'name': f'Soak Worker {i}', 'work_email': f'soak.worker{i}@example.com'} for i in range(3)])
     env.cr.commit()
     return {'employees': employees.ids, 'projects': projects.ids}
+
+
+def setup_expenses(env, connection, company, expense_account, count):
+    """The expenses phase's `count` expenses, approved and ready to post (the phase posts them): two in three
+    paid by three employees (18.0: on expense reports of one to three; 19.0: groups of one to three, posted
+    together), one in three by the company, alternately from a company card and the bank (their journals mapped
+    to QuickBooks' seeded 'Mastercard' and 'Checking'). Categories on the expense account mapped to
+    'Advertising'; one expense in four with an 8% purchase tax (included, as Odoo enters expenses).
+
+    :return: {'expenses': ids, 'groups': [[ids of one posting]], 'sheets': [ids] (18.0) or None,
+              'company': [[id, payment method line id]]}
+    """
+    from odoo import Command, fields  # noqa: PLC0415
+    connection.write({'expense_auto_send': False})
+    rng = random.Random(24)
+    tax = env['account.tax'].create({'name': 'Soak purchase 8%', 'amount': 8.0, 'amount_type': 'percent',
+                                     'type_tax_use': 'purchase', 'company_id': company.id})
+    categories = env['product.product'].create([
+        {'name': f'Soak category {i}', 'can_be_expensed': True, 'standard_price': 0.0,
+         'property_account_expense_id': expense_account.id, 'supplier_taxes_id': [Command.clear()]}
+        for i in range(3)])
+    employees = env['hr.employee'].with_company(company).create(
+        [{'name': f'Soak Spender {i}', 'work_email': f'soak.spender{i}@example.com'} for i in range(3)])
+    card = env['account.journal'].create({'name': 'Soak Visa', 'type': 'credit', 'code': 'SKVSA',
+                                          'company_id': company.id})
+    card_method = card.outbound_payment_method_line_ids[:1]
+    bank = env['account.journal'].search([('type', '=', 'bank'), ('company_id', '=', company.id)], limit=1)
+    for journal, name in ((card, 'Mastercard'), (bank, 'Checking')):
+        ref = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'Account'),
+                                     ('name', '=', name)], limit=1)
+        if not env['qbo.mapping']._qbo_find(connection, 'deposit_account', journal):
+            env['qbo.mapping'].create({'connection_id': connection.id, 'mapping_type': 'deposit_account',
+                                       'res_id': journal.id, 'qbo_ref_id': ref.id})
+    bank_method = bank.outbound_payment_method_line_ids[:1]
+    # Company-paid expenses need an outstanding account: the journal's method names one (the demo company sets
+    # no default for expenses).
+    for method, journal in ((card_method, card), (bank_method, bank)):
+        method.payment_account_id = method.payment_account_id or journal.default_account_id
+    methods = [card_method, bank_method]
+    Expense = env['hr.expense'].with_company(company)
+    reports = 'hr.expense.sheet' in env
+    all_ids, groups, sheets, company_paid = [], [], [], []
+    while len(all_ids) < count:
+        own = len(company_paid) >= (len(all_ids) + 1) // 3  # a third of the expenses paid by the company
+        size = min(rng.randint(1, 3) if own else 1, count - len(all_ids))
+        employee = rng.choice(employees)
+        expenses = Expense.create([{
+            'name': f'Soak expense {len(all_ids) + i}', 'employee_id': employee.id,
+            'product_id': rng.choice(categories).id, 'total_amount_currency': round(rng.uniform(5, 900), 2),
+            'payment_mode': 'own_account' if own else 'company_account', 'date': fields.Date.today(),
+            'tax_ids': [Command.set(tax.ids if rng.random() < 0.25 else [])]} for i in range(size)])
+        method = methods[len(company_paid) % 2]
+        if reports:
+            sheet = env['hr.expense.sheet'].create({'name': f'Soak report {len(groups)}', 'employee_id': employee.id,
+                                                    'expense_line_ids': [Command.set(expenses.ids)]})
+            if not own:
+                sheet.payment_method_line_id = method
+            sheet.action_submit_sheet()
+            sheet.action_approve_expense_sheets()
+            sheets.append(sheet.id)
+        else:
+            if not own:
+                expenses.payment_method_line_id = method
+            expenses.action_submit()
+            expenses.action_approve()
+        if not own:
+            company_paid.append([expenses.id, method.id])
+        all_ids += expenses.ids
+        groups.append(expenses.ids)
+    env.cr.commit()
+    return {'expenses': all_ids, 'groups': groups, 'sheets': sheets if reports else None, 'company': company_paid}
 
 
 # ---------------------------------------------------------------------- processes and RPC
@@ -361,21 +448,23 @@ class Soak:
         return queued + unlinked
 
     def drain_timesheets(self, line_ids, faults):
-        """Cron runs until the lines are sent; with `faults`, one to three fault scenarios before each of the
-        first runs (the client's own retries defeated, as in the faults phase)."""
-        scenarios = [[('500', 3)], [('timeout_after_commit', 1), ('500', 2)], [('drop', 1), ('503', 2)],
-                     [('429', 1)], [('timeout_after_commit', 1), ('429', 1)]]
-        rng = random.Random(23)
+        """Cron runs until the lines are sent (see `drain_faulty`)."""
+        return self.drain_faulty(lambda: self.timesheets_pending(line_ids), FAULTY_TIMESHEET_RUNS if faults else 0,
+                                 random.Random(23))
+
+    def drain_faulty(self, pending, faulty_runs, rng):
+        """Cron runs until `pending()` is 0; one to three fault scenarios on writes before each of the first
+        `faulty_runs` runs (the client's own retries defeated, as in the faults phase)."""
         deadline = time.monotonic() + PHASE_TIMEOUT
         runs = 0
         while time.monotonic() < deadline:
-            before = self.timesheets_pending(line_ids)
+            before = pending()
             if not before:
                 return True
             runs += 1
-            if faults and runs <= FAULTY_TIMESHEET_RUNS:
+            if runs <= faulty_runs:
                 for _ in range(rng.randint(1, 3)):
-                    for kind, count in rng.choice(scenarios):
+                    for kind, count in rng.choice(FAULT_SCENARIOS):
                         self.control.inject_fault(kind, count=count, realm_id=self.realm, method='POST')
             self.reconnect_if_needed()
             try:
@@ -383,7 +472,7 @@ class Soak:
             except RuntimeError as exc:
                 log(f"cron run failed: {exc}")
             self.control.clear_faults()
-            if self.timesheets_pending(line_ids) == before:
+            if pending() == before:
                 self.fast_forward()
         return False
 
@@ -440,6 +529,103 @@ class Soak:
         print(f"timesheets: {len(line_ids)} lines in {len(expected)} time activities, duplicates {duplicates}, "
               f"lost {lost}, wrong hours {wrong}, left in error {errors}, wall {wall:.0f} s, {rate:.0f} lines/min",
               flush=True)
+        return duplicates, lost + wrong + errors
+
+    # ------------------------------------------------------------------ expenses (with the bridge)
+
+    def expense_moves(self, expense_ids):
+        """The posted entries of these expenses that carry them to QuickBooks (not reversals)."""
+        return [row[0] for row in self.sql("""SELECT DISTINCT m.id FROM account_move m
+                                                JOIN account_move_line l ON l.move_id = m.id
+                                               WHERE l.expense_id = ANY(%s) AND m.state = 'posted'
+                                                 AND m.reversed_entry_id IS NULL ORDER BY m.id""", (expense_ids,))]
+
+    def expenses_pending(self, expense_ids):
+        """Links still queued (expense entries and their vendors), and posted entries not linked yet."""
+        queued = self.sql("SELECT count(*) FROM qbo_binding WHERE state = 'to_send' "
+                          "AND res_model IN ('account.move', 'res.partner')")[0][0]
+        moves = self.expense_moves(expense_ids)
+        linked = self.sql("SELECT count(DISTINCT res_id) FROM qbo_binding WHERE res_model = 'account.move' "
+                          "AND res_id = ANY(%s)", (moves,))[0][0]
+        return queued + len(moves) - linked
+
+    def post_expenses(self, groups):
+        """Post these groups of approved expenses over JSON-RPC as the buttons do: 18.0 the reports' 'Post
+        Journal Entries'; 19.0 'Post' on the expenses (the posting wizard for those the employee paid)."""
+        from datetime import date  # noqa: PLC0415
+        world = self.info['expenses']
+        if world['sheets'] is not None:
+            sheets = [sheet for sheet, group in zip(world['sheets'], world['groups']) if group in groups]
+            self.rpc.call('hr.expense.sheet', 'action_sheet_move_post', [sheets])
+            return
+        for group in groups:
+            action = self.rpc.call('hr.expense', 'action_post', [group])
+            if action and action.get('res_model') == 'hr.expense.post.wizard':
+                kwargs = {'context': action.get('context') or {}}
+                self.rpc.call('hr.expense.post.wizard', 'write',
+                              [[action['res_id']], {'accounting_date': date.today().isoformat()}], kwargs)
+                self.rpc.call('hr.expense.post.wizard', 'action_post_entry', [[action['res_id']]], kwargs)
+
+    def phase_expenses(self):
+        """The approved expenses of the setup posted in two halves with 'Send expenses automatically' on (queued at
+        posting), each half sent by the cron under faults on its first runs, then without; then QuickBooks is
+        read back (the emulator): each expense entry once, a Bill or a Purchase, at the Odoo total."""
+        started = time.monotonic()
+        world = self.info['expenses']
+        groups = world['groups']
+        self.rpc.call('qbo.connection', 'write', [[self.info['connection']], {'expense_auto_send': True}])
+        rng, drained = random.Random(25), True
+        for part in (groups[:len(groups) // 2], groups[len(groups) // 2:]):
+            self.post_expenses(part)
+            ids = [expense for group in part for expense in group]
+            drained = self.drain_faulty(lambda ids=ids: self.expenses_pending(ids), FAULTY_EXPENSE_RUNS, rng) \
+                and drained
+            drained = self.drain_faulty(lambda ids=ids: self.expenses_pending(ids), 0, rng) and drained
+        if not drained:
+            log(f"expenses: did not drain within {PHASE_TIMEOUT} s")
+        return self.count_expenses(world['expenses'], time.monotonic() - started)
+
+    def count_expenses(self, expense_ids, wall):
+        """Read QuickBooks back: by marker, one live Bill (paid by the employee) or Purchase (by the company) per
+        expense entry, at its Odoo total: the entry's for a Bill, the expense's (tax included) for a Purchase."""
+        dbuuid = self.info['dbuuid']
+        prefix = f"odoo:{dbuuid}:account.move:"
+        live = {}
+        for entity in ('Bill', 'Purchase'):
+            for document in self.control.entities(self.realm, entity):
+                if document.get('status') == 'Deleted':
+                    continue
+                words = (document.get('PrivateNote') or '').split()
+                live.setdefault(words[-1] if words else '', []).append((entity, document))
+        moves = self.expense_moves(expense_ids)
+        rows = self.sql("""SELECT m.id, bool_or(x.payment_mode = 'own_account'), m.amount_total,
+                                  sum(x.total_amount_currency)
+                             FROM account_move m
+                             JOIN hr_expense x
+                               ON x.id IN (SELECT expense_id FROM account_move_line WHERE move_id = m.id)
+                            WHERE m.id = ANY(%s) GROUP BY m.id, m.amount_total""", (moves,))
+        duplicates = lost = wrong = bills = purchases = 0
+        for move_id, own, move_total, expenses_total in rows:
+            found = live.get(f"{prefix}{move_id}", [])
+            duplicates += max(0, len(found) - 1)
+            if not found:
+                lost += 1
+                continue
+            entity, document = found[0]
+            bills += entity == 'Bill'
+            purchases += entity == 'Purchase'
+            expected = float(move_total if own else expenses_total)
+            if entity != ('Bill' if own else 'Purchase') or round(float(document['TotalAmt']) - expected, 2):
+                wrong += 1
+        # Documents of ours with no entry behind them: the soak's own vendor bills excepted.
+        known = {f"{prefix}{move_id}" for move_id in moves + self.info['moves']}
+        duplicates += sum(len(found) for marker, found in live.items()
+                          if marker.startswith(prefix) and marker not in known)
+        errors = self.sql("""SELECT count(*) FROM qbo_binding WHERE state IN ('error', 'blocked')
+                             AND ((res_model = 'account.move' AND res_id = ANY(%s)) OR res_model = 'res.partner')""",
+                          (moves,))[0][0]
+        print(f"expenses: {len(expense_ids)} sent as {bills} bills and {purchases} purchases, duplicates {duplicates}, "
+              f"lost {lost}, wrong totals {wrong}, left in error {errors}, wall {wall:.0f} s", flush=True)
         return duplicates, lost + wrong + errors
 
     def phase_baseline(self, move_ids, partner_ids):
@@ -533,6 +719,10 @@ def main():
                         help='timesheet lines of the timesheets phase (when the Timesheets bridge is on the path)')
     parser.add_argument('--no-timesheets', dest='timesheets', action='store_false', default=None,
                         help='no timesheets phase, even with the Timesheets bridge on the addons path')
+    parser.add_argument('--expenses', dest='expense_count', type=int, default=120,
+                        help='expenses of the expenses phase (when the Expenses bridge is on the path)')
+    parser.add_argument('--no-expenses', dest='expenses', action='store_false', default=None,
+                        help='no expenses phase, even with the Expenses bridge on the addons path')
     parser.add_argument('--odoo-src', required=True)
     parser.add_argument('--addons-path', required=True)
     parser.add_argument('--python', required=True)
@@ -544,6 +734,8 @@ def main():
     args = parser.parse_args()
     if args.timesheets is None:
         args.timesheets = bridge_available(args.addons_path)
+    if args.expenses is None:
+        args.expenses = bridge_available(args.addons_path, EXPENSE_BRIDGE) and args.expense_count > 0
     if args.setup:
         setup_database(args)
         return 0
@@ -580,7 +772,8 @@ def main():
             [args.python, os.path.abspath(__file__), '--setup', '--n', str(args.n), '--odoo-src', args.odoo_src,
              '--addons-path', args.addons_path, '--python', args.python, '--build', args.build, '--db', args.db,
              '--http-port', str(args.http_port), '--emulator-url', args.emulator_url,
-            ] + ([] if args.timesheets else ['--no-timesheets']),
+            ] + ([] if args.timesheets else ['--no-timesheets'])
+            + (['--expenses', str(args.expense_count)] if args.expenses else ['--no-expenses']),
             capture_output=True, text=True, check=False)
         if setup.returncode:
             log(f"setup failed:\n{setup.stdout[-2000:]}\n{setup.stderr[-4000:]}")
@@ -600,7 +793,9 @@ def main():
         print(f"total: {share * len(PHASES)}, duplicates {totals[0]}, lost {totals[1]}", flush=True)
         # After the existing lines (unchanged): the timesheets phase, with the bridge.
         duplicates, lost = soak.phase_timesheets(args.timesheet_lines) if args.timesheets else (0, 0)
-        failed = any(totals) or bool(duplicates or lost)
+        # Then the expenses phase, with its bridge.
+        expense_duplicates, expense_lost = soak.phase_expenses() if args.expenses else (0, 0)
+        failed = any(totals) or bool(duplicates or lost or expense_duplicates or expense_lost)
     finally:
         server.stop()
         emulator.terminate()

@@ -4,6 +4,7 @@ from . import account_move
 from . import qbo_connection
 from . import qbo_mapper
 from . import qbo_mapper_payables
+from . import qbo_exporter_bill
 from . import qbo_exporter_expense
 from . import qbo_exporter_attachment
 from . import qbo_payment_import

@@ -5,10 +5,64 @@ the employee's vendor; company-paid ones a Purchase on the card account. Every a
 holds afterwards (the emulator's store), never what Odoo believes.
 """
 from odoo import Command, fields
+from odoo.exceptions import UserError
 from odoo.tests import tagged
 
 from odoo.addons.quickbooks_online.models import qbo_compat
 from odoo.addons.quickbooks_online.tests.test_qbo_payables import QboPayablesCommon
+
+
+def post_expenses(env, expenses, payment_method=None):
+    """Post `expenses` in accounting as Odoo's buttons do: their expense report (the one they are on, reset to
+    draft, or a new one) submitted, approved and posted (18.0), or the expenses submitted, approved and posted
+    (19.0, with the posting wizard for those the employee paid). Returns their journal entries (in `env`)."""
+    expenses = expenses.sudo()
+    if 'hr.expense.sheet' in env:
+        sheet = expenses.sheet_id[:1]
+        if not sheet:
+            sheet = env['hr.expense.sheet'].sudo().create({
+                'name': f"Report {expenses[0].name}", 'employee_id': expenses[0].employee_id.id,
+                'expense_line_ids': [Command.set(expenses.ids)]})
+        if payment_method:
+            sheet.payment_method_line_id = payment_method
+        sheet.action_submit_sheet()
+        sheet.action_approve_expense_sheets()
+        sheet.action_sheet_move_post()
+        moves = sheet.account_move_ids
+    else:
+        if payment_method:
+            expenses.payment_method_line_id = payment_method
+        expenses.action_submit()
+        expenses.action_approve()
+        action = expenses.action_post()
+        if action:
+            wizard = env['hr.expense.post.wizard'].sudo().with_context(**action['context']).browse(action['res_id'])
+            wizard.accounting_date = fields.Date.today()
+            wizard.action_post_entry()
+        moves = expenses.account_move_id
+    return moves.sudo(False).with_env(env)
+
+
+def reset_expenses(env, expenses):
+    """Reset posted `expenses` to draft as a user does: 18.0 resets their report (Odoo reverses its posted
+    entries in full); 19.0 refuses to reset an expense whose entry is posted, so the entry is reversed first
+    (Reverse, then the credit note posted when Odoo leaves it in draft), then the expenses are reset."""
+    expenses = expenses.sudo()
+    if 'hr.expense.sheet' in env:
+        expenses.sheet_id.action_reset_expense_sheets()
+        return
+    moves = expenses.account_move_id
+    wizard = env['account.move.reversal'].sudo().with_context(active_model='account.move', active_ids=moves.ids).create(
+        {'journal_id': moves[:1].journal_id.id, 'date': fields.Date.today()})
+    wizard.refund_moves()
+    wizard.new_move_ids.filtered(lambda move: move.state == 'draft').action_post()
+    expenses.action_reset()
+
+
+def refuse_expenses(env, expenses, reason):
+    """Refuse `expenses` (18.0: their report), as the refusal wizard does."""
+    expenses = expenses.sudo()
+    (expenses.sheet_id if 'hr.expense.sheet' in env else expenses)._do_refuse(reason)
 
 
 class QboExpenseCommon(QboPayablesCommon):
@@ -68,34 +122,10 @@ class QboExpenseCommon(QboPayablesCommon):
             'tax_ids': [Command.clear()]}, **extra))
 
     def _post(self, expenses, payment_method=None):
-        """Post `expenses` in accounting as Odoo's buttons do: an expense report submitted, approved and posted
-        (18.0), or the expenses submitted, approved and posted (19.0, with the posting wizard for those the
-        employee paid). Returns their journal entries."""
-        expenses = expenses.sudo()
-        if 'hr.expense.sheet' in self.env:
-            sheet = self.env['hr.expense.sheet'].sudo().create({
-                'name': f"Report {expenses[0].name}", 'employee_id': self.employee.id,
-                'expense_line_ids': [Command.set(expenses.ids)]})
-            if payment_method:
-                sheet.payment_method_line_id = payment_method
-            sheet.action_submit_sheet()
-            sheet.action_approve_expense_sheets()
-            sheet.action_sheet_move_post()
-            moves = sheet.account_move_ids
-        else:
-            if payment_method:
-                expenses.payment_method_line_id = payment_method
-            expenses.action_submit()
-            expenses.action_approve()
-            action = expenses.action_post()
-            if action:
-                wizard = self.env['hr.expense.post.wizard'].sudo().with_context(**action['context']).browse(
-                    action['res_id'])
-                wizard.accounting_date = fields.Date.today()
-                wizard.action_post_entry()
-            moves = expenses.account_move_id
+        """Post `expenses` in accounting as Odoo's buttons do (see `post_expenses`); returns their entries."""
+        moves = post_expenses(self.env, expenses, payment_method)
         self.assertTrue(moves and set(moves.mapped('state')) == {'posted'}, moves.mapped('state'))
-        return moves.sudo(False).with_env(self.env)
+        return moves
 
     def _bill_of(self, move):
         binding = move._qbo_binding(self.connection)
@@ -313,3 +343,121 @@ class TestQboExpense(QboExpenseCommon):
             self.assertIn('action_qbo_send', arch)
         else:
             self.assertFalse(report_view, "19.0 has no expense reports")
+
+    # ------------------------------------------------------------------ reset, refuse, cancel after sending
+
+    def _live(self, entity):
+        return [document for document in self.qbo_all(self.realm, entity) if document.get('status') != 'Deleted']
+
+    def _notes(self, move):
+        return ' '.join(move.sudo().message_ids.mapped('body'))
+
+    def test_reset_sent_employee_expense_deletes_its_bill_then_posts_a_new_one(self):
+        """A sent employee-paid expense reset to draft (its entry reversed in full): its Bill is deleted in
+        QuickBooks by the export, the reversal sends nothing (no VendorCredit, even with vendor bills sent by
+        themselves), the entry's chatter says so; posted again, one new Bill, the old one stays gone."""
+        self.connection.sudo().write({'expense_auto_send': True, 'auto_send_bills': True})
+        expense = self._expense(self.cat_travel, 142.3, 'Train to Lille')
+        move = self._post(expense)
+        self.env['qbo.binding']._cron_qbo_export()
+        bill_id = self._bill_of(move)['Id']
+        reset_expenses(self.env, expense)
+        self.assertTrue(move._qbo_expense_withdrawn())
+        reversal = move.reversal_move_ids
+        self.assertEqual(reversal.state, 'posted')
+        self.assertFalse(reversal._qbo_sends())
+        self.assertFalse(reversal._qbo_binding(self.connection), "the reversal is not queued")
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'to_send', "the removal is queued")
+        self.assertEqual([b['Id'] for b in self._live('Bill')], [bill_id], "nothing removed before the export")
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Bill', bill_id).get('status'), 'Deleted')
+        self.assertFalse(self._live('Bill'))
+        self.assertFalse(self.qbo_all(self.realm, 'VendorCredit'), "the reversal never reaches QuickBooks")
+        self.assertIn('is deleted there by the next export', self._notes(move))
+        self.assertIn(f'Bill (Id {bill_id}) was deleted', self._notes(move))
+        # Posted again (a new entry): one new Bill at its total; the reset entry sends nothing more.
+        new_move = self._post(expense)
+        self.assertNotEqual(new_move, move)
+        self.env['qbo.binding']._cron_qbo_export()
+        move.action_qbo_send()
+        bills = self._live('Bill')
+        self.assertEqual(len(bills), 1)
+        self.assertEqual((bills[0]['Id'], bills[0]['TotalAmt']), (self._bill_of(new_move)['Id'], 142.3))
+        self.assertNotEqual(bills[0]['Id'], bill_id)
+        self.assertEqual(binding.state, 'voided')
+
+    def test_reset_sent_company_paid_expense_deletes_its_purchase(self):
+        """A sent company-card expense reset to draft: its Purchase is deleted in QuickBooks, the chatter says so."""
+        expense = self._expense(self.cat_meals, 58.6, 'Client dinner', mode='company_account')
+        move = self._post(expense, payment_method=self.card_method)
+        expense.with_env(self.env).action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual((binding.state, binding.entity), ('sent', 'Purchase'), binding.error_message)
+        purchase_id = binding.qbo_id
+        reset_expenses(self.env, expense)
+        self.assertTrue(move._qbo_expense_withdrawn())
+        self.assertEqual(binding.state, 'to_send')
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertEqual(self.qbo_read(self.realm, 'Purchase', purchase_id).get('status'), 'Deleted')
+        self.assertFalse(self._live('Purchase'))
+        self.assertIn(f'Purchase (Id {purchase_id}) was deleted', self._notes(move))
+
+    def test_reset_after_an_unknown_create_deletes_what_reached_quickbooks(self):
+        """The Bill's create commits in QuickBooks but its answer is lost (then a 429): the expense is reset
+        before any retry. The export finds the Bill by its marker and deletes it: nothing is left live."""
+        expense = self._expense(self.cat_travel, 61.05, 'Airport shuttle')
+        move = self._post(expense)
+        self.employee.sudo().work_contact_id.with_env(self.env).action_qbo_send()  # the vendor first
+        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/bill', realm_id=self.realm,
+                              method='POST')
+        self.qbo.inject_fault('429', count=1, path_contains='/bill', realm_id=self.realm, method='POST')
+        move.action_qbo_send()
+        binding = move._qbo_binding(self.connection)
+        self.assertTrue(binding._qbo_pending_create() and not binding.qbo_id)
+        self.assertEqual(len(self._live('Bill')), 1, "QuickBooks holds it, Odoo does not know its Id")
+        self.qbo.clear_faults()
+        self.qbo_end_throttle()
+        reset_expenses(self.env, expense)
+        binding.write({'next_retry_date': False})
+        self.env['qbo.binding']._cron_qbo_export()
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertFalse(self._live('Bill'), "found by its marker and deleted, never created again")
+        self.assertIn('was deleted', self._notes(move))
+
+    def test_reset_before_sending_creates_nothing(self):
+        """Queued, reset before the export ran: nothing is created in QuickBooks, the link says why."""
+        self.connection.sudo().expense_auto_send = True
+        expense = self._expense(self.cat_meals, 33.0, 'Breakfast')
+        move = self._post(expense)
+        reset_expenses(self.env, expense)
+        self.env['qbo.binding']._cron_qbo_export()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertIn('nothing to delete', binding.error_message)
+        self.assertFalse(self.qbo_all(self.realm, 'Bill'))
+
+    def test_refusing_a_sent_expense_is_refused_then_cancel_deletes_its_bill(self):
+        """The entry of a sent expense reset to draft and the expense refused: Odoo would delete the entry, which
+        the connector refuses while QuickBooks holds its Bill (the core's rule, with its advice); cancelling the
+        entry deletes the Bill there and the chatter says so."""
+        expense = self._expense(self.cat_travel, 97.2, 'Rental car')
+        move = self._post(expense)
+        move.action_qbo_send()
+        bill_id = self._bill_of(move)['Id']
+        move.sudo().button_draft()
+        # The refusal's transaction is rolled back, as the request's would be (19.0 deletes the entry's lines
+        # before the entry's own check refuses).
+        with self.assertRaisesRegex(UserError, 'is in QuickBooks .*Cancel it instead'), self.env.cr.savepoint():
+            refuse_expenses(self.env, expense, 'Not a business trip')
+        self.env.invalidate_all()
+        self.assertTrue(move.exists())
+        self.assertEqual([b['Id'] for b in self._live('Bill')], [bill_id], "still live: nothing was deleted")
+        move.sudo().button_cancel()
+        self.env['qbo.binding']._cron_qbo_export()
+        binding = move._qbo_binding(self.connection)
+        self.assertEqual(binding.state, 'voided', binding.error_message)
+        self.assertFalse(self._live('Bill'))
+        self.assertIn(f'Bill (Id {bill_id}) was deleted', self._notes(move))
