@@ -9,7 +9,6 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from .. import const
 from .common import QboTestCommon
 
 VERIFIER = 'master-data-verifier-token'
