@@ -223,18 +223,32 @@ class QboExporterCustomer(models.AbstractModel):
             if exc.code != const.FAULT_DUPLICATE_NAME:
                 raise
             clash = _EXISTING_ID.search(exc.detail or exc.message or '')
-        existing = None
-        if clash:
-            try:
-                existing = client.read(binding.entity, clash.group(1), res_ref=res_ref)
-            except QboValidationError:
-                existing = None  # the name belongs to a vendor or an employee
+        existing = self._qbo_read_if_same_entity(binding, client, clash.group(1), res_ref) if clash else None
         ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
         if existing and (ours or self._qbo_is_same_party(existing, partner)):
             return self._qbo_link(binding, partner, client, existing, payload, res_ref)
         payload = dict(payload, DisplayName=self._qbo_display_name(partner, binding.connection_id, suffix=True))
         _logger.info("QuickBooks name clash for partner %s: sending as %r", partner.id, payload['DisplayName'])
-        return binding._qbo_call('create', lambda rid: client.create(binding.entity, payload, rid, res_ref=res_ref))
+        try:
+            return binding._qbo_call('create',
+                                     lambda rid: client.create(binding.entity, payload, rid, res_ref=res_ref))
+        except QboValidationError as exc:
+            # The suffixed name is taken too: by ours when an earlier create under it lost its answer and
+            # its link (chaos seed 3, episode 19: a crashed run after the same clash). Link it if it is.
+            clash = exc.code == const.FAULT_DUPLICATE_NAME and _EXISTING_ID.search(exc.detail or exc.message or '')
+            existing = clash and self._qbo_read_if_same_entity(binding, client, clash.group(1), res_ref)
+            if not (existing and self._qbo_is_ours(existing, binding._qbo_marker())):
+                raise
+        return self._qbo_link(binding, partner, client, existing, payload, res_ref)
+
+    @api.model
+    def _qbo_read_if_same_entity(self, binding, client, qbo_id, res_ref):
+        """The object `qbo_id` of the binding's entity, or None when the name clash is with another kind
+        (a vendor or an employee: QuickBooks names are unique across the three)."""
+        try:
+            return client.read(binding.entity, qbo_id, res_ref=res_ref)
+        except QboValidationError:
+            return None
 
     @api.model
     def _qbo_link(self, binding, partner, client, existing, payload, res_ref):

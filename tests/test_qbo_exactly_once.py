@@ -119,6 +119,24 @@ class TestQboExactlyOnce(QboTestCommon):
         self.assertEqual(partner._qbo_binding(self.connection).qbo_id, first_id)
         self.assertEqual(len(self._customers_named('Marker Mill')), 1)
 
+    def test_suffixed_name_taken_by_our_own_lost_customer_links_it(self):
+        """Chaos seed 3, episode 19 (both series): the name clashed with someone else's vendor, our customer
+        was created under the suffixed name and its link was lost; sent again, both names clash (6240):
+        the suffixed one is ours (marker), so it is linked, not left in error."""
+        namesake = self._partner('Suffixed Twice')
+        vendor_binding = self.env['qbo.binding']._qbo_get_or_create(self.connection, namesake, 'Vendor')
+        self.qbo_drain()
+        self.assertEqual(vendor_binding.state, 'sent', vendor_binding.error_message)
+        partner = self._partner('Suffixed Twice')
+        partner.action_qbo_send()
+        binding = partner._qbo_binding(self.connection)
+        first_id = binding.qbo_id
+        self.assertTrue(first_id and binding.qbo_sent_name != 'Suffixed Twice', binding.error_message)
+        binding.unlink()  # the link is lost (a crashed run)
+        partner.action_qbo_send()
+        binding = partner._qbo_binding(self.connection)
+        self.assertEqual((binding.state, binding.qbo_id), ('sent', first_id), binding.error_message)
+
     def test_retry_after_fixing_the_cause_in_quickbooks(self):
         """6140, then the clashing document is deleted in QuickBooks: Retry sends it (no replayed refusal)."""
         self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
