@@ -832,7 +832,10 @@ class QboBinding(models.Model):
             found = by_marker.get(binding._qbo_marker())
             if found:
                 binding._qbo_settle()
-                binding.write({'qbo_id': found['Id'], 'qbo_sync_token': found['SyncToken']})
+                # The name it has there too (a customer's may carry the suffix of a clash): the update that
+                # follows keeps it instead of renaming into the clash (chaos seed 3, episode 19).
+                binding.write({'qbo_id': found['Id'], 'qbo_sync_token': found['SyncToken'],
+                               'qbo_sent_name': found.get('DisplayName') or binding.qbo_sent_name})
             else:
                 absent |= binding
         absent._qbo_forget_intent()

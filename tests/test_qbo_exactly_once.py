@@ -137,6 +137,25 @@ class TestQboExactlyOnce(QboTestCommon):
         binding = partner._qbo_binding(self.connection)
         self.assertEqual((binding.state, binding.qbo_id), ('sent', first_id), binding.error_message)
 
+    def test_batch_lookup_keeps_the_suffixed_name_of_a_found_customer(self):
+        """Chaos seed 3, episode 19 (both series): a list Send created two customers, one under a suffixed
+        name (its plain name is someone else's vendor), and died; the next run's one lookup found both.
+        The update that follows keeps the suffixed name QuickBooks has: it does not rename it into the
+        clash (6240) and leave the link in error."""
+        namesake = self._partner('Lookup Clash')
+        vendor_binding = self.env['qbo.binding']._qbo_get_or_create(self.connection, namesake, 'Vendor')
+        self.qbo_drain()
+        self.assertEqual(vendor_binding.state, 'sent', vendor_binding.error_message)
+        partners = self._partner('Lookup Clash') | self._partner('Lookup Plain')
+        bindings = self._queue(*partners)
+        self._crash(partners.action_qbo_send)
+        self.assertEqual(len(self._customers_named('Lookup Plain')), 1, "QuickBooks kept what the dead request made")
+        self.qbo_drain()
+        for binding in bindings:
+            self.assertEqual(binding.state, 'sent', binding.error_message)
+        self.assertTrue(bindings[0].qbo_sent_name.startswith('Lookup Clash ('), bindings[0].qbo_sent_name)
+        self.assertEqual(len(self._customers_named('Lookup Plain')), 1)
+
     def test_retry_after_fixing_the_cause_in_quickbooks(self):
         """6140, then the clashing document is deleted in QuickBooks: Retry sends it (no replayed refusal)."""
         self.qbo.set_preferences(self.realm, {'SalesFormsPrefs': {'CustomTxnNumbers': True}})
