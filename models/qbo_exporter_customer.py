@@ -222,8 +222,7 @@ class QboExporterCustomer(models.AbstractModel):
         except QboValidationError as exc:
             if exc.code != const.FAULT_DUPLICATE_NAME:
                 raise
-            clash = _EXISTING_ID.search(exc.detail or exc.message or '')
-        existing = self._qbo_read_if_same_entity(binding, client, clash.group(1), res_ref) if clash else None
+            existing = self._qbo_name_holder(binding, client, exc, res_ref)
         ours = existing and self._qbo_is_ours(existing, binding._qbo_marker())
         if existing and (ours or self._qbo_is_same_party(existing, partner)):
             return self._qbo_link(binding, partner, client, existing, payload, res_ref)
@@ -235,18 +234,21 @@ class QboExporterCustomer(models.AbstractModel):
         except QboValidationError as exc:
             # The suffixed name is taken too: by ours when an earlier create under it lost its answer and
             # its link (chaos seed 3, episode 19: a crashed run after the same clash). Link it if it is.
-            clash = exc.code == const.FAULT_DUPLICATE_NAME and _EXISTING_ID.search(exc.detail or exc.message or '')
-            existing = clash and self._qbo_read_if_same_entity(binding, client, clash.group(1), res_ref)
+            existing = exc.code == const.FAULT_DUPLICATE_NAME and self._qbo_name_holder(binding, client, exc, res_ref)
             if not (existing and self._qbo_is_ours(existing, binding._qbo_marker())):
                 raise
         return self._qbo_link(binding, partner, client, existing, payload, res_ref)
 
     @api.model
-    def _qbo_read_if_same_entity(self, binding, client, qbo_id, res_ref):
-        """The object `qbo_id` of the binding's entity, or None when the name clash is with another kind
-        (a vendor or an employee: QuickBooks names are unique across the three)."""
+    def _qbo_name_holder(self, binding, client, error, res_ref):
+        """The object of the binding's entity that holds the name a 6240 `error` refused (its message names
+        the Id), or None when it names none or the holder is another kind (a vendor or an employee:
+        QuickBooks names are unique across the three)."""
+        clash = _EXISTING_ID.search(error.detail or error.message or '')
+        if not clash:
+            return None
         try:
-            return client.read(binding.entity, qbo_id, res_ref=res_ref)
+            return client.read(binding.entity, clash.group(1), res_ref=res_ref)
         except QboValidationError:
             return None
 

@@ -72,28 +72,26 @@ class QboExporterItem(models.AbstractModel):
         """Update the product's item alone (an unknown outcome, a stale SyncToken, or a batch of one)."""
         ref = self._qbo_ref(binding, product)
         res_ref = f"{product._name},{product.id}"
-        if (binding.intent_operation == 'update' and binding.intent_request_id) or not (ref.data or {}).get(
-                'SyncToken') or self.env.context.get('qbo_stale_token'):
-            # An update whose outcome is unknown: read the item and go with a new requestid (the old one
-            # would replay the old answer instead of applying what Odoo holds now). No token held, or the
-            # batch just refused ours (5010): read it rather than send the same token again.
-            item = self._qbo_refresh(binding, client, ref, res_ref)
-            if binding.intent_request_id:
-                binding._qbo_settle()
-            body = self._qbo_update_body(binding, product, ref, sync_token=item['SyncToken'])
-            item = binding._qbo_call('update', lambda rid: client.update('Item', body, rid, res_ref=res_ref))
-        else:
+        # Sent with the SyncToken held, unless it is known to be stale: an update whose outcome is unknown
+        # (its requestid would replay the old answer instead of applying what Odoo holds now), no token
+        # held, or the batch just refused ours (5010).
+        read_first = ((binding.intent_operation == 'update' and binding.intent_request_id)
+                      or not (ref.data or {}).get('SyncToken') or self.env.context.get('qbo_stale_token'))
+        if not read_first:
+            body = self._qbo_update_body(binding, product, ref)
             try:
-                body = self._qbo_update_body(binding, product, ref)
                 item = binding._qbo_call('update', lambda rid: client.update('Item', body, rid, res_ref=res_ref))
+                self._qbo_apply(binding, ref, item)
+                return
             except QboValidationError as exc:
                 if not exc.is_stale_object:
                     raise
-                # Changed in QuickBooks since the SyncToken we hold: read it, apply what QuickBooks owns,
-                # and send again once with its SyncToken.
-                item = self._qbo_refresh(binding, client, ref, res_ref)
-                body = self._qbo_update_body(binding, product, ref, sync_token=item['SyncToken'])
-                item = binding._qbo_call('update', lambda rid: client.update('Item', body, rid, res_ref=res_ref))
+                # Changed in QuickBooks since the SyncToken we hold (settled by the refusal): read it below.
+        item = self._qbo_refresh(binding, client, ref, res_ref)
+        if binding.intent_request_id:
+            binding._qbo_settle()
+        body = self._qbo_update_body(binding, product, ref, sync_token=item['SyncToken'])
+        item = binding._qbo_call('update', lambda rid: client.update('Item', body, rid, res_ref=res_ref))
         self._qbo_apply(binding, ref, item)
 
     @api.model

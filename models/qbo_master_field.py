@@ -256,7 +256,7 @@ class QboMasterField(models.Model):
             ('qbo_ref_id', '=', ref.id)]).product_id.with_context(active_test=False)
         for product in products:
             # A product's name, description and price are its template's: an edit there is an Odoo edit too.
-            edited = max(date for date in (product.write_date, product.product_tmpl_id.write_date) if date)
+            edited = max(filter(None, (product.write_date, product.product_tmpl_id.write_date)), default=None)
             wins = self._qbo_winner(connection, 'Item', obj, product, edited=edited)
             vals = {}
             if not deleted:

@@ -40,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 CLIENT_ID = 'qbo-soak-client'
@@ -160,8 +161,6 @@ def setup_timesheets(env, connection, company):
 
     :return: {'employees': ids, 'projects': ids}
     """
-    from datetime import timedelta  # noqa: PLC0415
-
     from odoo import fields  # noqa: PLC0415
     item = env['qbo.ref'].search([('connection_id', '=', connection.id), ('entity', '=', 'Item'),
                                   ('qbo_id', '=', '1')], limit=1)
@@ -481,7 +480,6 @@ class Soak:
         half one time activity each, the second half grouped (the setting on), each half created with
         auto-send on (queued at once) and sent under faults; then QuickBooks is read back (the emulator):
         each line, or group of lines, once at its exact hours."""
-        from datetime import date, timedelta  # noqa: PLC0415
         started = time.monotonic()
         rng = random.Random(22)
         world = self.info['timesheets']
@@ -552,7 +550,6 @@ class Soak:
     def post_expenses(self, groups):
         """Post these groups of approved expenses over JSON-RPC as the buttons do: 18.0 the reports' 'Post
         Journal Entries'; 19.0 'Post' on the expenses (the posting wizard for those the employee paid)."""
-        from datetime import date  # noqa: PLC0415
         world = self.info['expenses']
         if world['sheets'] is not None:
             sheets = [sheet for sheet, group in zip(world['sheets'], world['groups']) if group in groups]

@@ -265,14 +265,19 @@ class TestQboExpense(QboExpenseCommon):
         self.assertEqual(details[23.1].get('BillableStatus', 'NotBillable'), 'NotBillable')
         self.assertEqual(bill['TotalAmt'], 435.6)
 
-    def test_create_timeout_after_commit_then_429_is_sent_once(self):
-        """The Bill's create commits in QuickBooks but its answer is lost, the retry gets a 429: one Bill."""
-        move = self._post(self._expense(self.cat_travel, 77.77, 'Taxi'))
+    def _send_losing_the_answer(self, move):
+        """Send the employee's vendor, then `move`'s Bill: its create commits in QuickBooks but the answer is
+        lost (a timeout after commit) and the retry meets a 429."""
         self.employee.sudo().work_contact_id.with_env(self.env).action_qbo_send()  # the vendor first
         self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/bill', realm_id=self.realm,
                               method='POST')
         self.qbo.inject_fault('429', count=1, path_contains='/bill', realm_id=self.realm, method='POST')
         move.action_qbo_send()
+
+    def test_create_timeout_after_commit_then_429_is_sent_once(self):
+        """The Bill's create commits in QuickBooks but its answer is lost, the retry gets a 429: one Bill."""
+        move = self._post(self._expense(self.cat_travel, 77.77, 'Taxi'))
+        self._send_losing_the_answer(move)
         binding = move._qbo_binding(self.connection)
         self.assertEqual(binding.state, 'to_send', binding.error_message)
         self.assertEqual(len(self.qbo_all(self.realm, 'Bill')), 1, "QuickBooks holds it already")
@@ -410,11 +415,7 @@ class TestQboExpense(QboExpenseCommon):
         before any retry. The export finds the Bill by its marker and deletes it: nothing is left live."""
         expense = self._expense(self.cat_travel, 61.05, 'Airport shuttle')
         move = self._post(expense)
-        self.employee.sudo().work_contact_id.with_env(self.env).action_qbo_send()  # the vendor first
-        self.qbo.inject_fault('timeout_after_commit', count=1, path_contains='/bill', realm_id=self.realm,
-                              method='POST')
-        self.qbo.inject_fault('429', count=1, path_contains='/bill', realm_id=self.realm, method='POST')
-        move.action_qbo_send()
+        self._send_losing_the_answer(move)
         binding = move._qbo_binding(self.connection)
         self.assertTrue(binding._qbo_pending_create() and not binding.qbo_id)
         self.assertEqual(len(self._live('Bill')), 1, "QuickBooks holds it, Odoo does not know its Id")
